@@ -1,0 +1,174 @@
+//! The HTTP error type: client errors (4xx) carry a JSON body naming the problem and, where
+//! one applies, the policy clause; internal errors are logged and hidden.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::pipeline::PipelineError;
+use crate::record::Decision;
+use crate::store::StoreError;
+
+/// A problem with one field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldProblem {
+    /// JSON Pointer of the field.
+    pub path: String,
+    /// What is wrong.
+    pub error: String,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ErrorBody {
+    /// What is wrong, in words.
+    pub error: String,
+    /// The policy clause behind a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
+    /// The field concerned (JSON Pointer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The plugin that refused or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// Every problem, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<FieldProblem>,
+    /// Set when the refusal also deleted the stored record (e.g. clause 6).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// A response of `status` with `error` as message.
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                ..ErrorBody::default()
+            },
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error)
+    }
+
+    /// 404.
+    pub fn not_found(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error)
+    }
+
+    /// A refusal by the policy (`status` 422 for writes, 403 for reads), naming the clause.
+    pub fn refused(status: StatusCode, decision: &Decision) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: decision.reason.clone(),
+                clause: Some(decision.clause.clone()),
+                path: decision.path.clone(),
+                plugin: Some(decision.plugin.clone()),
+                ..ErrorBody::default()
+            },
+        }
+    }
+
+    /// 500, logged; the client sees no detail.
+    pub fn internal(error: &anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::UnknownKind { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            PipelineError::Schema { clause, problems } => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: ErrorBody {
+                    error: problems[0].message.clone(),
+                    clause,
+                    path: Some(problems[0].path.clone()),
+                    problems: problems
+                        .into_iter()
+                        .map(|p| FieldProblem {
+                            path: p.path,
+                            error: p.message,
+                        })
+                        .collect(),
+                    ..ErrorBody::default()
+                },
+            },
+            PipelineError::Plugin(f) => {
+                tracing::warn!(plugin = %f.plugin, error = %f, "plugin failure: request refused");
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    body: ErrorBody {
+                        error: format!(
+                            "{f}; the request was refused and nothing was stored or sent"
+                        ),
+                        plugin: Some(f.plugin),
+                        ..ErrorBody::default()
+                    },
+                }
+            }
+            PipelineError::Contract { ref plugin, .. } => {
+                tracing::warn!(%plugin, error = %e, "plugin contract violation: request refused");
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    body: ErrorBody {
+                        plugin: Some(plugin.clone()),
+                        error: format!(
+                            "{e}; the request was refused and nothing was stored or sent"
+                        ),
+                        ..ErrorBody::default()
+                    },
+                }
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable; nothing was stored",
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let error = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than the limit".to_string(),
+            _ => r.body_text(),
+        };
+        Self::new(status, error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

@@ -1,0 +1,98 @@
+//! The HTTP API (axum). The router is a value: [`router`] builds it from the shared state,
+//! tests drive it over a real socket.
+
+mod error;
+mod records;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use error::{ApiError, ErrorBody};
+pub use views::{DecisionView, RecordView, WriteResponse};
+
+use crate::gateway::AppState;
+
+/// Builds the router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let batch_limit = state.options.max_batch_body;
+    Router::new()
+        .route("/v1/records", post(records::create))
+        .route(
+            "/v1/records:batch",
+            post(records::batch).layer(DefaultBodyLimit::max(batch_limit)),
+        )
+        .route(
+            "/v1/records/{id}",
+            get(records::read)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        .route("/v1/subjects/{subject}/records", get(records::by_subject))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.options.max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(CatchPanicLayer::custom(panicked))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "bundle": state.policy().id,
+    }))
+    .into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let response = next.run(req).await;
+    state
+        .metrics
+        .request(&route, &method, response.status().as_u16());
+    response
+}

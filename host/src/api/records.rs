@@ -1,0 +1,521 @@
+//! Record routes: write, batch write, read, rectify, delete, list by subject.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorBody};
+use super::views::{RecordView, WriteResponse};
+use crate::bundle::Policy;
+use crate::gateway::AppState;
+use crate::pipeline::{
+    self, Disclosure, Instances, Outcome, PipelineError, ReadRequest, WriteInput,
+};
+use crate::record::{Decision, StoredRecord};
+use crate::store::{AuditDecision, AuditEntry, Op, OpResult, subject_digest};
+
+/// How often an update is retried when the record changed under it.
+const UPDATE_ATTEMPTS: usize = 8;
+/// The longest subject key accepted.
+const MAX_SUBJECT: usize = 512;
+
+/// JSON body extractor whose rejections are [`ApiError`]s (JSON bodies, named problems).
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(v) = Json::<T>::from_request(req, state).await?;
+        Ok(Self(v))
+    }
+}
+
+/// `POST /v1/records` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecord {
+    /// One of the bundle's kinds.
+    pub kind: String,
+    /// The data subject's key.
+    pub subject: String,
+    /// The fields (a JSON object).
+    pub fields: Value,
+}
+
+/// `PATCH /v1/records/{id}` body: a JSON merge patch (RFC 7396) of the fields; `null`
+/// removes a field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// The changes.
+    pub fields: Value,
+}
+
+/// `GET /v1/records/{id}` query.
+#[derive(Debug, Deserialize)]
+pub struct ReadQuery {
+    /// `internal` (default) or `subprocessor:ID`.
+    pub audience: Option<String>,
+    /// The purpose of the read.
+    pub purpose: Option<String>,
+}
+
+fn check_subject(subject: &str) -> Result<(), ApiError> {
+    if subject.trim().is_empty() {
+        return Err(ApiError::bad_request("`subject` must not be empty"));
+    }
+    if subject.len() > MAX_SUBJECT {
+        return Err(ApiError::bad_request(format!(
+            "`subject` is longer than {MAX_SUBJECT} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn new_input(state: &AppState, body: NewRecord, now_ms: i64) -> Result<WriteInput, ApiError> {
+    check_subject(&body.subject)?;
+    Ok(WriteInput {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant: state.options.tenant.clone(),
+        kind: body.kind,
+        subject: body.subject,
+        fields: body.fields,
+        created_at: now_ms,
+        updated_at: now_ms,
+    })
+}
+
+/// Runs the write chain over `inputs` off the async workers, with one set of plugin
+/// instances for the whole request.
+async fn run_chain(
+    state: &Arc<AppState>,
+    inputs: Vec<WriteInput>,
+) -> Result<
+    (
+        Arc<Policy>,
+        Vec<(WriteInput, Result<Outcome, PipelineError>)>,
+    ),
+    ApiError,
+> {
+    let policy = state.policy();
+    let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is shutting down",
+        )
+    })?;
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let pol = policy.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut instances = Instances::new(&st.runtime);
+        inputs
+            .into_iter()
+            .map(|input| {
+                let outcome =
+                    pipeline::write(&pol, input.clone(), now, &mut instances, &st.metrics);
+                if let Err(PipelineError::Plugin(f)) = &outcome {
+                    st.metrics.plugin_failure(&f.plugin, f.kind.label());
+                }
+                (input, outcome)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("policy pipeline task failed: {e}")))?;
+    Ok((policy, results))
+}
+
+fn audit_entry(
+    input: &WriteInput,
+    bundle: &str,
+    event: &str,
+    decisions: &[Decision],
+    at: i64,
+) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at,
+        event: event.into(),
+        tenant: input.tenant.clone(),
+        record: Some(input.id.clone()),
+        kind: Some(input.kind.clone()),
+        subject: Some(subject_digest(&input.tenant, &input.subject)),
+        bundle: Some(bundle.to_string()),
+        decisions: decisions.iter().map(AuditDecision::from).collect(),
+    }
+}
+
+/// What a processed write turns into.
+enum Planned {
+    /// Store it; answer with `status`.
+    Store(Box<StoredRecord>, StatusCode),
+    /// Refused by the policy (the audit entry is written); `erase` deletes the stored record.
+    Refuse(Decision, bool),
+    /// Refused before any write.
+    Fail(ApiError),
+}
+
+fn plan(
+    policy: &Policy,
+    input: WriteInput,
+    outcome: Result<Outcome, PipelineError>,
+    expect: Option<u64>,
+    now_ms: i64,
+) -> (Planned, Option<Op>) {
+    match outcome {
+        Err(e) => (Planned::Fail(e.into()), None),
+        Ok(Outcome::Rejected(r)) => {
+            let mut decisions = r.decisions.clone();
+            decisions.push(r.decision.clone());
+            let erase = r.erase && expect.is_some();
+            let op = if erase {
+                Op::Delete {
+                    id: input.id.clone(),
+                    tenant: input.tenant.clone(),
+                    audit: audit_entry(&input, &policy.id, "record.erased", &decisions, now_ms),
+                }
+            } else {
+                Op::Audit(audit_entry(
+                    &input,
+                    &policy.id,
+                    "record.rejected",
+                    &decisions,
+                    now_ms,
+                ))
+            };
+            (Planned::Refuse(r.decision, erase), Some(op))
+        }
+        Ok(Outcome::Accepted(a)) => {
+            let event = if expect.is_some() {
+                "record.updated"
+            } else {
+                "record.created"
+            };
+            let audit = audit_entry(&input, &policy.id, event, &a.decisions, now_ms);
+            let record = StoredRecord {
+                id: input.id,
+                tenant: input.tenant,
+                kind: input.kind,
+                subject: input.subject,
+                fields: a.fields,
+                created_at: input.created_at,
+                updated_at: input.updated_at,
+                revision: 0,
+                bundle: policy.id.clone(),
+                plugins: a.plugins,
+                decisions: a.decisions,
+                expiries: a.expiries,
+                deliveries: a.deliveries,
+            };
+            let status = if expect.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let op = Op::Put {
+                record: record.clone(),
+                expect,
+                audit,
+            };
+            (Planned::Store(Box::new(record), status), Some(op))
+        }
+    }
+}
+
+/// The answer to one planned write once its transaction committed.
+fn answer(
+    state: &AppState,
+    planned: Planned,
+    result: Option<OpResult>,
+) -> Result<(StatusCode, WriteResponse), ApiError> {
+    match (planned, result) {
+        (Planned::Fail(e), _) => Err(e),
+        (Planned::Store(mut record, status), Some(OpResult::Done(revision))) => {
+            record.revision = revision;
+            state.metrics.decisions(&record.decisions);
+            Ok((status, WriteResponse::of(&record)))
+        }
+        (Planned::Refuse(decision, erase), Some(OpResult::Done(_) | OpResult::NotFound)) => {
+            state.metrics.decisions(std::iter::once(&decision));
+            let mut e = ApiError::refused(StatusCode::UNPROCESSABLE_ENTITY, &decision);
+            e.body.erased = erase;
+            Err(e)
+        }
+        (_, Some(OpResult::NotFound)) => Err(ApiError::not_found("no such record")),
+        (_, Some(OpResult::Conflict)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the record changed while the update was processed; retry",
+        )),
+        (_, other) => Err(ApiError::internal(&anyhow::anyhow!(
+            "unexpected store result {other:?}"
+        ))),
+    }
+}
+
+/// `POST /v1/records`
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<NewRecord>,
+) -> Result<Response, ApiError> {
+    let now_ms = state.clock.now_ms();
+    let input = new_input(&state, body, now_ms)?;
+    let (policy, mut results) = run_chain(&state, vec![input]).await?;
+    let (input, outcome) = results.pop().expect("one input, one result");
+    let (planned, op) = plan(&policy, input, outcome, None, now_ms);
+    let result = match op {
+        Some(op) => state.store.write(vec![op]).await?.pop(),
+        None => None,
+    };
+    let (status, body) = answer(&state, planned, result)?;
+    Ok((status, Json(body)).into_response())
+}
+
+/// One line of the `POST /v1/records:batch` response.
+#[derive(Serialize)]
+struct BatchLine {
+    /// 1-based line number of the request body.
+    line: usize,
+    /// The HTTP status this record would have had on its own.
+    status: u16,
+    #[serde(flatten)]
+    body: Value,
+}
+
+/// `POST /v1/records:batch`: NDJSON in (one record per line), NDJSON out (one result per
+/// record line, in order). A rejected line does not stop the others; the accepted ones are
+/// committed in one durable transaction.
+pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let now_ms = state.clock.now_ms();
+    let mut lines: Vec<(usize, Result<(), ApiError>)> = Vec::new();
+    let mut inputs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<NewRecord>(line)
+            .map_err(|e| ApiError::bad_request(format!("line {}: {e}", i + 1)))
+            .and_then(|r| new_input(&state, r, now_ms));
+        match parsed {
+            Ok(input) => {
+                inputs.push(input);
+                lines.push((i + 1, Ok(())));
+            }
+            Err(e) => lines.push((i + 1, Err(e))),
+        }
+    }
+    if lines.is_empty() {
+        return Err(ApiError::bad_request(
+            "the batch holds no records (NDJSON: one JSON record per line)",
+        ));
+    }
+    let (policy, results) = run_chain(&state, inputs).await?;
+    let mut planned = Vec::with_capacity(results.len());
+    let mut ops = Vec::new();
+    for (input, outcome) in results {
+        let (p, op) = plan(&policy, input, outcome, None, now_ms);
+        planned.push((p, op.is_some()));
+        ops.extend(op);
+    }
+    let mut op_results = if ops.is_empty() {
+        Vec::new().into_iter()
+    } else {
+        state.store.write(ops).await?.into_iter()
+    };
+    let mut planned = planned.into_iter();
+    let mut out = Vec::with_capacity(text.len() / 2);
+    for (line, parsed) in lines {
+        let result = match parsed {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let (p, has_op) = planned.next().expect("one plan per parsed line");
+                let r = if has_op { op_results.next() } else { None };
+                answer(&state, p, r)
+            }
+        };
+        let entry = match result {
+            Ok((status, body)) => BatchLine {
+                line,
+                status: status.as_u16(),
+                body: serde_json::to_value(body).unwrap_or(Value::Null),
+            },
+            Err(e) => BatchLine {
+                line,
+                status: e.status.as_u16(),
+                body: serde_json::to_value::<ErrorBody>(e.body).unwrap_or(Value::Null),
+            },
+        };
+        serde_json::to_writer(&mut out, &entry).map_err(|e| ApiError::internal(&e.into()))?;
+        out.push(b'\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+}
+
+fn load(state: &AppState, id: &str) -> Result<StoredRecord, ApiError> {
+    match state.store.get(id) {
+        Ok(Some(r)) if r.tenant == state.options.tenant => Ok(r),
+        Ok(_) => Err(ApiError::not_found(format!("no record with id `{id}`"))),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// `GET /v1/records/{id}?audience=&purpose=`
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let request = ReadRequest {
+        audience: q.audience.unwrap_or_else(|| pipeline::INTERNAL.to_string()),
+        purpose: q.purpose.unwrap_or_default(),
+    };
+    let policy = state.policy();
+    let st = state.clone();
+    let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is shutting down",
+        )
+    })?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let record = load(&st, &id)?;
+        let mut instances = Instances::new(&st.runtime);
+        let now = st.clock.now_secs();
+        match pipeline::read(&policy, &record, &request, now, &mut instances, &st.metrics) {
+            Ok(Disclosure::Permitted { fields, decisions }) => {
+                st.metrics.decisions(&decisions);
+                Ok(Json(RecordView::of(&record, fields, decisions)).into_response())
+            }
+            Ok(Disclosure::Refused(decision)) => {
+                st.metrics.decisions(std::iter::once(&decision));
+                Err(ApiError::refused(StatusCode::FORBIDDEN, &decision))
+            }
+            Err(e) => {
+                if let PipelineError::Plugin(f) = &e {
+                    st.metrics.plugin_failure(&f.plugin, f.kind.label());
+                }
+                Err(e.into())
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+}
+
+/// `PATCH /v1/records/{id}`: rectification. Merges the fields and runs the whole chain
+/// again; applied only on the revision it was computed from (retried otherwise).
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<Patch>,
+) -> Result<Response, ApiError> {
+    if !patch.fields.is_object() {
+        return Err(ApiError::bad_request(
+            "`fields` must be a JSON object (a JSON merge patch)",
+        ));
+    }
+    for _ in 0..UPDATE_ATTEMPTS {
+        let current = {
+            let st = state.clone();
+            let id = id.clone();
+            tokio::task::spawn_blocking(move || load(&st, &id))
+                .await
+                .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
+        };
+        let now_ms = state.clock.now_ms();
+        let mut fields = current.fields.clone();
+        json_patch::merge(&mut fields, &patch.fields);
+        let input = WriteInput {
+            id: current.id.clone(),
+            tenant: current.tenant.clone(),
+            kind: current.kind.clone(),
+            subject: current.subject.clone(),
+            fields,
+            created_at: current.created_at,
+            updated_at: now_ms,
+        };
+        let (policy, mut results) = run_chain(&state, vec![input]).await?;
+        let (input, outcome) = results.pop().expect("one input, one result");
+        let (planned, op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
+        let result = match op {
+            Some(op) => state.store.write(vec![op]).await?.pop(),
+            None => None,
+        };
+        if result == Some(OpResult::Conflict) {
+            continue;
+        }
+        let (status, body) = answer(&state, planned, result)?;
+        return Ok((status, Json(body)).into_response());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "the record kept changing while the update was processed; retry",
+    ))
+}
+
+/// `DELETE /v1/records/{id}`
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let current = load(&state, &id)?;
+    let input = WriteInput {
+        id: current.id.clone(),
+        tenant: current.tenant.clone(),
+        kind: current.kind.clone(),
+        subject: current.subject.clone(),
+        fields: Value::Null,
+        created_at: current.created_at,
+        updated_at: current.updated_at,
+    };
+    let audit = audit_entry(
+        &input,
+        &current.bundle,
+        "record.deleted",
+        &[],
+        state.clock.now_ms(),
+    );
+    let op = Op::Delete {
+        id: id.clone(),
+        tenant: state.options.tenant.clone(),
+        audit,
+    };
+    match state.store.write(vec![op]).await?.pop() {
+        Some(OpResult::Done(_)) => Ok(StatusCode::NO_CONTENT.into_response()),
+        _ => Err(ApiError::not_found(format!("no record with id `{id}`"))),
+    }
+}
+
+/// `GET /v1/subjects/{subject}/records`: every record about the subject (internal view).
+pub async fn by_subject(
+    State(state): State<Arc<AppState>>,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    check_subject(&subject)?;
+    let st = state.clone();
+    let s = subject.clone();
+    let records = tokio::task::spawn_blocking(move || st.store.by_subject(&st.options.tenant, &s))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))?;
+    let views: Vec<RecordView> = records
+        .iter()
+        .map(|r| RecordView::of(r, r.fields.clone(), Vec::new()))
+        .collect();
+    Ok(Json(serde_json::json!({ "subject": subject, "records": views })).into_response())
+}

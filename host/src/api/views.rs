@@ -1,0 +1,117 @@
+//! The JSON shapes of responses.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::{rfc3339_ms, rfc3339_secs};
+use crate::record::{Decision, Delivery, Expiry, PluginRef, StoredRecord};
+
+/// A decision as clients see it: `{"plugin","action","path","clause","reason"}`.
+pub type DecisionView = Decision;
+
+/// A scheduled deletion as clients see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpiryView {
+    /// JSON Pointer of the field; `null` for the whole record.
+    pub path: Option<String>,
+    /// RFC 3339.
+    pub due: String,
+    /// The clause.
+    pub clause: String,
+}
+
+impl From<&Expiry> for ExpiryView {
+    fn from(e: &Expiry) -> Self {
+        Self {
+            path: (!e.path.is_empty()).then(|| e.path.clone()),
+            due: rfc3339_secs(e.due),
+            clause: e.clause.clone(),
+        }
+    }
+}
+
+/// `201` body of a write: `{"id","bundle","decisions", ...}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteResponse {
+    /// The record id.
+    pub id: String,
+    /// `name@version` of the bundle that processed it.
+    pub bundle: String,
+    /// Every decision, in order.
+    pub decisions: Vec<Decision>,
+    /// The fields as stored.
+    pub fields: Value,
+    /// Deletions scheduled.
+    pub expiries: Vec<ExpiryView>,
+    /// Deliveries computed for vendors and subprocessors.
+    pub deliveries: Vec<Delivery>,
+    /// The record's revision.
+    pub revision: u64,
+}
+
+impl WriteResponse {
+    /// The response for a stored record.
+    pub fn of(record: &StoredRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            bundle: record.bundle.clone(),
+            decisions: record.decisions.clone(),
+            fields: record.fields.clone(),
+            expiries: record.expiries.iter().map(ExpiryView::from).collect(),
+            deliveries: record.deliveries.clone(),
+            revision: record.revision,
+        }
+    }
+}
+
+/// A record as read: `{"id","tenant","kind","subject","fields","created_at","updated_at","bundle", ...}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    /// The record id.
+    pub id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The kind.
+    pub kind: String,
+    /// The data subject's key.
+    pub subject: String,
+    /// The fields this audience may see.
+    pub fields: Value,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// `name@version` of the bundle that processed the last write.
+    pub bundle: String,
+    /// The plugins (and their component digests) that processed the last write.
+    pub plugins: Vec<PluginRef>,
+    /// The revision.
+    pub revision: u64,
+    /// The decisions of the last write.
+    pub decisions: Vec<Decision>,
+    /// Deletions still scheduled.
+    pub expiries: Vec<ExpiryView>,
+    /// The disclosure decisions of this read.
+    pub disclosure: Vec<Decision>,
+}
+
+impl RecordView {
+    /// The view of `record` with the projection `fields`.
+    pub fn of(record: &StoredRecord, fields: Value, disclosure: Vec<Decision>) -> Self {
+        Self {
+            id: record.id.clone(),
+            tenant: record.tenant.clone(),
+            kind: record.kind.clone(),
+            subject: record.subject.clone(),
+            fields,
+            created_at: rfc3339_ms(record.created_at),
+            updated_at: rfc3339_ms(record.updated_at),
+            bundle: record.bundle.clone(),
+            plugins: record.plugins.clone(),
+            revision: record.revision,
+            decisions: record.decisions.clone(),
+            expiries: record.expiries.iter().map(ExpiryView::from).collect(),
+            disclosure,
+        }
+    }
+}

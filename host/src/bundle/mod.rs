@@ -1,0 +1,337 @@
+//! Policy bundles: the declarative half of a policy.
+//!
+//! A bundle directory holds `bundle.toml`: for each record kind, its field schema and the
+//! ordered chain of plugins (with each plugin's configuration) that every write passes
+//! through, plus the disclosure plugins that every read passes through. Loading a bundle
+//! validates all of it, compiles its plugins and has every plugin check its configuration;
+//! every problem is reported at once.
+
+pub mod schema;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use cap_std::fs::Dir;
+use serde::Deserialize;
+
+use crate::runtime::cache::CompiledCache;
+use crate::runtime::{Plugin, Runtime, World};
+use schema::{Extra, FieldSchema};
+
+/// The file a bundle directory must hold.
+pub const MANIFEST: &str = "bundle.toml";
+
+/// `bundle.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// `format = 1`: the version of this file format.
+    pub format: u32,
+    /// `name = "provu"`
+    pub name: String,
+    /// `version = "2026.11.0"`: every stored record names the bundle version that wrote it.
+    pub version: String,
+    /// `description = "..."`
+    #[serde(default)]
+    pub description: String,
+    /// `[plugins.<name>]`: the plugins the bundle uses.
+    pub plugins: BTreeMap<String, PluginDecl>,
+    /// `[kinds.<kind>]`: the record kinds the bundle accepts.
+    pub kinds: BTreeMap<String, KindDecl>,
+}
+
+/// `[plugins.card-redaction]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginDecl {
+    /// `world = "redaction"`: the world the component implements.
+    pub world: World,
+    /// `component = "builtin:card-redaction"` (a plugin built into the gateway) or a path
+    /// relative to the bundle directory, e.g. `"plugins/my-filter.wasm"`.
+    pub component: String,
+}
+
+/// `[kinds.contact]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindDecl {
+    /// `clause = "2.1.1"`: the clause that governs the kind, cited by schema errors.
+    #[serde(default)]
+    pub clause: Option<String>,
+    /// `description = "..."`
+    #[serde(default)]
+    pub description: String,
+    /// `extra_fields = "allow" | "reject"`: fields the schema does not list.
+    #[serde(default)]
+    pub extra_fields: Extra,
+    /// `[kinds.contact.fields]`: the field schema.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldSchema>,
+    /// `[[kinds.contact.chain]]`: the write chain, run in order.
+    #[serde(default)]
+    pub chain: Vec<StepDecl>,
+    /// `[[kinds.contact.read]]`: the disclosure plugins every read passes, in order.
+    #[serde(default)]
+    pub read: Vec<StepDecl>,
+}
+
+/// `{ plugin = "retention", config = { ... } }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDecl {
+    /// The plugin's name in `[plugins]`.
+    pub plugin: String,
+    /// The plugin's configuration, passed to it as JSON.
+    #[serde(default)]
+    pub config: Option<toml::Table>,
+}
+
+/// A bundle, loaded and ready to serve.
+#[derive(Debug)]
+pub struct Policy {
+    /// `name@version`.
+    pub id: String,
+    /// The bundle's name.
+    pub name: String,
+    /// The bundle's version.
+    pub version: String,
+    /// The kinds, by name.
+    pub kinds: HashMap<String, Kind>,
+    /// The plugins, by name.
+    pub plugins: BTreeMap<String, Arc<Plugin>>,
+}
+
+/// A record kind of a loaded bundle.
+#[derive(Debug)]
+pub struct Kind {
+    /// The governing clause.
+    pub clause: Option<String>,
+    /// What to do with unlisted fields.
+    pub extra_fields: Extra,
+    /// The field schema.
+    pub fields: BTreeMap<String, FieldSchema>,
+    /// The write chain.
+    pub chain: Vec<Step>,
+    /// The read (disclosure) chain.
+    pub read: Vec<Step>,
+}
+
+/// One plugin of a chain, with its configuration.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The plugin.
+    pub plugin: Arc<Plugin>,
+    /// Its configuration as JSON text.
+    pub config: Arc<str>,
+}
+
+/// Why a bundle was refused: every problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleError {
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid policy bundle ({} problem", self.problems.len())?;
+        if self.problems.len() != 1 {
+            f.write_str("s")?;
+        }
+        f.write_str("):")?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Loads the bundle in `dir`: parses and validates `bundle.toml`, compiles (or loads from
+/// `cache`) its plugins, and has each plugin check its configuration.
+pub fn load(
+    dir: &Dir,
+    runtime: &Runtime,
+    cache: Option<&CompiledCache>,
+) -> Result<Policy, BundleError> {
+    let fail = |p: String| BundleError { problems: vec![p] };
+    let text = dir
+        .read_to_string(MANIFEST)
+        .map_err(|e| fail(format!("cannot read {MANIFEST}: {e}")))?;
+    let manifest: Manifest = toml::from_str(&text)
+        .map_err(|e| fail(format!("{MANIFEST}: {}", e.to_string().trim_end())))?;
+    let mut problems = Vec::new();
+    check_manifest(&manifest, &mut problems);
+
+    // Compile the plugins that exist, even if other problems were found, so that one run
+    // reports everything.
+    let mut plugins = BTreeMap::new();
+    for (name, decl) in &manifest.plugins {
+        match load_plugin(dir, runtime, cache, name, decl) {
+            Ok(p) => {
+                plugins.insert(name.clone(), Arc::new(p));
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+
+    let mut kinds = HashMap::new();
+    for (kind_name, decl) in &manifest.kinds {
+        let mut steps = |list: &[StepDecl], what: &str, allowed: &dyn Fn(World) -> bool| {
+            let mut out = Vec::new();
+            for (i, step) in list.iter().enumerate() {
+                let at = format!("kinds.{kind_name}.{what}[{i}] ({})", step.plugin);
+                let Some(plugin) = plugins.get(&step.plugin) else {
+                    if !manifest.plugins.contains_key(&step.plugin) {
+                        problems.push(format!("{at}: no plugin `{}` in [plugins]", step.plugin));
+                    }
+                    continue;
+                };
+                if !allowed(plugin.world) {
+                    problems.push(format!(
+                        "{at}: a {} plugin cannot run in `{what}`",
+                        plugin.world
+                    ));
+                    continue;
+                }
+                let config = serde_json::to_string(&step.config.clone().unwrap_or_default())
+                    .unwrap_or_else(|_| "{}".into());
+                match plugin
+                    .instantiate(runtime)
+                    .and_then(|mut i| i.check_config(&config))
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(errs)) => {
+                        problems.extend(errs.into_iter().map(|e| format!("{at}: {e}")))
+                    }
+                    Err(failure) => {
+                        problems.push(format!("{at}: checking its configuration: {failure}"))
+                    }
+                }
+                out.push(Step {
+                    plugin: plugin.clone(),
+                    config: config.into(),
+                });
+            }
+            out
+        };
+        let chain = steps(&decl.chain, "chain", &|w| w != World::Disclosure);
+        let read = steps(&decl.read, "read", &|w| w == World::Disclosure);
+        kinds.insert(
+            kind_name.clone(),
+            Kind {
+                clause: decl.clause.clone(),
+                extra_fields: decl.extra_fields,
+                fields: decl.fields.clone(),
+                chain,
+                read,
+            },
+        );
+    }
+
+    if !problems.is_empty() {
+        return Err(BundleError { problems });
+    }
+    Ok(Policy {
+        id: format!("{}@{}", manifest.name, manifest.version),
+        name: manifest.name,
+        version: manifest.version,
+        kinds,
+        plugins,
+    })
+}
+
+fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
+    if m.format != 1 {
+        problems.push(format!(
+            "format = {} is not supported (this gateway reads format 1)",
+            m.format
+        ));
+    }
+    if !is_name(&m.name) {
+        problems.push(format!(
+            "name {:?} must be lowercase letters, digits, '-' or '_'",
+            m.name
+        ));
+    }
+    if m.version.trim().is_empty() || m.version.contains(['@', ' ']) {
+        problems.push(format!(
+            "version {:?} must be non-empty, without spaces or '@'",
+            m.version
+        ));
+    }
+    if m.kinds.is_empty() {
+        problems.push("the bundle defines no record kinds ([kinds.<name>])".into());
+    }
+    for name in m.plugins.keys().filter(|n| !is_name(n)) {
+        problems.push(format!(
+            "plugin name {name:?} must be lowercase letters, digits, '-' or '_'"
+        ));
+    }
+    for (kind, decl) in &m.kinds {
+        if !is_name(kind) {
+            problems.push(format!(
+                "kind name {kind:?} must be lowercase letters, digits, '-' or '_'"
+            ));
+        }
+        check_fields(&format!("kinds.{kind}.fields"), &decl.fields, problems);
+    }
+}
+
+fn check_fields(at: &str, fields: &BTreeMap<String, FieldSchema>, problems: &mut Vec<String>) {
+    use schema::FieldType;
+    for (name, f) in fields {
+        let here = format!("{at}.{name}");
+        if !f.one_of.is_empty() && f.ty != FieldType::String {
+            problems.push(format!("{here}: `one_of` applies only to string fields"));
+        }
+        if !f.fields.is_empty() && f.ty != FieldType::Object {
+            problems.push(format!("{here}: `fields` applies only to object fields"));
+        }
+        check_fields(&format!("{here}.fields"), &f.fields, problems);
+    }
+}
+
+fn load_plugin(
+    dir: &Dir,
+    runtime: &Runtime,
+    cache: Option<&CompiledCache>,
+    name: &str,
+    decl: &PluginDecl,
+) -> Result<Plugin, String> {
+    let at = format!("plugins.{name}");
+    let owned;
+    let bytes: &[u8] = match decl.component.strip_prefix("builtin:") {
+        Some(builtin) => crate::builtin::get(builtin).ok_or_else(|| {
+            let known: Vec<&str> = crate::builtin::BUILTIN_PLUGINS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            format!(
+                "{at}: no built-in plugin `{builtin}` (built-in: {})",
+                known.join(", ")
+            )
+        })?,
+        None => {
+            owned = dir
+                .read(&decl.component)
+                .map_err(|e| format!("{at}: cannot read component {:?}: {e}", decl.component))?;
+            &owned
+        }
+    };
+    let digest = crate::runtime::digest(bytes);
+    let component = runtime
+        .compile(bytes, cache)
+        .map_err(|e| format!("{at}: {:?} is not a valid component: {e:#}", decl.component))?;
+    runtime
+        .link(name, &digest, decl.world, &component)
+        .map_err(|e| format!("{at}: {e:#}"))
+}

@@ -1,0 +1,98 @@
+//! The command line (`sluice ...`), with an environment variable for every serve option.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::gateway::Options;
+use crate::runtime::Limits;
+
+/// Sluice: a privacy policy gateway.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gateway with a policy bundle on a local redb database.
+    Serve(Serve),
+    /// Validate a policy bundle (parse, compile its plugins, check their configuration).
+    Check {
+        /// The bundle directory (holding bundle.toml).
+        #[arg(long, env = "SLUICE_POLICIES", default_value = "policies/provu")]
+        policies: PathBuf,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `sluice serve`
+#[derive(Debug, Parser)]
+pub struct Serve {
+    /// Address to listen on.
+    #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the database and the compiled-plugin cache (created if missing).
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The policy bundle directory (holding bundle.toml).
+    #[arg(long, env = "SLUICE_POLICIES", default_value = "policies/provu")]
+    pub policies: PathBuf,
+    /// Seconds between retention sweeps.
+    #[arg(long, env = "SLUICE_SWEEP_INTERVAL", default_value_t = 60)]
+    pub sweep_interval: u64,
+    /// Deadline of one plugin call, in milliseconds.
+    #[arg(long, env = "SLUICE_PLUGIN_DEADLINE_MS", default_value_t = 100)]
+    pub plugin_deadline_ms: u64,
+    /// Memory cap of one plugin instance, in MiB.
+    #[arg(long, env = "SLUICE_PLUGIN_MEMORY_MIB", default_value_t = 16)]
+    pub plugin_memory_mib: usize,
+    /// Plugin instances that may exist at once (the instance pool).
+    #[arg(long, env = "SLUICE_PLUGIN_INSTANCES", default_value_t = 256)]
+    pub plugin_instances: u32,
+    /// The tenant every record belongs to.
+    #[arg(long, env = "SLUICE_TENANT", default_value = "default")]
+    pub tenant: String,
+    /// Largest request body, in KiB.
+    #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 1024)]
+    pub max_body_kib: usize,
+    /// Largest batch request body, in KiB.
+    #[arg(long, env = "SLUICE_MAX_BATCH_BODY_KIB", default_value_t = 32 * 1024)]
+    pub max_batch_body_kib: usize,
+    /// Log format.
+    #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+impl Serve {
+    /// The gateway options these flags describe (system clock).
+    pub fn options(&self) -> Options {
+        Options {
+            listen: self.listen,
+            tenant: self.tenant.clone(),
+            sweep_interval: Duration::from_secs(self.sweep_interval.max(1)),
+            limits: Limits {
+                deadline: Duration::from_millis(self.plugin_deadline_ms.max(1)),
+                memory: self.plugin_memory_mib.max(1) << 20,
+                instances: self.plugin_instances.max(8),
+            },
+            max_body: self.max_body_kib.max(1) << 10,
+            max_batch_body: self.max_batch_body_kib.max(1) << 10,
+            ..Options::new()
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Starting and stopping a gateway: the shared state, the HTTP server, the sweeper.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use arc_swap::ArcSwap;
+use cap_std::fs::Dir;
+use tokio::sync::{Semaphore, watch};
+
+use crate::bundle::{self, Policy};
+use crate::clock::SharedClock;
+use crate::metrics::Metrics;
+use crate::runtime::cache::CompiledCache;
+use crate::runtime::{Limits, Runtime};
+use crate::store::Store;
+
+/// Everything a gateway is configured with, apart from its directories.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// The tenant every record belongs to (until authentication assigns tenants).
+    pub tenant: String,
+    /// How often the retention sweeper runs.
+    pub sweep_interval: Duration,
+    /// Plugin limits (deadline, memory cap, instance pool).
+    pub limits: Limits,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Largest `POST /v1/records:batch` body, in bytes.
+    pub max_batch_body: usize,
+    /// The clock.
+    pub clock: SharedClock,
+}
+
+impl Options {
+    /// Defaults: `127.0.0.1:8080`, tenant `default`, a 60 s sweep, 1 MiB bodies and 32 MiB
+    /// batches, the system clock.
+    pub fn new() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tenant: "default".into(),
+            sweep_interval: Duration::from_secs(60),
+            limits: Limits::default(),
+            max_body: 1 << 20,
+            max_batch_body: 32 << 20,
+            clock: Arc::new(crate::clock::SystemClock),
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The directories a gateway may touch, and nothing else.
+#[derive(Debug)]
+pub struct Dirs {
+    /// Where the database and the compiled-plugin cache live.
+    pub data: Dir,
+    /// The policy bundle directory (holding `bundle.toml`).
+    pub policy: Dir,
+}
+
+/// State shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration.
+    pub options: Options,
+    /// The active policy; swapped atomically as a whole.
+    pub active: ArcSwap<Policy>,
+    /// The wasm runtime.
+    pub runtime: Arc<Runtime>,
+    /// The store.
+    pub store: Store,
+    /// The clock.
+    pub clock: SharedClock,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Bounds the pipelines running at once (each holds a few plugin instances).
+    pub pipelines: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// The active policy (requests keep the one they started with).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.active.load_full()
+    }
+}
+
+/// Plugin instances one pipeline may hold at once (one per plugin of a chain).
+const INSTANCES_PER_PIPELINE: u32 = 8;
+
+/// Opens the store, loads the bundle and builds the shared state (no server yet).
+pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
+    let metrics = Arc::new(Metrics::new());
+    let runtime = Arc::new(Runtime::new(options.limits.clone())?);
+    dirs.data
+        .create_dir_all("compiled")
+        .context("creating the compiled-plugin cache")?;
+    let cache = CompiledCache::new(dirs.data.open_dir("compiled")?);
+    let rt = runtime.clone();
+    let policy_dir = dirs.policy;
+    let policy = tokio::task::spawn_blocking(move || bundle::load(&policy_dir, &rt, Some(&cache)))
+        .await
+        .context("loading the policy bundle")??;
+    tracing::info!(bundle = %policy.id, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle loaded");
+    let store = Store::open(&dirs.data, metrics.clone())?;
+    let pipelines = (options.limits.instances / INSTANCES_PER_PIPELINE).max(1);
+    Ok(Arc::new(AppState {
+        clock: options.clock.clone(),
+        options,
+        active: ArcSwap::from_pointee(policy),
+        runtime,
+        store,
+        metrics,
+        pipelines: Arc::new(Semaphore::new(pipelines as usize)),
+    }))
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a gateway: loads the bundle, opens the store, binds, serves, sweeps.
+pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
+    let listen = options.listen;
+    let interval = options.sweep_interval;
+    let state = open(options, dirs).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let app = crate::api::router(state.clone());
+    let mut server_stop = stopped.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped);
+    tracing::info!(%addr, "sluice is listening");
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        server,
+        sweeper,
+    })
+}
+
+impl Running {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Runs the retention sweeper now; returns the number of deletions.
+    pub async fn sweep_now(&self) -> Result<usize> {
+        Ok(crate::sweeper::sweep(&self.state).await?)
+    }
+
+    /// Stops accepting connections, finishes the requests in flight, stops the sweeper and
+    /// closes the store (every acknowledged write is already durable).
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let served = self.server.await.context("joining the server")?;
+        let _ = self.sweeper.await;
+        let state = self.state;
+        // Wait for the last request task to release the state, then close the store so
+        // that the database file can be opened again (e.g. by a restart in the same process).
+        let mut state = state;
+        let store = loop {
+            match Arc::try_unwrap(state) {
+                Ok(s) => break s.store,
+                Err(shared) => {
+                    state = shared;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .context("closing the store")?;
+        served.context("serving HTTP")
+    }
+}

@@ -1,0 +1,419 @@
+//! The policy pipeline: a record's way through its kind's plugin chain.
+//!
+//! Writes: schema check, then each plugin of the kind's chain in bundle order (admission may
+//! reject; redaction edits the fields the next plugin sees; retention schedules deletions;
+//! forwarders compute deliveries). Reads: the kind's disclosure plugins narrow what the
+//! audience sees. Every decision names its clause. Any plugin failure fails the request.
+
+use std::collections::HashMap;
+use std::time::Instant as Clock;
+
+use serde_json::Value;
+
+use crate::bundle::{Kind, Policy, Step, schema};
+use crate::metrics::Metrics;
+use crate::record::{self, Action, Decision, Delivery, Expiry, PluginRef, StoredRecord};
+use crate::runtime::convert::{flatten, from_wit, unflatten};
+use crate::runtime::generated::types::{Context, RecordData};
+use crate::runtime::instance_types::{Audience, Change};
+use crate::runtime::{Instance, PluginFailure, Runtime, World};
+
+/// A record on its way in.
+#[derive(Debug, Clone)]
+pub struct WriteInput {
+    /// The record id (new or existing).
+    pub id: String,
+    /// The owning tenant.
+    pub tenant: String,
+    /// The kind.
+    pub kind: String,
+    /// The data subject's key.
+    pub subject: String,
+    /// The fields as the service sent them (merged with the stored ones for an update).
+    pub fields: Value,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds since the epoch.
+    pub updated_at: i64,
+}
+
+/// The result of the write chain for an accepted record.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The fields to store.
+    pub fields: Value,
+    /// Every decision, in order.
+    pub decisions: Vec<Decision>,
+    /// Deletions to schedule.
+    pub expiries: Vec<Expiry>,
+    /// Deliveries computed.
+    pub deliveries: Vec<Delivery>,
+    /// The plugins that ran.
+    pub plugins: Vec<PluginRef>,
+}
+
+/// A record the policy refused.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// The rejecting decision (action `reject`).
+    pub decision: Decision,
+    /// For an update: delete the stored record as well.
+    pub erase: bool,
+    /// Decisions taken before the rejection (for the audit log).
+    pub decisions: Vec<Decision>,
+}
+
+/// What the write chain made of a record.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Store it.
+    Accepted(Accepted),
+    /// Refuse it.
+    Rejected(Rejected),
+}
+
+/// Why a record could not be processed at all.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PipelineError {
+    /// The bundle has no such kind.
+    #[error("unknown record kind `{kind}` (known kinds: {known})")]
+    UnknownKind {
+        /// The kind asked for.
+        kind: String,
+        /// The bundle's kinds.
+        known: String,
+    },
+    /// The fields do not match the kind's schema.
+    #[error("{}", problems[0].message)]
+    Schema {
+        /// The kind's clause.
+        clause: Option<String>,
+        /// Every problem.
+        problems: Vec<schema::Problem>,
+    },
+    /// A plugin trapped, timed out, ran out of memory or failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginFailure),
+    /// A plugin returned something the host cannot apply (e.g. an edit of a missing field).
+    #[error("plugin `{plugin}` broke the plugin contract: {message}")]
+    Contract {
+        /// The plugin.
+        plugin: String,
+        /// What it did wrong.
+        message: String,
+    },
+}
+
+/// The instances created for one request, one per plugin, reused across the records of a
+/// batch and dropped with the request.
+pub struct Instances<'a> {
+    runtime: &'a Runtime,
+    live: HashMap<&'a str, Instance<'a>>,
+}
+
+impl<'a> Instances<'a> {
+    /// An empty set for one request.
+    pub fn new(runtime: &'a Runtime) -> Self {
+        Self {
+            runtime,
+            live: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, step: &'a Step) -> Result<&mut Instance<'a>, PluginFailure> {
+        let name = step.plugin.name.as_str();
+        if !self.live.contains_key(name) {
+            let instance = step.plugin.instantiate(self.runtime)?;
+            self.live.insert(name, instance);
+        }
+        Ok(self.live.get_mut(name).expect("inserted above"))
+    }
+}
+
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+fn context(policy: &Policy, step: &Step, now: i64) -> Context {
+    Context {
+        now,
+        config: step.config.to_string(),
+        bundle: policy.id.clone(),
+    }
+}
+
+fn record_data(input: &WriteInput, fields: &Value) -> RecordData {
+    RecordData {
+        id: input.id.clone(),
+        tenant: input.tenant.clone(),
+        kind: input.kind.clone(),
+        subject: input.subject.clone(),
+        fields: flatten(fields),
+        created_at: secs(input.created_at),
+        updated_at: secs(input.updated_at),
+    }
+}
+
+/// Looks up a kind of the policy.
+pub fn kind<'p>(policy: &'p Policy, name: &str) -> Result<&'p Kind, PipelineError> {
+    policy.kinds.get(name).ok_or_else(|| {
+        let mut known: Vec<&str> = policy.kinds.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        PipelineError::UnknownKind {
+            kind: name.to_string(),
+            known: known.join(", "),
+        }
+    })
+}
+
+/// Runs the write chain of `input.kind` over one record. `now` is seconds since the epoch.
+pub fn write<'a>(
+    policy: &'a Policy,
+    input: WriteInput,
+    now: i64,
+    instances: &mut Instances<'a>,
+    metrics: &Metrics,
+) -> Result<Outcome, PipelineError> {
+    let kind = kind(policy, &input.kind)?;
+    let problems = schema::check(&kind.fields, kind.extra_fields, &input.fields);
+    if !problems.is_empty() {
+        return Err(PipelineError::Schema {
+            clause: kind.clause.clone(),
+            problems,
+        });
+    }
+    let mut fields = input.fields.clone();
+    let mut data = record_data(&input, &fields);
+    let mut out = Accepted {
+        fields: Value::Null,
+        decisions: Vec::new(),
+        expiries: Vec::new(),
+        deliveries: Vec::new(),
+        plugins: Vec::with_capacity(kind.chain.len()),
+    };
+    for step in &kind.chain {
+        let plugin = step.plugin.name.as_str();
+        let ctx = context(policy, step, now);
+        let contract = |message: String| PipelineError::Contract {
+            plugin: plugin.to_string(),
+            message,
+        };
+        let started = Clock::now();
+        let instance = instances.get(step)?;
+        match step.plugin.world {
+            World::Admission => match instance.admit(&ctx, &data)? {
+                Ok(notes) => out.decisions.extend(notes.into_iter().map(|n| Decision {
+                    plugin: plugin.to_string(),
+                    action: Action::Admit,
+                    path: n.path,
+                    clause: n.clause,
+                    reason: n.reason,
+                })),
+                Err(r) => {
+                    metrics.plugin_call(plugin, started.elapsed());
+                    return Ok(Outcome::Rejected(Rejected {
+                        decision: Decision {
+                            plugin: plugin.to_string(),
+                            action: Action::Reject,
+                            path: r.path,
+                            clause: r.clause,
+                            reason: r.reason,
+                        },
+                        erase: r.erase,
+                        decisions: out.decisions,
+                    }));
+                }
+            },
+            World::Redaction => {
+                let edits = instance.redact(&ctx, &data)?;
+                if !edits.is_empty() {
+                    for edit in edits {
+                        let (action, applied) = match &edit.change {
+                            Change::Redact(v) => (
+                                Action::Redact,
+                                record::replace_at(&mut fields, &edit.path, from_wit(v)),
+                            ),
+                            Change::Normalise(v) => (
+                                Action::Normalise,
+                                record::replace_at(&mut fields, &edit.path, from_wit(v)),
+                            ),
+                            Change::Remove => {
+                                (Action::Remove, record::remove_at(&mut fields, &edit.path))
+                            }
+                        };
+                        if !applied || edit.path.is_empty() {
+                            return Err(contract(format!(
+                                "it edited `{}`, which is not a field of the record",
+                                edit.path
+                            )));
+                        }
+                        out.decisions.push(Decision {
+                            plugin: plugin.to_string(),
+                            action,
+                            path: Some(edit.path),
+                            clause: edit.clause,
+                            reason: edit.reason,
+                        });
+                    }
+                    data.fields = flatten(&fields);
+                }
+            }
+            World::Retention => {
+                for e in instance.schedule(&ctx, &data)? {
+                    let path = e.path.unwrap_or_default();
+                    if !path.is_empty() && fields.pointer(&path).is_none() {
+                        return Err(contract(format!(
+                            "it scheduled `{path}`, which is not a field of the record"
+                        )));
+                    }
+                    out.decisions.push(Decision {
+                        plugin: plugin.to_string(),
+                        action: Action::ScheduleDeletion,
+                        path: (!path.is_empty()).then(|| path.clone()),
+                        clause: e.clause.clone(),
+                        reason: format!("{} (due {})", e.reason, crate::clock::rfc3339_secs(e.due)),
+                    });
+                    out.expiries.push(Expiry {
+                        path,
+                        due: e.due,
+                        clause: e.clause,
+                        reason: e.reason,
+                        plugin: plugin.to_string(),
+                    });
+                }
+            }
+            World::Forwarder => {
+                for d in instance.forward(&ctx, &data)? {
+                    out.decisions.push(Decision {
+                        plugin: plugin.to_string(),
+                        action: Action::Forward,
+                        path: None,
+                        clause: d.clause.clone(),
+                        reason: format!("{} ({} {})", d.reason, d.vendor, d.endpoint),
+                    });
+                    out.deliveries.push(Delivery {
+                        plugin: plugin.to_string(),
+                        vendor: d.vendor,
+                        endpoint: d.endpoint,
+                        payload: unflatten(&d.payload),
+                        clause: d.clause,
+                        reason: d.reason,
+                    });
+                }
+            }
+            World::Disclosure => {
+                return Err(contract("a disclosure plugin cannot run on writes".into()));
+            }
+        }
+        metrics.plugin_call(plugin, started.elapsed());
+        out.plugins.push(PluginRef {
+            name: plugin.to_string(),
+            digest: step.plugin.digest.clone(),
+        });
+    }
+    out.fields = fields;
+    Ok(Outcome::Accepted(out))
+}
+
+/// Who reads a record, and why.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// `internal` or `subprocessor:ID`.
+    pub audience: String,
+    /// The purpose, one of the bundle's purposes.
+    pub purpose: String,
+}
+
+/// The audience of a read by the calling service itself.
+pub const INTERNAL: &str = "internal";
+
+/// What an audience may see of a record, or the refusal.
+#[derive(Debug, Clone)]
+pub enum Disclosure {
+    /// The projection, and the decisions that permitted it.
+    Permitted {
+        /// The fields the audience may see.
+        fields: Value,
+        /// The disclosure decisions.
+        decisions: Vec<Decision>,
+    },
+    /// The refusal.
+    Refused(Decision),
+}
+
+/// Runs the read chain of the record's kind for `request`.
+pub fn read<'a>(
+    policy: &'a Policy,
+    stored: &StoredRecord,
+    request: &ReadRequest,
+    now: i64,
+    instances: &mut Instances<'a>,
+    metrics: &Metrics,
+) -> Result<Disclosure, PipelineError> {
+    let steps: &[Step] = policy.kinds.get(&stored.kind).map_or(&[], |k| &k.read);
+    if steps.is_empty() {
+        // Without disclosure rules only the calling service itself reads (fail closed).
+        if request.audience == INTERNAL {
+            return Ok(Disclosure::Permitted {
+                fields: stored.fields.clone(),
+                decisions: Vec::new(),
+            });
+        }
+        return Ok(Disclosure::Refused(Decision {
+            plugin: "gateway".into(),
+            action: Action::Refuse,
+            path: None,
+            clause: "3".into(),
+            reason: format!(
+                "no disclosure rule of the bundle covers `{}` records for audience `{}`",
+                stored.kind, request.audience
+            ),
+        }));
+    }
+    let input = WriteInput {
+        id: stored.id.clone(),
+        tenant: stored.tenant.clone(),
+        kind: stored.kind.clone(),
+        subject: stored.subject.clone(),
+        fields: Value::Null,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    };
+    let mut fields = stored.fields.clone();
+    let mut data = record_data(&input, &fields);
+    let audience = Audience {
+        name: request.audience.clone(),
+        purpose: request.purpose.clone(),
+    };
+    let mut decisions = Vec::new();
+    for step in steps {
+        let plugin = step.plugin.name.as_str();
+        let ctx = context(policy, step, now);
+        let started = Clock::now();
+        let verdict = instances.get(step)?.disclose(&ctx, &data, &audience)?;
+        metrics.plugin_call(plugin, started.elapsed());
+        match verdict {
+            Ok(p) => {
+                fields = record::project(&fields, &p.paths);
+                data.fields = flatten(&fields);
+                decisions.push(Decision {
+                    plugin: plugin.to_string(),
+                    action: Action::Disclose,
+                    path: None,
+                    clause: p.clause,
+                    reason: p.reason,
+                });
+            }
+            Err(n) => {
+                return Ok(Disclosure::Refused(Decision {
+                    plugin: plugin.to_string(),
+                    action: Action::Refuse,
+                    path: n.path,
+                    clause: n.clause,
+                    reason: n.reason,
+                }));
+            }
+        }
+    }
+    Ok(Disclosure::Permitted { fields, decisions })
+}

@@ -1,0 +1,242 @@
+//! The host's record model: what is stored, the decisions taken on it, and JSON Pointer
+//! operations on its fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a policy decision did. Serialized in kebab-case (`schedule-deletion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// An admission plugin accepted the record, with a reason worth keeping.
+    Admit,
+    /// An admission plugin refused the record; nothing was stored.
+    Reject,
+    /// A field's value was replaced to hide data that must not be stored.
+    Redact,
+    /// A field's value was replaced with a canonical form of the same data.
+    Normalise,
+    /// A field was removed before storage.
+    Remove,
+    /// A deletion was scheduled by a retention plugin.
+    ScheduleDeletion,
+    /// A field or record was deleted (retention, erasure, or a refused update).
+    Delete,
+    /// A read was permitted, with the projection the audience saw.
+    Disclose,
+    /// A read was refused.
+    Refuse,
+    /// A delivery to a vendor or subprocessor was computed.
+    Forward,
+}
+
+impl Action {
+    /// The kebab-case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Admit => "admit",
+            Action::Reject => "reject",
+            Action::Redact => "redact",
+            Action::Normalise => "normalise",
+            Action::Remove => "remove",
+            Action::ScheduleDeletion => "schedule-deletion",
+            Action::Delete => "delete",
+            Action::Disclose => "disclose",
+            Action::Refuse => "refuse",
+            Action::Forward => "forward",
+        }
+    }
+}
+
+/// One policy decision, naming the clause behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The plugin that took the decision (its name in the bundle), or `gateway` for the
+    /// host's own schema checks.
+    pub plugin: String,
+    /// What was done.
+    pub action: Action,
+    /// The field concerned, as a JSON Pointer; `null` when it concerns the whole record.
+    pub path: Option<String>,
+    /// The clause of the privacy policy, e.g. "2.1.2".
+    pub clause: String,
+    /// Why, in words; never quotes the data it protects.
+    pub reason: String,
+}
+
+/// A scheduled deletion of a field (or, with `path` = `""`, the whole record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expiry {
+    /// JSON Pointer of the field; `""` is the whole record.
+    pub path: String,
+    /// Seconds since the Unix epoch.
+    pub due: i64,
+    /// The clause that sets the period.
+    pub clause: String,
+    /// Why.
+    pub reason: String,
+    /// The retention plugin that scheduled it.
+    pub plugin: String,
+}
+
+/// A delivery to a vendor or subprocessor, computed by a forwarder plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The forwarder plugin.
+    pub plugin: String,
+    /// The recipient (an id of the subprocessor register).
+    pub vendor: String,
+    /// The recipient's endpoint kind (`redirection`, `provisioning`, `courier`, ...).
+    pub endpoint: String,
+    /// Exactly what the recipient may receive.
+    pub payload: Value,
+    /// The clause that permits the transfer.
+    pub clause: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A plugin that processed a record, and the digest of its component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRef {
+    /// Its name in the bundle.
+    pub name: String,
+    /// `sha256:<hex>` of the component.
+    pub digest: String,
+}
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    /// Gateway-assigned id (UUID v7).
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// Record kind, one of the bundle's kinds.
+    pub kind: String,
+    /// Key of the data subject.
+    pub subject: String,
+    /// The fields, after the policy chain.
+    pub fields: Value,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds since the epoch.
+    pub updated_at: i64,
+    /// Incremented by every write; updates are applied only on the revision they read.
+    pub revision: u64,
+    /// `name@version` of the bundle that processed the last write.
+    pub bundle: String,
+    /// The plugins that processed the last write.
+    pub plugins: Vec<PluginRef>,
+    /// The decisions of the last write.
+    pub decisions: Vec<Decision>,
+    /// Deletions still scheduled.
+    pub expiries: Vec<Expiry>,
+    /// Deliveries computed by the last write.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Escapes one object key as a JSON Pointer segment.
+pub fn escape_segment(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        std::borrow::Cow::Owned(key.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(key)
+    }
+}
+
+/// Removes the value at `pointer` (not the root). Returns whether something was removed.
+pub fn remove_at(root: &mut Value, pointer: &str) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match root.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.remove(&key).is_some(),
+        Some(Value::Array(items)) => match key.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items.remove(i);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Replaces the value at `pointer`, which must exist. Returns whether it did.
+pub fn replace_at(root: &mut Value, pointer: &str, value: Value) -> bool {
+    match root.pointer_mut(pointer) {
+        Some(slot) => {
+            *slot = value;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Keeps only the parts of `fields` at or below one of `paths` (JSON Pointers; `""` is
+/// everything). Used to build the projection an audience may see.
+pub fn project(fields: &Value, paths: &[String]) -> Value {
+    if paths.iter().any(String::is_empty) {
+        return fields.clone();
+    }
+    let mut out = Value::Object(Map::new());
+    for path in paths {
+        let Some(value) = fields.pointer(path) else {
+            continue;
+        };
+        insert_at(&mut out, path, value.clone());
+    }
+    out
+}
+
+/// Inserts `value` at `pointer`, creating intermediate objects (array indices become
+/// object keys, which keeps projections of sparse arrays unambiguous).
+fn insert_at(root: &mut Value, pointer: &str, value: Value) {
+    let segments: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut node = root;
+    for (i, seg) in segments.iter().enumerate() {
+        if !node.is_object() {
+            *node = Value::Object(Map::new());
+        }
+        let map = node.as_object_mut().expect("just made an object");
+        if i + 1 == segments.len() {
+            map.insert(seg.clone(), value);
+            return;
+        }
+        node = map
+            .entry(seg.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn removes_nested_fields_and_array_items() {
+        let mut v = json!({"a": {"b": 1, "c~/d": 2}, "l": [1, 2, 3]});
+        assert!(remove_at(&mut v, "/a/c~0~1d"));
+        assert!(remove_at(&mut v, "/l/1"));
+        assert!(!remove_at(&mut v, "/missing/x"));
+        assert_eq!(v, json!({"a": {"b": 1}, "l": [1, 3]}));
+    }
+
+    #[test]
+    fn projects_only_the_listed_paths() {
+        let v = json!({"name": "A", "address": {"line1": "1 St", "city": "X"}, "phone": "1"});
+        let p = project(
+            &v,
+            &["/name".into(), "/address/city".into(), "/absent".into()],
+        );
+        assert_eq!(p, json!({"name": "A", "address": {"city": "X"}}));
+        assert_eq!(project(&v, &["".into()]), v);
+    }
+}

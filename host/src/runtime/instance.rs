@@ -1,0 +1,239 @@
+//! One plugin instance: a fresh [`Store`] with its limits, the component instantiated in
+//! it, and typed calls that turn every failure into a [`PluginFailure`].
+
+use wasmtime::{ResourceLimiter, Store, Trap};
+
+use super::generated::types::{Context, Note, RecordData};
+use super::generated::{admission, disclosure, forwarder, redaction, retention};
+use super::{FailureKind, Plugin, PluginFailure, Runtime, WorldPre};
+
+pub use admission::exports::sluice::policy::admit::Rejection;
+pub use disclosure::exports::sluice::policy::disclose::{Audience, Projection};
+pub use forwarder::exports::sluice::policy::forward::Delivery;
+pub use redaction::exports::sluice::policy::redact::{Change, Edit};
+pub use retention::exports::sluice::policy::retain::Expiry;
+
+/// Per-store state: the memory cap, and whether the guest ran into it.
+pub struct HostState {
+    memory_cap: usize,
+    hit_memory_cap: bool,
+}
+
+impl ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.hit_memory_cap = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+enum Bound {
+    Admission(admission::Admission),
+    Redaction(redaction::Redaction),
+    Retention(retention::Retention),
+    Disclosure(disclosure::Disclosure),
+    Forwarder(forwarder::Forwarder),
+}
+
+/// A live instance of a plugin, for one request. Several calls may be made on it (the
+/// records of one batch); after a failure the next call gets a fresh instance.
+pub struct Instance<'a> {
+    plugin: &'a Plugin,
+    runtime: &'a Runtime,
+    store: Store<HostState>,
+    bound: Option<Bound>,
+}
+
+impl Plugin {
+    /// Creates a fresh instance of this plugin for one request.
+    pub fn instantiate<'a>(&'a self, runtime: &'a Runtime) -> Result<Instance<'a>, PluginFailure> {
+        let mut instance = Instance {
+            plugin: self,
+            runtime,
+            store: new_store(runtime),
+            bound: None,
+        };
+        instance.bind()?;
+        Ok(instance)
+    }
+}
+
+fn new_store(runtime: &Runtime) -> Store<HostState> {
+    let mut store = Store::new(
+        runtime.engine(),
+        HostState {
+            memory_cap: runtime.limits().memory,
+            hit_memory_cap: false,
+        },
+    );
+    store.limiter(|state| state as &mut dyn ResourceLimiter);
+    store
+}
+
+impl Instance<'_> {
+    fn failure(&self, kind: FailureKind) -> PluginFailure {
+        PluginFailure {
+            plugin: self.plugin.name.clone(),
+            kind,
+            deadline_ms: self.runtime.limits().deadline.as_millis(),
+            memory: self.runtime.limits().memory,
+        }
+    }
+
+    fn classify(&self, error: &wasmtime::Error) -> FailureKind {
+        if self.store.data().hit_memory_cap {
+            return FailureKind::OutOfMemory;
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => FailureKind::Timeout,
+            Some(trap) => FailureKind::Trap(trap.to_string()),
+            None => FailureKind::Trap(format!("{error:#}")),
+        }
+    }
+
+    fn bind(&mut self) -> Result<(), PluginFailure> {
+        self.store = new_store(self.runtime);
+        self.store.set_epoch_deadline(self.runtime.deadline_ticks());
+        let store = &mut self.store;
+        let bound = match &self.plugin.pre {
+            WorldPre::Admission(p) => p.instantiate(store).map(Bound::Admission),
+            WorldPre::Redaction(p) => p.instantiate(store).map(Bound::Redaction),
+            WorldPre::Retention(p) => p.instantiate(store).map(Bound::Retention),
+            WorldPre::Disclosure(p) => p.instantiate(store).map(Bound::Disclosure),
+            WorldPre::Forwarder(p) => p.instantiate(store).map(Bound::Forwarder),
+        };
+        match bound {
+            Ok(b) => {
+                self.bound = Some(b);
+                Ok(())
+            }
+            Err(e) => {
+                let kind = match self.classify(&e) {
+                    FailureKind::Trap(t) => FailureKind::Instantiate(t),
+                    other => other,
+                };
+                Err(self.failure(kind))
+            }
+        }
+    }
+
+    /// Runs one call under the deadline; a failure discards the instance.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&Bound, &mut Store<HostState>) -> Option<wasmtime::Result<R>>,
+    ) -> Result<R, PluginFailure> {
+        if self.bound.is_none() {
+            self.bind()?;
+        }
+        self.store.set_epoch_deadline(self.runtime.deadline_ticks());
+        let bound = self.bound.as_ref().expect("bound above");
+        match f(bound, &mut self.store) {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => {
+                let kind = self.classify(&e);
+                self.bound = None;
+                Err(self.failure(kind))
+            }
+            None => Err(self.failure(FailureKind::Error(format!(
+                "a {} plugin cannot be used here",
+                self.plugin.world
+            )))),
+        }
+    }
+
+    /// The plugin's verdict on its configuration.
+    pub fn check_config(&mut self, config: &str) -> Result<Result<(), Vec<String>>, PluginFailure> {
+        self.call(|b, s| {
+            Some(match b {
+                Bound::Admission(x) => x.sluice_policy_admit().call_check_config(s, config),
+                Bound::Redaction(x) => x.sluice_policy_redact().call_check_config(s, config),
+                Bound::Retention(x) => x.sluice_policy_retain().call_check_config(s, config),
+                Bound::Disclosure(x) => x.sluice_policy_disclose().call_check_config(s, config),
+                Bound::Forwarder(x) => x.sluice_policy_forward().call_check_config(s, config),
+            })
+        })
+    }
+
+    /// Admission: `Ok(notes)` accepts, `Err(rejection)` refuses.
+    pub fn admit(
+        &mut self,
+        ctx: &Context,
+        record: &RecordData,
+    ) -> Result<Result<Vec<Note>, Rejection>, PluginFailure> {
+        self.call(|b, s| match b {
+            Bound::Admission(x) => Some(x.sluice_policy_admit().call_admit(s, ctx, record)),
+            _ => None,
+        })
+    }
+
+    /// Redaction: the edits to apply.
+    pub fn redact(
+        &mut self,
+        ctx: &Context,
+        record: &RecordData,
+    ) -> Result<Vec<Edit>, PluginFailure> {
+        let r = self.call(|b, s| match b {
+            Bound::Redaction(x) => Some(x.sluice_policy_redact().call_redact(s, ctx, record)),
+            _ => None,
+        })?;
+        r.map_err(|e| self.failure(FailureKind::Error(e)))
+    }
+
+    /// Retention: the deletions to schedule.
+    pub fn schedule(
+        &mut self,
+        ctx: &Context,
+        record: &RecordData,
+    ) -> Result<Vec<Expiry>, PluginFailure> {
+        let r = self.call(|b, s| match b {
+            Bound::Retention(x) => Some(x.sluice_policy_retain().call_schedule(s, ctx, record)),
+            _ => None,
+        })?;
+        r.map_err(|e| self.failure(FailureKind::Error(e)))
+    }
+
+    /// Disclosure: the projection the audience may see, or a refusal.
+    pub fn disclose(
+        &mut self,
+        ctx: &Context,
+        record: &RecordData,
+        audience: &Audience,
+    ) -> Result<Result<Projection, Note>, PluginFailure> {
+        self.call(|b, s| match b {
+            Bound::Disclosure(x) => Some(
+                x.sluice_policy_disclose()
+                    .call_disclose(s, ctx, record, audience),
+            ),
+            _ => None,
+        })
+    }
+
+    /// Forwarding: the deliveries a write causes.
+    pub fn forward(
+        &mut self,
+        ctx: &Context,
+        record: &RecordData,
+    ) -> Result<Vec<Delivery>, PluginFailure> {
+        let r = self.call(|b, s| match b {
+            Bound::Forwarder(x) => Some(x.sluice_policy_forward().call_forward(s, ctx, record)),
+            _ => None,
+        })?;
+        r.map_err(|e| self.failure(FailureKind::Error(e)))
+    }
+}

@@ -1,0 +1,67 @@
+//! Audit entries: what happened, to which record, under which clause. Entries name field
+//! paths, clauses and a digest of the subject; they never hold the personal data itself.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::record::{Action, Decision};
+
+/// One decision as the audit log keeps it (no free text that might quote data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDecision {
+    /// The plugin (or `gateway`).
+    pub plugin: String,
+    /// What was done.
+    pub action: Action,
+    /// The field concerned.
+    pub path: Option<String>,
+    /// The clause.
+    pub clause: String,
+}
+
+impl From<&Decision> for AuditDecision {
+    fn from(d: &Decision) -> Self {
+        Self {
+            plugin: d.plugin.clone(),
+            action: d.action,
+            path: d.path.clone(),
+            clause: d.clause.clone(),
+        }
+    }
+}
+
+/// An audit entry before the store gives it its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the log (assigned by the store; 1-based).
+    #[serde(default)]
+    pub seq: u64,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// What happened: `record.created`, `record.updated`, `record.deleted`,
+    /// `record.rejected`, `record.erased`, `retention.field-deleted`, `retention.record-deleted`.
+    pub event: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The record id.
+    pub record: Option<String>,
+    /// The record kind.
+    pub kind: Option<String>,
+    /// `sha256:<hex>` of `tenant \0 subject`: links entries about one subject without
+    /// storing the subject's key.
+    pub subject: Option<String>,
+    /// The bundle that decided.
+    pub bundle: Option<String>,
+    /// The decisions.
+    #[serde(default)]
+    pub decisions: Vec<AuditDecision>,
+}
+
+/// The pseudonymous subject reference used in audit entries.
+pub fn subject_digest(tenant: &str, subject: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update([0]);
+    h.update(subject.as_bytes());
+    format!("sha256:{}", hex::encode(h.finalize()))
+}

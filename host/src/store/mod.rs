@@ -1,0 +1,243 @@
+//! The store: records, the index by subject, the retention schedule and the audit log, in
+//! one redb database.
+//!
+//! All writes go through one writer thread that group-commits: it takes every write waiting
+//! in its queue, applies them in one durable transaction, and only then acknowledges each.
+//! A record, its index entries, its expiries and its audit entry are always in the same
+//! transaction. Reads use redb's MVCC read transactions and never wait for the writer.
+
+pub mod audit;
+pub mod tables;
+mod writer;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context as _, Result};
+use cap_std::fs::{Dir, OpenOptions};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use tokio::sync::{mpsc, oneshot};
+
+pub use audit::{AuditDecision, AuditEntry, subject_digest};
+use tables::{AUDIT, META, RECORDS, SUBJECTS};
+
+use crate::metrics::Metrics;
+use crate::record::StoredRecord;
+
+/// A write, applied atomically with the others of its transaction.
+#[derive(Debug)]
+pub enum Op {
+    /// Stores a record: a new one, or a new revision of an existing one.
+    Put {
+        /// The record (its `revision` is set by the store).
+        record: StoredRecord,
+        /// `None` for a new record, else the revision the update was computed from.
+        expect: Option<u64>,
+        /// The audit entry.
+        audit: AuditEntry,
+    },
+    /// Deletes a record of `tenant`.
+    Delete {
+        /// Record id.
+        id: String,
+        /// The tenant that owns it.
+        tenant: String,
+        /// The audit entry.
+        audit: AuditEntry,
+    },
+    /// Appends an audit entry only (e.g. a rejected write).
+    Audit(AuditEntry),
+    /// Deletes what is due at `now` (seconds since the epoch), at most `limit` expiries.
+    Sweep {
+        /// Seconds since the epoch.
+        now: i64,
+        /// Most expiries handled in this transaction.
+        limit: usize,
+    },
+}
+
+/// What became of one [`Op`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpResult {
+    /// Applied; for a put, the stored revision.
+    Done(u64),
+    /// No such record (for this tenant).
+    NotFound,
+    /// The record changed since it was read; read again and retry.
+    Conflict,
+    /// The deletions a sweep made.
+    Swept(Vec<Swept>),
+}
+
+/// One deletion made by the retention sweeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swept {
+    /// Record id.
+    pub id: String,
+    /// The field deleted; `""` for the whole record.
+    pub path: String,
+    /// The clause.
+    pub clause: String,
+}
+
+/// Why a write failed: the storage itself (I/O, a full disk, a closed store).
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreError(pub String);
+
+struct Job {
+    ops: Vec<Op>,
+    reply: oneshot::Sender<Result<Vec<OpResult>, StoreError>>,
+}
+
+/// Handle to the store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    jobs: mpsc::Sender<Job>,
+    writer: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database in `data` and starts the writer.
+    pub fn open(data: &Dir, metrics: Arc<Metrics>) -> Result<Self> {
+        let file = data
+            .open_with(
+                tables::FILE,
+                OpenOptions::new().read(true).write(true).create(true),
+            )
+            .with_context(|| format!("opening {}", tables::FILE))?
+            .into_std();
+        let db = Database::builder()
+            .create_with_backend(redb::backends::FileBackend::new(file)?)
+            .with_context(|| format!("opening the redb database {}", tables::FILE))?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let format = meta.get("format")?.map(|v| v.value().to_string());
+            match format.as_deref() {
+                None => {
+                    meta.insert("format", tables::FORMAT)?;
+                }
+                Some(tables::FORMAT) => {}
+                Some(other) => anyhow::bail!(
+                    "{} has store format {other}; this gateway reads format {}",
+                    tables::FILE,
+                    tables::FORMAT
+                ),
+            }
+            txn.open_table(RECORDS)?;
+            txn.open_multimap_table(SUBJECTS)?;
+            txn.open_table(tables::EXPIRIES)?;
+            txn.open_table(AUDIT)?;
+        }
+        txn.commit()?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel(4096);
+        let writer_db = db.clone();
+        let handle = std::thread::Builder::new()
+            .name("sluice-writer".into())
+            .spawn(move || writer::run(&writer_db, rx, &metrics))
+            .context("starting the store writer")?;
+        Ok(Self {
+            db,
+            jobs: tx,
+            writer: Arc::new(std::sync::Mutex::new(Some(handle))),
+        })
+    }
+
+    /// Applies `ops` in one durable transaction (possibly shared with other callers' ops)
+    /// and returns once it is on disk.
+    pub async fn write(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job { ops, reply })
+            .await
+            .map_err(|_| StoreError("the store is closed".into()))?;
+        rx.await
+            .map_err(|_| StoreError("the store writer stopped".into()))?
+    }
+
+    /// The record `id`, if it exists.
+    pub fn get(&self, id: &str) -> Result<Option<StoredRecord>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        let Some(bytes) = table.get(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            serde_json::from_slice(bytes.value()).context("decoding a stored record")?,
+        ))
+    }
+
+    /// The records of `subject` in `tenant`, oldest first.
+    pub fn by_subject(&self, tenant: &str, subject: &str) -> Result<Vec<StoredRecord>> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(SUBJECTS)?;
+        let table = txn.open_table(RECORDS)?;
+        let mut out = Vec::new();
+        for id in index.get((tenant, subject))? {
+            let id = id?;
+            if let Some(bytes) = table.get(id.value())? {
+                out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
+            }
+        }
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// The audit log from `after` (exclusive), at most `limit` entries.
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(AUDIT)?;
+        let mut out = Vec::new();
+        for entry in table.range(after.saturating_add(1)..)?.take(limit) {
+            let (_, v) = entry?;
+            out.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// How many records are stored.
+    pub fn count(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(RECORDS)?.len()?)
+    }
+
+    /// The retention schedule: `(due, record id, path)` in due order.
+    pub fn expiries(&self) -> Result<Vec<(i64, String, String)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::EXPIRIES)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, _) = entry?;
+            let (due, id, path) = k.value();
+            out.push((due, id.to_string(), path.to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Stops the writer after the queued writes, and waits for it.
+    pub fn close(self) {
+        let Self { db, jobs, writer } = self;
+        drop(jobs);
+        drop(db);
+        let handle = writer.lock().map(|mut h| h.take()).unwrap_or(None);
+        if let Some(handle) = handle {
+            // Other clones of the sender keep the writer alive until they drop too.
+            if Arc::strong_count(&writer) == 1 {
+                let _ = handle.join();
+            }
+        }
+    }
+}

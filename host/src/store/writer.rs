@@ -1,0 +1,265 @@
+//! The writer thread: group commit of every queued write in one durable transaction.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use redb::{Database, ReadableTable, WriteTransaction};
+use tokio::sync::mpsc;
+
+use super::tables::{AUDIT, EXPIRIES, RECORDS, SUBJECTS};
+use super::{AuditEntry, Job, Op, OpResult, StoreError, Swept, subject_digest};
+use crate::metrics::Metrics;
+use crate::record::{self, StoredRecord};
+
+/// Most writes in one transaction; more wait for the next one.
+const MAX_OPS: usize = 4096;
+
+pub(super) fn run(db: &Database, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut n = first.ops.len();
+        let mut jobs = vec![first];
+        while n < MAX_OPS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    n += job.ops.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        match commit(db, &mut jobs) {
+            Ok(results) => {
+                metrics.commit(n, started.elapsed());
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = n, "store transaction failed; nothing of it was written");
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+fn commit(db: &Database, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>> {
+    let txn = db.begin_write()?;
+    let mut results = Vec::with_capacity(jobs.len());
+    {
+        let mut w = Writer::new(&txn)?;
+        for job in jobs.iter_mut() {
+            let mut out = Vec::with_capacity(job.ops.len());
+            for op in job.ops.drain(..) {
+                out.push(w.apply(op)?);
+            }
+            results.push(out);
+        }
+    }
+    txn.commit()?;
+    Ok(results)
+}
+
+struct Writer<'t> {
+    records: redb::Table<'t, &'static str, &'static [u8]>,
+    subjects: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    expiries: redb::Table<'t, (i64, &'static str, &'static str), ()>,
+    audit: redb::Table<'t, u64, &'static [u8]>,
+    next_seq: u64,
+}
+
+impl<'t> Writer<'t> {
+    fn new(txn: &'t WriteTransaction) -> anyhow::Result<Self> {
+        let audit = txn.open_table(AUDIT)?;
+        let next_seq = audit.last()?.map_or(1, |(k, _)| k.value() + 1);
+        Ok(Self {
+            records: txn.open_table(RECORDS)?,
+            subjects: txn.open_multimap_table(SUBJECTS)?,
+            expiries: txn.open_table(EXPIRIES)?,
+            audit,
+            next_seq,
+        })
+    }
+
+    fn load(&self, id: &str) -> anyhow::Result<Option<StoredRecord>> {
+        Ok(match self.records.get(id)? {
+            Some(v) => Some(serde_json::from_slice(v.value())?),
+            None => None,
+        })
+    }
+
+    fn append(&mut self, mut entry: AuditEntry) -> anyhow::Result<()> {
+        entry.seq = self.next_seq;
+        self.audit
+            .insert(self.next_seq, serde_json::to_vec(&entry)?.as_slice())?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    fn unschedule(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+        for e in &record.expiries {
+            self.expiries
+                .remove((e.due, record.id.as_str(), e.path.as_str()))?;
+        }
+        Ok(())
+    }
+
+    fn store(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+        self.records
+            .insert(record.id.as_str(), serde_json::to_vec(record)?.as_slice())?;
+        for e in &record.expiries {
+            self.expiries
+                .insert((e.due, record.id.as_str(), e.path.as_str()), ())?;
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+        self.unschedule(record)?;
+        self.records.remove(record.id.as_str())?;
+        self.subjects.remove(
+            (record.tenant.as_str(), record.subject.as_str()),
+            record.id.as_str(),
+        )?;
+        Ok(())
+    }
+
+    fn apply(&mut self, op: Op) -> anyhow::Result<OpResult> {
+        match op {
+            Op::Put {
+                mut record,
+                expect,
+                audit,
+            } => {
+                let existing = self.load(&record.id)?;
+                match (expect, &existing) {
+                    (None, Some(_)) => return Ok(OpResult::Conflict),
+                    (Some(_), None) => return Ok(OpResult::NotFound),
+                    (Some(rev), Some(old))
+                        if old.revision != rev || old.tenant != record.tenant =>
+                    {
+                        return Ok(if old.tenant != record.tenant {
+                            OpResult::NotFound
+                        } else {
+                            OpResult::Conflict
+                        });
+                    }
+                    _ => {}
+                }
+                match &existing {
+                    Some(old) => {
+                        self.unschedule(old)?;
+                        record.revision = old.revision + 1;
+                    }
+                    None => {
+                        record.revision = 1;
+                        self.subjects.insert(
+                            (record.tenant.as_str(), record.subject.as_str()),
+                            record.id.as_str(),
+                        )?;
+                    }
+                }
+                self.store(&record)?;
+                self.append(audit)?;
+                Ok(OpResult::Done(record.revision))
+            }
+            Op::Delete { id, tenant, audit } => match self.load(&id)? {
+                Some(old) if old.tenant == tenant => {
+                    self.remove(&old)?;
+                    self.append(audit)?;
+                    Ok(OpResult::Done(old.revision))
+                }
+                _ => Ok(OpResult::NotFound),
+            },
+            Op::Audit(entry) => {
+                self.append(entry)?;
+                Ok(OpResult::Done(0))
+            }
+            Op::Sweep { now, limit } => self.sweep(now, limit).map(OpResult::Swept),
+        }
+    }
+
+    fn sweep(&mut self, now: i64, limit: usize) -> anyhow::Result<Vec<Swept>> {
+        let mut due = Vec::new();
+        for entry in self
+            .expiries
+            .range(..(now.saturating_add(1), "", ""))?
+            .take(limit)
+        {
+            let (k, _) = entry?;
+            let (at, id, path) = k.value();
+            due.push((at, id.to_string(), path.to_string()));
+        }
+        // Records touched by this sweep, as they will be written back (None = deleted).
+        let mut touched: HashMap<String, Option<StoredRecord>> = HashMap::new();
+        let mut swept = Vec::new();
+        for (at, id, path) in due {
+            self.expiries.remove((at, id.as_str(), path.as_str()))?;
+            if !touched.contains_key(&id) {
+                let loaded = self.load(&id)?;
+                touched.insert(id.clone(), loaded);
+            }
+            let Some(Some(record)) = touched.get_mut(&id) else {
+                continue;
+            };
+            let Some(pos) = record
+                .expiries
+                .iter()
+                .position(|e| e.due == at && e.path == path)
+            else {
+                continue;
+            };
+            let expiry = record.expiries.remove(pos);
+            let entry = |event: &str, record: &StoredRecord| AuditEntry {
+                seq: 0,
+                at: now.saturating_mul(1000),
+                event: event.into(),
+                tenant: record.tenant.clone(),
+                record: Some(record.id.clone()),
+                kind: Some(record.kind.clone()),
+                subject: Some(subject_digest(&record.tenant, &record.subject)),
+                bundle: Some(record.bundle.clone()),
+                decisions: vec![super::AuditDecision {
+                    plugin: expiry.plugin.clone(),
+                    action: record::Action::Delete,
+                    path: (!path.is_empty()).then(|| path.clone()),
+                    clause: expiry.clause.clone(),
+                }],
+            };
+            if path.is_empty() {
+                let record = touched
+                    .get_mut(&id)
+                    .and_then(Option::take)
+                    .expect("checked above");
+                self.remove(&record)?;
+                self.append(entry("retention.record-deleted", &record))?;
+            } else {
+                record::remove_at(&mut record.fields, &path);
+                // Deleting a field ends any schedule below it.
+                record.expiries.retain(|e| !is_within(&e.path, &path));
+                record.revision += 1;
+                let audit = entry("retention.field-deleted", record);
+                self.append(audit)?;
+            }
+            swept.push(Swept {
+                id,
+                path,
+                clause: expiry.clause,
+            });
+        }
+        for record in touched.into_values().flatten() {
+            // Expiries below a deleted field were dropped from the record; their table
+            // entries find no match when they come due and are removed then.
+            self.records
+                .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+        }
+        Ok(swept)
+    }
+}
+
+fn is_within(path: &str, prefix: &str) -> bool {
+    path.starts_with(prefix)
+        && (path.len() == prefix.len() || path.as_bytes()[prefix.len()] == b'/')
+}

@@ -1,0 +1,11 @@
+//! Pure policy rules shared by Sluice plugins.
+//!
+//! Everything here is plain, dependency-free Rust over `&str` and byte slices: no I/O, no
+//! global state, no platform-specific code. The same crate is compiled natively (for the host
+//! and its tests) and for `wasm32-wasip2` (inside the policy plugins), so both sides of the
+//! gateway apply exactly the same rules.
+//!
+//! - [`card`]: detection and redaction of payment card numbers in free text (privacy-policy
+//!   clause 2.1.2, "we do not store credit card information").
+
+pub mod card;

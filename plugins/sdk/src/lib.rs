@@ -1,0 +1,105 @@
+//! Guest SDK for Sluice policy plugins.
+//!
+//! Generates the bindings of every world of `wit/policy.wit` once, sharing one set of
+//! `types`, and offers the small helpers every plugin needs (config parsing, timestamps,
+//! JSON Pointers). A plugin is a `cdylib` that implements the world's traits and calls the
+//! world's export macro once:
+//!
+//! ```ignore
+//! use sluice_plugin_sdk::redaction::{self, exports::sluice::policy::{config, redact}};
+//! struct Plugin;
+//! impl config::Guest for Plugin { /* check */ }
+//! impl redact::Guest for Plugin { /* redact */ }
+//! sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+//! ```
+
+/// Bindings of the `admission` world. Its `types` are the ones every world shares.
+pub mod admission {
+    wit_bindgen::generate!({
+        world: "admission",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_admission",
+        default_bindings_module: "sluice_plugin_sdk::admission",
+    });
+}
+
+/// Bindings of the `redaction` world.
+pub mod redaction {
+    wit_bindgen::generate!({
+        world: "redaction",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_redaction",
+        default_bindings_module: "sluice_plugin_sdk::redaction",
+        with: { "sluice:policy/types@0.1.0": crate::types },
+    });
+}
+
+/// Bindings of the `retention` world.
+pub mod retention {
+    wit_bindgen::generate!({
+        world: "retention",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_retention",
+        default_bindings_module: "sluice_plugin_sdk::retention",
+        with: { "sluice:policy/types@0.1.0": crate::types },
+    });
+}
+
+/// Bindings of the `disclosure` world.
+pub mod disclosure {
+    wit_bindgen::generate!({
+        world: "disclosure",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_disclosure",
+        default_bindings_module: "sluice_plugin_sdk::disclosure",
+        with: { "sluice:policy/types@0.1.0": crate::types },
+    });
+}
+
+/// Bindings of the `forwarder` world.
+pub mod forwarder {
+    wit_bindgen::generate!({
+        world: "forwarder",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_forwarder",
+        default_bindings_module: "sluice_plugin_sdk::forwarder",
+        with: { "sluice:policy/types@0.1.0": crate::types },
+    });
+}
+
+/// The types shared by every world (`sluice:policy/types`).
+pub use admission::sluice::policy::types;
+
+pub mod pointer;
+
+use serde::de::DeserializeOwned;
+
+/// Parses a plugin's configuration (JSON text from `context.config`).
+pub fn parse_config<T: DeserializeOwned>(config: &str) -> Result<T, String> {
+    serde_json::from_str(config).map_err(|e| format!("invalid configuration: {e}"))
+}
+
+/// Parses an RFC 3339 timestamp into seconds since the Unix epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// The value of the leaf at `path` in `fields`, if there is one.
+pub fn field<'a>(fields: &'a [types::Field], path: &str) -> Option<&'a types::Value> {
+    fields.iter().find(|f| f.path == path).map(|f| &f.value)
+}
+
+/// The text of the leaf at `path`, if it is a string.
+pub fn text<'a>(fields: &'a [types::Field], path: &str) -> Option<&'a str> {
+    match field(fields, path)? {
+        types::Value::Text(s) => Some(s),
+        _ => None,
+    }
+}
