@@ -1,1 +1,224 @@
+//! The harness of the end-to-end tests: a real gateway (real plugins, a temporary redb,
+//! an ephemeral port) driven over real HTTP, with a clock the tests control.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sluice::clock::ManualClock;
+use sluice::gateway::{self, Dirs, Options, Running};
+
+/// The misbehaving guests of `tests/guests/`, built for wasm32-wasip2 by `build.rs`.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/test_guests.rs"));
+
+    /// The component of test guest `name` (e.g. `guest-trap`).
+    pub fn get(name: &str) -> &'static [u8] {
+        TEST_GUESTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .unwrap_or_else(|| panic!("no test guest {name}"))
+    }
+}
+
+/// The ProVu bundle of the repository.
+pub fn provu_bundle() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/provu")
+}
+
+/// 2026-11-25T12:00:00Z, where every test clock starts.
+pub const START_MS: i64 = 1_795_608_000_000;
+
+/// A running gateway and a client for it.
+pub struct TestEnv {
+    running: Option<Running>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The gateway's clock.
+    pub clock: Arc<ManualClock>,
+    /// Options used to (re)start the gateway.
+    pub options: Options,
+    data: tempfile::TempDir,
+    policy: PathBuf,
+    _policy_tmp: Option<tempfile::TempDir>,
+}
+
+impl TestEnv {
+    /// A gateway with the ProVu bundle.
+    pub async fn provu() -> Self {
+        Self::provu_with(|_| {}).await
+    }
+
+    /// A gateway with the ProVu bundle and adjusted options.
+    pub async fn provu_with(tune: impl FnOnce(&mut Options)) -> Self {
+        Self::start(provu_bundle(), None, tune)
+            .await
+            .expect("starting the gateway")
+    }
+
+    /// A gateway with a bundle written from `bundle_toml`, with the given test guests
+    /// copied to `plugins/<name>.wasm` beside it.
+    pub async fn with_bundle(
+        bundle_toml: &str,
+        guests: &[&str],
+        tune: impl FnOnce(&mut Options),
+    ) -> Result<Self> {
+        let (tmp, path) = write_bundle(bundle_toml, guests)?;
+        Self::start(path, Some(tmp), tune).await
+    }
+
+    async fn start(
+        policy: PathBuf,
+        policy_tmp: Option<tempfile::TempDir>,
+        tune: impl FnOnce(&mut Options),
+    ) -> Result<Self> {
+        let clock = Arc::new(ManualClock::at_ms(START_MS));
+        let mut options = Options {
+            listen: "127.0.0.1:0".parse()?,
+            sweep_interval: Duration::from_secs(3600),
+            clock: clock.clone(),
+            ..Options::new()
+        };
+        tune(&mut options);
+        let data = tempfile::tempdir()?;
+        let mut env = Self {
+            running: None,
+            base: String::new(),
+            client: reqwest::Client::new(),
+            clock,
+            options,
+            data,
+            policy,
+            _policy_tmp: policy_tmp,
+        };
+        env.boot().await?;
+        Ok(env)
+    }
+
+    async fn boot(&mut self) -> Result<()> {
+        let dirs = Dirs {
+            data: Dir::open_ambient_dir(self.data.path(), ambient_authority())?,
+            policy: Dir::open_ambient_dir(&self.policy, ambient_authority())?,
+        };
+        let running = gateway::start(self.options.clone(), dirs).await?;
+        self.base = format!("http://{}", running.addr());
+        self.running = Some(running);
+        Ok(())
+    }
+
+    /// The running gateway.
+    pub fn gateway(&self) -> &Running {
+        self.running.as_ref().expect("the gateway is running")
+    }
+
+    /// Stops the gateway (graceful) and starts it again on the same data directory.
+    pub async fn restart(&mut self) -> Result<()> {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.context("shutting down")?;
+        }
+        self.boot().await
+    }
+
+    /// Runs the retention sweeper now.
+    pub async fn sweep(&self) -> usize {
+        self.gateway().sweep_now().await.expect("sweeping")
+    }
+
+    /// Sends a request with a JSON body (or none) and returns the status and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("sending the request");
+        let status = resp.status();
+        let text = resp.text().await.expect("reading the body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{status} body is not JSON ({e}): {text}"))
+        };
+        (status, json)
+    }
+
+    /// `POST`
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `GET`
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `PATCH`
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE`
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Writes a record and returns its id, asserting `201`.
+    pub async fn create(&self, record: &Value) -> Value {
+        let (status, body) = self.post("/v1/records", record).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// How many records are stored.
+    pub fn stored_records(&self) -> u64 {
+        self.gateway()
+            .state()
+            .store
+            .count()
+            .expect("counting records")
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> Vec<sluice::store::AuditEntry> {
+        self.gateway()
+            .state()
+            .store
+            .audit(0, usize::MAX)
+            .expect("reading the audit log")
+    }
+
+    /// Stops the gateway.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("shutting down");
+        }
+    }
+}
+
+/// Writes a bundle directory with `bundle.toml` and the named test guests.
+pub fn write_bundle(bundle_toml: &str, guests: &[&str]) -> Result<(tempfile::TempDir, PathBuf)> {
+    let tmp = tempfile::tempdir()?;
+    std::fs::write(tmp.path().join("bundle.toml"), bundle_toml)?;
+    std::fs::create_dir_all(tmp.path().join("plugins"))?;
+    for g in guests {
+        std::fs::write(
+            tmp.path().join("plugins").join(format!("{g}.wasm")),
+            guests::get(g),
+        )?;
+    }
+    let path = tmp.path().to_path_buf();
+    Ok((tmp, path))
+}

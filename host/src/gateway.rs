@@ -83,6 +83,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the pipelines running at once (each holds a few plugin instances).
     pub pipelines: Arc<Semaphore>,
+    /// Striped locks that serialize updates of one record through this gateway, so that
+    /// concurrent rectifications queue instead of conflicting.
+    update_locks: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl AppState {
@@ -90,7 +93,17 @@ impl AppState {
     pub fn policy(&self) -> Arc<Policy> {
         self.active.load_full()
     }
+
+    /// The lock that serializes updates of record `id`.
+    pub fn update_lock(&self, id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+        &self.update_locks[(hash % self.update_locks.len() as u64) as usize]
+    }
 }
+
+/// Number of update lock stripes.
+const UPDATE_LOCKS: usize = 256;
 
 /// Plugin instances one pipeline may hold at once (one per plugin of a chain).
 const INSTANCES_PER_PIPELINE: u32 = 8;
@@ -119,6 +132,9 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         store,
         metrics,
         pipelines: Arc::new(Semaphore::new(pipelines as usize)),
+        update_locks: (0..UPDATE_LOCKS)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect(),
     }))
 }
 

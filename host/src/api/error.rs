@@ -47,8 +47,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The body.
-    pub body: ErrorBody,
+    /// The body (boxed: errors travel through many `Result`s on the hot path).
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
@@ -56,10 +56,10 @@ impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: error.into(),
                 ..ErrorBody::default()
-            },
+            }),
         }
     }
 
@@ -77,13 +77,13 @@ impl ApiError {
     pub fn refused(status: StatusCode, decision: &Decision) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: decision.reason.clone(),
                 clause: Some(decision.clause.clone()),
                 path: decision.path.clone(),
                 plugin: Some(decision.plugin.clone()),
                 ..ErrorBody::default()
-            },
+            }),
         }
     }
 
@@ -102,7 +102,7 @@ impl From<PipelineError> for ApiError {
             }
             PipelineError::Schema { clause, problems } => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                body: ErrorBody {
+                body: Box::new(ErrorBody {
                     error: problems[0].message.clone(),
                     clause,
                     path: Some(problems[0].path.clone()),
@@ -114,32 +114,32 @@ impl From<PipelineError> for ApiError {
                         })
                         .collect(),
                     ..ErrorBody::default()
-                },
+                }),
             },
             PipelineError::Plugin(f) => {
                 tracing::warn!(plugin = %f.plugin, error = %f, "plugin failure: request refused");
                 Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
-                    body: ErrorBody {
+                    body: Box::new(ErrorBody {
                         error: format!(
                             "{f}; the request was refused and nothing was stored or sent"
                         ),
                         plugin: Some(f.plugin),
                         ..ErrorBody::default()
-                    },
+                    }),
                 }
             }
             PipelineError::Contract { ref plugin, .. } => {
                 tracing::warn!(%plugin, error = %e, "plugin contract violation: request refused");
                 Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
-                    body: ErrorBody {
+                    body: Box::new(ErrorBody {
                         plugin: Some(plugin.clone()),
                         error: format!(
                             "{e}; the request was refused and nothing was stored or sent"
                         ),
                         ..ErrorBody::default()
-                    },
+                    }),
                 }
             }
         }
@@ -169,6 +169,6 @@ impl From<JsonRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(*self.body)).into_response()
     }
 }

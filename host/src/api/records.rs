@@ -226,7 +226,7 @@ fn plan(
                 StatusCode::CREATED
             };
             let op = Op::Put {
-                record: record.clone(),
+                record: Box::new(record.clone()),
                 expect,
                 audit,
             };
@@ -356,7 +356,7 @@ pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Re
             Err(e) => BatchLine {
                 line,
                 status: e.status.as_u16(),
-                body: serde_json::to_value::<ErrorBody>(e.body).unwrap_or(Value::Null),
+                body: serde_json::to_value::<ErrorBody>(*e.body).unwrap_or(Value::Null),
             },
         };
         serde_json::to_writer(&mut out, &entry).map_err(|e| ApiError::internal(&e.into()))?;
@@ -429,6 +429,9 @@ pub async fn update(
             "`fields` must be a JSON object (a JSON merge patch)",
         ));
     }
+    // Updates of one record through this gateway queue here; the revision check below still
+    // catches changes made meanwhile by the sweeper.
+    let _serialized = state.update_lock(&id).lock().await;
     for _ in 0..UPDATE_ATTEMPTS {
         let current = {
             let st = state.clone();

@@ -154,8 +154,10 @@ fn check_value(field: &FieldSchema, v: &Value, path: &str, problems: &mut Vec<Pr
         });
         return;
     }
-    if let (Some(s), false) = (v.as_str(), field.one_of.is_empty()) {
-        if !field.one_of.iter().any(|o| o == s) {
+    if let (Some(s), false) = (v.as_str(), field.one_of.is_empty())
+        && !field.one_of.iter().any(|o| o == s)
+    {
+        {
             problems.push(Problem {
                 path: path.to_string(),
                 message: format!(

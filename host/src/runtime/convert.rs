@@ -112,16 +112,19 @@ mod tests {
         let leaves: Vec<(String, WitValue)> =
             flatten(&v).into_iter().map(|f| (f.path, f.value)).collect();
         assert_eq!(
-            leaves,
-            vec![
-                ("/a/b~0c".to_string(), WitValue::Text("x".into())),
-                ("/a/d~1e".to_string(), WitValue::Integer(1)),
-                ("/e".to_string(), WitValue::EmptyArray),
-                ("/f".to_string(), WitValue::Float(1.5)),
-                ("/l/0".to_string(), WitValue::Boolean(true)),
-                ("/l/1".to_string(), WitValue::EmptyObject),
-                ("/n".to_string(), WitValue::Null),
-            ]
+            format!("{leaves:?}"),
+            format!(
+                "{:?}",
+                vec![
+                    ("/a/b~0c".to_string(), WitValue::Text("x".into())),
+                    ("/a/d~1e".to_string(), WitValue::Integer(1)),
+                    ("/e".to_string(), WitValue::EmptyArray),
+                    ("/f".to_string(), WitValue::Float(1.5)),
+                    ("/l/0".to_string(), WitValue::Boolean(true)),
+                    ("/l/1".to_string(), WitValue::EmptyObject),
+                    ("/n".to_string(), WitValue::Null),
+                ]
+            )
         );
         for f in flatten(&v) {
             assert!(v.pointer(&f.path).is_some(), "{} resolves", f.path);

@@ -179,11 +179,11 @@ impl Runtime {
         linker
             .define_unknown_imports_as_traps(component)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("plugin `{name}`: linking its imports"))?;
+            .context("linking its imports")?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("plugin `{name}`: pre-instantiating"))?;
+            .context("pre-instantiating")?;
         let typed = match world {
             World::Admission => admission::AdmissionPre::new(pre).map(WorldPre::Admission),
             World::Redaction => redaction::RedactionPre::new(pre).map(WorldPre::Redaction),
@@ -192,9 +192,7 @@ impl Runtime {
             World::Forwarder => forwarder::ForwarderPre::new(pre).map(WorldPre::Forwarder),
         }
         .map_err(anyhow::Error::from)
-        .with_context(|| {
-            format!("plugin `{name}`: the component does not implement the `{world}` world")
-        })?;
+        .with_context(|| format!("the component does not implement the `{world}` world"))?;
         Ok(Plugin {
             name: name.to_string(),
             digest: digest.to_string(),

@@ -30,7 +30,7 @@ pub enum Op {
     /// Stores a record: a new one, or a new revision of an existing one.
     Put {
         /// The record (its `revision` is set by the store).
-        record: StoredRecord,
+        record: Box<StoredRecord>,
         /// `None` for a new record, else the revision the update was computed from.
         expect: Option<u64>,
         /// The audit entry.

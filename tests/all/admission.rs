@@ -1,0 +1,79 @@
+//! Admission plugins decide; a rejected record stores nothing.
+
+use serde_json::json;
+use sluice_tests::TestEnv;
+
+const BUNDLE: &str = r#"
+format = 1
+name = "admission"
+version = "1"
+
+[plugins.refuse]
+world = "admission"
+component = "plugins/guest-refuse.wasm"
+[plugins.card-redaction]
+world = "redaction"
+component = "builtin:card-redaction"
+
+[kinds.note]
+clause = "2.1.1"
+fields = { title = { type = "string", required = true } }
+chain = [{ plugin = "refuse", config = { clause = "2.4" } }, { plugin = "card-redaction" }]
+
+[kinds.child]
+chain = [{ plugin = "refuse", config = { clause = "6", erase = true } }]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_record_stores_nothing_and_the_rejection_is_audited() {
+    let env = TestEnv::with_bundle(BUNDLE, &["guest-refuse"], |_| {})
+        .await
+        .unwrap();
+    let (status, body) = env
+        .post("/v1/records", &json!({"kind": "note", "subject": "s-1", "fields": {"title": "t", "x": {"forbidden": "religion"}}}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["clause"], "2.4");
+    assert_eq!(body["path"], "/x/forbidden");
+    assert_eq!(body["plugin"], "refuse");
+    assert_eq!(body["error"], "a forbidden field was sent");
+    assert_eq!(env.stored_records(), 0);
+    let (_, listed) = env.get("/v1/subjects/s-1/records").await;
+    assert_eq!(listed["records"], json!([]));
+    let audit = env.audit();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].event, "record.rejected");
+    assert_eq!(audit[0].decisions.last().unwrap().clause, "2.4");
+    assert!(!serde_json::to_string(&audit).unwrap().contains("religion"));
+
+    let ok = env
+        .create(&json!({"kind": "note", "subject": "s-1", "fields": {"title": "t"}}))
+        .await;
+    assert_eq!(ok["decisions"][0]["action"], "admit");
+    assert_eq!(ok["decisions"][0]["clause"], "2.4");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_rejected_with_erase_deletes_the_stored_record() {
+    let env = TestEnv::with_bundle(BUNDLE, &["guest-refuse"], |_| {})
+        .await
+        .unwrap();
+    let created = env
+        .create(&json!({"kind": "child", "subject": "s-2", "fields": {"a": 1}}))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let (status, body) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"forbidden": true}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["clause"], "6");
+    assert_eq!(body["erased"], true);
+    let (status, _) = env.get(&format!("/v1/records/{id}")).await;
+    assert_eq!(status, 404);
+    assert_eq!(env.audit().last().unwrap().event, "record.erased");
+    env.stop().await;
+}

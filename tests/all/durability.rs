@@ -1,0 +1,96 @@
+//! Acknowledged writes survive a restart; shutdown finishes the requests in flight.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sluice_tests::TestEnv;
+
+use crate::call_recording;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_records_survive_a_restart() {
+    let mut env = TestEnv::provu().await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let client = env.client.clone();
+        let url = format!("{}/v1/records", env.base);
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .json(&call_recording(
+                    &format!("s-{i}"),
+                    &format!("note {i} card 4111111111111111"),
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            resp.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut acknowledged = HashMap::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        acknowledged.insert(
+            body["id"].as_str().unwrap().to_string(),
+            body["fields"].clone(),
+        );
+    }
+    env.restart().await.unwrap();
+    assert_eq!(env.stored_records(), 64);
+    for (id, fields) in &acknowledged {
+        let (status, read) = env.get(&format!("/v1/records/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(&read["fields"], fields);
+    }
+    // The audit log continues its sequence after the restart.
+    env.create(&call_recording("after", "x")).await;
+    let seqs: Vec<u64> = env.audit().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=65).collect::<Vec<_>>());
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_finishes_requests_in_flight() {
+    let mut env = TestEnv::provu().await;
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let client = env.client.clone();
+        let url = format!("{}/v1/records", env.base);
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&call_recording(&format!("f-{i}"), "in flight"))
+                .send()
+                .await
+        }));
+    }
+    tokio::task::yield_now().await;
+    env.restart().await.unwrap();
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        if let Ok(resp) = t.await.unwrap()
+            && resp.status() == 201
+        {
+            acknowledged.push(
+                resp.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    for id in &acknowledged {
+        assert_eq!(
+            env.get(&format!("/v1/records/{id}")).await.0,
+            200,
+            "acknowledged {id} is stored"
+        );
+    }
+    assert_eq!(
+        env.stored_records() as usize,
+        acknowledged.len(),
+        "nothing unacknowledged half-written"
+    );
+    env.stop().await;
+}

@@ -1,0 +1,147 @@
+//! The retention sweeper deletes what is due, keeps the rest, and audits each deletion.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::TestEnv;
+
+use crate::contact;
+
+const DAY: i64 = 86_400;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweeper_deletes_due_fields_keeps_the_rest_and_audits_each_deletion() {
+    let env = TestEnv::provu().await;
+    // Left 100 days ago: phone and email are 10 days overdue (2.1.1: 90 days).
+    let mut left = contact("c-left");
+    left["fields"]["left_organisation_at"] = json!("2026-08-17T12:00:00Z");
+    let body = env.create(&left).await;
+    let id = body["id"].as_str().unwrap().to_string();
+    let scheduled: Vec<&str> = body["expiries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(scheduled, ["/phone", "/email"]);
+    assert_eq!(body["expiries"][0]["due"], "2026-11-15T12:00:00Z");
+    assert_eq!(body["expiries"][0]["clause"], "2.1.1");
+
+    // Still employed: nothing scheduled.
+    let staying = env.create(&contact("c-stays")).await;
+    assert_eq!(staying["expiries"], json!([]));
+
+    assert_eq!(env.sweep().await, 2);
+    let (_, read) = env.get(&format!("/v1/records/{id}")).await;
+    assert_eq!(read["fields"]["name"], "Ada Lovelace");
+    assert_eq!(read["fields"]["organisation"], "Analytical Engines Ltd");
+    assert!(read["fields"].get("phone").is_none(), "{read}");
+    assert!(read["fields"].get("email").is_none(), "{read}");
+    assert_eq!(read["expiries"], json!([]));
+    let (_, other) = env
+        .get(&format!("/v1/records/{}", staying["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(other["fields"]["phone"], "01484 840048");
+
+    let deletions: Vec<_> = env
+        .audit()
+        .into_iter()
+        .filter(|e| e.event == "retention.field-deleted")
+        .collect();
+    assert_eq!(deletions.len(), 2);
+    for d in &deletions {
+        assert_eq!(d.record.as_deref(), Some(id.as_str()));
+        assert_eq!(d.decisions[0].clause, "2.1.1");
+        assert_eq!(d.decisions[0].action, sluice::record::Action::Delete);
+    }
+    let paths: Vec<_> = deletions
+        .iter()
+        .map(|d| d.decisions[0].path.clone().unwrap())
+        .collect();
+    assert!(paths.contains(&"/phone".to_string()) && paths.contains(&"/email".to_string()));
+    // Nothing left to do.
+    assert_eq!(env.sweep().await, 0);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_record_is_deleted_when_its_period_ends_and_not_before() {
+    let env = TestEnv::provu().await;
+    let rec = json!({"kind": "call-recording", "subject": "caller", "fields": {
+        "direction": "outbound", "party_number": "01484 840048",
+        "started_at": "2026-01-01T00:00:00Z", "recording_ref": "r-9"}});
+    let body = env.create(&rec).await;
+    let id = body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["expiries"],
+        json!([{"path": null, "due": "2027-01-01T00:00:00Z", "clause": "2.1.3"}])
+    );
+
+    assert_eq!(env.sweep().await, 0, "not due yet");
+    assert_eq!(env.get(&format!("/v1/records/{id}")).await.0, 200);
+
+    env.clock.advance_secs(37 * DAY + 1);
+    assert_eq!(env.sweep().await, 1);
+    assert_eq!(env.get(&format!("/v1/records/{id}")).await.0, 404);
+    let (_, listed) = env.get("/v1/subjects/caller/records").await;
+    assert_eq!(listed["records"], json!([]));
+    let last = env.audit().pop().unwrap();
+    assert_eq!(last.event, "retention.record-deleted");
+    assert_eq!(last.decisions[0].clause, "2.1.3");
+    assert!(env.gateway().state().store.expiries().unwrap().is_empty());
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rectification_reschedules_retention() {
+    let env = TestEnv::provu().await;
+    let body = env.create(&contact("c-r")).await;
+    let id = body["id"].as_str().unwrap().to_string();
+    let (_, patched) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"left_organisation_at": "2026-11-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(patched["expiries"][0]["due"], "2027-01-30T00:00:00Z");
+    let (_, patched) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"left_organisation_at": null}}),
+        )
+        .await;
+    assert_eq!(patched["expiries"], json!([]));
+    assert!(
+        env.gateway().state().store.expiries().unwrap().is_empty(),
+        "old schedule removed"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_sweeper_runs_on_its_interval() {
+    let env = TestEnv::with_bundle(
+        &std::fs::read_to_string(sluice_tests::provu_bundle().join("bundle.toml")).unwrap(),
+        &[],
+        |o| o.sweep_interval = Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    let mut left = contact("c-bg");
+    left["fields"]["left_organisation_at"] = json!("2026-01-01T00:00:00Z");
+    let id = env.create(&left).await["id"].as_str().unwrap().to_string();
+    let mut gone = false;
+    for _ in 0..200 {
+        let (_, read) = env.get(&format!("/v1/records/{id}")).await;
+        if read["fields"].get("phone").is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        gone,
+        "the background sweeper deleted the overdue phone number"
+    );
+    env.stop().await;
+}

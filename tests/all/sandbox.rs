@@ -1,0 +1,155 @@
+//! Misbehaving plugins are contained: the request fails closed, nothing is stored, and the
+//! gateway keeps serving.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sluice_tests::TestEnv;
+
+const BUNDLE: &str = r#"
+format = 1
+name = "sandbox"
+version = "1"
+
+[plugins.card-redaction]
+world = "redaction"
+component = "builtin:card-redaction"
+[plugins.trap]
+world = "redaction"
+component = "plugins/guest-trap.wasm"
+[plugins.spin]
+world = "redaction"
+component = "plugins/guest-spin.wasm"
+[plugins.hog]
+world = "redaction"
+component = "plugins/guest-hog.wasm"
+[plugins.snoop]
+world = "redaction"
+component = "plugins/guest-snoop.wasm"
+
+[kinds.ok]
+chain = [{ plugin = "card-redaction" }]
+[kinds.trap]
+chain = [{ plugin = "card-redaction" }, { plugin = "trap" }]
+[kinds.spin]
+chain = [{ plugin = "spin" }]
+[kinds.hog]
+chain = [{ plugin = "hog" }]
+[kinds.snoop-clock]
+chain = [{ plugin = "snoop", config = { try = "clock" } }]
+[kinds.snoop-env]
+chain = [{ plugin = "snoop", config = { try = "env" } }]
+[kinds.snoop-file]
+chain = [{ plugin = "snoop", config = { try = "file" } }]
+"#;
+
+const GUESTS: &[&str] = &["guest-trap", "guest-spin", "guest-hog", "guest-snoop"];
+
+async fn sandbox() -> TestEnv {
+    TestEnv::with_bundle(BUNDLE, GUESTS, |o| {
+        o.limits.deadline = Duration::from_millis(100);
+        o.limits.memory = 16 << 20;
+    })
+    .await
+    .expect("starting the sandbox gateway")
+}
+
+fn record(kind: &str) -> Value {
+    json!({"kind": kind, "subject": "s", "fields": {"text": "card 4111 1111 1111 1111"}})
+}
+
+async fn assert_serves(env: &TestEnv) {
+    let body = env.create(&record("ok")).await;
+    assert_eq!(body["fields"]["text"], "card [card number removed]");
+}
+
+async fn assert_fails_closed(env: &TestEnv, kind: &str, plugin: &str, expect: &str) {
+    let before = env.stored_records();
+    let started = Instant::now();
+    let (status, body) = env.post("/v1/records", &record(kind)).await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{kind}: {body}");
+    assert_eq!(body["plugin"], plugin, "{kind}: {body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains(expect),
+        "{kind}: `{error}` should say `{expect}`"
+    );
+    assert!(error.contains("nothing was stored"), "{error}");
+    assert!(took < Duration::from_secs(5), "{kind} took {took:?}");
+    assert_eq!(env.stored_records(), before, "{kind}: nothing stored");
+    assert_serves(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trapping_plugin_fails_closed_and_the_gateway_keeps_serving() {
+    let env = sandbox().await;
+    assert_fails_closed(&env, "trap", "trap", "plugin `trap` trapped").await;
+    // Repeatedly: a trapped instance never poisons the next request.
+    assert_fails_closed(&env, "trap", "trap", "trapped").await;
+    let metrics = reqwest::get(format!("{}/metrics", env.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"sluice_plugin_failures_total{plugin="trap",kind="trap"} 2"#),
+        "{metrics}"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_that_loops_forever_is_stopped_at_its_deadline() {
+    let env = sandbox().await;
+    assert_fails_closed(&env, "spin", "spin", "exceeded its deadline of 100 ms").await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_that_grabs_memory_is_stopped_at_its_cap() {
+    let env = sandbox().await;
+    assert_fails_closed(&env, "hog", "hog", "exceeded its memory cap of 16 MiB").await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_gets_no_clock_environment_or_filesystem() {
+    let env = sandbox().await;
+    for kind in ["snoop-clock", "snoop-env", "snoop-file"] {
+        assert_fails_closed(&env, kind, "snoop", "trapped").await;
+    }
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_record_in_a_batch_fails_alone() {
+    let env = sandbox().await;
+    let body = [record("ok"), record("trap"), record("spin"), record("ok")]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = env
+        .client
+        .post(format!("{}/v1/records:batch", env.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["status"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses, [201, 503, 503, 201]);
+    assert_eq!(env.stored_records(), 2);
+    env.stop().await;
+}
