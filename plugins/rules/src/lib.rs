@@ -9,3 +9,6 @@
 //!   clause 2.1.2, "we do not store credit card information").
 
 pub mod card;
+pub mod mac;
+pub mod names;
+pub mod age;
