@@ -23,11 +23,36 @@ pub struct Cli {
 pub enum Command {
     /// Serve the gateway with a policy bundle on a local redb database.
     Serve(Serve),
-    /// Validate a policy bundle (parse, compile its plugins, check their configuration).
+    /// Work with a policy bundle offline: validate it, run its policy tests, print its
+    /// clause map.
+    Policy {
+        /// What to do with the bundle.
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+/// `sluice policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the bundle: parse it, compile its plugins, have them check their
+    /// configuration, and check the clause map.
     Check {
         /// The bundle directory (holding bundle.toml).
-        #[arg(long, env = "SLUICE_POLICIES", default_value = "policies/provu")]
-        policies: PathBuf,
+        #[arg(default_value = "policies/provu")]
+        dir: PathBuf,
+    },
+    /// Run the bundle's policy test cases in the sandbox, without a server.
+    Test {
+        /// The bundle directory (holding bundle.toml and tests/).
+        #[arg(default_value = "policies/provu")]
+        dir: PathBuf,
+    },
+    /// Print the clause map: every clause of the policy and what enforces it.
+    Clauses {
+        /// The bundle directory (holding clauses.toml and privacy-policy.txt).
+        #[arg(default_value = "policies/provu")]
+        dir: PathBuf,
     },
 }
 

@@ -8,8 +8,10 @@ use cap_std::fs::Dir;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use sluice::config::{Cli, Command, LogFormat, Serve};
+use sluice::bundle;
+use sluice::config::{Cli, Command, LogFormat, PolicyCommand, Serve};
 use sluice::gateway::{self, Dirs};
+use sluice::runtime::{Limits, Runtime};
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -55,12 +57,32 @@ async fn run(cli: Cli) -> Result<()> {
             };
             serve_until_signal(&serve, dirs).await
         }
-        Command::Check { policies } => {
+        Command::Policy { command } => {
             init_logging(LogFormat::Human);
-            let dir = Dir::open_ambient_dir(&policies, authority)
-                .with_context(|| format!("opening policy bundle {}", policies.display()))?;
-            let runtime = sluice::runtime::Runtime::new(sluice::runtime::Limits::default())?;
-            let policy = sluice::bundle::load(&dir, &runtime, None)?;
+            policy_command(command, authority)
+        }
+    }
+}
+
+fn open_bundle(dir: &std::path::Path, authority: cap_std::AmbientAuthority) -> Result<Dir> {
+    Dir::open_ambient_dir(dir, authority)
+        .with_context(|| format!("opening policy bundle {}", dir.display()))
+}
+
+fn policy_command(command: PolicyCommand, authority: cap_std::AmbientAuthority) -> Result<()> {
+    let runtime = Runtime::new(Limits::default())?;
+    match command {
+        PolicyCommand::Check { dir } => {
+            let dir = open_bundle(&dir, authority)?;
+            let policy = bundle::load(&dir, &runtime, None)?;
+            let problems = clause_problems(&dir, &policy)?;
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "clause map ({} problems):\n  - {}",
+                    problems.len(),
+                    problems.join("\n  - ")
+                );
+            }
             println!(
                 "{}: ok ({} kinds, {} plugins)",
                 policy.id,
@@ -69,7 +91,46 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        PolicyCommand::Test { dir } => {
+            let dir = open_bundle(&dir, authority)?;
+            let policy = bundle::load(&dir, &runtime, None)?;
+            let results = bundle::cases::run_all(&dir, &policy, &runtime)?;
+            let failed = results.iter().filter(|r| !r.passed()).count();
+            for r in &results {
+                if r.passed() {
+                    println!("ok      {}", r.name);
+                } else {
+                    println!("FAILED  {}", r.name);
+                    for f in &r.failures {
+                        println!("        {f}");
+                    }
+                }
+            }
+            println!("{} passed, {} failed", results.len() - failed, failed);
+            if failed > 0 {
+                anyhow::bail!("{failed} policy test case(s) of {} failed", policy.id);
+            }
+            Ok(())
+        }
+        PolicyCommand::Clauses { dir } => {
+            let dir = open_bundle(&dir, authority)?;
+            let map = bundle::clauses::load(&dir)?;
+            let text = dir.read_to_string(bundle::clauses::POLICY_TEXT)?;
+            for (number, title, enforcement) in bundle::clauses::table(&map, &text) {
+                println!("{number:<7} {title:<48} {enforcement}");
+            }
+            Ok(())
+        }
     }
+}
+
+/// Problems of the bundle's clause map against its policy text, plugins and cases.
+fn clause_problems(dir: &Dir, policy: &sluice::bundle::Policy) -> Result<Vec<String>> {
+    let map = bundle::clauses::load(dir)?;
+    let text = dir.read_to_string(bundle::clauses::POLICY_TEXT)?;
+    let plugins: Vec<String> = policy.plugins.keys().cloned().collect();
+    let cases = bundle::cases::names(dir)?;
+    Ok(bundle::clauses::check(&map, &text, &plugins, &cases))
 }
 
 async fn serve_until_signal(serve: &Serve, dirs: Dirs) -> Result<()> {

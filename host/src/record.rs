@@ -134,6 +134,37 @@ pub struct StoredRecord {
     pub expiries: Vec<Expiry>,
     /// Deliveries computed by the last write.
     pub deliveries: Vec<Delivery>,
+    /// The searchable fields' values (the kind's `index`), as kept in the search index.
+    #[serde(default)]
+    pub index: Vec<IndexEntry>,
+}
+
+/// One searchable value of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// JSON Pointer of the field.
+    pub path: String,
+    /// Its value as text.
+    pub value: String,
+}
+
+/// The searchable values of `fields` for the given index paths.
+pub fn index_entries(fields: &Value, paths: &[String]) -> Vec<IndexEntry> {
+    paths
+        .iter()
+        .filter_map(|path| {
+            let value = match fields.pointer(path)? {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some(IndexEntry {
+                path: path.clone(),
+                value,
+            })
+        })
+        .collect()
 }
 
 /// Escapes one object key as a JSON Pointer segment.

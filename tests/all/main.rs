@@ -6,6 +6,8 @@ mod batch;
 mod bundle;
 mod durability;
 mod metrics;
+mod policy_cases;
+mod provu;
 mod records;
 mod redaction;
 mod retention;

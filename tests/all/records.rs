@@ -29,7 +29,7 @@ async fn a_record_is_written_read_rectified_listed_and_deleted() {
     assert_eq!(read["subject"], "subject-7");
     assert_eq!(read["fields"]["name"], "Ada Lovelace");
     assert_eq!(read["created_at"], "2026-11-25T12:00:00Z");
-    assert_eq!(read["plugins"].as_array().unwrap().len(), 2);
+    assert_eq!(read["plugins"].as_array().unwrap().len(), 4);
 
     // Rectification merges, re-runs the chain (a card number in a new field is redacted)
     // and removes fields set to null.

@@ -3,6 +3,7 @@
 
 mod error;
 mod records;
+mod subjects;
 mod views;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::gateway::AppState;
 pub fn router(state: Arc<AppState>) -> Router {
     let batch_limit = state.options.max_batch_body;
     Router::new()
-        .route("/v1/records", post(records::create))
+        .route("/v1/records", post(records::create).get(records::search))
         .route(
             "/v1/records:batch",
             post(records::batch).layer(DefaultBodyLimit::max(batch_limit)),
@@ -36,6 +37,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(records::delete),
         )
         .route("/v1/subjects/{subject}/records", get(records::by_subject))
+        .route(
+            "/v1/subjects/{subject}/permissions",
+            get(subjects::permissions),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)

@@ -205,6 +205,11 @@ fn plan(
                 "record.created"
             };
             let audit = audit_entry(&input, &policy.id, event, &a.decisions, now_ms);
+            let index = policy
+                .kinds
+                .get(&input.kind)
+                .map(|k| crate::record::index_entries(&a.fields, &k.index))
+                .unwrap_or_default();
             let record = StoredRecord {
                 id: input.id,
                 tenant: input.tenant,
@@ -219,6 +224,7 @@ fn plan(
                 decisions: a.decisions,
                 expiries: a.expiries,
                 deliveries: a.deliveries,
+                index,
             };
             let status = if expect.is_some() {
                 StatusCode::OK
@@ -373,48 +379,186 @@ fn load(state: &AppState, id: &str) -> Result<StoredRecord, ApiError> {
     }
 }
 
-/// `GET /v1/records/{id}?audience=&purpose=`
-pub async fn read(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    Query(q): Query<ReadQuery>,
-) -> Result<Response, ApiError> {
+/// Checks a read's audience and purpose against the bundle: an unknown purpose or a
+/// malformed audience is a bad request; an audience outside the register is refused (3.2).
+pub(super) fn read_request(policy: &Policy, q: ReadQuery) -> Result<ReadRequest, ApiError> {
     let request = ReadRequest {
         audience: q.audience.unwrap_or_else(|| pipeline::INTERNAL.to_string()),
         purpose: q.purpose.unwrap_or_default(),
     };
-    let policy = state.policy();
-    let st = state.clone();
+    if !request.purpose.is_empty() && !policy.purposes.contains(&request.purpose) {
+        return Err(ApiError::bad_request(format!(
+            "unknown purpose `{}` (purposes of {}: {})",
+            request.purpose,
+            policy.id,
+            policy.purposes.join(", ")
+        )));
+    }
+    if request.audience != pipeline::INTERNAL {
+        let Some(id) = request.audience.strip_prefix("subprocessor:") else {
+            return Err(ApiError::bad_request(format!(
+                "audience `{}` must be `internal` or `subprocessor:ID`",
+                request.audience
+            )));
+        };
+        if !policy.register.contains_key(id) {
+            let decision = Decision {
+                plugin: "gateway".into(),
+                action: crate::record::Action::Refuse,
+                path: None,
+                clause: "3.2".into(),
+                reason: format!("`{id}` is not a subprocessor of the register"),
+            };
+            return Err(ApiError::refused(StatusCode::FORBIDDEN, &decision));
+        }
+    }
+    Ok(request)
+}
+
+/// Runs the read chain over `records` off the async workers.
+pub(super) async fn disclose_all(
+    state: &Arc<AppState>,
+    policy: Arc<Policy>,
+    records: Vec<StoredRecord>,
+    request: ReadRequest,
+) -> Result<Vec<(StoredRecord, Disclosure)>, ApiError> {
     let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the gateway is shutting down",
         )
     })?;
+    let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let record = load(&st, &id)?;
         let mut instances = Instances::new(&st.runtime);
         let now = st.clock.now_secs();
-        match pipeline::read(&policy, &record, &request, now, &mut instances, &st.metrics) {
-            Ok(Disclosure::Permitted { fields, decisions }) => {
-                st.metrics.decisions(&decisions);
-                Ok(Json(RecordView::of(&record, fields, decisions)).into_response())
-            }
-            Ok(Disclosure::Refused(decision)) => {
-                st.metrics.decisions(std::iter::once(&decision));
-                Err(ApiError::refused(StatusCode::FORBIDDEN, &decision))
-            }
-            Err(e) => {
-                if let PipelineError::Plugin(f) = &e {
-                    st.metrics.plugin_failure(&f.plugin, f.kind.label());
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            match pipeline::read(&policy, &record, &request, now, &mut instances, &st.metrics) {
+                Ok(d) => {
+                    match &d {
+                        Disclosure::Permitted { decisions, .. } => st.metrics.decisions(decisions),
+                        Disclosure::Refused(decision) => {
+                            st.metrics.decisions(std::iter::once(decision))
+                        }
+                    }
+                    out.push((record, d));
                 }
-                Err(e.into())
+                Err(e) => {
+                    if let PipelineError::Plugin(f) = &e {
+                        st.metrics.plugin_failure(&f.plugin, f.kind.label());
+                    }
+                    return Err(e.into());
+                }
             }
         }
+        Ok(out)
     })
     .await
     .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+}
+
+/// The permitted views of disclosed records (refused ones are left out).
+pub(super) fn permitted_views(disclosed: Vec<(StoredRecord, Disclosure)>) -> Vec<RecordView> {
+    disclosed
+        .into_iter()
+        .filter_map(|(record, d)| match d {
+            Disclosure::Permitted { fields, decisions } => {
+                Some(RecordView::of(&record, fields, decisions))
+            }
+            Disclosure::Refused(_) => None,
+        })
+        .collect()
+}
+
+/// `GET /v1/records/{id}?audience=&purpose=`: the record as the audience may see it for the
+/// purpose; `403 {"error","clause"}` when the policy refuses.
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let policy = state.policy();
+    let request = read_request(&policy, q)?;
+    let record = {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || load(&st, &id))
+            .await
+            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
+    };
+    let mut disclosed = disclose_all(&state, policy, vec![record], request).await?;
+    match disclosed.pop() {
+        Some((record, Disclosure::Permitted { fields, decisions })) => {
+            Ok(Json(RecordView::of(&record, fields, decisions)).into_response())
+        }
+        Some((_, Disclosure::Refused(decision))) => {
+            Err(ApiError::refused(StatusCode::FORBIDDEN, &decision))
+        }
+        None => Err(ApiError::internal(&anyhow::anyhow!(
+            "a read produced no disclosure"
+        ))),
+    }
+}
+
+/// `GET /v1/records?kind=KIND&FIELD=VALUE[&purpose=]`: the records of a kind whose
+/// searchable field (the kind's `index`; `address.postcode` or `/address/postcode`) has
+/// the value, as the calling service may see them.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(mut q): Query<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let policy = state.policy();
+    let Some(kind_name) = q.remove("kind") else {
+        return Err(ApiError::bad_request(
+            "`kind` is required, with one searchable field, e.g. ?kind=device-provisioning&mac=00:15:65:aa:bb:cc",
+        ));
+    };
+    let purpose = q.remove("purpose");
+    let kind = pipeline::kind(&policy, &kind_name)?;
+    let mut fields = q.into_iter();
+    let (Some((name, value)), None) = (fields.next(), fields.next()) else {
+        return Err(ApiError::bad_request(format!(
+            "name exactly one searchable field of `{kind_name}` (searchable: {})",
+            kind.index.join(", ")
+        )));
+    };
+    let path = if name.starts_with('/') {
+        name.clone()
+    } else {
+        format!("/{}", name.replace('.', "/"))
+    };
+    if !kind.index.contains(&path) {
+        return Err(ApiError::bad_request(format!(
+            "`{name}` is not searchable for `{kind_name}` (searchable: {})",
+            kind.index.join(", ")
+        )));
+    }
+    let value = match crate::bundle::schema::field_type(&kind.fields, &path) {
+        Some(crate::bundle::schema::FieldType::Mac) => sluice_rules::mac::normalise(&value)
+            .ok_or_else(|| ApiError::bad_request(format!("`{value}` is not a MAC address")))?,
+        _ => value,
+    };
+    let request = read_request(
+        &policy,
+        ReadQuery {
+            audience: None,
+            purpose,
+        },
+    )?;
+    let records = {
+        let st = state.clone();
+        let kind_name = kind_name.clone();
+        tokio::task::spawn_blocking(move || {
+            st.store
+                .search(&st.options.tenant, &kind_name, &path, &value)
+        })
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))?
+    };
+    let views = permitted_views(disclose_all(&state, policy, records, request).await?);
+    Ok(Json(serde_json::json!({ "kind": kind_name, "records": views })).into_response())
 }
 
 /// `PATCH /v1/records/{id}`: rectification. Merges the fields and runs the whole chain
@@ -504,21 +648,30 @@ pub async fn delete(
     }
 }
 
-/// `GET /v1/subjects/{subject}/records`: every record about the subject (internal view).
+/// `GET /v1/subjects/{subject}/records[?purpose=]`: every record about the subject, as the
+/// calling service may see it.
 pub async fn by_subject(
     State(state): State<Arc<AppState>>,
     Path(subject): Path<String>,
+    Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
     check_subject(&subject)?;
+    let policy = state.policy();
+    let request = read_request(&policy, q)?;
+    let records = subject_records(&state, &subject).await?;
+    let views = permitted_views(disclose_all(&state, policy, records, request).await?);
+    Ok(Json(serde_json::json!({ "subject": subject, "records": views })).into_response())
+}
+
+/// Every stored record of `subject` in the gateway's tenant.
+pub(super) async fn subject_records(
+    state: &Arc<AppState>,
+    subject: &str,
+) -> Result<Vec<StoredRecord>, ApiError> {
     let st = state.clone();
-    let s = subject.clone();
-    let records = tokio::task::spawn_blocking(move || st.store.by_subject(&st.options.tenant, &s))
+    let s = subject.to_string();
+    tokio::task::spawn_blocking(move || st.store.by_subject(&st.options.tenant, &s))
         .await
         .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
-        .map_err(|e| ApiError::internal(&e))?;
-    let views: Vec<RecordView> = records
-        .iter()
-        .map(|r| RecordView::of(r, r.fields.clone(), Vec::new()))
-        .collect();
-    Ok(Json(serde_json::json!({ "subject": subject, "records": views })).into_response())
+        .map_err(|e| ApiError::internal(&e))
 }

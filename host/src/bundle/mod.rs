@@ -6,6 +6,8 @@
 //! validates all of it, compiles its plugins and has every plugin check its configuration;
 //! every problem is reported at once.
 
+pub mod cases;
+pub mod clauses;
 pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
@@ -35,10 +37,47 @@ pub struct Manifest {
     /// `description = "..."`
     #[serde(default)]
     pub description: String,
+    /// `purposes = ["delivery", ...]`: the purposes a read may name.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// `[register.<id>]`: the subprocessor register (clause 3.2).
+    #[serde(default)]
+    pub register: BTreeMap<String, Subprocessor>,
     /// `[plugins.<name>]`: the plugins the bundle uses.
     pub plugins: BTreeMap<String, PluginDecl>,
     /// `[kinds.<kind>]`: the record kinds the bundle accepts.
     pub kinds: BTreeMap<String, KindDecl>,
+}
+
+/// `[register.dpd]`: one subprocessor.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subprocessor {
+    /// `name = "DPD"`
+    pub name: String,
+    /// `category = "courier" | "manufacturer" | "other"`
+    pub category: Category,
+    /// `website = "http://www.dpd.co.uk/"`
+    #[serde(default)]
+    pub website: String,
+    /// `outside_eea = true`: processing happens outside the European Economic Area (3.1).
+    #[serde(default)]
+    pub outside_eea: bool,
+    /// `safeguards = true`: a transfer outside the EEA is covered by adequate safeguards (3.1).
+    #[serde(default)]
+    pub safeguards: bool,
+}
+
+/// The section of the register a subprocessor is listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// 3.2.1 Couriers.
+    Courier,
+    /// 3.2.2 Product manufacturers.
+    Manufacturer,
+    /// 3.2.3 Other.
+    Other,
 }
 
 /// `[plugins.card-redaction]`
@@ -74,6 +113,9 @@ pub struct KindDecl {
     /// `[[kinds.contact.read]]`: the disclosure plugins every read passes, in order.
     #[serde(default)]
     pub read: Vec<StepDecl>,
+    /// `index = ["/mac"]`: fields (JSON Pointers) the kind's records can be searched by.
+    #[serde(default)]
+    pub index: Vec<String>,
 }
 
 /// `{ plugin = "retention", config = { ... } }`
@@ -100,6 +142,10 @@ pub struct Policy {
     pub kinds: HashMap<String, Kind>,
     /// The plugins, by name.
     pub plugins: BTreeMap<String, Arc<Plugin>>,
+    /// The purposes a read may name.
+    pub purposes: Vec<String>,
+    /// The subprocessor register.
+    pub register: BTreeMap<String, Subprocessor>,
 }
 
 /// A record kind of a loaded bundle.
@@ -115,6 +161,8 @@ pub struct Kind {
     pub chain: Vec<Step>,
     /// The read (disclosure) chain.
     pub read: Vec<Step>,
+    /// Searchable fields.
+    pub index: Vec<String>,
 }
 
 /// One plugin of a chain, with its configuration.
@@ -202,8 +250,7 @@ pub fn load(
                     ));
                     continue;
                 }
-                let config = serde_json::to_string(&step.config.clone().unwrap_or_default())
-                    .unwrap_or_else(|_| "{}".into());
+                let config = step_config(&manifest, step, plugin.world);
                 match plugin
                     .instantiate(runtime)
                     .and_then(|mut i| i.check_config(&config))
@@ -233,6 +280,7 @@ pub fn load(
                 fields: decl.fields.clone(),
                 chain,
                 read,
+                index: decl.index.clone(),
             },
         );
     }
@@ -246,7 +294,29 @@ pub fn load(
         version: manifest.version,
         kinds,
         plugins,
+        purposes: manifest.purposes,
+        register: manifest.register,
     })
+}
+
+/// A step's configuration as JSON text. Disclosure and forwarder plugins also receive the
+/// bundle's `register` and `purposes`, so that the register is written once per bundle.
+fn step_config(manifest: &Manifest, step: &StepDecl, world: World) -> String {
+    let mut config = serde_json::to_value(step.config.clone().unwrap_or_default())
+        .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+    if matches!(world, World::Disclosure | World::Forwarder)
+        && let Some(map) = config.as_object_mut()
+    {
+        map.insert(
+            "register".into(),
+            serde_json::to_value(&manifest.register).unwrap_or_default(),
+        );
+        map.insert(
+            "purposes".into(),
+            serde_json::to_value(&manifest.purposes).unwrap_or_default(),
+        );
+    }
+    config.to_string()
 }
 
 fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
@@ -276,7 +346,24 @@ fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
             "plugin name {name:?} must be lowercase letters, digits, '-' or '_'"
         ));
     }
+    for id in m.register.keys().filter(|n| !is_name(n)) {
+        problems.push(format!(
+            "register id {id:?} must be lowercase letters, digits, '-' or '_'"
+        ));
+    }
+    for (i, p) in m.purposes.iter().enumerate() {
+        if !is_name(p) || m.purposes[..i].contains(p) {
+            problems.push(format!("purposes: {p:?} must be a unique lowercase name"));
+        }
+    }
     for (kind, decl) in &m.kinds {
+        for path in &decl.index {
+            if !path.starts_with('/') {
+                problems.push(format!(
+                    "kinds.{kind}.index: {path:?} must be a JSON Pointer such as \"/mac\""
+                ));
+            }
+        }
         if !is_name(kind) {
             problems.push(format!(
                 "kind name {kind:?} must be lowercase letters, digits, '-' or '_'"

@@ -15,6 +15,9 @@ pub enum FieldType {
     String,
     /// A JSON string holding an RFC 3339 timestamp.
     Timestamp,
+    /// A JSON string holding a MAC-48 address in a usual notation (`00:15:65:AA:BB:CC`,
+    /// `00-15-65-aa-bb-cc`, `0015.65aa.bbcc`, `001565aabbcc`).
+    Mac,
     /// A JSON number without a fractional part.
     Integer,
     /// Any JSON number.
@@ -34,6 +37,7 @@ impl FieldType {
         match self {
             FieldType::String => "a string",
             FieldType::Timestamp => "an RFC 3339 timestamp",
+            FieldType::Mac => "a MAC address",
             FieldType::Integer => "an integer",
             FieldType::Number => "a number",
             FieldType::Boolean => "a boolean",
@@ -140,6 +144,9 @@ fn check_value(field: &FieldSchema, v: &Value, path: &str, problems: &mut Vec<Pr
         FieldType::Timestamp => v
             .as_str()
             .is_some_and(|s| crate::clock::parse_rfc3339_ms(s).is_some()),
+        FieldType::Mac => v
+            .as_str()
+            .is_some_and(|s| sluice_rules::mac::normalise(s).is_some()),
         FieldType::Integer => v.is_i64() || v.is_u64(),
         FieldType::Number => v.is_number(),
         FieldType::Boolean => v.is_boolean(),
@@ -171,6 +178,18 @@ fn check_value(field: &FieldSchema, v: &Value, path: &str, problems: &mut Vec<Pr
     if field.ty == FieldType::Object {
         check_object(&field.fields, field.extra_fields, v, path, problems);
     }
+}
+
+/// The declared type of the field at `path` (a JSON Pointer), if the schema describes it.
+pub fn field_type(schema: &BTreeMap<String, FieldSchema>, path: &str) -> Option<FieldType> {
+    let mut fields = schema;
+    let mut found = None;
+    for segment in path.split('/').skip(1) {
+        let f = fields.get(&segment.replace("~1", "/").replace("~0", "~"))?;
+        found = Some(f.ty);
+        fields = &f.fields;
+    }
+    found
 }
 
 /// A pointer as a dotted name for messages (`/address/city` -> `address.city`).

@@ -135,6 +135,7 @@ impl Store {
             txn.open_table(RECORDS)?;
             txn.open_multimap_table(SUBJECTS)?;
             txn.open_table(tables::EXPIRIES)?;
+            txn.open_multimap_table(tables::FIELDS)?;
             txn.open_table(AUDIT)?;
         }
         txn.commit()?;
@@ -183,6 +184,32 @@ impl Store {
         let table = txn.open_table(RECORDS)?;
         let mut out = Vec::new();
         for id in index.get((tenant, subject))? {
+            let id = id?;
+            if let Some(bytes) = table.get(id.value())? {
+                out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
+            }
+        }
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// The records of `kind` in `tenant` whose searchable field `path` equals `value`.
+    pub fn search(
+        &self,
+        tenant: &str,
+        kind: &str,
+        path: &str,
+        value: &str,
+    ) -> Result<Vec<StoredRecord>> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(tables::FIELDS)?;
+        let table = txn.open_table(RECORDS)?;
+        let mut out = Vec::new();
+        for id in index.get((tenant, kind, path, value))? {
             let id = id?;
             if let Some(bytes) = table.get(id.value())? {
                 out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);

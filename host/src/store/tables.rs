@@ -9,6 +9,11 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const SUBJECTS: MultimapTableDefinition<(&str, &str), &str> =
     MultimapTableDefinition::new("subjects");
 
+/// `(tenant, kind, path, value)` -> record ids: the search index of the fields each kind
+/// declares searchable (`index` in the bundle).
+pub const FIELDS: MultimapTableDefinition<(&str, &str, &str, &str), &str> =
+    MultimapTableDefinition::new("fields");
+
 /// `(due, record id, path)` -> (): the retention schedule, ordered by due time (seconds since
 /// the epoch). `path` is a JSON Pointer; `""` is the whole record.
 pub const EXPIRIES: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("expiries");

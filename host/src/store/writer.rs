@@ -6,7 +6,7 @@ use std::time::Instant;
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
-use super::tables::{AUDIT, EXPIRIES, RECORDS, SUBJECTS};
+use super::tables::{AUDIT, EXPIRIES, FIELDS, RECORDS, SUBJECTS};
 use super::{AuditEntry, Job, Op, OpResult, StoreError, Swept, subject_digest};
 use crate::metrics::Metrics;
 use crate::record::{self, StoredRecord};
@@ -66,6 +66,11 @@ struct Writer<'t> {
     records: redb::Table<'t, &'static str, &'static [u8]>,
     subjects: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
     expiries: redb::Table<'t, (i64, &'static str, &'static str), ()>,
+    fields: redb::MultimapTable<
+        't,
+        (&'static str, &'static str, &'static str, &'static str),
+        &'static str,
+    >,
     audit: redb::Table<'t, u64, &'static [u8]>,
     next_seq: u64,
 }
@@ -78,6 +83,7 @@ impl<'t> Writer<'t> {
             records: txn.open_table(RECORDS)?,
             subjects: txn.open_multimap_table(SUBJECTS)?,
             expiries: txn.open_table(EXPIRIES)?,
+            fields: txn.open_multimap_table(FIELDS)?,
             audit,
             next_seq,
         })
@@ -98,10 +104,22 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
+    /// Removes a record's expiries and search-index entries from their tables.
     fn unschedule(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
         for e in &record.expiries {
             self.expiries
                 .remove((e.due, record.id.as_str(), e.path.as_str()))?;
+        }
+        for i in &record.index {
+            self.fields.remove(
+                (
+                    record.tenant.as_str(),
+                    record.kind.as_str(),
+                    i.path.as_str(),
+                    i.value.as_str(),
+                ),
+                record.id.as_str(),
+            )?;
         }
         Ok(())
     }
@@ -112,6 +130,17 @@ impl<'t> Writer<'t> {
         for e in &record.expiries {
             self.expiries
                 .insert((e.due, record.id.as_str(), e.path.as_str()), ())?;
+        }
+        for i in &record.index {
+            self.fields.insert(
+                (
+                    record.tenant.as_str(),
+                    record.kind.as_str(),
+                    i.path.as_str(),
+                    i.value.as_str(),
+                ),
+                record.id.as_str(),
+            )?;
         }
         Ok(())
     }
@@ -237,8 +266,24 @@ impl<'t> Writer<'t> {
                 self.append(entry("retention.record-deleted", &record))?;
             } else {
                 record::remove_at(&mut record.fields, &path);
-                // Deleting a field ends any schedule below it.
+                // Deleting a field ends any schedule below it and its search entries.
                 record.expiries.retain(|e| !is_within(&e.path, &path));
+                let (gone, kept): (Vec<_>, Vec<_>) = record
+                    .index
+                    .drain(..)
+                    .partition(|i| is_within(&i.path, &path));
+                record.index = kept;
+                for i in gone {
+                    self.fields.remove(
+                        (
+                            record.tenant.as_str(),
+                            record.kind.as_str(),
+                            i.path.as_str(),
+                            i.value.as_str(),
+                        ),
+                        record.id.as_str(),
+                    )?;
+                }
                 record.revision += 1;
                 let audit = entry("retention.field-deleted", record);
                 self.append(audit)?;

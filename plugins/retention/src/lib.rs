@@ -59,7 +59,7 @@ impl Rule {
                 "{at}: `after` must be a JSON Pointer such as \"/shipped_at\""
             ));
         }
-        if self.record == !self.fields.is_empty() {
+        if self.record != self.fields.is_empty() {
             out.push(format!(
                 "{at}: give either `fields` or `record = true`, not both or neither"
             ));

@@ -7,8 +7,14 @@
 //!
 //! - [`card`]: detection and redaction of payment card numbers in free text (privacy-policy
 //!   clause 2.1.2, "we do not store credit card information").
+//! - [`names`]: splitting field names into words, and matching them against vocabularies
+//!   such as the special categories of clause 2.4 ("we do not collect any special category
+//!   data").
+//! - [`age`]: calendar dates and ages (clause 6, children under 16; the May 2018 cutoff of
+//!   clause 2.1.4).
+//! - [`mac`]: MAC addresses in their usual notations, and one canonical form (clause 2.2.2).
 
+pub mod age;
 pub mod card;
 pub mod mac;
 pub mod names;
-pub mod age;

@@ -1,0 +1,334 @@
+//! Native tests of the plugin through its exported interface.
+
+use serde_json::{Value as Json, json};
+use sluice_plugin_sdk::admission::exports::sluice::policy::admit::{Guest, Rejection};
+use sluice_plugin_sdk::types::{Context, Field, Note, RecordData, Value};
+
+use crate::Plugin;
+
+/// 2026-06-14T12:00:00Z.
+const NOW: i64 = 1_781_438_400;
+
+const KIND: &str = "marketing-subscription";
+
+/// The leaves of `fields`, flattened the way the host flattens records.
+fn leaves(fields: &Json) -> Vec<Field> {
+    fn walk(prefix: String, value: &Json, out: &mut Vec<Field>) {
+        let leaf = match value {
+            Json::Object(map) if !map.is_empty() => {
+                for (key, v) in map {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    walk(format!("{prefix}/{key}"), v, out);
+                }
+                return;
+            }
+            Json::Array(items) if !items.is_empty() => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(format!("{prefix}/{i}"), v, out);
+                }
+                return;
+            }
+            Json::Object(_) => Value::EmptyObject,
+            Json::Array(_) => Value::EmptyArray,
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Boolean(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Integer(i),
+                None => Value::Float(n.as_f64().unwrap()),
+            },
+            Json::String(s) => Value::Text(s.clone()),
+        };
+        out.push(Field {
+            path: prefix,
+            value: leaf,
+        });
+    }
+    let mut out = Vec::new();
+    walk(String::new(), fields, &mut out);
+    out
+}
+
+fn record_of(kind: &str, fields: Json) -> RecordData {
+    RecordData {
+        id: "0190e7a8-0000-7000-8000-000000000001".into(),
+        tenant: "default".into(),
+        kind: kind.into(),
+        subject: "subject-1".into(),
+        fields: leaves(&fields),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn context(config: Json) -> Context {
+    Context {
+        now: NOW,
+        config: config.to_string(),
+        bundle: "test@1".into(),
+    }
+}
+
+fn check(config: Json) -> Result<(), Vec<String>> {
+    Plugin::check_config(config.to_string())
+}
+
+fn admit(config: Json, fields: Json) -> Result<Vec<Note>, Rejection> {
+    Plugin::admit(context(config), record_of(KIND, fields))
+}
+
+/// The basis named by the single note of an accepted record.
+fn accepted_basis(config: Json, fields: Json) -> String {
+    let notes = admit(config, fields).expect("accepted");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].clause, "2.1.4");
+    assert_eq!(notes[0].path.as_deref(), Some("/basis"));
+    notes[0].reason.clone()
+}
+
+/// The rejection's path and reason.
+fn rejected(config: Json, fields: Json) -> (String, String) {
+    let r = admit(config, fields).expect_err("rejected");
+    assert_eq!(r.clause, "2.1.4");
+    assert!(!r.erase);
+    (r.path.expect("a path"), r.reason)
+}
+
+#[test]
+fn other_kinds_are_accepted_without_notes() {
+    let r = Plugin::admit(
+        context(json!({})),
+        record_of("contact", json!({ "name": "x" })),
+    );
+    assert!(r.unwrap().is_empty());
+}
+
+#[test]
+fn an_opt_in_with_consent_evidence_is_accepted_with_a_note() {
+    let reason = accepted_basis(
+        json!({}),
+        json!({ "basis": "opt-in", "consent_evidence": "form 12 ticked" }),
+    );
+    assert_eq!(reason, "subscriber basis: opt-in");
+    let structured = json!({
+        "basis": "opt-in",
+        "consent_evidence": { "form": "newsletter", "at": "2026-01-01T00:00:00Z" },
+    });
+    assert_eq!(
+        accepted_basis(json!({}), structured),
+        "subscriber basis: opt-in"
+    );
+    let listed = json!({ "basis": "opt-in", "consent_evidence": [ { "ip": "192.0.2.1" } ] });
+    assert_eq!(
+        accepted_basis(json!({}), listed),
+        "subscriber basis: opt-in"
+    );
+}
+
+#[test]
+fn an_opt_in_without_consent_evidence_is_rejected() {
+    for evidence in [
+        None,
+        Some(json!("")),
+        Some(json!("   ")),
+        Some(json!(null)),
+        Some(json!({})),
+        Some(json!([])),
+        Some(json!({ "form": null, "note": "" })),
+        Some(json!(true)),
+    ] {
+        let mut fields = json!({ "basis": "opt-in" });
+        if let Some(e) = &evidence {
+            fields["consent_evidence"] = e.clone();
+        }
+        let (path, reason) = rejected(json!({}), fields);
+        assert_eq!(path, "/consent_evidence", "{evidence:?}");
+        assert_eq!(reason, "an opt-in needs consent evidence");
+    }
+}
+
+#[test]
+fn an_existing_customer_is_accepted() {
+    let reason = accepted_basis(json!({}), json!({ "basis": "existing-customer" }));
+    assert_eq!(reason, "subscriber basis: existing-customer");
+}
+
+#[test]
+fn a_recent_enquiry_within_the_window_is_accepted() {
+    for at in [
+        "2026-06-04T12:00:00Z",
+        "2026-06-14T12:00:00Z",
+        "2025-12-16T12:00:00Z",
+        "2025-12-16T13:00:00+01:00",
+    ] {
+        let fields = json!({ "basis": "recent-enquiry", "enquiry_at": at });
+        assert_eq!(
+            accepted_basis(json!({}), fields),
+            "subscriber basis: recent-enquiry",
+            "{at}"
+        );
+    }
+}
+
+#[test]
+fn an_enquiry_too_old_in_the_future_or_missing_is_rejected() {
+    for at in [
+        Some("2025-12-16T11:59:59Z"),
+        Some("2020-01-01T00:00:00Z"),
+        Some("2026-06-14T12:00:01Z"),
+        Some("2026-06-14"),
+        Some("soon"),
+        None,
+    ] {
+        let mut fields = json!({ "basis": "recent-enquiry" });
+        if let Some(at) = at {
+            fields["enquiry_at"] = json!(at);
+        }
+        let (path, reason) = rejected(json!({}), fields);
+        assert_eq!(path, "/enquiry_at", "{at:?}");
+        assert!(reason.contains("no more than 180 days ago"), "{reason}");
+        assert!(!reason.contains("2025") && !reason.contains("2020"));
+    }
+}
+
+#[test]
+fn the_enquiry_window_is_configurable() {
+    let config = json!({ "enquiry_window_days": 7 });
+    let fields = json!({ "basis": "recent-enquiry", "enquiry_at": "2026-06-04T12:00:00Z" });
+    let (_, reason) = rejected(config.clone(), fields);
+    assert!(reason.contains("no more than 7 days ago"), "{reason}");
+    let fields = json!({ "basis": "recent-enquiry", "enquiry_at": "2026-06-08T12:00:00Z" });
+    accepted_basis(config, fields);
+}
+
+#[test]
+fn a_pre_gdpr_subscriber_who_joined_before_the_cutoff_is_accepted() {
+    for joined in [
+        "2017-01-01T00:00:00Z",
+        "2018-05-24T23:59:59Z",
+        "2018-05-25T00:30:00+01:00",
+        "2018-05-24",
+    ] {
+        let fields = json!({ "basis": "pre-gdpr-list", "joined_at": joined });
+        assert_eq!(
+            accepted_basis(json!({}), fields),
+            "subscriber basis: pre-gdpr-list",
+            "{joined}"
+        );
+    }
+}
+
+#[test]
+fn a_pre_gdpr_subscriber_who_joined_on_or_after_the_cutoff_is_rejected() {
+    for joined in [
+        Some("2018-05-25T00:00:00Z"),
+        Some("2018-05-24T23:30:00-01:00"),
+        Some("2018-05-25"),
+        Some("2024-01-01T00:00:00Z"),
+        Some("long ago"),
+        None,
+    ] {
+        let mut fields = json!({ "basis": "pre-gdpr-list" });
+        if let Some(j) = joined {
+            fields["joined_at"] = json!(j);
+        }
+        let (path, reason) = rejected(json!({}), fields);
+        assert_eq!(path, "/joined_at", "{joined:?}");
+        assert_eq!(
+            reason,
+            "only subscribers on the list before 25 May 2018 may be kept without fresh consent"
+        );
+    }
+}
+
+#[test]
+fn the_cutoff_is_configurable_and_named_in_the_reason() {
+    let config = json!({ "gdpr_cutoff": "2018-01-01" });
+    let fields = json!({ "basis": "pre-gdpr-list", "joined_at": "2017-12-31T23:59:59Z" });
+    accepted_basis(config.clone(), fields);
+    let fields = json!({ "basis": "pre-gdpr-list", "joined_at": "2018-01-01T00:00:00Z" });
+    let (_, reason) = rejected(config, fields);
+    assert!(reason.contains("before 1 January 2018"), "{reason}");
+}
+
+#[test]
+fn an_unknown_or_missing_basis_is_rejected_without_quoting_it() {
+    for basis in [
+        Some(json!("legitimate-interest")),
+        Some(json!("Opt-In")),
+        Some(json!("opt-in ")),
+        Some(json!("")),
+        Some(json!(1)),
+        Some(json!(null)),
+        None,
+    ] {
+        let mut fields = json!({ "consent_evidence": "x" });
+        if let Some(b) = &basis {
+            fields["basis"] = b.clone();
+        }
+        let (path, reason) = rejected(json!({}), fields);
+        assert_eq!(path, "/basis", "{basis:?}");
+        assert!(reason.contains("opt-in, existing-customer, recent-enquiry or pre-gdpr-list"));
+        assert!(!reason.contains("legitimate"));
+    }
+}
+
+#[test]
+fn the_kind_and_clause_are_configurable() {
+    let config = json!({ "kind": "newsletter", "clause": "2.1.4-b" });
+    let r = Plugin::admit(context(config.clone()), record_of(KIND, json!({})));
+    assert!(r.unwrap().is_empty());
+    let r = Plugin::admit(
+        context(config),
+        record_of("newsletter", json!({ "basis": "x" })),
+    );
+    assert_eq!(r.unwrap_err().clause, "2.1.4-b");
+}
+
+#[test]
+fn the_default_configuration_is_valid() {
+    assert_eq!(check(json!({})), Ok(()));
+    assert_eq!(
+        check(
+            json!({ "clause": "2.1.4", "kind": "k", "gdpr_cutoff": "2018-05-25",
+                      "enquiry_window_days": 30 })
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn every_configuration_problem_is_listed() {
+    let problems = check(json!({
+        "clause": "",
+        "kind": " ",
+        "gdpr_cutoff": "2018-05-25T00:00:00Z",
+        "enquiry_window_days": 0,
+    }))
+    .unwrap_err();
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems[0].contains("`clause`"));
+    assert!(problems[1].contains("`kind`"));
+    assert!(problems[2].contains("`gdpr_cutoff` must be a date written YYYY-MM-DD"));
+    assert!(problems[3].contains("`enquiry_window_days` must be at least 1"));
+    assert!(check(json!({ "gdpr_cutoff": "2018-02-30" })).is_err());
+}
+
+#[test]
+fn unknown_configuration_keys_are_refused() {
+    let problems = check(json!({ "cutoff": "2018-05-25" })).unwrap_err();
+    assert!(
+        problems[0].contains("unknown field `cutoff`"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_bad_configuration_at_call_time_rejects_the_record() {
+    let r = admit(
+        json!({ "gdpr_cutoff": "May 2018" }),
+        json!({ "basis": "pre-gdpr-list" }),
+    )
+    .unwrap_err();
+    assert!(r.reason.contains("misconfigured"));
+    assert!(r.path.is_none());
+}

@@ -1,0 +1,88 @@
+//! Forwarder plugin: what a device's vendor receives when ProVu provisions it (clause 2.2.2).
+//!
+//! For each record of the configured kind, the vendor named by `/vendor` (a manufacturer of
+//! the subprocessor register) always gets one delivery at its `redirection` endpoint: the
+//! device's `/mac` and the `/provisioning_url` its redirection server should send the device
+//! to. Only when `/provisioning_host` is `"vendor"` (the device is provisioned on the
+//! vendor's own server) does it get a second delivery at its `provisioning` endpoint: the
+//! record's `/mac`, `/username`, `/password`, `/display_name`, `/sip_server` and everything
+//! below `/sip_settings`, under the same paths. Nothing else is ever sent; records of other
+//! kinds cause no deliveries. A vendor that is not a manufacturer of the register, or that
+//! is outside the EEA without safeguards (clause 3.1), is an error: the write is refused.
+//!
+//! Configuration (`provisioning_url` is required and must contain `{mac}`):
+//! ```toml
+//! config = { provisioning_url = "https://provisioning.provu.co.uk/devices/{mac}",
+//!            kind = "device-provisioning", clause = "2.2.2" }
+//! ```
+//! The host adds the subprocessor `register` and the bundle's `purposes`.
+
+pub mod config;
+pub mod rules;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(target_arch = "wasm32")]
+mod plugin {
+    use sluice_plugin_sdk::forwarder::exports::sluice::policy::forward;
+    use sluice_plugin_sdk::types::{Context, Field, RecordData, Value};
+
+    use crate::config::Config;
+    use crate::rules::{self, FieldView, Item, Leaf};
+
+    impl FieldView for Field {
+        fn path(&self) -> &str {
+            &self.path
+        }
+
+        fn leaf(&self) -> Leaf<'_> {
+            match &self.value {
+                Value::Text(t) => Leaf::Text(t),
+                Value::Null => Leaf::Null,
+                _ => Leaf::Other,
+            }
+        }
+    }
+
+    struct Plugin;
+
+    impl forward::Guest for Plugin {
+        fn check_config(config: String) -> Result<(), Vec<String>> {
+            let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
+            let problems = cfg.problems();
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems)
+            }
+        }
+
+        fn forward(ctx: Context, record: RecordData) -> Result<Vec<forward::Delivery>, String> {
+            let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
+            let deliveries = rules::forward(&cfg, &record.kind, &record.fields)?;
+            Ok(deliveries
+                .into_iter()
+                .map(|d| forward::Delivery {
+                    vendor: d.vendor.into(),
+                    endpoint: d.endpoint.into(),
+                    payload: d
+                        .payload
+                        .into_iter()
+                        .map(|item| match item {
+                            Item::Field(f) => f.clone(),
+                            Item::Text { path, value } => Field {
+                                path: path.into(),
+                                value: Value::Text(value),
+                            },
+                        })
+                        .collect(),
+                    clause: d.clause.into(),
+                    reason: d.reason.into(),
+                })
+                .collect())
+        }
+    }
+
+    sluice_plugin_sdk::forwarder::export_forwarder!(Plugin);
+}

@@ -1,0 +1,159 @@
+//! The forwarding rules, independent of the generated bindings so they are tested natively.
+//!
+//! Clause 2.2.2: the vendor's redirection server gets the MAC address (and where to send the
+//! device); usernames, passwords and other SIP details go to the vendor only when the
+//! device is provisioned on the vendor's own provisioning server. Nothing else is sent.
+
+use std::fmt::Write as _;
+
+use sluice_plugin_sdk::pointer;
+
+use crate::config::{Category, Config, MAC_PLACEHOLDER};
+
+/// A leaf value, as far as the rules need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf<'a> {
+    /// A JSON string.
+    Text(&'a str),
+    /// JSON `null`.
+    Null,
+    /// Any other leaf (number, boolean, empty object or array).
+    Other,
+}
+
+/// One leaf of a record's fields: its JSON Pointer and its value.
+pub trait FieldView {
+    /// The leaf's JSON Pointer.
+    fn path(&self) -> &str;
+    /// The leaf's value.
+    fn leaf(&self) -> Leaf<'_>;
+}
+
+/// One entry of a delivery's payload.
+#[derive(Debug, PartialEq)]
+pub enum Item<'a, F> {
+    /// A leaf of the record, sent as it is.
+    Field(&'a F),
+    /// A value the plugin computes.
+    Text {
+        /// Its JSON Pointer in the payload.
+        path: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// One delivery to a vendor.
+#[derive(Debug, PartialEq)]
+pub struct Delivery<'a, F> {
+    /// The vendor's id in the subprocessor register.
+    pub vendor: &'a str,
+    /// The vendor's endpoint kind.
+    pub endpoint: &'static str,
+    /// Exactly what the vendor receives.
+    pub payload: Vec<Item<'a, F>>,
+    /// The clause that permits the transfer.
+    pub clause: &'a str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+/// What a vendor that provisions a device on its own server receives (with everything
+/// below each pointer).
+const PROVISIONING_PATHS: &[&str] = &[
+    "/mac",
+    "/username",
+    "/password",
+    "/display_name",
+    "/sip_server",
+    "/sip_settings",
+];
+
+/// Returns the deliveries caused by writing a record of `kind` with `fields`.
+pub fn forward<'a, F: FieldView>(
+    cfg: &'a Config,
+    kind: &str,
+    fields: &'a [F],
+) -> Result<Vec<Delivery<'a, F>>, String> {
+    let problems = cfg.problems();
+    if !problems.is_empty() {
+        return Err(format!("invalid configuration: {}", problems.join("; ")));
+    }
+    if kind != cfg.kind {
+        return Ok(Vec::new());
+    }
+    // A non-empty text leaf, with the field that holds it.
+    let text_field = |path: &str| {
+        let field = fields.iter().find(|f| f.path() == path)?;
+        match field.leaf() {
+            Leaf::Text(t) if !t.is_empty() => Some((field, t)),
+            _ => None,
+        }
+    };
+    let text = |path: &str| text_field(path).map(|(_, t)| t);
+
+    let vendor = text("/vendor").ok_or_else(|| format!("a `{kind}` record needs a `/vendor`"))?;
+    let entry = cfg
+        .register
+        .get(vendor)
+        .filter(|e| e.category == Some(Category::Manufacturer))
+        .ok_or_else(|| {
+            format!("vendor `{vendor}` is not a manufacturer of the subprocessor register")
+        })?;
+    if entry.unsafe_transfer() {
+        return Err(format!(
+            "vendor `{vendor}` is outside the EEA, or the register does not say, and the \
+             register records no safeguards (clause 3.1)"
+        ));
+    }
+    let (mac_field, mac) =
+        text_field("/mac").ok_or_else(|| format!("a `{kind}` record needs a `/mac` as text"))?;
+
+    let mut deliveries = vec![Delivery {
+        vendor,
+        endpoint: "redirection",
+        payload: vec![
+            Item::Field(mac_field),
+            Item::Text {
+                path: "/provisioning_url",
+                value: cfg
+                    .provisioning_url
+                    .replace(MAC_PLACEHOLDER, &url_encode(mac)),
+            },
+        ],
+        clause: &cfg.clause,
+        reason: "MAC address for the vendor's redirection server",
+    }];
+    if text("/provisioning_host") == Some("vendor") {
+        deliveries.push(Delivery {
+            vendor,
+            endpoint: "provisioning",
+            payload: fields
+                .iter()
+                .filter(|f| {
+                    PROVISIONING_PATHS
+                        .iter()
+                        .any(|p| pointer::is_within(f.path(), p))
+                })
+                .map(Item::Field)
+                .collect(),
+            clause: &cfg.clause,
+            reason: "SIP details for the vendor's own provisioning server",
+        });
+    }
+    Ok(deliveries)
+}
+
+/// Percent-encodes everything but the unreserved characters and `:`, so that the MAC
+/// address cannot change the URL around it.
+fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}

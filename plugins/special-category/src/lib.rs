@@ -1,0 +1,183 @@
+//! Admission plugin: special category data is never collected (clause 2.4).
+//!
+//! Clause 2.4: "We do not collect any special category data. This includes details about
+//! race or ethnicity, religious or philosophical beliefs, sex life, sexual orientation,
+//! political opinions, trade union membership, information about your health and genetic and
+//! biometric data. Nor do we collect any information about criminal convictions and
+//! offences."
+//!
+//! A record is rejected when any object key on the path of any of its leaves, at any depth,
+//! names a special category: its words (`sexualOrientation` -> `sexual orientation`) hold a
+//! term of the vocabulary, or it is a term written without separators (see
+//! `sluice_rules::names::Vocabulary::find`). Segments made only of digits (array indices)
+//! are ignored. The decision is made from field *names* only; values are never read.
+//!
+//! The default vocabulary is `sluice_rules::names::SPECIAL_CATEGORIES`. `categories`
+//! replaces it; `extra` adds terms to it (or to the replacement), to existing or new
+//! categories.
+//!
+//! Configuration (all optional):
+//! ```toml
+//! config = { clause = "2.4",
+//!            extra = { "health" = ["sick note", "blood pressure"] } }
+//! # or a vocabulary of one's own:
+//! config = { categories = { "health" = ["health", "medical"], "genetic data" = ["dna"] } }
+//! ```
+//! Accepted records get no notes.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sluice_plugin_sdk::admission::exports::sluice::policy::admit;
+use sluice_plugin_sdk::pointer;
+use sluice_plugin_sdk::types::{Context, Note, RecordData};
+use sluice_rules::names::{self, Vocabulary};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// The clause cited by each rejection.
+    #[serde(default = "default_clause")]
+    clause: String,
+    /// A vocabulary (category -> terms) that replaces the default one.
+    #[serde(default)]
+    categories: Option<BTreeMap<String, Vec<String>>>,
+    /// Terms (category -> terms) added to the vocabulary.
+    #[serde(default)]
+    extra: Option<BTreeMap<String, Vec<String>>>,
+}
+
+fn default_clause() -> String {
+    "2.4".into()
+}
+
+impl Config {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.clause.trim().is_empty() {
+            problems.push("`clause` must not be empty".into());
+        }
+        if let Some(categories) = &self.categories {
+            if categories.is_empty() {
+                problems.push(
+                    "`categories` must name at least one category (leave it out for the default vocabulary)"
+                        .into(),
+                );
+            }
+            map_problems("categories", categories, &mut problems);
+        }
+        if let Some(extra) = &self.extra {
+            map_problems("extra", extra, &mut problems);
+        }
+        problems
+    }
+
+    fn vocabulary(&self) -> Vocabulary {
+        let mut vocabulary = match &self.categories {
+            None => Vocabulary::special_categories(),
+            Some(categories) => {
+                let mut v = Vocabulary::new();
+                add_all(&mut v, categories);
+                v
+            }
+        };
+        if let Some(extra) = &self.extra {
+            add_all(&mut vocabulary, extra);
+        }
+        vocabulary
+    }
+}
+
+fn map_problems(key: &str, map: &BTreeMap<String, Vec<String>>, out: &mut Vec<String>) {
+    for (category, terms) in map {
+        if category.trim().is_empty() {
+            out.push(format!("`{key}`: a category name must not be empty"));
+        }
+        if terms.is_empty() {
+            out.push(format!(
+                "`{key}.{category}`: give at least one term for the category"
+            ));
+        }
+        for term in terms {
+            if names::words(term).is_empty() {
+                out.push(format!(
+                    "`{key}.{category}`: the term {term:?} must hold a letter or digit"
+                ));
+            }
+        }
+    }
+}
+
+fn add_all(vocabulary: &mut Vocabulary, map: &BTreeMap<String, Vec<String>>) {
+    for (category, terms) in map {
+        for term in terms {
+            vocabulary.add(category, term);
+        }
+    }
+}
+
+/// Whether a path segment is made only of ASCII digits, as array indices are.
+fn is_index(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
+}
+
+struct Plugin;
+
+impl admit::Guest for Plugin {
+    fn check_config(config: String) -> Result<(), Vec<String>> {
+        let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
+        let problems = cfg.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
+        let cfg: Config = match sluice_plugin_sdk::parse_config(&ctx.config) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                return Err(admit::Rejection {
+                    clause: default_clause(),
+                    reason: format!("the special-category plugin is misconfigured: {e}"),
+                    path: None,
+                    erase: false,
+                });
+            }
+        };
+        let vocabulary = cfg.vocabulary();
+        for field in &record.fields {
+            // Byte offset just past each escaped segment, alongside the unescaped segment.
+            let mut end = 0;
+            for (raw, segment) in field
+                .path
+                .split('/')
+                .skip(1)
+                .zip(pointer::segments(&field.path))
+            {
+                end += 1 + raw.len();
+                if is_index(&segment) {
+                    continue;
+                }
+                if let Some(found) = vocabulary.find(&segment) {
+                    return Err(admit::Rejection {
+                        clause: cfg.clause,
+                        reason: format!(
+                            "special category data ({}) is not collected: field `{segment}`",
+                            found.category
+                        ),
+                        path: Some(field.path[..end].to_owned()),
+                        erase: false,
+                    });
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+sluice_plugin_sdk::admission::export_admission!(Plugin);
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! Native tests of the plugin through its exported interface.
+
+use serde_json::{Value as Json, json};
+use sluice_plugin_sdk::admission::exports::sluice::policy::admit::{Guest, Rejection};
+use sluice_plugin_sdk::types::{Context, Field, Note, RecordData, Value};
+
+use crate::Plugin;
+
+/// 2026-06-14T12:00:00Z.
+const NOW: i64 = 1_781_438_400;
+
+/// The leaves of `fields`, flattened the way the host flattens records.
+fn leaves(fields: &Json) -> Vec<Field> {
+    fn walk(prefix: String, value: &Json, out: &mut Vec<Field>) {
+        let leaf = match value {
+            Json::Object(map) if !map.is_empty() => {
+                for (key, v) in map {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    walk(format!("{prefix}/{key}"), v, out);
+                }
+                return;
+            }
+            Json::Array(items) if !items.is_empty() => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(format!("{prefix}/{i}"), v, out);
+                }
+                return;
+            }
+            Json::Object(_) => Value::EmptyObject,
+            Json::Array(_) => Value::EmptyArray,
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Boolean(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Integer(i),
+                None => Value::Float(n.as_f64().unwrap()),
+            },
+            Json::String(s) => Value::Text(s.clone()),
+        };
+        out.push(Field {
+            path: prefix,
+            value: leaf,
+        });
+    }
+    let mut out = Vec::new();
+    walk(String::new(), fields, &mut out);
+    out
+}
+
+fn record(kind: &str, fields: Json) -> RecordData {
+    RecordData {
+        id: "0190e7a8-0000-7000-8000-000000000001".into(),
+        tenant: "default".into(),
+        kind: kind.into(),
+        subject: "subject-1".into(),
+        fields: leaves(&fields),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn context(config: Json) -> Context {
+    Context {
+        now: NOW,
+        config: config.to_string(),
+        bundle: "test@1".into(),
+    }
+}
+
+fn check(config: Json) -> Result<(), Vec<String>> {
+    Plugin::check_config(config.to_string())
+}
+
+fn admit(config: Json, fields: Json) -> Result<Vec<Note>, Rejection> {
+    Plugin::admit(context(config), record("contact", fields))
+}
+
+/// The rejection's path and reason.
+fn rejected(config: Json, fields: Json) -> (String, String) {
+    let r = admit(config, fields).expect_err("rejected");
+    assert!(!r.erase);
+    (r.path.expect("a path"), r.reason)
+}
+
+#[test]
+fn a_special_category_field_is_rejected_with_its_path_category_and_clause() {
+    let r = admit(json!({}), json!({ "name": "A. Person", "ethnicity": "x" })).unwrap_err();
+    assert_eq!(r.clause, "2.4");
+    assert_eq!(r.path.as_deref(), Some("/ethnicity"));
+    assert_eq!(
+        r.reason,
+        "special category data (race or ethnicity) is not collected: field `ethnicity`"
+    );
+    assert!(!r.erase);
+}
+
+#[test]
+fn every_default_category_is_rejected() {
+    let cases = [
+        ("ethnic_origin", "race or ethnicity"),
+        ("religion", "religious or philosophical beliefs"),
+        ("sexLife", "sex life"),
+        ("sexualOrientation", "sexual orientation"),
+        ("political_party", "political opinions"),
+        ("trade_union", "trade union membership"),
+        ("health_notes", "health"),
+        ("dna_profile", "genetic data"),
+        ("fingerprint_hash", "biometric data"),
+        ("criminal_record", "criminal convictions and offences"),
+    ];
+    for (name, category) in cases {
+        let (path, reason) = rejected(json!({}), json!({ name: "x" }));
+        assert_eq!(path, format!("/{name}"));
+        assert!(reason.contains(&format!("({category})")), "{reason}");
+    }
+}
+
+#[test]
+fn the_path_stops_at_the_matching_key_at_any_depth() {
+    let (path, reason) = rejected(
+        json!({}),
+        json!({ "profile": { "medical_history": [ { "text": "x" } ] } }),
+    );
+    assert_eq!(path, "/profile/medical_history");
+    assert!(reason.ends_with("field `medical_history`"));
+    let (path, _) = rejected(json!({}), json!({ "notes": [ "a", { "religion": "x" } ] }));
+    assert_eq!(path, "/notes/1/religion");
+}
+
+#[test]
+fn a_key_holding_an_empty_object_or_null_is_still_rejected() {
+    assert_eq!(rejected(json!({}), json!({ "health": {} })).0, "/health");
+    assert_eq!(rejected(json!({}), json!({ "health": null })).0, "/health");
+}
+
+#[test]
+fn escaped_keys_are_matched_unescaped_and_reported_escaped() {
+    let (path, reason) = rejected(json!({}), json!({ "a/b": { "health/notes": 1 } }));
+    assert_eq!(path, "/a~1b/health~1notes");
+    assert!(reason.ends_with("field `health/notes`"), "{reason}");
+}
+
+#[test]
+fn values_are_never_read() {
+    let notes = admit(
+        json!({}),
+        json!({ "notes": "religion, health and ethnicity were discussed", "tags": ["health"] }),
+    );
+    assert!(notes.unwrap().is_empty());
+}
+
+#[test]
+fn ordinary_provu_records_are_accepted_without_notes() {
+    for fields in [
+        json!({ "name": "A", "organisation": "B", "relationship": "customer", "email": "a@b",
+                "phone": "1", "job_title": "t", "left_organisation_at": "2026-01-01T00:00:00Z" }),
+        json!({ "direction": "inbound", "party_number": "01484 840048", "started_at": "x",
+                "recording_ref": "r", "agent": "a", "duration_seconds": 3, "purpose": "p",
+                "transcript": "t", "notes": { "summary": { "text": "x" } } }),
+        json!({ "name": "A", "company": "C", "address": { "line1": "1", "line2": "2",
+                "city": "c", "postcode": "p", "country": "GB" }, "courier": "dpd",
+                "order_ref": "o", "shipped_at": "s" }),
+        json!({ "mac": "m", "vendor": "snom", "username": "u", "sip_server": "s",
+                "display_name": "d", "password": "p", "sip_settings": { "transport": "tls" },
+                "provisioned_at": "p", "provisioning_host": "own" }),
+        json!({ "basis": "opt-in", "joined_at": "j", "consent_evidence": "e", "enquiry_at": "e",
+                "opted_out_at": "o", "tracking": { "opens": 1, "last_opened": "l",
+                "unsubscribes": 0 } }),
+        json!({ "ip": "192.0.2.1", "requested_at": "r", "path": "/p", "status": 200,
+                "user_agent": "u", "form": "f", "fields": {}, "share_with": [],
+                "date_of_birth": "2000-01-01", "age": 26 }),
+        json!({}),
+    ] {
+        assert!(
+            admit(json!({}), fields.clone()).unwrap().is_empty(),
+            "{fields}"
+        );
+    }
+}
+
+#[test]
+fn categories_replace_the_default_vocabulary() {
+    let config = json!({ "categories": { "hobbies": ["golf", "chess club"] } });
+    assert!(
+        admit(config.clone(), json!({ "ethnicity": "x" }))
+            .unwrap()
+            .is_empty()
+    );
+    let (path, reason) = rejected(config, json!({ "chessClubMember": true }));
+    assert_eq!(path, "/chessClubMember");
+    assert_eq!(
+        reason,
+        "special category data (hobbies) is not collected: field `chessClubMember`"
+    );
+}
+
+#[test]
+fn extra_adds_terms_to_the_vocabulary() {
+    let config = json!({ "extra": { "health": ["sick note"], "hobbies": ["golf"] } });
+    assert!(
+        rejected(config.clone(), json!({ "sickNote": "x" }))
+            .1
+            .contains("(health)")
+    );
+    assert!(
+        rejected(config.clone(), json!({ "golf": "x" }))
+            .1
+            .contains("(hobbies)")
+    );
+    assert!(
+        rejected(config, json!({ "religion": "x" }))
+            .1
+            .contains("(religious")
+    );
+}
+
+#[test]
+fn extra_also_extends_a_replacement_vocabulary() {
+    let config = json!({ "categories": { "a": ["alpha"] }, "extra": { "b": ["beta"] } });
+    assert!(
+        rejected(config.clone(), json!({ "beta_x": 1 }))
+            .1
+            .contains("(b)")
+    );
+    assert!(admit(config, json!({ "health": 1 })).unwrap().is_empty());
+}
+
+#[test]
+fn the_clause_is_configurable() {
+    let r = admit(json!({ "clause": "2.4.1" }), json!({ "dna": "x" })).unwrap_err();
+    assert_eq!(r.clause, "2.4.1");
+}
+
+#[test]
+fn the_default_configuration_is_valid() {
+    assert_eq!(check(json!({})), Ok(()));
+    assert_eq!(
+        check(json!({ "clause": "2.4", "extra": {}, "categories": { "a": ["b c"] } })),
+        Ok(())
+    );
+}
+
+#[test]
+fn every_configuration_problem_is_listed() {
+    let problems = check(json!({
+        "clause": " ",
+        "categories": {},
+        "extra": { "": ["x"], "empty": [], "blank": ["ok", "--"] },
+    }))
+    .unwrap_err();
+    assert_eq!(problems.len(), 5, "{problems:?}");
+    assert!(problems[0].contains("`clause`"));
+    assert!(problems[1].contains("`categories` must name at least one category"));
+    assert!(problems[2].contains("a category name must not be empty"));
+    assert!(problems[3].contains("\"--\" must hold a letter or digit"));
+    assert!(problems[4].contains("`extra.empty`: give at least one term"));
+}
+
+#[test]
+fn unknown_configuration_keys_are_refused() {
+    let problems = check(json!({ "category": {} })).unwrap_err();
+    assert!(
+        problems[0].contains("unknown field `category`"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_bad_configuration_at_call_time_rejects_the_record() {
+    let r = admit(json!({ "extra": ["x"] }), json!({ "name": "x" })).unwrap_err();
+    assert_eq!(r.clause, "2.4");
+    assert!(r.reason.contains("misconfigured"));
+    assert!(r.path.is_none());
+}
