@@ -153,6 +153,14 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     let listen = options.listen;
     let interval = options.sweep_interval;
     let state = open(options, dirs).await?;
+    // Catch up on deletions that fell due while the gateway was down, before serving reads.
+    let caught_up = crate::sweeper::sweep(&state).await?;
+    if caught_up > 0 {
+        tracing::info!(
+            deletions = caught_up,
+            "retention: deleted what fell due while stopped"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

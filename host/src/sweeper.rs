@@ -37,14 +37,16 @@ pub async fn sweep(state: &AppState) -> Result<usize, StoreError> {
     }
 }
 
-/// Runs [`sweep`] every `interval` until `stop` turns true.
+/// Runs [`sweep`] every `interval` (the first one `interval` from now: the gateway sweeps
+/// once before it starts serving) until `stop` turns true.
 pub fn spawn(
     state: Arc<AppState>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
+        let interval = interval.max(Duration::from_millis(10));
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -45,8 +45,18 @@ async fn acknowledged_records_survive_a_restart() {
     }
     // The audit log continues its sequence after the restart.
     env.create(&call_recording("after", "x")).await;
-    let seqs: Vec<u64> = env.audit().iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=65).collect::<Vec<_>>());
+    let audit = env.audit();
+    let seqs: Vec<u64> = audit.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "no gap, no reuse"
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e.event == "record.created").count(),
+        65
+    );
+    assert_eq!(audit.last().unwrap().event, "record.created");
     env.stop().await;
 }
 
@@ -92,5 +102,20 @@ async fn shutdown_finishes_requests_in_flight() {
         acknowledged.len(),
         "nothing unacknowledged half-written"
     );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_deletes_what_fell_due_while_stopped_before_serving() {
+    let mut env = TestEnv::provu().await;
+    let mut left = crate::contact("c-down");
+    left["fields"]["left_organisation_at"] = serde_json::json!("2026-11-01T00:00:00Z");
+    let id = env.create(&left).await["id"].as_str().unwrap().to_string();
+    // The gateway is down while the 90 days of 2.1.1 run out.
+    env.clock.advance_secs(120 * 86_400);
+    env.restart().await.unwrap();
+    let (_, read) = env.get(&format!("/v1/records/{id}")).await;
+    assert!(read["fields"].get("phone").is_none(), "{read}");
+    assert_eq!(read["fields"]["name"], "Ada Lovelace");
     env.stop().await;
 }

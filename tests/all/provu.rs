@@ -212,6 +212,21 @@ async fn every_disclosure_rule_holds_through_the_gateway() {
     let (s, b) = read_as(&env, &ada, "vendor-x", "support").await;
     assert_eq!(s, 400, "{b}");
 
+    // Every disclosure and refusal is audited with audience, purpose and clause, and no data.
+    let audit = env.audit();
+    let refused = audit
+        .iter()
+        .find(|e| e.event == "record.refused" && e.audience.as_deref() == Some("subprocessor:apc"))
+        .expect("the refused courier read is audited");
+    assert_eq!(refused.purpose.as_deref(), Some("delivery"));
+    assert_eq!(refused.decisions[0].clause, "2.2.1");
+    let disclosed = audit
+        .iter()
+        .filter(|e| e.event == "record.disclosed")
+        .count();
+    assert!(disclosed >= 6, "{disclosed} disclosures audited");
+    assert!(!serde_json::to_string(&audit).unwrap().contains("s3cret"));
+
     // Every refusal is counted with its clause.
     let metrics = reqwest::get(format!("{}/metrics", env.base))
         .await

@@ -155,6 +155,8 @@ fn audit_entry(
         subject: Some(subject_digest(&input.tenant, &input.subject)),
         bundle: Some(bundle.to_string()),
         decisions: decisions.iter().map(AuditDecision::from).collect(),
+        audience: None,
+        purpose: None,
     }
 }
 
@@ -429,7 +431,12 @@ pub(super) async fn disclose_all(
         )
     })?;
     let st = state.clone();
-    tokio::task::spawn_blocking(move || {
+    let (policy_id, audience, purpose) = (
+        policy.id.clone(),
+        request.audience.clone(),
+        request.purpose.clone(),
+    );
+    let disclosed = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut instances = Instances::new(&st.runtime);
         let now = st.clock.now_secs();
@@ -449,14 +456,44 @@ pub(super) async fn disclose_all(
                     if let PipelineError::Plugin(f) = &e {
                         st.metrics.plugin_failure(&f.plugin, f.kind.label());
                     }
-                    return Err(e.into());
+                    return Err(ApiError::from(e));
                 }
             }
         }
-        Ok(out)
+        Ok::<_, ApiError>(out)
     })
     .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??;
+    // Every disclosure and refusal is in the audit log before the data leaves.
+    let at = state.clock.now_ms();
+    let ops: Vec<Op> = disclosed
+        .iter()
+        .map(|(record, d)| {
+            let (event, decisions) = match d {
+                Disclosure::Permitted { decisions, .. } => {
+                    ("record.disclosed", decisions.as_slice())
+                }
+                Disclosure::Refused(decision) => ("record.refused", std::slice::from_ref(decision)),
+            };
+            Op::Audit(AuditEntry {
+                seq: 0,
+                at,
+                event: event.into(),
+                tenant: record.tenant.clone(),
+                record: Some(record.id.clone()),
+                kind: Some(record.kind.clone()),
+                subject: Some(subject_digest(&record.tenant, &record.subject)),
+                bundle: Some(policy_id.clone()),
+                decisions: decisions.iter().map(AuditDecision::from).collect(),
+                audience: Some(audience.clone()),
+                purpose: Some(purpose.clone()),
+            })
+        })
+        .collect();
+    if !ops.is_empty() {
+        state.store.write(ops).await?;
+    }
+    Ok(disclosed)
 }
 
 /// The permitted views of disclosed records (refused ones are left out).

@@ -39,7 +39,8 @@ pub struct AuditEntry {
     /// Milliseconds since the epoch.
     pub at: i64,
     /// What happened: `record.created`, `record.updated`, `record.deleted`,
-    /// `record.rejected`, `record.erased`, `retention.field-deleted`, `retention.record-deleted`.
+    /// `record.rejected`, `record.erased`, `record.disclosed`, `record.refused`,
+    /// `retention.field-deleted`, `retention.record-deleted`.
     pub event: String,
     /// The tenant.
     pub tenant: String,
@@ -55,6 +56,12 @@ pub struct AuditEntry {
     /// The decisions.
     #[serde(default)]
     pub decisions: Vec<AuditDecision>,
+    /// For a read: who read (`internal` or `subprocessor:ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// For a read: the purpose named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 /// The pseudonymous subject reference used in audit entries.

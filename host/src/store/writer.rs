@@ -256,6 +256,8 @@ impl<'t> Writer<'t> {
                     path: (!path.is_empty()).then(|| path.clone()),
                     clause: expiry.clause.clone(),
                 }],
+                audience: None,
+                purpose: None,
             };
             if path.is_empty() {
                 let record = touched

@@ -12,6 +12,13 @@
 //! ```
 //! A rule whose event field is absent schedules nothing (the clock has not started). Fields
 //! that are absent are not scheduled.
+#![cfg_attr(
+    not(target_arch = "wasm32"),
+    allow(
+        dead_code,
+        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
+    )
+)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::pointer;
@@ -141,4 +148,6 @@ impl retain::Guest for Plugin {
     }
 }
 
+// Exported only in the Wasm build: native builds (unit tests) link no component exports.
+#[cfg(target_arch = "wasm32")]
 sluice_plugin_sdk::retention::export_retention!(Plugin);
