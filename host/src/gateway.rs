@@ -208,22 +208,32 @@ impl Running {
         let _ = self.stop.send(true);
         let served = self.server.await.context("joining the server")?;
         let _ = self.sweeper.await;
-        let state = self.state;
-        // Wait for the last request task to release the state, then close the store so
-        // that the database file can be opened again (e.g. by a restart in the same process).
-        let mut state = state;
-        let store = loop {
+        // Wait (bounded) for the last request task to release the state, then close the
+        // store so that the database file can be opened again (e.g. by a restart in the
+        // same process). Every acknowledged write is durable whether or not this completes.
+        let mut state = self.state;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
             match Arc::try_unwrap(state) {
-                Ok(s) => break s.store,
-                Err(shared) => {
+                Ok(s) => {
+                    let store = s.store;
+                    tokio::task::spawn_blocking(move || store.close())
+                        .await
+                        .context("closing the store")?;
+                    break;
+                }
+                Err(shared) if tokio::time::Instant::now() < deadline => {
                     state = shared;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                Err(_) => {
+                    tracing::warn!(
+                        "the gateway state is still shared; the store closes when it is dropped"
+                    );
+                    break;
+                }
             }
-        };
-        tokio::task::spawn_blocking(move || store.close())
-            .await
-            .context("closing the store")?;
+        }
         served.context("serving HTTP")
     }
 }

@@ -169,7 +169,7 @@ pub fn kind<'p>(policy: &'p Policy, name: &str) -> Result<&'p Kind, PipelineErro
 /// Runs the write chain of `input.kind` over one record. `now` is seconds since the epoch.
 pub fn write<'a>(
     policy: &'a Policy,
-    input: WriteInput,
+    input: &WriteInput,
     now: i64,
     instances: &mut Instances<'a>,
     metrics: &Metrics,
@@ -183,7 +183,7 @@ pub fn write<'a>(
         });
     }
     let mut fields = input.fields.clone();
-    let mut data = record_data(&input, &fields);
+    let mut data = record_data(input, &fields);
     let mut out = Accepted {
         fields: Value::Null,
         decisions: Vec::new(),

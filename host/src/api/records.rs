@@ -124,8 +124,7 @@ async fn run_chain(
         inputs
             .into_iter()
             .map(|input| {
-                let outcome =
-                    pipeline::write(&pol, input.clone(), now, &mut instances, &st.metrics);
+                let outcome = pipeline::write(&pol, &input, now, &mut instances, &st.metrics);
                 if let Err(PipelineError::Plugin(f)) = &outcome {
                     st.metrics.plugin_failure(&f.plugin, f.kind.label());
                 }
@@ -220,7 +219,7 @@ fn plan(
                 fields: a.fields,
                 created_at: input.created_at,
                 updated_at: input.updated_at,
-                revision: 0,
+                revision: expect.map_or(1, |r| r + 1),
                 bundle: policy.id.clone(),
                 plugins: a.plugins,
                 decisions: a.decisions,
@@ -234,7 +233,10 @@ fn plan(
                 StatusCode::CREATED
             };
             let op = Op::Put {
-                record: Box::new(record.clone()),
+                record: match crate::store::PutRecord::new(&record) {
+                    Ok(r) => Box::new(r),
+                    Err(e) => return (Planned::Fail(ApiError::internal(&e)), None),
+                },
                 expect,
                 audit,
             };
@@ -254,7 +256,7 @@ fn answer(
         (Planned::Store(mut record, status), Some(OpResult::Done(revision))) => {
             record.revision = revision;
             state.metrics.decisions(&record.decisions);
-            Ok((status, WriteResponse::of(&record)))
+            Ok((status, WriteResponse::from(*record)))
         }
         (Planned::Refuse(decision, erase), Some(OpResult::Done(_) | OpResult::NotFound)) => {
             state.metrics.decisions(std::iter::once(&decision));

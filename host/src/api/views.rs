@@ -49,16 +49,16 @@ pub struct WriteResponse {
     pub revision: u64,
 }
 
-impl WriteResponse {
+impl From<StoredRecord> for WriteResponse {
     /// The response for a stored record.
-    pub fn of(record: &StoredRecord) -> Self {
+    fn from(record: StoredRecord) -> Self {
         Self {
-            id: record.id.clone(),
-            bundle: record.bundle.clone(),
-            decisions: record.decisions.clone(),
-            fields: record.fields.clone(),
             expiries: record.expiries.iter().map(ExpiryView::from).collect(),
-            deliveries: record.deliveries.clone(),
+            id: record.id,
+            bundle: record.bundle,
+            decisions: record.decisions,
+            fields: record.fields,
+            deliveries: record.deliveries,
             revision: record.revision,
         }
     }

@@ -163,7 +163,7 @@ fn run(
     };
     let mut instances = Instances::new(runtime);
     let mut actual = Actual::default();
-    match pipeline::write(policy, write.clone(), now, &mut instances, metrics) {
+    match pipeline::write(policy, &write, now, &mut instances, metrics) {
         Err(PipelineError::Schema { clause, problems }) => {
             actual.status = 422;
             actual.error =

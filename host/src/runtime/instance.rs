@@ -63,14 +63,13 @@ pub struct Instance<'a> {
 impl Plugin {
     /// Creates a fresh instance of this plugin for one request.
     pub fn instantiate<'a>(&'a self, runtime: &'a Runtime) -> Result<Instance<'a>, PluginFailure> {
-        let mut instance = Instance {
+        let (store, bound) = bind(self, runtime)?;
+        Ok(Instance {
             plugin: self,
             runtime,
-            store: new_store(runtime),
-            bound: None,
-        };
-        instance.bind()?;
-        Ok(instance)
+            store,
+            bound: Some(bound),
+        })
     }
 }
 
@@ -86,51 +85,63 @@ fn new_store(runtime: &Runtime) -> Store<HostState> {
     store
 }
 
+/// A fresh store with the plugin instantiated in it.
+fn bind(plugin: &Plugin, runtime: &Runtime) -> Result<(Store<HostState>, Bound), PluginFailure> {
+    let mut store = new_store(runtime);
+    store.set_epoch_deadline(runtime.deadline_ticks());
+    let bound = match &plugin.pre {
+        WorldPre::Admission(p) => p.instantiate(&mut store).map(Bound::Admission),
+        WorldPre::Redaction(p) => p.instantiate(&mut store).map(Bound::Redaction),
+        WorldPre::Retention(p) => p.instantiate(&mut store).map(Bound::Retention),
+        WorldPre::Disclosure(p) => p.instantiate(&mut store).map(Bound::Disclosure),
+        WorldPre::Forwarder(p) => p.instantiate(&mut store).map(Bound::Forwarder),
+    };
+    match bound {
+        Ok(b) => Ok((store, b)),
+        Err(e) => {
+            let kind = match classify(&store, &e) {
+                FailureKind::Trap(t) => FailureKind::Instantiate(t),
+                other => other,
+            };
+            Err(failure(plugin, runtime, kind))
+        }
+    }
+}
+
+fn failure(plugin: &Plugin, runtime: &Runtime, kind: FailureKind) -> PluginFailure {
+    PluginFailure {
+        plugin: plugin.name.clone(),
+        kind,
+        deadline_ms: runtime.limits().deadline.as_millis(),
+        memory: runtime.limits().memory,
+    }
+}
+
+fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> FailureKind {
+    if store.data().hit_memory_cap {
+        return FailureKind::OutOfMemory;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => FailureKind::Timeout,
+        Some(trap) => FailureKind::Trap(trap.to_string()),
+        None => FailureKind::Trap(format!("{error:#}")),
+    }
+}
+
 impl Instance<'_> {
     fn failure(&self, kind: FailureKind) -> PluginFailure {
-        PluginFailure {
-            plugin: self.plugin.name.clone(),
-            kind,
-            deadline_ms: self.runtime.limits().deadline.as_millis(),
-            memory: self.runtime.limits().memory,
-        }
+        failure(self.plugin, self.runtime, kind)
     }
 
     fn classify(&self, error: &wasmtime::Error) -> FailureKind {
-        if self.store.data().hit_memory_cap {
-            return FailureKind::OutOfMemory;
-        }
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => FailureKind::Timeout,
-            Some(trap) => FailureKind::Trap(trap.to_string()),
-            None => FailureKind::Trap(format!("{error:#}")),
-        }
+        classify(&self.store, error)
     }
 
     fn bind(&mut self) -> Result<(), PluginFailure> {
-        self.store = new_store(self.runtime);
-        self.store.set_epoch_deadline(self.runtime.deadline_ticks());
-        let store = &mut self.store;
-        let bound = match &self.plugin.pre {
-            WorldPre::Admission(p) => p.instantiate(store).map(Bound::Admission),
-            WorldPre::Redaction(p) => p.instantiate(store).map(Bound::Redaction),
-            WorldPre::Retention(p) => p.instantiate(store).map(Bound::Retention),
-            WorldPre::Disclosure(p) => p.instantiate(store).map(Bound::Disclosure),
-            WorldPre::Forwarder(p) => p.instantiate(store).map(Bound::Forwarder),
-        };
-        match bound {
-            Ok(b) => {
-                self.bound = Some(b);
-                Ok(())
-            }
-            Err(e) => {
-                let kind = match self.classify(&e) {
-                    FailureKind::Trap(t) => FailureKind::Instantiate(t),
-                    other => other,
-                };
-                Err(self.failure(kind))
-            }
-        }
+        let (store, bound) = bind(self.plugin, self.runtime)?;
+        self.store = store;
+        self.bound = Some(bound);
+        Ok(())
     }
 
     /// Runs one call under the deadline; a failure discards the instance.

@@ -29,8 +29,8 @@ use crate::record::StoredRecord;
 pub enum Op {
     /// Stores a record: a new one, or a new revision of an existing one.
     Put {
-        /// The record (its `revision` is set by the store).
-        record: Box<StoredRecord>,
+        /// The record, serialized by the caller (off the writer thread).
+        record: Box<PutRecord>,
         /// `None` for a new record, else the revision the update was computed from.
         expect: Option<u64>,
         /// The audit entry.
@@ -54,6 +54,37 @@ pub enum Op {
         /// Most expiries handled in this transaction.
         limit: usize,
     },
+}
+
+/// A record ready to be written: its encoding and what the writer needs to index it.
+#[derive(Debug)]
+pub struct PutRecord {
+    id: String,
+    tenant: String,
+    kind: String,
+    subject: String,
+    revision: u64,
+    expiries: Vec<crate::record::Expiry>,
+    index: Vec<crate::record::IndexEntry>,
+    bytes: Vec<u8>,
+}
+
+impl PutRecord {
+    /// Encodes `record`, whose `revision` must be the one that follows the revision the
+    /// write expects (1 for a new record).
+    pub fn new(record: &StoredRecord) -> Result<Self> {
+        let bytes = serde_json::to_vec(record)?;
+        Ok(Self {
+            id: record.id.clone(),
+            tenant: record.tenant.clone(),
+            kind: record.kind.clone(),
+            subject: record.subject.clone(),
+            revision: record.revision,
+            expiries: record.expiries.clone(),
+            index: record.index.clone(),
+            bytes,
+        })
+    }
 }
 
 /// What became of one [`Op`].

@@ -7,7 +7,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
 use super::tables::{AUDIT, EXPIRIES, FIELDS, RECORDS, SUBJECTS};
-use super::{AuditEntry, Job, Op, OpResult, StoreError, Swept, subject_digest};
+use super::{AuditEntry, Job, Op, OpResult, PutRecord, StoreError, Swept, subject_digest};
 use crate::metrics::Metrics;
 use crate::record::{self, StoredRecord};
 
@@ -124,9 +124,9 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn store(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+    fn put(&mut self, record: &PutRecord) -> anyhow::Result<()> {
         self.records
-            .insert(record.id.as_str(), serde_json::to_vec(record)?.as_slice())?;
+            .insert(record.id.as_str(), record.bytes.as_slice())?;
         for e in &record.expiries {
             self.expiries
                 .insert((e.due, record.id.as_str(), e.path.as_str()), ())?;
@@ -158,7 +158,7 @@ impl<'t> Writer<'t> {
     fn apply(&mut self, op: Op) -> anyhow::Result<OpResult> {
         match op {
             Op::Put {
-                mut record,
+                record,
                 expect,
                 audit,
             } => {
@@ -166,31 +166,24 @@ impl<'t> Writer<'t> {
                 match (expect, &existing) {
                     (None, Some(_)) => return Ok(OpResult::Conflict),
                     (Some(_), None) => return Ok(OpResult::NotFound),
-                    (Some(rev), Some(old))
-                        if old.revision != rev || old.tenant != record.tenant =>
-                    {
-                        return Ok(if old.tenant != record.tenant {
-                            OpResult::NotFound
-                        } else {
-                            OpResult::Conflict
-                        });
+                    (Some(_), Some(old)) if old.tenant != record.tenant => {
+                        return Ok(OpResult::NotFound);
+                    }
+                    (Some(rev), Some(old)) if old.revision != rev => {
+                        return Ok(OpResult::Conflict);
                     }
                     _ => {}
                 }
                 match &existing {
-                    Some(old) => {
-                        self.unschedule(old)?;
-                        record.revision = old.revision + 1;
-                    }
+                    Some(old) => self.unschedule(old)?,
                     None => {
-                        record.revision = 1;
                         self.subjects.insert(
                             (record.tenant.as_str(), record.subject.as_str()),
                             record.id.as_str(),
                         )?;
                     }
                 }
-                self.store(&record)?;
+                self.put(&record)?;
                 self.append(audit)?;
                 Ok(OpResult::Done(record.revision))
             }

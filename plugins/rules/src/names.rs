@@ -16,6 +16,8 @@
 //! [`compact`] drops everything but letters and digits, so that `cardNumber`, `Card-Number`
 //! and `card_number` all compare equal (`cardnumber`).
 
+use std::borrow::Cow;
+
 /// The special categories of personal data (GDPR article 9, and criminal offence data,
 /// article 10) that clause 2.4 says ProVu never collects, each with the terms that name it
 /// in a field name.
@@ -207,11 +209,30 @@ struct Term {
     /// Index of its category in `Vocabulary::categories`.
     category: usize,
     /// The term as given, e.g. `"blood type"`.
-    text: String,
-    /// Its [`words`].
-    words: Vec<String>,
-    /// Its [`compact`] form.
-    compact: String,
+    text: Cow<'static, str>,
+    /// Its [`words`] joined by single spaces (borrowed for the built-in vocabulary, whose
+    /// terms are written that way already: building it allocates almost nothing).
+    norm: Cow<'static, str>,
+}
+
+impl Term {
+    fn words(&self) -> impl Iterator<Item = &str> {
+        self.norm.split(' ')
+    }
+
+    /// Whether the term's words appear contiguously in `words`.
+    fn within(&self, words: &[String]) -> bool {
+        let n = self.norm.bytes().filter(|b| *b == b' ').count() + 1;
+        words
+            .windows(n)
+            .any(|w| w.iter().map(String::as_str).eq(self.words()))
+    }
+
+    /// Whether `compact` is the term's words run together.
+    fn is_compact(&self, compact: &str) -> bool {
+        compact.len() + self.norm.bytes().filter(|b| *b == b' ').count() == self.norm.len()
+            && compact.chars().eq(self.norm.chars().filter(|c| *c != ' '))
+    }
 }
 
 /// A field name that matched a [`Vocabulary`].
@@ -226,8 +247,19 @@ pub struct TermMatch<'a> {
 /// Named categories of terms to look for in field names, such as [`SPECIAL_CATEGORIES`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vocabulary {
-    categories: Vec<String>,
+    categories: Vec<Cow<'static, str>>,
     terms: Vec<Term>,
+}
+
+/// Whether `term` is already lowercase words separated by single spaces.
+fn is_normalised(term: &str) -> bool {
+    !term.is_empty()
+        && !term.starts_with(' ')
+        && !term.ends_with(' ')
+        && !term.contains("  ")
+        && term
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ')
 }
 
 impl Vocabulary {
@@ -239,9 +271,15 @@ impl Vocabulary {
     /// The special categories of clause 2.4 ([`SPECIAL_CATEGORIES`]).
     pub fn special_categories() -> Self {
         let mut vocabulary = Self::new();
+        vocabulary.terms.reserve(
+            SPECIAL_CATEGORIES
+                .iter()
+                .map(|(_, terms)| terms.len())
+                .sum(),
+        );
         for (category, terms) in SPECIAL_CATEGORIES {
             for term in *terms {
-                vocabulary.add(category, term);
+                vocabulary.insert(Cow::Borrowed(category), Cow::Borrowed(term));
             }
         }
         vocabulary
@@ -250,29 +288,37 @@ impl Vocabulary {
     /// Adds `term` to `category` (creating the category after the existing ones if it is
     /// new). Returns false, and adds nothing, when the term has no [`words`].
     pub fn add(&mut self, category: &str, term: &str) -> bool {
-        let words = words(term);
-        if words.is_empty() {
-            return false;
-        }
-        let index = match self.categories.iter().position(|c| c == category) {
+        self.insert(Cow::Owned(category.to_owned()), Cow::Owned(term.to_owned()))
+    }
+
+    fn insert(&mut self, category: Cow<'static, str>, term: Cow<'static, str>) -> bool {
+        let norm = if is_normalised(&term) {
+            term.clone()
+        } else {
+            let words = words(&term);
+            if words.is_empty() {
+                return false;
+            }
+            Cow::Owned(words.join(" "))
+        };
+        let index = match self.categories.iter().position(|c| *c == category) {
             Some(i) => i,
             None => {
-                self.categories.push(category.to_owned());
+                self.categories.push(category);
                 self.categories.len() - 1
             }
         };
         self.terms.push(Term {
             category: index,
-            text: term.to_owned(),
-            compact: words.concat(),
-            words,
+            text: term,
+            norm,
         });
         true
     }
 
     /// The categories, in the order they were first added.
     pub fn categories(&self) -> impl Iterator<Item = &str> {
-        self.categories.iter().map(String::as_str)
+        self.categories.iter().map(|c| c.as_ref())
     }
 
     /// Whether the vocabulary holds no term.
@@ -294,7 +340,7 @@ impl Vocabulary {
         let compact = compact(segment);
         self.terms
             .iter()
-            .find(|t| contains_term(&words, &t.words) || compact == t.compact)
+            .find(|t| t.within(&words) || t.is_compact(&compact))
             .map(|t| TermMatch {
                 category: &self.categories[t.category],
                 term: &t.text,
