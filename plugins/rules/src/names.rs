@@ -249,6 +249,8 @@ pub struct TermMatch<'a> {
 pub struct Vocabulary {
     categories: Vec<Cow<'static, str>>,
     terms: Vec<Term>,
+    /// `(first word, term index)`, sorted: the terms a field's word can start.
+    by_first_word: Vec<(Cow<'static, str>, usize)>,
 }
 
 /// Whether `term` is already lowercase words separated by single spaces.
@@ -308,6 +310,14 @@ impl Vocabulary {
                 self.categories.len() - 1
             }
         };
+        let first: Cow<'static, str> = match &norm {
+            Cow::Borrowed(n) => Cow::Borrowed(n.split(' ').next().unwrap_or(n)),
+            Cow::Owned(n) => Cow::Owned(n.split(' ').next().unwrap_or(n).to_owned()),
+        };
+        let at = self
+            .by_first_word
+            .partition_point(|(w, i)| (w.as_ref(), *i) < (first.as_ref(), self.terms.len()));
+        self.by_first_word.insert(at, (first, self.terms.len()));
         self.terms.push(Term {
             category: index,
             text: term,
@@ -338,13 +348,44 @@ impl Vocabulary {
             return None;
         }
         let compact = compact(segment);
-        self.terms
-            .iter()
-            .find(|t| t.within(&words) || t.is_compact(&compact))
-            .map(|t| TermMatch {
+        // Candidates: terms whose first word is one of the field's words (looked up in the
+        // sorted index), and terms whose words run together are the whole name. The first
+        // term in vocabulary order wins.
+        let mut best: Option<usize> = None;
+        for word in &words {
+            let start = self
+                .by_first_word
+                .partition_point(|(w, _)| w.as_ref() < word.as_str());
+            for (w, i) in &self.by_first_word[start..] {
+                if w.as_ref() != word.as_str() {
+                    break;
+                }
+                if best.is_none_or(|b| *i < b) && self.terms[*i].within(&words) {
+                    best = Some(*i);
+                }
+            }
+        }
+        for end in (1..=compact.len()).filter(|e| compact.is_char_boundary(*e)) {
+            let prefix = &compact[..end];
+            let start = self
+                .by_first_word
+                .partition_point(|(w, _)| w.as_ref() < prefix);
+            for (w, i) in &self.by_first_word[start..] {
+                if w.as_ref() != prefix {
+                    break;
+                }
+                if best.is_none_or(|b| *i < b) && self.terms[*i].is_compact(&compact) {
+                    best = Some(*i);
+                }
+            }
+        }
+        best.map(|i| {
+            let t = &self.terms[i];
+            TermMatch {
                 category: &self.categories[t.category],
                 term: &t.text,
-            })
+            }
+        })
     }
 }
 
