@@ -105,7 +105,7 @@ impl AppState {
 /// Number of update lock stripes.
 const UPDATE_LOCKS: usize = 256;
 
-/// Plugin instances one pipeline may hold at once (one per plugin of a chain).
+/// Plugin instances reserved per pipeline at least (one per plugin of a chain).
 const INSTANCES_PER_PIPELINE: u32 = 8;
 
 /// Opens the store, loads the bundle and builds the shared state (no server yet).
@@ -123,7 +123,18 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         .context("loading the policy bundle")??;
     tracing::info!(bundle = %policy.id, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle loaded");
     let store = Store::open(&dirs.data, metrics.clone())?;
-    let pipelines = (options.limits.instances / INSTANCES_PER_PIPELINE).max(1);
+    // A pipeline holds at most one instance per plugin of the longest chain.
+    let longest = policy
+        .kinds
+        .values()
+        .map(|k| k.chain.len().max(k.read.len()))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let per_pipeline = u32::try_from(longest)
+        .unwrap_or(u32::MAX)
+        .max(INSTANCES_PER_PIPELINE);
+    let pipelines = (options.limits.instances / per_pipeline).max(1);
     Ok(Arc::new(AppState {
         clock: options.clock.clone(),
         options,

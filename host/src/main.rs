@@ -126,6 +126,9 @@ fn policy_command(command: PolicyCommand, authority: cap_std::AmbientAuthority) 
 
 /// Problems of the bundle's clause map against its policy text, plugins and cases.
 fn clause_problems(dir: &Dir, policy: &sluice::bundle::Policy) -> Result<Vec<String>> {
+    if !dir.exists(bundle::clauses::FILE) {
+        return Ok(Vec::new());
+    }
     let map = bundle::clauses::load(dir)?;
     let text = dir.read_to_string(bundle::clauses::POLICY_TEXT)?;
     let plugins: Vec<String> = policy.plugins.keys().cloned().collect();

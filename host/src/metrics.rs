@@ -99,8 +99,8 @@ impl Metrics {
         );
         let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register(
-            "store_commit_batch_records",
-            "Records written per durable redb transaction (group commit)",
+            "store_commit_batch_writes",
+            "Writes (records, deletions, audit entries) per durable redb transaction (group commit)",
             commit_batch.clone(),
         );
         let commit_seconds = Histogram::new(exponential_buckets(1e-5, 2.0, 16));
@@ -180,8 +180,8 @@ impl Metrics {
     }
 
     /// Observes one durable commit of `records` writes.
-    pub fn commit(&self, records: usize, took: Duration) {
-        self.commit_batch.observe(records as f64);
+    pub fn commit(&self, writes: usize, records: usize, took: Duration) {
+        self.commit_batch.observe(writes as f64);
         self.commit_seconds.observe(took.as_secs_f64());
         self.records
             .inc_by(i64::try_from(records).unwrap_or(i64::MAX));

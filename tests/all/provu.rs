@@ -155,6 +155,14 @@ async fn every_disclosure_rule_holds_through_the_gateway() {
     keys.sort_unstable();
     assert_eq!(keys, ["address", "company", "email", "name", "phone"]);
     assert_eq!(b["disclosure"][0]["clause"], "2.2.1");
+    // Exactly the projection: no subject key, no write decisions, no schedule, no digests.
+    let mut envelope: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    envelope.sort_unstable();
+    assert_eq!(
+        envelope,
+        ["bundle", "disclosure", "fields", "id", "kind"],
+        "{b}"
+    );
     let (s, b) = read_as(&env, &parcel, "subprocessor:apc", "delivery").await;
     assert_eq!((s, b["clause"].as_str()), (403, Some("2.2.1")), "{b}");
 

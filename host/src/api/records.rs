@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorBody};
-use super::views::{RecordView, WriteResponse};
+use super::views::{WriteResponse, read_view};
 use crate::bundle::Policy;
 use crate::gateway::AppState;
 use crate::pipeline::{
@@ -318,7 +318,15 @@ pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Re
             continue;
         }
         let parsed = serde_json::from_str::<NewRecord>(line)
-            .map_err(|e| ApiError::bad_request(format!("line {}: {e}", i + 1)))
+            .map_err(|e| {
+                // As for a single record: malformed JSON is a 400, a well-formed body of the
+                // wrong shape a 422.
+                let status = match e.classify() {
+                    serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, format!("line {}: {e}", i + 1))
+            })
             .and_then(|r| new_input(&state, r, now_ms));
         match parsed {
             Ok(input) => {
@@ -499,12 +507,15 @@ pub(super) async fn disclose_all(
 }
 
 /// The permitted views of disclosed records (refused ones are left out).
-pub(super) fn permitted_views(disclosed: Vec<(StoredRecord, Disclosure)>) -> Vec<RecordView> {
+pub(super) fn permitted_views(
+    disclosed: Vec<(StoredRecord, Disclosure)>,
+    internal: bool,
+) -> Vec<Value> {
     disclosed
         .into_iter()
         .filter_map(|(record, d)| match d {
             Disclosure::Permitted { fields, decisions } => {
-                Some(RecordView::of(&record, fields, decisions))
+                Some(read_view(&record, fields, decisions, internal))
             }
             Disclosure::Refused(_) => None,
         })
@@ -520,6 +531,7 @@ pub async fn read(
 ) -> Result<Response, ApiError> {
     let policy = state.policy();
     let request = read_request(&policy, q)?;
+    let internal = request.audience == pipeline::INTERNAL;
     let record = {
         let st = state.clone();
         tokio::task::spawn_blocking(move || load(&st, &id))
@@ -529,7 +541,7 @@ pub async fn read(
     let mut disclosed = disclose_all(&state, policy, vec![record], request).await?;
     match disclosed.pop() {
         Some((record, Disclosure::Permitted { fields, decisions })) => {
-            Ok(Json(RecordView::of(&record, fields, decisions)).into_response())
+            Ok(Json(read_view(&record, fields, decisions, internal)).into_response())
         }
         Some((_, Disclosure::Refused(decision))) => {
             Err(ApiError::refused(StatusCode::FORBIDDEN, &decision))
@@ -596,7 +608,7 @@ pub async fn search(
         .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
         .map_err(|e| ApiError::internal(&e))?
     };
-    let views = permitted_views(disclose_all(&state, policy, records, request).await?);
+    let views = permitted_views(disclose_all(&state, policy, records, request).await?, true);
     Ok(Json(serde_json::json!({ "kind": kind_name, "records": views })).into_response())
 }
 
@@ -659,7 +671,13 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let current = load(&state, &id)?;
+    let current = {
+        let st = state.clone();
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || load(&st, &id))
+            .await
+            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
+    };
     let input = WriteInput {
         id: current.id.clone(),
         tenant: current.tenant.clone(),
@@ -697,8 +715,12 @@ pub async fn by_subject(
     check_subject(&subject)?;
     let policy = state.policy();
     let request = read_request(&policy, q)?;
+    let internal = request.audience == pipeline::INTERNAL;
     let records = subject_records(&state, &subject).await?;
-    let views = permitted_views(disclose_all(&state, policy, records, request).await?);
+    let views = permitted_views(
+        disclose_all(&state, policy, records, request).await?,
+        internal,
+    );
     Ok(Json(serde_json::json!({ "subject": subject, "records": views })).into_response())
 }
 

@@ -64,6 +64,44 @@ impl From<StoredRecord> for WriteResponse {
     }
 }
 
+/// What a subprocessor receives: exactly the projection its disclosure rules permit, with
+/// the record's id and kind to refer to it, and the decisions that permitted it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionView {
+    /// The record id.
+    pub id: String,
+    /// The kind.
+    pub kind: String,
+    /// The fields the audience may see, and nothing else.
+    pub fields: Value,
+    /// `name@version` of the bundle whose rules decided.
+    pub bundle: String,
+    /// The disclosure decisions of this read.
+    pub disclosure: Vec<Decision>,
+}
+
+/// The JSON a read returns: the full internal view for the calling service itself, only
+/// the projection for anyone else.
+pub fn read_view(
+    record: &StoredRecord,
+    fields: Value,
+    disclosure: Vec<Decision>,
+    internal: bool,
+) -> Value {
+    let view = if internal {
+        serde_json::to_value(RecordView::of(record, fields, disclosure))
+    } else {
+        serde_json::to_value(ProjectionView {
+            id: record.id.clone(),
+            kind: record.kind.clone(),
+            fields,
+            bundle: record.bundle.clone(),
+            disclosure,
+        })
+    };
+    view.unwrap_or(Value::Null)
+}
+
 /// A record as read: `{"id","tenant","kind","subject","fields","created_at","updated_at","bundle", ...}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {

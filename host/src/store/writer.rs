@@ -28,9 +28,14 @@ pub(super) fn run(db: &Database, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
             }
         }
         let started = Instant::now();
+        let records = jobs
+            .iter()
+            .flat_map(|j| &j.ops)
+            .filter(|op| matches!(op, Op::Put { .. }))
+            .count();
         match commit(db, &mut jobs) {
             Ok(results) => {
-                metrics.commit(n, started.elapsed());
+                metrics.commit(n, records, started.elapsed());
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(Ok(result));
                 }

@@ -6,10 +6,9 @@
 //! world's export macro once:
 //!
 //! ```ignore
-//! use sluice_plugin_sdk::redaction::{self, exports::sluice::policy::{config, redact}};
+//! use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
 //! struct Plugin;
-//! impl config::Guest for Plugin { /* check */ }
-//! impl redact::Guest for Plugin { /* redact */ }
+//! impl redact::Guest for Plugin { /* check_config, redact */ }
 //! sluice_plugin_sdk::redaction::export_redaction!(Plugin);
 //! ```
 
