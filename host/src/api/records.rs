@@ -18,7 +18,7 @@ use crate::pipeline::{
     self, Disclosure, Instances, Outcome, PipelineError, ReadRequest, WriteInput,
 };
 use crate::record::{Decision, StoredRecord};
-use crate::store::{AuditDecision, AuditEntry, Op, OpResult, subject_digest};
+use crate::store::{About, AuditEntry, Op, OpResult};
 
 /// How often an update is retried when the record changed under it.
 const UPDATE_ATTEMPTS: usize = 8;
@@ -144,18 +144,26 @@ fn audit_entry(
     decisions: &[Decision],
     at: i64,
 ) -> AuditEntry {
-    AuditEntry {
-        seq: 0,
+    AuditEntry::about(
+        event,
         at,
-        event: event.into(),
-        tenant: input.tenant.clone(),
-        record: Some(input.id.clone()),
-        kind: Some(input.kind.clone()),
-        subject: Some(subject_digest(&input.tenant, &input.subject)),
-        bundle: Some(bundle.to_string()),
-        decisions: decisions.iter().map(AuditDecision::from).collect(),
-        audience: None,
-        purpose: None,
+        about(
+            input.tenant.as_str(),
+            &input.id,
+            &input.kind,
+            &input.subject,
+        ),
+        bundle,
+        decisions,
+    )
+}
+
+fn about<'a>(tenant: &'a str, id: &'a str, kind: &'a str, subject: &'a str) -> About<'a> {
+    About {
+        tenant,
+        id,
+        kind,
+        subject,
     }
 }
 
@@ -486,17 +494,15 @@ pub(super) async fn disclose_all(
                 Disclosure::Refused(decision) => ("record.refused", std::slice::from_ref(decision)),
             };
             Op::Audit(AuditEntry {
-                seq: 0,
-                at,
-                event: event.into(),
-                tenant: record.tenant.clone(),
-                record: Some(record.id.clone()),
-                kind: Some(record.kind.clone()),
-                subject: Some(subject_digest(&record.tenant, &record.subject)),
-                bundle: Some(policy_id.clone()),
-                decisions: decisions.iter().map(AuditDecision::from).collect(),
                 audience: Some(audience.clone()),
                 purpose: Some(purpose.clone()),
+                ..AuditEntry::about(
+                    event,
+                    at,
+                    about(&record.tenant, &record.id, &record.kind, &record.subject),
+                    &policy_id,
+                    decisions,
+                )
             })
         })
         .collect();

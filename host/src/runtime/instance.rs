@@ -1,7 +1,7 @@
 //! One plugin instance: a fresh [`Store`] with its limits, the component instantiated in
 //! it, and typed calls that turn every failure into a [`PluginFailure`].
 
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
 use super::generated::types::{Context, Note, RecordData};
 use super::generated::{admission, disclosure, forwarder, redaction, retention};
@@ -13,33 +13,44 @@ pub use forwarder::exports::sluice::policy::forward::Delivery;
 pub use redaction::exports::sluice::policy::redact::{Change, Edit};
 pub use retention::exports::sluice::policy::retain::Expiry;
 
-/// Per-store state: the memory cap, and whether the guest ran into it.
+/// Per-store state: wasmtime's [`StoreLimits`] (the memory cap and table/instance limits),
+/// and whether the guest ran into the memory cap, so the failure can say so.
 pub struct HostState {
-    memory_cap: usize,
+    limits: StoreLimits,
     hit_memory_cap: bool,
 }
 
 impl ResourceLimiter for HostState {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_cap {
-            self.hit_memory_cap = true;
-            return Ok(false);
-        }
-        Ok(true)
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        self.hit_memory_cap |= !allowed;
+        Ok(allowed)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 
@@ -77,7 +88,10 @@ fn new_store(runtime: &Runtime) -> Store<HostState> {
     let mut store = Store::new(
         runtime.engine(),
         HostState {
-            memory_cap: runtime.limits().memory,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(runtime.limits().memory)
+                .table_elements(100_000)
+                .build(),
             hit_memory_cap: false,
         },
     );

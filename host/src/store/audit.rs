@@ -64,6 +64,44 @@ pub struct AuditEntry {
     pub purpose: Option<String>,
 }
 
+/// The record an audit entry is about.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The record id.
+    pub id: &'a str,
+    /// The record kind.
+    pub kind: &'a str,
+    /// The data subject's key (only its digest is kept).
+    pub subject: &'a str,
+}
+
+impl AuditEntry {
+    /// An entry for `event` about a record, decided by `bundle`.
+    pub fn about(
+        event: &str,
+        at: i64,
+        record: About<'_>,
+        bundle: &str,
+        decisions: &[Decision],
+    ) -> Self {
+        Self {
+            seq: 0,
+            at,
+            event: event.into(),
+            tenant: record.tenant.to_string(),
+            record: Some(record.id.to_string()),
+            kind: Some(record.kind.to_string()),
+            subject: Some(subject_digest(record.tenant, record.subject)),
+            bundle: Some(bundle.to_string()),
+            decisions: decisions.iter().map(AuditDecision::from).collect(),
+            audience: None,
+            purpose: None,
+        }
+    }
+}
+
 /// The pseudonymous subject reference used in audit entries.
 pub fn subject_digest(tenant: &str, subject: &str) -> String {
     let mut h = Sha256::new();

@@ -18,7 +18,7 @@ use cap_std::fs::{Dir, OpenOptions};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{mpsc, oneshot};
 
-pub use audit::{AuditDecision, AuditEntry, subject_digest};
+pub use audit::{About, AuditDecision, AuditEntry, subject_digest};
 use tables::{AUDIT, META, RECORDS, SUBJECTS};
 
 use crate::metrics::Metrics;
@@ -54,6 +54,27 @@ pub enum Op {
         /// Most expiries handled in this transaction.
         limit: usize,
     },
+}
+
+/// The records named by an index lookup, oldest first.
+fn records_of(
+    txn: &redb::ReadTransaction,
+    ids: redb::MultimapValue<'_, &'static str>,
+) -> Result<Vec<StoredRecord>> {
+    let table = txn.open_table(RECORDS)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let id = id?;
+        if let Some(bytes) = table.get(id.value())? {
+            out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
+        }
+    }
+    out.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(out)
 }
 
 /// A record ready to be written: its encoding and what the writer needs to index it.
@@ -212,20 +233,7 @@ impl Store {
     pub fn by_subject(&self, tenant: &str, subject: &str) -> Result<Vec<StoredRecord>> {
         let txn = self.db.begin_read()?;
         let index = txn.open_multimap_table(SUBJECTS)?;
-        let table = txn.open_table(RECORDS)?;
-        let mut out = Vec::new();
-        for id in index.get((tenant, subject))? {
-            let id = id?;
-            if let Some(bytes) = table.get(id.value())? {
-                out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
-            }
-        }
-        out.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        Ok(out)
+        records_of(&txn, index.get((tenant, subject))?)
     }
 
     /// The records of `kind` in `tenant` whose searchable field `path` equals `value`.
@@ -238,20 +246,7 @@ impl Store {
     ) -> Result<Vec<StoredRecord>> {
         let txn = self.db.begin_read()?;
         let index = txn.open_multimap_table(tables::FIELDS)?;
-        let table = txn.open_table(RECORDS)?;
-        let mut out = Vec::new();
-        for id in index.get((tenant, kind, path, value))? {
-            let id = id?;
-            if let Some(bytes) = table.get(id.value())? {
-                out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
-            }
-        }
-        out.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        Ok(out)
+        records_of(&txn, index.get((tenant, kind, path, value))?)
     }
 
     /// The audit log from `after` (exclusive), at most `limit` entries.

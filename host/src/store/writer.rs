@@ -7,7 +7,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
 use super::tables::{AUDIT, EXPIRIES, FIELDS, RECORDS, SUBJECTS};
-use super::{AuditEntry, Job, Op, OpResult, PutRecord, StoreError, Swept, subject_digest};
+use super::{AuditEntry, Job, Op, OpResult, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
 use crate::record::{self, StoredRecord};
 
@@ -239,23 +239,27 @@ impl<'t> Writer<'t> {
                 continue;
             };
             let expiry = record.expiries.remove(pos);
-            let entry = |event: &str, record: &StoredRecord| AuditEntry {
-                seq: 0,
-                at: now.saturating_mul(1000),
-                event: event.into(),
-                tenant: record.tenant.clone(),
-                record: Some(record.id.clone()),
-                kind: Some(record.kind.clone()),
-                subject: Some(subject_digest(&record.tenant, &record.subject)),
-                bundle: Some(record.bundle.clone()),
-                decisions: vec![super::AuditDecision {
-                    plugin: expiry.plugin.clone(),
-                    action: record::Action::Delete,
-                    path: (!path.is_empty()).then(|| path.clone()),
-                    clause: expiry.clause.clone(),
-                }],
-                audience: None,
-                purpose: None,
+            let deletion = record::Decision {
+                plugin: expiry.plugin.clone(),
+                action: record::Action::Delete,
+                path: (!path.is_empty()).then(|| path.clone()),
+                clause: expiry.clause.clone(),
+                reason: String::new(),
+            };
+            let entry = |event: &str, record: &StoredRecord| {
+                let about = super::About {
+                    tenant: &record.tenant,
+                    id: &record.id,
+                    kind: &record.kind,
+                    subject: &record.subject,
+                };
+                AuditEntry::about(
+                    event,
+                    now.saturating_mul(1000),
+                    about,
+                    &record.bundle,
+                    std::slice::from_ref(&deletion),
+                )
             };
             if path.is_empty() {
                 let record = touched

@@ -145,27 +145,13 @@ struct Plugin;
 
 impl admit::Guest for Plugin {
     fn check_config(config: String) -> Result<(), Vec<String>> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-        let problems = cfg.problems();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        sluice_plugin_sdk::check_config(&config, Config::problems)
     }
 
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
-        let cfg: Config = match sluice_plugin_sdk::parse_config(&ctx.config) {
-            Ok(cfg) => cfg,
-            Err(e) => {
-                return Err(admit::Rejection {
-                    clause: default_clause(),
-                    reason: format!("the child-protection plugin is misconfigured: {e}"),
-                    path: None,
-                    erase: false,
-                });
-            }
-        };
+        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config).map_err(|e| {
+            admit::Rejection::misconfigured("child-protection", default_clause(), e)
+        })?;
         let compact_all = |list: &[String]| -> Vec<String> {
             list.iter()
                 .map(|n| names::compact(n))

@@ -70,13 +70,7 @@ struct Plugin;
 
 impl redact::Guest for Plugin {
     fn check_config(config: String) -> Result<(), Vec<String>> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-        let problems = cfg.problems();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        sluice_plugin_sdk::check_config(&config, Config::problems)
     }
 
     fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {

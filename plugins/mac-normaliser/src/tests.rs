@@ -2,76 +2,24 @@
 
 use serde_json::{Value as Json, json};
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact::{Change, Edit, Guest};
-use sluice_plugin_sdk::types::{Context, Field, RecordData, Value};
+use sluice_plugin_sdk::testing::{context, record};
+use sluice_plugin_sdk::types::Value;
 
 use crate::Plugin;
 
 /// 2026-06-14T12:00:00Z.
 const NOW: i64 = 1_781_438_400;
 
-/// The leaves of `fields`, flattened the way the host flattens records.
-fn leaves(fields: &Json) -> Vec<Field> {
-    fn walk(prefix: String, value: &Json, out: &mut Vec<Field>) {
-        let leaf = match value {
-            Json::Object(map) if !map.is_empty() => {
-                for (key, v) in map {
-                    let key = key.replace('~', "~0").replace('/', "~1");
-                    walk(format!("{prefix}/{key}"), v, out);
-                }
-                return;
-            }
-            Json::Array(items) if !items.is_empty() => {
-                for (i, v) in items.iter().enumerate() {
-                    walk(format!("{prefix}/{i}"), v, out);
-                }
-                return;
-            }
-            Json::Object(_) => Value::EmptyObject,
-            Json::Array(_) => Value::EmptyArray,
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Boolean(*b),
-            Json::Number(n) => match n.as_i64() {
-                Some(i) => Value::Integer(i),
-                None => Value::Float(n.as_f64().unwrap()),
-            },
-            Json::String(s) => Value::Text(s.clone()),
-        };
-        out.push(Field {
-            path: prefix,
-            value: leaf,
-        });
-    }
-    let mut out = Vec::new();
-    walk(String::new(), fields, &mut out);
-    out
-}
-
-fn record(kind: &str, fields: Json) -> RecordData {
-    RecordData {
-        id: "0190e7a8-0000-7000-8000-000000000001".into(),
-        tenant: "default".into(),
-        kind: kind.into(),
-        subject: "subject-1".into(),
-        fields: leaves(&fields),
-        created_at: NOW,
-        updated_at: NOW,
-    }
-}
-
-fn context(config: Json) -> Context {
-    Context {
-        now: NOW,
-        config: config.to_string(),
-        bundle: "test@1".into(),
-    }
-}
-
 fn check(config: Json) -> Result<(), Vec<String>> {
     Plugin::check_config(config.to_string())
 }
 
 fn redact(config: Json, fields: Json) -> Vec<Edit> {
-    Plugin::redact(context(config), record("device-provisioning", fields)).unwrap()
+    Plugin::redact(
+        context(&config, NOW),
+        record("device-provisioning", &fields, NOW),
+    )
+    .unwrap()
 }
 
 /// An edit as comparable text: path, change, clause, reason.
@@ -190,6 +138,9 @@ fn unknown_configuration_keys_are_refused() {
 
 #[test]
 fn a_bad_configuration_at_call_time_is_a_plugin_error() {
-    let err = Plugin::redact(context(json!({ "fields": "/mac" })), record("x", json!({})));
+    let err = Plugin::redact(
+        context(&json!({ "fields": "/mac" }), NOW),
+        record("x", &json!({}), NOW),
+    );
     assert!(err.unwrap_err().starts_with("invalid configuration"));
 }

@@ -199,22 +199,12 @@ struct Plugin;
 
 impl admit::Guest for Plugin {
     fn check_config(config: String) -> Result<(), Vec<String>> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-        let problems = cfg.problems();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        sluice_plugin_sdk::check_config(&config, Config::problems)
     }
 
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
-        let misconfigured = |e: String| admit::Rejection {
-            clause: default_clause(),
-            reason: format!("the marketing-consent plugin is misconfigured: {e}"),
-            path: None,
-            erase: false,
-        };
+        let misconfigured =
+            |e: String| admit::Rejection::misconfigured("marketing-consent", default_clause(), e);
         let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config).map_err(misconfigured)?;
         if record.kind != cfg.kind {
             return Ok(Vec::new());

@@ -2,7 +2,8 @@
 
 use serde_json::{Value as Json, json};
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit::{Guest, Rejection};
-use sluice_plugin_sdk::types::{Context, Field, Note, RecordData, Value};
+use sluice_plugin_sdk::testing::{context, record};
+use sluice_plugin_sdk::types::Note;
 
 use crate::Plugin;
 
@@ -11,69 +12,12 @@ const NOW: i64 = 1_781_438_400;
 
 const KIND: &str = "marketing-subscription";
 
-/// The leaves of `fields`, flattened the way the host flattens records.
-fn leaves(fields: &Json) -> Vec<Field> {
-    fn walk(prefix: String, value: &Json, out: &mut Vec<Field>) {
-        let leaf = match value {
-            Json::Object(map) if !map.is_empty() => {
-                for (key, v) in map {
-                    let key = key.replace('~', "~0").replace('/', "~1");
-                    walk(format!("{prefix}/{key}"), v, out);
-                }
-                return;
-            }
-            Json::Array(items) if !items.is_empty() => {
-                for (i, v) in items.iter().enumerate() {
-                    walk(format!("{prefix}/{i}"), v, out);
-                }
-                return;
-            }
-            Json::Object(_) => Value::EmptyObject,
-            Json::Array(_) => Value::EmptyArray,
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Boolean(*b),
-            Json::Number(n) => match n.as_i64() {
-                Some(i) => Value::Integer(i),
-                None => Value::Float(n.as_f64().unwrap()),
-            },
-            Json::String(s) => Value::Text(s.clone()),
-        };
-        out.push(Field {
-            path: prefix,
-            value: leaf,
-        });
-    }
-    let mut out = Vec::new();
-    walk(String::new(), fields, &mut out);
-    out
-}
-
-fn record_of(kind: &str, fields: Json) -> RecordData {
-    RecordData {
-        id: "0190e7a8-0000-7000-8000-000000000001".into(),
-        tenant: "default".into(),
-        kind: kind.into(),
-        subject: "subject-1".into(),
-        fields: leaves(&fields),
-        created_at: NOW,
-        updated_at: NOW,
-    }
-}
-
-fn context(config: Json) -> Context {
-    Context {
-        now: NOW,
-        config: config.to_string(),
-        bundle: "test@1".into(),
-    }
-}
-
 fn check(config: Json) -> Result<(), Vec<String>> {
     Plugin::check_config(config.to_string())
 }
 
 fn admit(config: Json, fields: Json) -> Result<Vec<Note>, Rejection> {
-    Plugin::admit(context(config), record_of(KIND, fields))
+    Plugin::admit(context(&config, NOW), record(KIND, &fields, NOW))
 }
 
 /// The basis named by the single note of an accepted record.
@@ -96,8 +40,8 @@ fn rejected(config: Json, fields: Json) -> (String, String) {
 #[test]
 fn other_kinds_are_accepted_without_notes() {
     let r = Plugin::admit(
-        context(json!({})),
-        record_of("contact", json!({ "name": "x" })),
+        context(&json!({}), NOW),
+        record("contact", &json!({ "name": "x" }), NOW),
     );
     assert!(r.unwrap().is_empty());
 }
@@ -275,11 +219,11 @@ fn an_unknown_or_missing_basis_is_rejected_without_quoting_it() {
 #[test]
 fn the_kind_and_clause_are_configurable() {
     let config = json!({ "kind": "newsletter", "clause": "2.1.4-b" });
-    let r = Plugin::admit(context(config.clone()), record_of(KIND, json!({})));
+    let r = Plugin::admit(context(&config, NOW), record(KIND, &json!({}), NOW));
     assert!(r.unwrap().is_empty());
     let r = Plugin::admit(
-        context(config),
-        record_of("newsletter", json!({ "basis": "x" })),
+        context(&config, NOW),
+        record("newsletter", &json!({ "basis": "x" }), NOW),
     );
     assert_eq!(r.unwrap_err().clause, "2.1.4-b");
 }

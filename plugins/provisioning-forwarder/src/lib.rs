@@ -29,33 +29,13 @@ mod plugin {
     use sluice_plugin_sdk::types::{Context, Field, RecordData, Value};
 
     use crate::config::Config;
-    use crate::rules::{self, FieldView, Item, Leaf};
-
-    impl FieldView for Field {
-        fn path(&self) -> &str {
-            &self.path
-        }
-
-        fn leaf(&self) -> Leaf<'_> {
-            match &self.value {
-                Value::Text(t) => Leaf::Text(t),
-                Value::Null => Leaf::Null,
-                _ => Leaf::Other,
-            }
-        }
-    }
+    use crate::rules::{self, Item};
 
     struct Plugin;
 
     impl forward::Guest for Plugin {
         fn check_config(config: String) -> Result<(), Vec<String>> {
-            let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-            let problems = cfg.problems();
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(problems)
-            }
+            sluice_plugin_sdk::check_config(&config, Config::problems)
         }
 
         fn forward(ctx: Context, record: RecordData) -> Result<Vec<forward::Delivery>, String> {

@@ -7,27 +7,9 @@
 use std::fmt::Write as _;
 
 use sluice_plugin_sdk::pointer;
+pub use sluice_plugin_sdk::view::{FieldView, Leaf};
 
 use crate::config::{Category, Config, MAC_PLACEHOLDER};
-
-/// A leaf value, as far as the rules need to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leaf<'a> {
-    /// A JSON string.
-    Text(&'a str),
-    /// JSON `null`.
-    Null,
-    /// Any other leaf (number, boolean, empty object or array).
-    Other,
-}
-
-/// One leaf of a record's fields: its JSON Pointer and its value.
-pub trait FieldView {
-    /// The leaf's JSON Pointer.
-    fn path(&self) -> &str;
-    /// The leaf's value.
-    fn leaf(&self) -> Leaf<'_>;
-}
 
 /// One entry of a delivery's payload.
 #[derive(Debug, PartialEq)]

@@ -1,60 +1,15 @@
 //! Native tests of the forwarding rules.
 
 use serde_json::{Value, json};
+use sluice_plugin_sdk::testing::{self, leaves, merged};
+use sluice_plugin_sdk::types::Field;
 
 use crate::config::Config;
-use crate::rules::{Delivery, FieldView, Item, Leaf, forward};
-
-/// A leaf of a test record, flattened from JSON the way the host flattens records.
-#[derive(Debug, PartialEq)]
-struct TestField {
-    path: String,
-    value: Value,
-}
-
-impl FieldView for TestField {
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn leaf(&self) -> Leaf<'_> {
-        match &self.value {
-            Value::String(s) => Leaf::Text(s),
-            Value::Null => Leaf::Null,
-            _ => Leaf::Other,
-        }
-    }
-}
-
-fn flatten(prefix: String, value: &Value, out: &mut Vec<TestField>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, v) in map {
-                let key = key.replace('~', "~0").replace('/', "~1");
-                flatten(format!("{prefix}/{key}"), v, out);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(format!("{prefix}/{i}"), v, out);
-            }
-        }
-        leaf => out.push(TestField {
-            path: prefix,
-            value: leaf.clone(),
-        }),
-    }
-}
-
-fn leaves(fields: &Value) -> Vec<TestField> {
-    let mut out = Vec::new();
-    flatten(String::new(), fields, &mut out);
-    out
-}
+use crate::rules::{Delivery, Item, forward};
 
 /// The plugin's own `extra` keys, plus the register and purposes the host injects.
 fn config(extra: Value) -> Config {
-    let mut cfg = json!({
+    let cfg = json!({
         "provisioning_url": "https://provisioning.provu.co.uk/devices/{mac}",
         "register": {
             "yealink": { "name": "Yealink", "category": "manufacturer", "outside_eea": true, "safeguards": true,
@@ -66,11 +21,7 @@ fn config(extra: Value) -> Config {
         },
         "purposes": ["provisioning", "redirection"],
     });
-    let (Value::Object(cfg_map), Value::Object(extra)) = (&mut cfg, extra) else {
-        unreachable!("both are objects")
-    };
-    cfg_map.extend(extra);
-    serde_json::from_value(cfg).expect("test configuration parses")
+    serde_json::from_value(merged(cfg, extra)).expect("test configuration parses")
 }
 
 fn device(vendor: &str, host: &str) -> Value {
@@ -85,7 +36,7 @@ fn device(vendor: &str, host: &str) -> Value {
 /// A delivery as (vendor, endpoint, payload as path -> JSON value, clause, reason).
 type Flat = (String, String, Vec<(String, Value)>, String, String);
 
-fn flat(deliveries: Vec<Delivery<'_, TestField>>) -> Vec<Flat> {
+fn flat(deliveries: Vec<Delivery<'_, Field>>) -> Vec<Flat> {
     deliveries
         .into_iter()
         .map(|d| {
@@ -93,7 +44,7 @@ fn flat(deliveries: Vec<Delivery<'_, TestField>>) -> Vec<Flat> {
                 .payload
                 .into_iter()
                 .map(|item| match item {
-                    Item::Field(f) => (f.path.clone(), f.value.clone()),
+                    Item::Field(f) => (f.path.clone(), testing::to_json(&f.value)),
                     Item::Text { path, value } => (path.into(), Value::String(value)),
                 })
                 .collect();

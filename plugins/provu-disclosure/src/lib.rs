@@ -34,36 +34,16 @@ mod tests;
 #[cfg(target_arch = "wasm32")]
 mod plugin {
     use sluice_plugin_sdk::disclosure::exports::sluice::policy::disclose;
-    use sluice_plugin_sdk::types::{Context, Field, Note, RecordData, Value};
+    use sluice_plugin_sdk::types::{Context, Note, RecordData};
 
     use crate::config::Config;
-    use crate::rules::{self, Audience, FieldView, Leaf, Record};
-
-    impl FieldView for Field {
-        fn path(&self) -> &str {
-            &self.path
-        }
-
-        fn leaf(&self) -> Leaf<'_> {
-            match &self.value {
-                Value::Text(t) => Leaf::Text(t),
-                Value::Null => Leaf::Null,
-                _ => Leaf::Other,
-            }
-        }
-    }
+    use crate::rules::{self, Audience, Record};
 
     struct Plugin;
 
     impl disclose::Guest for Plugin {
         fn check_config(config: String) -> Result<(), Vec<String>> {
-            let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-            let problems = cfg.problems();
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(problems)
-            }
+            sluice_plugin_sdk::check_config(&config, Config::problems)
         }
 
         fn disclose(

@@ -3,26 +3,9 @@
 //! Rules are tried in order and the first that matches decides. Reasons name kinds, ids and
 //! purposes only, never the values of personal data.
 
+pub use sluice_plugin_sdk::view::{FieldView, Leaf};
+
 use crate::config::{Category, Config};
-
-/// A leaf value, as far as the rules need to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leaf<'a> {
-    /// A JSON string.
-    Text(&'a str),
-    /// JSON `null`.
-    Null,
-    /// Any other leaf (number, boolean, empty object or array).
-    Other,
-}
-
-/// One leaf of a record's fields: its JSON Pointer and its value.
-pub trait FieldView {
-    /// The leaf's JSON Pointer.
-    fn path(&self) -> &str;
-    /// The leaf's value.
-    fn leaf(&self) -> Leaf<'_>;
-}
 
 /// The record as the rules see it.
 #[derive(Debug)]

@@ -1,53 +1,14 @@
 //! Native tests of the disclosure rules.
 
 use serde_json::{Value, json};
+use sluice_plugin_sdk::testing::{leaves, merged};
 
 use crate::config::Config;
-use crate::rules::{Audience, Decision, FieldView, Leaf, Record, disclose};
-
-/// A leaf of a test record, flattened from JSON the way the host flattens records.
-struct TestField {
-    path: String,
-    value: Value,
-}
-
-impl FieldView for TestField {
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn leaf(&self) -> Leaf<'_> {
-        match &self.value {
-            Value::String(s) => Leaf::Text(s),
-            Value::Null => Leaf::Null,
-            _ => Leaf::Other,
-        }
-    }
-}
-
-fn flatten(prefix: String, value: &Value, out: &mut Vec<TestField>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, v) in map {
-                let key = key.replace('~', "~0").replace('/', "~1");
-                flatten(format!("{prefix}/{key}"), v, out);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(format!("{prefix}/{i}"), v, out);
-            }
-        }
-        leaf => out.push(TestField {
-            path: prefix,
-            value: leaf.clone(),
-        }),
-    }
-}
+use crate::rules::{Audience, Decision, Record, disclose};
 
 /// The register and purposes the host injects, plus `extra` keys of the plugin's own.
 fn config(extra: Value) -> Config {
-    let mut cfg = json!({
+    let cfg = json!({
         "register": {
             "dpd": { "name": "DPD", "category": "courier", "outside_eea": false, "safeguards": false,
                      "endpoints": { "courier": "https://dpd.example/api" } },
@@ -63,11 +24,7 @@ fn config(extra: Value) -> Config {
             "email-marketing", "telephone-marketing", "direct-marketing", "newsletter", "quote",
         ],
     });
-    let (Value::Object(cfg_map), Value::Object(extra)) = (&mut cfg, extra) else {
-        unreachable!("both are objects")
-    };
-    cfg_map.extend(extra);
-    serde_json::from_value(cfg).expect("test configuration parses")
+    serde_json::from_value(merged(cfg, extra)).expect("test configuration parses")
 }
 
 fn decide(kind: &str, fields: Value, audience: &str, purpose: &str) -> Decision {
@@ -75,8 +32,7 @@ fn decide(kind: &str, fields: Value, audience: &str, purpose: &str) -> Decision 
 }
 
 fn decide_with(cfg: &Config, kind: &str, fields: Value, audience: &str, purpose: &str) -> Decision {
-    let mut leaves = Vec::new();
-    flatten(String::new(), &fields, &mut leaves);
+    let leaves = leaves(&fields);
     let record = Record {
         kind,
         fields: &leaves,

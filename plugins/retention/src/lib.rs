@@ -55,6 +55,16 @@ struct Rule {
     reason: Option<String>,
 }
 
+impl Config {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.problems(i, &mut problems);
+        }
+        problems
+    }
+}
+
 impl Rule {
     fn problems(&self, index: usize, out: &mut Vec<String>) {
         let at = format!("rules[{index}] ({})", self.kind);
@@ -98,16 +108,7 @@ struct Plugin;
 
 impl retain::Guest for Plugin {
     fn check_config(config: String) -> Result<(), Vec<String>> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&config).map_err(|e| vec![e])?;
-        let mut problems = Vec::new();
-        for (i, rule) in cfg.rules.iter().enumerate() {
-            rule.problems(i, &mut problems);
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        sluice_plugin_sdk::check_config(&config, Config::problems)
     }
 
     fn schedule(ctx: Context, record: RecordData) -> Result<Vec<retain::Expiry>, String> {

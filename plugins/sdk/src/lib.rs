@@ -1,9 +1,11 @@
 //! Guest SDK for Sluice policy plugins.
 //!
 //! Generates the bindings of every world of `wit/policy.wit` once, sharing one set of
-//! `types`, and offers the small helpers every plugin needs (config parsing, timestamps,
-//! JSON Pointers). A plugin is a `cdylib` that implements the world's traits and calls the
-//! world's export macro once:
+//! `types`, and offers the small helpers every plugin needs (config parsing and checking,
+//! timestamps, JSON Pointers), the subprocessor [`register`] that disclosure and forwarder
+//! plugins are given, a [`view`] of record leaves for rules kept apart from the bindings, and
+//! helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
+//! implements the world's traits and calls the world's export macro once:
 //!
 //! ```ignore
 //! use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
@@ -74,13 +76,55 @@ pub mod forwarder {
 /// The types shared by every world (`sluice:policy/types`).
 pub use admission::sluice::policy::types;
 
+impl admission::exports::sluice::policy::admit::Rejection {
+    /// The rejection of an admission plugin `plugin` that cannot use its configuration
+    /// (`problem`): it cites `clause` (the plugin's default, as the configured one is not
+    /// known), names no field and erases nothing.
+    pub fn misconfigured(
+        plugin: &str,
+        clause: impl Into<String>,
+        problem: impl std::fmt::Display,
+    ) -> Self {
+        Self {
+            clause: clause.into(),
+            reason: format!("the {plugin} plugin is misconfigured: {problem}"),
+            path: None,
+            erase: false,
+        }
+    }
+}
+
 pub mod pointer;
+pub mod register;
+pub mod testing;
+pub mod view;
 
 use serde::de::DeserializeOwned;
 
 /// Parses a plugin's configuration (JSON text from `context.config`).
 pub fn parse_config<T: DeserializeOwned>(config: &str) -> Result<T, String> {
     serde_json::from_str(config).map_err(|e| format!("invalid configuration: {e}"))
+}
+
+/// A plugin's `check-config`: parses `config` and lists its `problems`, one line each.
+/// A configuration that does not parse is one problem; one with no problems is `Ok`.
+///
+/// ```ignore
+/// fn check_config(config: String) -> Result<(), Vec<String>> {
+///     sluice_plugin_sdk::check_config(&config, Config::problems)
+/// }
+/// ```
+pub fn check_config<T: DeserializeOwned>(
+    config: &str,
+    problems: impl FnOnce(&T) -> Vec<String>,
+) -> Result<(), Vec<String>> {
+    let cfg: T = parse_config(config).map_err(|e| vec![e])?;
+    let problems = problems(&cfg);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Parses an RFC 3339 timestamp into seconds since the Unix epoch.

@@ -1,0 +1,62 @@
+//! The subprocessor register (clause 3.2), which the host injects into the configuration of
+//! every disclosure and forwarder plugin under the key `register` (id -> entry).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The register as the host injects it: subprocessor id -> entry.
+pub type Register = BTreeMap<String, Subprocessor>;
+
+/// One entry of the subprocessor register (clause 3.2). Extra keys (e.g. `endpoints`) are
+/// ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Subprocessor {
+    /// The subprocessor's name, as the policy lists it.
+    pub name: String,
+    /// Which list of clause 3.2 the subprocessor is on; `None` when the entry gives none
+    /// (then no category rule permits anything).
+    pub category: Option<Category>,
+    /// Whether the subprocessor is outside the EEA; `None` when the entry does not say,
+    /// which is treated as outside (clause 3.1, fail closed).
+    pub outside_eea: Option<bool>,
+    /// Whether transfers to it are covered by adequate safeguards (clause 3.1).
+    pub safeguards: bool,
+}
+
+/// The lists of clause 3.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// 3.2.1 Couriers.
+    Courier,
+    /// 3.2.2 Product manufacturers.
+    Manufacturer,
+    /// 3.2.3 Other.
+    Other,
+}
+
+impl Subprocessor {
+    /// Whether a transfer to this subprocessor would leave the EEA without safeguards.
+    pub fn unsafe_transfer(&self) -> bool {
+        self.outside_eea.unwrap_or(true) && !self.safeguards
+    }
+}
+
+/// Every problem of the register's entries, one line each: an entry must give its
+/// `category` and say whether it is `outside_eea`.
+pub fn problems(register: &Register) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, entry) in register {
+        if entry.category.is_none() {
+            problems.push(format!(
+                "register entry `{id}` needs a `category` (courier, manufacturer or other)"
+            ));
+        }
+        if entry.outside_eea.is_none() {
+            problems.push(format!("register entry `{id}` needs `outside_eea`"));
+        }
+    }
+    problems
+}
