@@ -349,7 +349,7 @@ fn server_stats(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> 
     }
     ServerStats {
         commits: delta("sluice_store_commit_seconds_count"),
-        committed_records: delta("sluice_store_commit_batch_records_sum"),
+        committed_records: delta("sluice_store_commit_batch_writes_sum"),
         commit_seconds: delta("sluice_store_commit_seconds_sum"),
         plugin_calls,
     }
@@ -490,7 +490,7 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
             })
             .collect();
         println!(
-            "  {:<7} {:.0} commits, {per_commit:.1} records/commit, {commit_ms:.2} ms/commit \
+            "  {:<7} {:.0} commits, {per_commit:.1} writes/commit, {commit_ms:.2} ms/commit \
              ({:.0}% of the phase in commits); {}; {:.0} response bytes/record",
             r.name,
             s.commits,
