@@ -63,44 +63,49 @@ async fn acknowledged_records_survive_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_finishes_requests_in_flight() {
     let mut env = TestEnv::provu().await;
-    let mut tasks = Vec::new();
-    for i in 0..32 {
-        let client = env.client.clone();
-        let url = format!("{}/v1/records", env.base);
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .json(&call_recording(&format!("f-{i}"), "in flight"))
-                .send()
-                .await
-        }));
-    }
-    tokio::task::yield_now().await;
-    env.restart().await.unwrap();
-    let mut acknowledged = Vec::new();
-    for t in tasks {
-        if let Ok(resp) = t.await.unwrap()
-            && resp.status() == 201
-        {
-            acknowledged.push(
-                resp.json::<Value>().await.unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            );
+    // A batch big enough to still be running when the shutdown begins.
+    let body: String = (0..3000)
+        .map(|i| {
+            call_recording(&format!("f-{i}"), "in flight, card 4111 1111 1111 1111").to_string()
+                + "\n"
+        })
+        .collect();
+    let client = env.client.clone();
+    let url = format!("{}/v1/records:batch", env.base);
+    let batch = tokio::spawn(async move { client.post(url).body(body).send().await });
+    // Wait until the gateway is working on it (its first plugin calls are counted).
+    let metrics_url = format!("{}/metrics", env.base);
+    for _ in 0..500 {
+        let m = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if m.contains("sluice_plugin_call_seconds_count") {
+            break;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    for id in &acknowledged {
-        assert_eq!(
-            env.get(&format!("/v1/records/{id}")).await.0,
-            200,
-            "acknowledged {id} is stored"
-        );
-    }
+    env.restart().await.unwrap();
+    let resp = batch
+        .await
+        .unwrap()
+        .expect("the batch in flight was answered");
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let created = text
+        .lines()
+        .filter(|l| l.contains("\"status\":201"))
+        .count();
     assert_eq!(
-        env.stored_records() as usize,
-        acknowledged.len(),
-        "nothing unacknowledged half-written"
+        created, 3000,
+        "every record of the batch in flight was processed"
+    );
+    assert_eq!(
+        env.stored_records(),
+        3000,
+        "and is durable across the restart"
     );
     env.stop().await;
 }
