@@ -106,6 +106,34 @@ pub fn parse_config<T: DeserializeOwned>(config: &str) -> Result<T, String> {
     serde_json::from_str(config).map_err(|e| format!("invalid configuration: {e}"))
 }
 
+/// `build(config)`, computed once per instance for a given configuration.
+///
+/// The host gives an instance to one request, and the records of a batch share it; what a
+/// plugin derives from its configuration (a parsed `Config`, an index over a vocabulary)
+/// is worth keeping from one record of the batch to the next. A different configuration
+/// (the same plugin configured differently for another kind) replaces the kept value.
+pub fn per_instance<T: 'static>(
+    config: &str,
+    build: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<std::rc::Rc<T>, String> {
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    thread_local! {
+        static KEPT: RefCell<Option<(String, Rc<dyn Any>)>> = const { RefCell::new(None) };
+    }
+    let hit = KEPT.with_borrow(|kept| match kept {
+        Some((key, value)) if key == config => value.clone().downcast::<T>().ok(),
+        _ => None,
+    });
+    if let Some(value) = hit {
+        return Ok(value);
+    }
+    let value = Rc::new(build(config)?);
+    KEPT.with_borrow_mut(|kept| *kept = Some((config.to_owned(), value.clone() as Rc<dyn Any>)));
+    Ok(value)
+}
+
 /// A plugin's `check-config`: parses `config` and lists its `problems`, one line each.
 /// A configuration that does not parse is one problem; one with no problems is `Ok`.
 ///

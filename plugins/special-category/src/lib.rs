@@ -136,10 +136,13 @@ impl admit::Guest for Plugin {
     }
 
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config).map_err(|e| {
-            admit::Rejection::misconfigured("special-category", default_clause(), e)
-        })?;
-        let vocabulary = cfg.vocabulary();
+        let kept = sluice_plugin_sdk::per_instance(&ctx.config, |config| {
+            let cfg: Config = sluice_plugin_sdk::parse_config(config)?;
+            let vocabulary = cfg.vocabulary();
+            Ok((cfg.clause, vocabulary))
+        })
+        .map_err(|e| admit::Rejection::misconfigured("special-category", default_clause(), e))?;
+        let (clause, vocabulary) = &*kept;
         for field in &record.fields {
             // Byte offset just past each escaped segment, alongside the unescaped segment.
             let mut end = 0;
@@ -155,7 +158,7 @@ impl admit::Guest for Plugin {
                 }
                 if let Some(found) = vocabulary.find(&segment) {
                     return Err(admit::Rejection {
-                        clause: cfg.clause,
+                        clause: clause.clone(),
                         reason: format!(
                             "special category data ({}) is not collected: field `{segment}`",
                             found.category
