@@ -111,20 +111,12 @@ impl<'t> Writer<'t> {
 
     /// Removes a record's expiries and search-index entries from their tables.
     fn unschedule(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+        let keys = Keys::of(&record.id, &record.tenant, &record.kind);
         for e in &record.expiries {
-            self.expiries
-                .remove((e.due, record.id.as_str(), e.path.as_str()))?;
+            self.expiries.remove(keys.expiry(e))?;
         }
         for i in &record.index {
-            self.fields.remove(
-                (
-                    record.tenant.as_str(),
-                    record.kind.as_str(),
-                    i.path.as_str(),
-                    i.value.as_str(),
-                ),
-                record.id.as_str(),
-            )?;
+            self.fields.remove(keys.field(i), record.id.as_str())?;
         }
         Ok(())
     }
@@ -132,20 +124,12 @@ impl<'t> Writer<'t> {
     fn put(&mut self, record: &PutRecord) -> anyhow::Result<()> {
         self.records
             .insert(record.id.as_str(), record.bytes.as_slice())?;
+        let keys = Keys::of(&record.id, &record.tenant, &record.kind);
         for e in &record.expiries {
-            self.expiries
-                .insert((e.due, record.id.as_str(), e.path.as_str()), ())?;
+            self.expiries.insert(keys.expiry(e), ())?;
         }
         for i in &record.index {
-            self.fields.insert(
-                (
-                    record.tenant.as_str(),
-                    record.kind.as_str(),
-                    i.path.as_str(),
-                    i.value.as_str(),
-                ),
-                record.id.as_str(),
-            )?;
+            self.fields.insert(keys.field(i), record.id.as_str())?;
         }
         Ok(())
     }
@@ -277,16 +261,9 @@ impl<'t> Writer<'t> {
                     .drain(..)
                     .partition(|i| is_within(&i.path, &path));
                 record.index = kept;
-                for i in gone {
-                    self.fields.remove(
-                        (
-                            record.tenant.as_str(),
-                            record.kind.as_str(),
-                            i.path.as_str(),
-                            i.value.as_str(),
-                        ),
-                        record.id.as_str(),
-                    )?;
+                let keys = Keys::of(&record.id, &record.tenant, &record.kind);
+                for i in &gone {
+                    self.fields.remove(keys.field(i), record.id.as_str())?;
                 }
                 record.revision += 1;
                 let audit = entry("retention.field-deleted", record);
@@ -305,6 +282,33 @@ impl<'t> Writer<'t> {
                 .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
         }
         Ok(swept)
+    }
+}
+
+/// The table keys of one record's expiries and search entries (see `tables.rs`).
+struct Keys<'a> {
+    id: &'a str,
+    tenant: &'a str,
+    kind: &'a str,
+}
+
+impl<'a> Keys<'a> {
+    fn of(id: &'a str, tenant: &'a str, kind: &'a str) -> Self {
+        Self { id, tenant, kind }
+    }
+
+    fn expiry<'e>(&self, e: &'e record::Expiry) -> (i64, &'e str, &'e str)
+    where
+        'a: 'e,
+    {
+        (e.due, self.id, e.path.as_str())
+    }
+
+    fn field<'e>(&self, i: &'e record::IndexEntry) -> (&'e str, &'e str, &'e str, &'e str)
+    where
+        'a: 'e,
+    {
+        (self.tenant, self.kind, i.path.as_str(), i.value.as_str())
     }
 }
 
