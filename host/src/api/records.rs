@@ -399,6 +399,15 @@ fn load(state: &AppState, id: &str) -> Result<StoredRecord, ApiError> {
     }
 }
 
+/// [`load`] on a blocking thread (redb reads may touch the disk).
+async fn load_off_runtime(state: &Arc<AppState>, id: &str) -> Result<StoredRecord, ApiError> {
+    let st = state.clone();
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || load(&st, &id))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+}
+
 /// Checks a read's audience and purpose against the bundle: an unknown purpose or a
 /// malformed audience is a bad request; an audience outside the register is refused (3.2).
 pub(super) fn read_request(policy: &Policy, q: ReadQuery) -> Result<ReadRequest, ApiError> {
@@ -538,12 +547,7 @@ pub async fn read(
     let policy = state.policy();
     let request = read_request(&policy, q)?;
     let internal = request.audience == pipeline::INTERNAL;
-    let record = {
-        let st = state.clone();
-        tokio::task::spawn_blocking(move || load(&st, &id))
-            .await
-            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
-    };
+    let record = load_off_runtime(&state, &id).await?;
     let mut disclosed = disclose_all(&state, policy, vec![record], request).await?;
     match disclosed.pop() {
         Some((record, Disclosure::Permitted { fields, decisions })) => {
@@ -634,13 +638,7 @@ pub async fn update(
     // catches changes made meanwhile by the sweeper.
     let _serialized = state.update_lock(&id).lock().await;
     for _ in 0..UPDATE_ATTEMPTS {
-        let current = {
-            let st = state.clone();
-            let id = id.clone();
-            tokio::task::spawn_blocking(move || load(&st, &id))
-                .await
-                .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
-        };
+        let current = load_off_runtime(&state, &id).await?;
         let now_ms = state.clock.now_ms();
         let mut fields = current.fields.clone();
         json_patch::merge(&mut fields, &patch.fields);
@@ -677,13 +675,7 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let current = {
-        let st = state.clone();
-        let id = id.clone();
-        tokio::task::spawn_blocking(move || load(&st, &id))
-            .await
-            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??
-    };
+    let current = load_off_runtime(&state, &id).await?;
     let input = WriteInput {
         id: current.id.clone(),
         tenant: current.tenant.clone(),

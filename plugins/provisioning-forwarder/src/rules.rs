@@ -40,16 +40,7 @@ pub struct Delivery<'a, F> {
     pub reason: &'static str,
 }
 
-/// What a vendor that provisions a device on its own server receives (with everything
-/// below each pointer).
-const PROVISIONING_PATHS: &[&str] = &[
-    "/mac",
-    "/username",
-    "/password",
-    "/display_name",
-    "/sip_server",
-    "/sip_settings",
-];
+use sluice_plugin_sdk::register::VENDOR_PROVISIONING_FIELDS as PROVISIONING_PATHS;
 
 /// Returns the deliveries caused by writing a record of `kind` with `fields`.
 pub fn forward<'a, F: FieldView>(

@@ -83,14 +83,7 @@ const WHOLE: &[&str] = &[""];
 const COURIER_PATHS: &[&str] = &["/name", "/company", "/address", "/phone", "/email"];
 const COURIER_PURPOSES: &[&str] = &["delivery", "fulfilment"];
 const REDIRECTION_PATHS: &[&str] = &["/mac"];
-const PROVISIONING_PATHS: &[&str] = &[
-    "/mac",
-    "/username",
-    "/password",
-    "/display_name",
-    "/sip_server",
-    "/sip_settings",
-];
+use sluice_plugin_sdk::register::VENDOR_PROVISIONING_FIELDS as PROVISIONING_PATHS;
 const WEB_FORM_PATHS: &[&str] = &["/form", "/purpose", "/fields"];
 const CREDIT_CHECK_PATHS: &[&str] = &["/name", "/organisation"];
 

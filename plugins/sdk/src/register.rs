@@ -5,6 +5,18 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// What a manufacturer's own provisioning server may receive of a device (clause 2.2.2:
+/// "usernames, passwords and other SIP details"), with everything below each pointer. The
+/// disclosure rules and the provisioning forwarder both send exactly this.
+pub const VENDOR_PROVISIONING_FIELDS: &[&str] = &[
+    "/mac",
+    "/username",
+    "/password",
+    "/display_name",
+    "/sip_server",
+    "/sip_settings",
+];
+
 /// The register as the host injects it: subprocessor id -> entry.
 pub type Register = BTreeMap<String, Subprocessor>;
 
