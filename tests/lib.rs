@@ -106,7 +106,7 @@ impl TestEnv {
     async fn boot(&mut self) -> Result<()> {
         let dirs = Dirs {
             data: Dir::open_ambient_dir(self.data.path(), ambient_authority())?,
-            policy: Dir::open_ambient_dir(&self.policy, ambient_authority())?,
+            policy: Some(Dir::open_ambient_dir(&self.policy, ambient_authority())?),
         };
         let running = gateway::start(self.options.clone(), dirs).await?;
         self.base = format!("http://{}", running.addr());
@@ -192,7 +192,16 @@ impl TestEnv {
     }
 
     /// The audit log.
+    /// The audit log's entries about records (writes, reads, deletions), in order.
     pub fn audit(&self) -> Vec<sluice::store::AuditEntry> {
+        self.audit_all()
+            .into_iter()
+            .filter(|e| e.record.is_some())
+            .collect()
+    }
+
+    /// The whole audit log, administrative entries (`policy.*`) included.
+    pub fn audit_all(&self) -> Vec<sluice::store::AuditEntry> {
         self.gateway()
             .state()
             .store

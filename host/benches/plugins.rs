@@ -88,7 +88,7 @@ fn fixture() -> Fixture {
         cap_std::ambient_authority(),
     )
     .expect("opening policies/provu");
-    let policy = bundle::load(&dir, &runtime, None).expect("loading the ProVu bundle");
+    let policy = bundle::load_dir(&dir, &runtime, None).expect("loading the ProVu bundle");
     let fields = fields();
     let strings: Vec<&str> = fields
         .as_object()

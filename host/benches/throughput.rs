@@ -523,7 +523,7 @@ async fn run(settings: Settings) -> Result<()> {
             sweep_interval: Duration::from_secs(3600),
             ..Options::new()
         },
-        Dirs { data, policy },
+        Dirs { data, policy: Some(policy) },
     )
     .await?;
     eprintln!(

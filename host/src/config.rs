@@ -30,6 +30,54 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Generate a publisher key pair (ed25519) for signing policy bundles: OUT.key (keep it
+    /// secret) and OUT.pub (give it to the gateways that trust this publisher).
+    Keygen {
+        /// Path prefix of the two files written.
+        #[arg(long, default_value = "sluice-publisher")]
+        out: PathBuf,
+    },
+    /// Sign a bundle directory, or publish it to a running gateway.
+    Bundle {
+        /// What to do with the bundle.
+        #[command(subcommand)]
+        command: BundleCommand,
+    },
+}
+
+/// `sluice bundle ...`
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Sign the bundle with a publisher's secret key: writes DIR/bundle.sig, covering the
+    /// manifest, the policy test cases and the digest of every plugin component.
+    Sign {
+        /// The bundle directory.
+        #[arg(default_value = "policies/provu")]
+        dir: PathBuf,
+        /// The publisher's secret key file (from `sluice keygen`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Publish the bundle to a running gateway: uploads its plugin components and the signed
+    /// bundle (signing it first when --key is given). Builds nothing: the components are the
+    /// files the manifest names, or the gateway's built-in plugins.
+    Publish {
+        /// The bundle directory.
+        #[arg(default_value = "policies/provu")]
+        dir: PathBuf,
+        /// The publisher's secret key file; without it, DIR/bundle.sig is used.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The gateway's base URL.
+        #[arg(long, env = "SLUICE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Activate the bundle once it is published (it passes the validation gate again).
+        #[arg(long)]
+        activate: bool,
+        /// Who publishes, as recorded in the gateway's audit log.
+        #[arg(long, env = "SLUICE_ACTOR")]
+        actor: Option<String>,
+    },
 }
 
 /// `sluice policy ...`
@@ -101,6 +149,18 @@ pub struct Serve {
     /// Log format.
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// A publisher public key file (from `sluice keygen`) whose signed bundles the admin
+    /// API accepts; repeat for several publishers.
+    #[arg(long = "trusted-key", env = "SLUICE_TRUSTED_KEYS", value_delimiter = ',')]
+    pub trusted_keys: Vec<PathBuf>,
+    /// Development only: accept unsigned bundles on the admin API (a signature present must
+    /// still verify).
+    #[arg(long, env = "SLUICE_ALLOW_UNSIGNED_BUNDLES")]
+    pub allow_unsigned_bundles: bool,
+    /// Reload the policy directory through the validation gate whenever it changes (for
+    /// local development; `SIGHUP` reloads it too).
+    #[arg(long)]
+    pub watch: bool,
 }
 
 impl Serve {
@@ -117,6 +177,7 @@ impl Serve {
             },
             max_body: self.max_body_kib.max(1) << 10,
             max_batch_body: self.max_batch_body_kib.max(1) << 10,
+            policy_source: self.policies.display().to_string(),
             ..Options::new()
         }
     }

@@ -9,9 +9,11 @@ use arc_swap::ArcSwap;
 use cap_std::fs::Dir;
 use tokio::sync::{Semaphore, watch};
 
-use crate::bundle::{self, Policy};
+use crate::bundle::Policy;
+use crate::bundle::signing::TrustedKeys;
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
+use crate::registry::Registry;
 use crate::runtime::cache::CompiledCache;
 use crate::runtime::{Limits, Runtime};
 use crate::store::Store;
@@ -33,6 +35,10 @@ pub struct Options {
     pub max_batch_body: usize,
     /// The clock.
     pub clock: SharedClock,
+    /// The publisher keys whose signed bundles the admin API accepts.
+    pub trust: TrustedKeys,
+    /// How the policy directory is named in the registry (`local:<source>`).
+    pub policy_source: String,
 }
 
 impl Options {
@@ -47,6 +53,8 @@ impl Options {
             max_body: 1 << 20,
             max_batch_body: 32 << 20,
             clock: Arc::new(crate::clock::SystemClock),
+            trust: TrustedKeys::default(),
+            policy_source: "policies".into(),
         }
     }
 }
@@ -62,8 +70,9 @@ impl Default for Options {
 pub struct Dirs {
     /// Where the database and the compiled-plugin cache live.
     pub data: Dir,
-    /// The policy bundle directory (holding `bundle.toml`).
-    pub policy: Dir,
+    /// The policy bundle directory (holding `bundle.toml`): the bundle a new data
+    /// directory starts on, and the one `SIGHUP` or `--watch` reloads.
+    pub policy: Option<Dir>,
 }
 
 /// State shared by every request.
@@ -83,6 +92,18 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the pipelines running at once (each holds a few plugin instances).
     pub pipelines: Arc<Semaphore>,
+    /// The policy registry (plugins, bundles, activations, notices).
+    pub registry: Registry,
+    /// The compiled-component cache.
+    pub cache: CompiledCache,
+    /// Serializes administrative changes (activations, rollbacks, reloads).
+    pub admin: tokio::sync::Mutex<()>,
+    /// The policy directory, for reloads.
+    pub policy_dir: Option<Dir>,
+    /// Wakes the retention recompute task.
+    pub recompute: tokio::sync::Notify,
+    /// The candidate bundle running in shadow, if any.
+    pub shadow: arc_swap::ArcSwapOption<crate::shadow::Shadow>,
     /// Striped locks that serialize updates of one record through this gateway, so that
     /// concurrent rectifications queue instead of conflicting.
     update_locks: Box<[tokio::sync::Mutex<()>]>,
@@ -108,7 +129,8 @@ const UPDATE_LOCKS: usize = 256;
 /// Plugin instances reserved per pipeline at least (one per plugin of a chain).
 const INSTANCES_PER_PIPELINE: u32 = 8;
 
-/// Opens the store, loads the bundle and builds the shared state (no server yet).
+/// Opens the store, loads the active bundle (or bootstraps the registry from the policy
+/// directory) and builds the shared state (no server yet).
 pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     let metrics = Arc::new(Metrics::new());
     let runtime = Arc::new(Runtime::new(options.limits.clone())?);
@@ -116,13 +138,29 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         .create_dir_all("compiled")
         .context("creating the compiled-plugin cache")?;
     let cache = CompiledCache::new(dirs.data.open_dir("compiled")?);
-    let rt = runtime.clone();
-    let policy_dir = dirs.policy;
-    let policy = tokio::task::spawn_blocking(move || bundle::load(&policy_dir, &rt, Some(&cache)))
-        .await
-        .context("loading the policy bundle")??;
-    tracing::info!(bundle = %policy.id, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle loaded");
     let store = Store::open(&dirs.data, metrics.clone())?;
+    let registry = Registry::new(store.db().clone());
+    let (rt, reg, source, now) = (
+        runtime.clone(),
+        registry.clone(),
+        options.policy_source.clone(),
+        options.clock.now_ms(),
+    );
+    let (policy, cache, policy_dir) = tokio::task::spawn_blocking(move || {
+        let policy = crate::control::startup_policy(
+            &reg,
+            &rt,
+            &cache,
+            dirs.policy.as_ref(),
+            &source,
+            now,
+        );
+        (policy, cache, dirs.policy)
+    })
+    .await
+    .context("loading the policy bundle")?;
+    let policy = policy?;
+    tracing::info!(bundle = %policy.id, digest = %policy.digest, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle active");
     // A pipeline holds at most one instance per plugin of the longest chain.
     let longest = policy
         .kinds
@@ -143,6 +181,12 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         store,
         metrics,
         pipelines: Arc::new(Semaphore::new(pipelines as usize)),
+        registry,
+        cache,
+        admin: tokio::sync::Mutex::new(()),
+        policy_dir,
+        recompute: tokio::sync::Notify::new(),
+        shadow: arc_swap::ArcSwapOption::empty(),
         update_locks: (0..UPDATE_LOCKS)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect(),
@@ -157,6 +201,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
+    recompute: tokio::task::JoinHandle<()>,
 }
 
 /// Starts a gateway: loads the bundle, opens the store, binds, serves, sweeps.
@@ -186,7 +231,9 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
             })
             .await
     });
-    let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped);
+    let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped.clone());
+    // Resumes a recomputation a restart interrupted, then waits for activations.
+    let recompute = crate::recompute::spawn(state.clone(), stopped);
     tracing::info!(%addr, "sluice is listening");
     Ok(Running {
         addr,
@@ -194,6 +241,7 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
         stop,
         server,
         sweeper,
+        recompute,
     })
 }
 
@@ -208,6 +256,14 @@ impl Running {
         &self.state
     }
 
+    /// Reloads the policy directory through the validation gate and activates it.
+    pub async fn reload(
+        &self,
+        actor: &str,
+    ) -> Result<crate::control::ActivationReport, crate::control::ControlError> {
+        crate::control::reload_dir(&self.state, actor).await
+    }
+
     /// Runs the retention sweeper now; returns the number of deletions.
     pub async fn sweep_now(&self) -> Result<usize> {
         Ok(crate::sweeper::sweep(&self.state).await?)
@@ -219,6 +275,7 @@ impl Running {
         let _ = self.stop.send(true);
         let served = self.server.await.context("joining the server")?;
         let _ = self.sweeper.await;
+        let _ = self.recompute.await;
         // Wait (bounded) for the last request task to release the state, then close the
         // store so that the database file can be opened again (e.g. by a restart in the
         // same process). Every acknowledged write is durable whether or not this completes.

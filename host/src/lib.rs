@@ -12,11 +12,17 @@ pub mod api;
 pub mod bundle;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod gateway;
+pub mod impact;
 pub mod metrics;
 pub mod pipeline;
+pub mod publish;
+pub mod recompute;
 pub mod record;
+pub mod registry;
 pub mod runtime;
+pub mod shadow;
 pub mod store;
 pub mod sweeper;
 

@@ -8,10 +8,11 @@ use cap_std::fs::Dir;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use sluice::bundle;
-use sluice::config::{Cli, Command, LogFormat, PolicyCommand, Serve};
+use sluice::bundle::{self, package, signing};
+use sluice::config::{BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve};
 use sluice::gateway::{self, Dirs};
 use sluice::runtime::{Limits, Runtime};
+
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -51,17 +52,114 @@ async fn run(cli: Cli) -> Result<()> {
                 data: Dir::open_ambient_dir(&serve.data_dir, authority).with_context(|| {
                     format!("opening data directory {}", serve.data_dir.display())
                 })?,
-                policy: Dir::open_ambient_dir(&serve.policies, authority).with_context(|| {
-                    format!("opening policy bundle {}", serve.policies.display())
-                })?,
+                policy: Some(open_bundle(&serve.policies, authority)?),
             };
-            serve_until_signal(&serve, dirs).await
+            let watch = if serve.watch {
+                Some(open_bundle(&serve.policies, authority)?)
+            } else {
+                None
+            };
+            let mut options = serve.options();
+            options.trust = trusted_keys(&serve)?;
+            serve_until_signal(options, dirs, watch).await
+        }
+        Command::Keygen { out } => keygen(&out),
+        Command::Bundle { command } => {
+            init_logging(LogFormat::Human);
+            match command {
+                BundleCommand::Sign { dir, key } => {
+                    let dir = open_bundle(&dir, authority)?;
+                    let key = read_secret_key(&key)?;
+                    let (mut package, _) = package::from_dir(&dir)?;
+                    package.signature = None;
+                    let signature = signing::sign(&package, &key);
+                    dir.write(
+                        package::SIGNATURE_FILE,
+                        serde_json::to_string_pretty(&signature)? + "\n",
+                    )
+                    .context("writing bundle.sig")?;
+                    let manifest = package.manifest()?;
+                    println!(
+                        "signed {}@{} ({}) with {}",
+                        manifest.name,
+                        manifest.version,
+                        package.digest(),
+                        signature.key
+                    );
+                    Ok(())
+                }
+                BundleCommand::Publish {
+                    dir,
+                    key,
+                    url,
+                    activate,
+                    actor,
+                } => {
+                    let dir = open_bundle(&dir, authority)?;
+                    let (mut package, components) = package::from_dir(&dir)?;
+                    if let Some(key) = key {
+                        let key = read_secret_key(&key)?;
+                        package.signature = None;
+                        package.signature = Some(signing::sign(&package, &key));
+                    }
+                    sluice::publish::publish(&url, package, &components, activate, actor.as_deref())
+                        .await
+                }
+            }
         }
         Command::Policy { command } => {
             init_logging(LogFormat::Human);
             policy_command(command, authority)
         }
     }
+}
+
+fn keygen(out: &std::path::Path) -> Result<()> {
+    use std::io::Write as _;
+    let secret = out.with_extension("key");
+    let public = out.with_extension("pub");
+    let key = signing::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&secret)
+        .and_then(|mut f| f.write_all(signing::secret_key_text(&key).as_bytes()))
+        .with_context(|| format!("writing {} (an existing key is never overwritten)", secret.display()))?;
+    std::fs::write(&public, signing::public_key_text(&key.verifying_key()))
+        .with_context(|| format!("writing {}", public.display()))?;
+    println!(
+        "secret key: {} (keep it secret)\npublic key: {} (give it to gateways: --trusted-key)",
+        secret.display(),
+        public.display()
+    );
+    println!("{}", signing::key_id(&key.verifying_key()));
+    Ok(())
+}
+
+fn read_secret_key(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading secret key {}", path.display()))?;
+    signing::parse_secret_key(&text).with_context(|| format!("secret key {}", path.display()))
+}
+
+fn trusted_keys(serve: &Serve) -> Result<signing::TrustedKeys> {
+    let mut keys = Vec::new();
+    for path in &serve.trusted_keys {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading trusted key {}", path.display()))?;
+        keys.push(
+            signing::parse_public_key(&text)
+                .with_context(|| format!("trusted key {}", path.display()))?,
+        );
+    }
+    let trust = signing::TrustedKeys::new(keys, serve.allow_unsigned_bundles);
+    if serve.allow_unsigned_bundles {
+        tracing::warn!("--allow-unsigned-bundles: the admin API accepts unsigned bundles (development only)");
+    }
+    tracing::info!(keys = ?trust.ids(), "trusted publisher keys");
+    Ok(trust)
 }
 
 fn open_bundle(dir: &std::path::Path, authority: cap_std::AmbientAuthority) -> Result<Dir> {
@@ -74,7 +172,7 @@ fn policy_command(command: PolicyCommand, authority: cap_std::AmbientAuthority) 
     match command {
         PolicyCommand::Check { dir } => {
             let dir = open_bundle(&dir, authority)?;
-            let policy = bundle::load(&dir, &runtime, None)?;
+            let policy = bundle::load_dir(&dir, &runtime, None)?;
             let problems = clause_problems(&dir, &policy)?;
             if !problems.is_empty() {
                 anyhow::bail!(
@@ -93,8 +191,8 @@ fn policy_command(command: PolicyCommand, authority: cap_std::AmbientAuthority) 
         }
         PolicyCommand::Test { dir } => {
             let dir = open_bundle(&dir, authority)?;
-            let policy = bundle::load(&dir, &runtime, None)?;
-            let results = bundle::cases::run_all(&dir, &policy, &runtime)?;
+            let policy = bundle::load_dir(&dir, &runtime, None)?;
+            let results = bundle::cases::run_all(&policy, &runtime);
             let failed = results.iter().filter(|r| !r.passed()).count();
             for r in &results {
                 if r.passed() {
@@ -136,11 +234,82 @@ fn clause_problems(dir: &Dir, policy: &sluice::bundle::Policy) -> Result<Vec<Str
     Ok(bundle::clauses::check(&map, &text, &plugins, &cases))
 }
 
-async fn serve_until_signal(serve: &Serve, dirs: Dirs) -> Result<()> {
-    let running = gateway::start(serve.options(), dirs).await?;
-    shutdown_signal().await;
+async fn serve_until_signal(
+    options: gateway::Options,
+    dirs: Dirs,
+    watch: Option<Dir>,
+) -> Result<()> {
+    let running = gateway::start(options, dirs).await?;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut hangup = hangup_signal()?;
+    let mut watched = match &watch {
+        Some(dir) => Some(dir_digest(dir).await),
+        None => None,
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(()) = hangup.recv() => reload(&running, "local:sighup").await,
+            _ = tick.tick(), if watch.is_some() => {
+                let Some(dir) = &watch else { continue };
+                let now = dir_digest(dir).await;
+                if watched.as_ref() != Some(&now) {
+                    watched = Some(now);
+                    reload(&running, "local:watch").await;
+                }
+            }
+        }
+    }
     tracing::info!("shutting down: finishing requests in flight");
     running.shutdown().await
+}
+
+/// The content digest of a bundle directory (or its error), to notice changes.
+async fn dir_digest(dir: &Dir) -> std::result::Result<String, String> {
+    let dir = match dir.try_clone() {
+        Ok(d) => d,
+        Err(e) => return Err(e.to_string()),
+    };
+    tokio::task::spawn_blocking(move || {
+        package::from_dir(&dir)
+            .map(|(p, _)| p.digest())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+}
+
+async fn reload(running: &gateway::Running, actor: &str) {
+    match running.reload(actor).await {
+        Ok(r) if r.changed => {
+            tracing::info!(bundle = %r.active, previous = %r.previous, took_ms = r.took_ms, "policy directory reloaded")
+        }
+        Ok(r) => tracing::info!(bundle = %r.active, "policy directory unchanged"),
+        Err(e) => tracing::error!(
+            error = %sluice::control::describe(&e),
+            "policy directory refused; the active bundle keeps serving"
+        ),
+    }
+}
+
+/// A stream of `SIGHUP`s (none on other platforms).
+fn hangup_signal() -> Result<tokio::sync::mpsc::Receiver<()>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("listening for SIGHUP")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let _ = tx.try_send(());
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    Ok(rx)
 }
 
 async fn shutdown_signal() {

@@ -417,3 +417,54 @@ pub fn read<'a>(
     }
     Ok(Disclosure::Permitted { fields, decisions })
 }
+
+/// Runs only the retention steps of a stored record's kind: the schedule the policy gives
+/// the record as it is now (used when a policy change alters retention). A kind the policy
+/// no longer has keeps no schedule of this policy's: the result is empty.
+pub fn schedule<'a>(
+    policy: &'a Policy,
+    stored: &StoredRecord,
+    now: i64,
+    instances: &mut Instances<'a>,
+    metrics: &Metrics,
+) -> Result<Vec<Expiry>, PipelineError> {
+    let Some(kind) = policy.kinds.get(&stored.kind) else {
+        return Ok(Vec::new());
+    };
+    let input = WriteInput {
+        id: stored.id.clone(),
+        tenant: stored.tenant.clone(),
+        kind: stored.kind.clone(),
+        subject: stored.subject.clone(),
+        fields: Value::Null,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    };
+    let data = record_data(&input, &stored.fields);
+    let mut expiries = Vec::new();
+    for step in kind
+        .chain
+        .iter()
+        .filter(|s| s.plugin.world == World::Retention)
+    {
+        let plugin = step.plugin.name.as_str();
+        let ctx = context(policy, step, now);
+        let started = Clock::now();
+        for e in instances.get(step)?.schedule(&ctx, &data)? {
+            let path = e.path.unwrap_or_default();
+            if !path.is_empty() && stored.fields.pointer(&path).is_none() {
+                // The field is gone already (deleted earlier); nothing to schedule.
+                continue;
+            }
+            expiries.push(Expiry {
+                path,
+                due: e.due,
+                clause: e.clause,
+                reason: e.reason,
+                plugin: plugin.to_string(),
+            });
+        }
+        metrics.plugin_call(plugin, started.elapsed());
+    }
+    Ok(expiries)
+}

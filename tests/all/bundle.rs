@@ -35,7 +35,7 @@ async fn start_with(bundle: &str, guests: &[&str]) -> anyhow::Result<gateway::Ru
     let data = tempfile::tempdir()?;
     let dirs = Dirs {
         data: Dir::open_ambient_dir(data.path(), ambient_authority())?,
-        policy: Dir::open_ambient_dir(&path, ambient_authority())?,
+        policy: Some(Dir::open_ambient_dir(&path, ambient_authority())?),
     };
     let options = Options {
         listen: "127.0.0.1:0".parse()?,
@@ -83,7 +83,7 @@ async fn a_typo_in_a_bundle_is_named_with_its_line() {
 async fn the_provu_bundle_loads() {
     let runtime = sluice::runtime::Runtime::new(Default::default()).unwrap();
     let dir = Dir::open_ambient_dir(sluice_tests::provu_bundle(), ambient_authority()).unwrap();
-    let policy = sluice::bundle::load(&dir, &runtime, None).unwrap();
+    let policy = sluice::bundle::load_dir(&dir, &runtime, None).unwrap();
     assert_eq!(policy.id, "provu@2026.11.0");
     for kind in [
         "contact",

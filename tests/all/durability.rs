@@ -45,7 +45,7 @@ async fn acknowledged_records_survive_a_restart() {
     }
     // The audit log continues its sequence after the restart.
     env.create(&call_recording("after", "x")).await;
-    let audit = env.audit();
+    let audit = env.audit_all();
     let seqs: Vec<u64> = audit.iter().map(|e| e.seq).collect();
     assert_eq!(
         seqs,

@@ -12,8 +12,8 @@ fn provu() -> Dir {
 fn every_policy_test_case_of_the_provu_bundle_passes() {
     let dir = provu();
     let runtime = sluice::runtime::Runtime::new(Default::default()).unwrap();
-    let policy = bundle::load(&dir, &runtime, None).unwrap();
-    let results = cases::run_all(&dir, &policy, &runtime).unwrap();
+    let policy = bundle::load_dir(&dir, &runtime, None).unwrap();
+    let results = cases::run_all(&policy, &runtime);
     assert!(results.len() >= 30, "only {} cases", results.len());
     let failures: Vec<String> = results
         .iter()
@@ -31,7 +31,7 @@ fn every_policy_test_case_of_the_provu_bundle_passes() {
 fn every_clause_of_the_policy_is_mapped_to_what_enforces_it() {
     let dir = provu();
     let runtime = sluice::runtime::Runtime::new(Default::default()).unwrap();
-    let policy = bundle::load(&dir, &runtime, None).unwrap();
+    let policy = bundle::load_dir(&dir, &runtime, None).unwrap();
     let map = clauses::load(&dir).unwrap();
     let text = dir.read_to_string(clauses::POLICY_TEXT).unwrap();
     let numbers = clauses::numbers_in(&text);

@@ -101,7 +101,7 @@ async fn audit_entries_name_clauses_and_paths_but_hold_no_personal_data() {
     let audit = env.audit();
     assert_eq!(audit.len(), 1);
     let entry = &audit[0];
-    assert_eq!(entry.seq, 1);
+    assert_eq!(entry.event, "record.created");
     assert_eq!(entry.decisions[0].clause, "2.1.3");
     assert_eq!(
         entry.decisions[0].path.as_deref(),

@@ -40,6 +40,12 @@ pub struct ErrorBody {
     /// Set when the refusal also deleted the stored record (e.g. clause 6).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub erased: bool,
+    /// Every problem found with a policy bundle or plugin, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// The policy test cases of a bundle that failed, with expected vs actual.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_cases: Vec<crate::bundle::cases::CaseResult>,
 }
 
 /// An error response.
@@ -170,5 +176,30 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(*self.body)).into_response()
+    }
+}
+
+impl From<crate::control::ControlError> for ApiError {
+    fn from(e: crate::control::ControlError) -> Self {
+        use crate::control::ControlError;
+        match e {
+            ControlError::NotFound(m) => Self::not_found(m),
+            ControlError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            ControlError::Invalid {
+                error,
+                problems,
+                cases,
+            } => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: Box::new(ErrorBody {
+                    error,
+                    details: problems,
+                    failing_cases: cases,
+                    ..ErrorBody::default()
+                }),
+            },
+            ControlError::Signature(s) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, s.to_string()),
+            ControlError::Internal(e) => Self::internal(&e),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API (axum). The router is a value: [`router`] builds it from the shared state,
 //! tests drive it over a real socket.
 
+pub mod admin;
 mod error;
 mod records;
 mod subjects;
@@ -41,6 +42,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/subjects/{subject}/permissions",
             get(subjects::permissions),
         )
+        .route("/v1/policy/changes", get(admin::changes))
+        .nest("/v1/admin", admin_routes(&state))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -52,6 +55,39 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// Largest plugin component an upload accepts.
+const MAX_COMPONENT: usize = 64 << 20;
+
+fn admin_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/plugins",
+            post(admin::upload_plugin)
+                .get(admin::list_plugins)
+                .layer(DefaultBodyLimit::max(MAX_COMPONENT)),
+        )
+        .route(
+            "/bundles",
+            post(admin::upload_bundle)
+                .get(admin::list_bundles)
+                .layer(DefaultBodyLimit::max(state.options.max_batch_body)),
+        )
+        .route("/bundles/{id}", get(admin::show_bundle))
+        .route("/bundles/{id}/activate", post(admin::activate))
+        .route("/bundles/{id}/impact", get(admin::impact))
+        .route("/rollback", post(admin::rollback))
+        .route("/reload", post(admin::reload))
+        .route("/active", get(admin::active))
+        .route("/activations", get(admin::activations))
+        .route("/retention", get(admin::retention))
+        .route(
+            "/shadow",
+            post(admin::start_shadow)
+                .get(admin::shadow_report)
+                .delete(admin::stop_shadow),
+        )
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

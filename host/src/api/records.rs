@@ -134,6 +134,7 @@ async fn run_chain(
     })
     .await
     .map_err(|e| ApiError::internal(&anyhow::anyhow!("policy pipeline task failed: {e}")))?;
+    crate::shadow::observe(state, &policy, &results, now);
     Ok((policy, results))
 }
 

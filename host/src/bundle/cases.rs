@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Policy;
+use super::package::CaseFiles;
 use crate::metrics::Metrics;
 use crate::pipeline::{
     self, Disclosure, Instances, Outcome, PipelineError, ReadRequest, WriteInput,
@@ -76,7 +77,7 @@ struct Expected {
 }
 
 /// The outcome of one case.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CaseResult {
     /// The case directory's name.
     pub name: String,
@@ -107,35 +108,29 @@ pub fn names(dir: &Dir) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Runs every case of the bundle in `dir` against `policy`.
-pub fn run_all(dir: &Dir, policy: &Policy, runtime: &Runtime) -> Result<Vec<CaseResult>> {
+/// Runs every case of the bundle's package against `policy`, in name order.
+pub fn run_all(policy: &Policy, runtime: &Runtime) -> Vec<CaseResult> {
     let metrics = Metrics::new();
-    let cases = dir.open_dir(DIR).ok();
-    let mut results = Vec::new();
-    for name in names(dir)? {
-        let cases = cases.as_ref().context("opening the test cases")?;
-        let result = match load(cases, &name) {
-            Ok((input, expected)) => run(policy, runtime, &metrics, input, &expected),
-            Err(e) => vec![format!("unreadable case: {e:#}")],
-        };
-        results.push(CaseResult {
-            name,
-            failures: result,
-        });
-    }
-    Ok(results)
+    policy
+        .package
+        .cases
+        .iter()
+        .map(|(name, files)| {
+            let failures = match parse(files) {
+                Ok((input, expected)) => run(policy, runtime, &metrics, input, &expected),
+                Err(e) => vec![format!("unreadable case: {e:#}")],
+            };
+            CaseResult {
+                name: name.clone(),
+                failures,
+            }
+        })
+        .collect()
 }
 
-fn load(cases: &Dir, name: &str) -> Result<(Input, Expected)> {
-    let case = cases.open_dir(name)?;
-    let input = serde_json::from_str(&case.read_to_string("input.json").context("input.json")?)
-        .context("input.json")?;
-    let expected = serde_json::from_str(
-        &case
-            .read_to_string("expected.json")
-            .context("expected.json")?,
-    )
-    .context("expected.json")?;
+fn parse(files: &CaseFiles) -> Result<(Input, Expected)> {
+    let input = serde_json::from_str(&files.input).context("input.json")?;
+    let expected = serde_json::from_str(&files.expected).context("expected.json")?;
     Ok((input, expected))
 }
 

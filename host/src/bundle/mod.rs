@@ -8,17 +8,19 @@
 
 pub mod cases;
 pub mod clauses;
+pub mod package;
 pub mod schema;
+pub mod signing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use cap_std::fs::Dir;
 use serde::Deserialize;
 
 use crate::runtime::cache::CompiledCache;
 use crate::runtime::{Plugin, Runtime, World};
+use package::{Components, Package};
 use schema::{Extra, FieldSchema};
 
 /// The file a bundle directory must hold.
@@ -37,6 +39,9 @@ pub struct Manifest {
     /// `description = "..."`
     #[serde(default)]
     pub description: String,
+    /// `[notice]`: what this version changes, for the policy change notices (clause 8).
+    #[serde(default)]
+    pub notice: NoticeDecl,
     /// `purposes = ["delivery", ...]`: the purposes a read may name.
     #[serde(default)]
     pub purposes: Vec<String>,
@@ -47,6 +52,19 @@ pub struct Manifest {
     pub plugins: BTreeMap<String, PluginDecl>,
     /// `[kinds.<kind>]`: the record kinds the bundle accepts.
     pub kinds: BTreeMap<String, KindDecl>,
+}
+
+/// `[notice]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeDecl {
+    /// `material = true`: the change is material; activating the bundle publishes a
+    /// policy change notice (clause 8).
+    #[serde(default)]
+    pub material: bool,
+    /// `summary = "..."`: the change in a sentence or two, as partners will read it.
+    #[serde(default)]
+    pub summary: String,
 }
 
 /// `[register.dpd]`: one subprocessor.
@@ -134,6 +152,12 @@ pub struct StepDecl {
 pub struct Policy {
     /// `name@version`.
     pub id: String,
+    /// `sha256:<hex>` of the package (see [`Package::digest`]).
+    pub digest: String,
+    /// The package it was loaded from (manifest, cases, plugin digests, signature).
+    pub package: Arc<Package>,
+    /// The change notice of this version.
+    pub notice: NoticeDecl,
     /// The bundle's name.
     pub name: String,
     /// The bundle's version.
@@ -197,33 +221,72 @@ impl fmt::Display for BundleError {
 
 impl std::error::Error for BundleError {}
 
-fn is_name(s: &str) -> bool {
+/// Whether `s` is a valid name (of a bundle, plugin, kind, purpose): lowercase letters,
+/// digits, `-` and `_`.
+pub fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// Loads the bundle in `dir`: parses and validates `bundle.toml`, compiles (or loads from
-/// `cache`) its plugins, and has each plugin check its configuration.
-pub fn load(
-    dir: &Dir,
+/// Loads the bundle in directory `dir` (see [`load`]).
+pub fn load_dir(
+    dir: &cap_std::fs::Dir,
     runtime: &Runtime,
     cache: Option<&CompiledCache>,
 ) -> Result<Policy, BundleError> {
-    let fail = |p: String| BundleError { problems: vec![p] };
-    let text = dir
-        .read_to_string(MANIFEST)
-        .map_err(|e| fail(format!("cannot read {MANIFEST}: {e}")))?;
-    let manifest: Manifest = toml::from_str(&text)
-        .map_err(|e| fail(format!("{MANIFEST}: {}", e.to_string().trim_end())))?;
-    let mut problems = Vec::new();
+    let (package, components, problems) = package::read_dir(dir)?;
+    build(package, &components, runtime, cache, problems)
+}
+
+/// Loads a bundle package: parses and validates its manifest, compiles (or loads from
+/// `cache`) the component of each plugin from `components` (by digest), checks that it
+/// implements the world the manifest claims, and has each plugin check its configuration.
+pub fn load(
+    package: Package,
+    components: &Components,
+    runtime: &Runtime,
+    cache: Option<&CompiledCache>,
+) -> Result<Policy, BundleError> {
+    build(package, components, runtime, cache, Vec::new())
+}
+
+/// [`load`], adding to `problems` found while reading the package (a plugin whose component
+/// could not be read, and so has no digest, is then not reported again).
+fn build(
+    package: Package,
+    components: &Components,
+    runtime: &Runtime,
+    cache: Option<&CompiledCache>,
+    mut problems: Vec<String>,
+) -> Result<Policy, BundleError> {
+    let unreadable = !problems.is_empty();
+    let manifest = package.manifest()?;
     check_manifest(&manifest, &mut problems);
+    for name in package.plugins.keys() {
+        if !manifest.plugins.contains_key(name) {
+            problems.push(format!(
+                "the package lists a digest for plugin `{name}`, which is not in [plugins]"
+            ));
+        }
+    }
 
     // Compile the plugins that exist, even if other problems were found, so that one run
     // reports everything.
     let mut plugins = BTreeMap::new();
     for (name, decl) in &manifest.plugins {
-        match load_plugin(dir, runtime, cache, name, decl) {
+        let at = format!("plugins.{name}");
+        let Some(digest) = package.plugins.get(name) else {
+            if !unreadable {
+                problems.push(format!("{at}: the package names no component digest"));
+            }
+            continue;
+        };
+        let Some(bytes) = components.get(digest) else {
+            problems.push(format!("{at}: unknown plugin digest {digest}"));
+            continue;
+        };
+        match load_plugin(runtime, cache, name, decl, digest, bytes) {
             Ok(p) => {
                 plugins.insert(name.clone(), Arc::new(p));
             }
@@ -290,6 +353,9 @@ pub fn load(
     }
     Ok(Policy {
         id: format!("{}@{}", manifest.name, manifest.version),
+        digest: package.digest(),
+        package: Arc::new(package),
+        notice: manifest.notice,
         name: manifest.name,
         version: manifest.version,
         kinds,
@@ -388,37 +454,23 @@ fn check_fields(at: &str, fields: &BTreeMap<String, FieldSchema>, problems: &mut
 }
 
 fn load_plugin(
-    dir: &Dir,
     runtime: &Runtime,
     cache: Option<&CompiledCache>,
     name: &str,
     decl: &PluginDecl,
+    digest: &str,
+    bytes: &[u8],
 ) -> Result<Plugin, String> {
     let at = format!("plugins.{name}");
-    let owned;
-    let bytes: &[u8] = match decl.component.strip_prefix("builtin:") {
-        Some(builtin) => crate::builtin::get(builtin).ok_or_else(|| {
-            let known: Vec<&str> = crate::builtin::BUILTIN_PLUGINS
-                .iter()
-                .map(|(n, _)| *n)
-                .collect();
-            format!(
-                "{at}: no built-in plugin `{builtin}` (built-in: {})",
-                known.join(", ")
-            )
-        })?,
-        None => {
-            owned = dir
-                .read(&decl.component)
-                .map_err(|e| format!("{at}: cannot read component {:?}: {e}", decl.component))?;
-            &owned
-        }
-    };
-    let digest = crate::runtime::digest(bytes);
+    if crate::runtime::digest(bytes) != digest {
+        return Err(format!(
+            "{at}: the component's bytes do not match its digest {digest}"
+        ));
+    }
     let component = runtime
         .compile(bytes, cache)
         .map_err(|e| format!("{at}: {:?} is not a valid component: {e:#}", decl.component))?;
     runtime
-        .link(name, &digest, decl.world, &component)
+        .link(name, digest, decl.world, &component)
         .map_err(|e| format!("{at}: {e:#}"))
 }

@@ -62,6 +62,13 @@ pub struct AuditEntry {
     /// For a read: the purpose named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// For an administrative action: who did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// For an administrative action: what it concerned (digests, versions, counts; never
+    /// personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// The record an audit entry is about.
@@ -98,8 +105,48 @@ impl AuditEntry {
             decisions: decisions.iter().map(AuditDecision::from).collect(),
             audience: None,
             purpose: None,
+            actor: None,
+            detail: None,
         }
     }
+
+    /// An entry for an administrative `event` (e.g. `policy.activated`) by `actor`.
+    pub fn admin(
+        event: &str,
+        at: i64,
+        actor: &str,
+        bundle: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Self {
+        Self {
+            seq: 0,
+            at,
+            event: event.into(),
+            tenant: String::new(),
+            record: None,
+            kind: None,
+            subject: None,
+            bundle: bundle.map(str::to_string),
+            decisions: Vec::new(),
+            audience: None,
+            purpose: None,
+            actor: Some(actor.to_string()),
+            detail: Some(detail),
+        }
+    }
+}
+
+/// Appends `entry` to the audit table of a write transaction, numbering it after the last
+/// entry; returns its sequence number.
+pub(crate) fn append(
+    table: &mut redb::Table<'_, u64, &'static [u8]>,
+    mut entry: AuditEntry,
+) -> anyhow::Result<u64> {
+    use redb::ReadableTable as _;
+    let seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+    entry.seq = seq;
+    table.insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+    Ok(seq)
 }
 
 /// The pseudonymous subject reference used in audit entries.

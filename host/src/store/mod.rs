@@ -47,6 +47,25 @@ pub enum Op {
     },
     /// Appends an audit entry only (e.g. a rejected write).
     Audit(AuditEntry),
+    /// Replaces the retention schedule of record `id` (at `revision`; a record changed
+    /// since is left alone, its write computed a schedule of its own).
+    Reschedule {
+        /// Record id.
+        id: String,
+        /// The revision the schedule was computed from.
+        revision: u64,
+        /// The new schedule.
+        expiries: Vec<crate::record::Expiry>,
+        /// The audit entry.
+        audit: AuditEntry,
+    },
+    /// Sets a metadata value (e.g. the progress of a background job).
+    SetMeta {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
     /// Deletes what is due at `now` (seconds since the epoch), at most `limit` expiries.
     Sweep {
         /// Seconds since the epoch.
@@ -189,6 +208,11 @@ impl Store {
             txn.open_table(tables::EXPIRIES)?;
             txn.open_multimap_table(tables::FIELDS)?;
             txn.open_table(AUDIT)?;
+            txn.open_table(tables::COMPONENTS)?;
+            txn.open_table(tables::PLUGINS)?;
+            txn.open_table(tables::BUNDLES)?;
+            txn.open_table(tables::ACTIVATIONS)?;
+            txn.open_table(tables::NOTICES)?;
         }
         txn.commit()?;
         let db = Arc::new(db);
@@ -215,6 +239,37 @@ impl Store {
             .map_err(|_| StoreError("the store is closed".into()))?;
         rx.await
             .map_err(|_| StoreError("the store writer stopped".into()))?
+    }
+
+    /// The database, for the registry's transactions (redb serializes them with the
+    /// writer's).
+    pub(crate) fn db(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(META)?;
+        Ok(table.get(key)?.map(|v| v.value().to_string()))
+    }
+
+    /// Up to `limit` records with ids after `after` (exclusive), in id order.
+    pub fn records_after(&self, after: &str, limit: usize) -> Result<Vec<StoredRecord>> {
+        use std::ops::Bound;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        let range: (Bound<&str>, Bound<&str>) = if after.is_empty() {
+            (Bound::Unbounded, Bound::Unbounded)
+        } else {
+            (Bound::Excluded(after), Bound::Unbounded)
+        };
+        let mut out = Vec::new();
+        for entry in table.range::<&str>(range)?.take(limit) {
+            let (_, v) = entry?;
+            out.push(serde_json::from_slice(v.value()).context("decoding a stored record")?);
+        }
+        Ok(out)
     }
 
     /// The record `id`, if it exists.

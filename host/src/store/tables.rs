@@ -21,7 +21,25 @@ pub const EXPIRIES: TableDefinition<(i64, &str, &str), ()> = TableDefinition::ne
 /// Sequence number -> JSON-encoded [`super::AuditEntry`]: the append-only audit log.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
-/// Store metadata (`format`).
+/// The plugin registry's components: `sha256:<hex>` -> the component's bytes.
+pub const COMPONENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("components");
+
+/// The plugin registry: `sha256:<hex>` -> JSON-encoded [`crate::registry::PluginInfo`].
+pub const PLUGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("plugins");
+
+/// The bundle registry: `name@version` -> JSON-encoded [`crate::registry::BundleEntry`].
+pub const BUNDLES: TableDefinition<&str, &[u8]> = TableDefinition::new("bundles");
+
+/// Every activation, in order: sequence number -> JSON-encoded
+/// [`crate::registry::Activation`]. The last one names the active bundle.
+pub const ACTIVATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("activations");
+
+/// Policy change notices (clause 8): sequence number -> JSON-encoded
+/// [`crate::registry::Notice`].
+pub const NOTICES: TableDefinition<u64, &[u8]> = TableDefinition::new("notices");
+
+/// Store metadata (`format`; `retention.recompute`, the progress of recomputing the
+/// retention schedule after a policy change).
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// The on-disk format this gateway writes.

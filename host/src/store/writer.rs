@@ -6,7 +6,7 @@ use std::time::Instant;
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
-use super::tables::{AUDIT, EXPIRIES, FIELDS, RECORDS, SUBJECTS};
+use super::tables::{AUDIT, EXPIRIES, FIELDS, META, RECORDS, SUBJECTS};
 use super::{AuditEntry, Job, Op, OpResult, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
 use crate::record::{self, StoredRecord};
@@ -77,6 +77,7 @@ struct Writer<'t> {
         &'static str,
     >,
     audit: redb::Table<'t, u64, &'static [u8]>,
+    meta: redb::Table<'t, &'static str, &'static str>,
     next_seq: u64,
 }
 
@@ -90,6 +91,7 @@ impl<'t> Writer<'t> {
             expiries: txn.open_table(EXPIRIES)?,
             fields: txn.open_multimap_table(FIELDS)?,
             audit,
+            meta: txn.open_table(META)?,
             next_seq,
         })
     }
@@ -186,6 +188,33 @@ impl<'t> Writer<'t> {
             },
             Op::Audit(entry) => {
                 self.append(entry)?;
+                Ok(OpResult::Done(0))
+            }
+            Op::Reschedule {
+                id,
+                revision,
+                expiries,
+                audit,
+            } => match self.load(&id)? {
+                Some(mut record) if record.revision == revision => {
+                    let keys = Keys::of(&record.id, &record.tenant, &record.kind);
+                    for e in &record.expiries {
+                        self.expiries.remove(keys.expiry(e))?;
+                    }
+                    for e in &expiries {
+                        self.expiries.insert(keys.expiry(e), ())?;
+                    }
+                    record.expiries = expiries;
+                    self.records
+                        .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                    self.append(audit)?;
+                    Ok(OpResult::Done(revision))
+                }
+                Some(_) => Ok(OpResult::Conflict),
+                None => Ok(OpResult::NotFound),
+            },
+            Op::SetMeta { key, value } => {
+                self.meta.insert(key.as_str(), value.as_str())?;
                 Ok(OpResult::Done(0))
             }
             Op::Sweep { now, limit } => self.sweep(now, limit).map(OpResult::Swept),

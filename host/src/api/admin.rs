@@ -1,0 +1,466 @@
+//! `/v1/admin/...`: publishing policy to the running gateway (plugins, bundles, activation,
+//! rollback, shadow runs, impact reports), and `GET /v1/policy/changes`.
+//!
+//! Every change is audited with who made it. Until tokens arrive, the actor is the
+//! `X-Sluice-Actor` header (default `admin`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::records::ApiJson;
+use crate::bundle::package::Package;
+use crate::control::{self, Source};
+use crate::gateway::AppState;
+use crate::registry::BundleEntry;
+use crate::runtime::World;
+use crate::shadow::Shadow;
+use crate::store::AuditEntry;
+
+/// The header naming who makes an administrative change.
+pub const ACTOR_HEADER: &str = "x-sluice-actor";
+
+/// Who makes an administrative change.
+pub struct Actor(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        actor(&parts.headers).map(Actor)
+    }
+}
+
+fn actor(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(v) = headers.get(ACTOR_HEADER) else {
+        return Ok("admin".into());
+    };
+    match v.to_str() {
+        Ok(s)
+            if !s.is_empty()
+                && s.len() <= 128
+                && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ') =>
+        {
+            Ok(s.to_string())
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "{ACTOR_HEADER} must be 1 to 128 printable ASCII characters"
+        ))),
+    }
+}
+
+/// Query-string extractor whose rejections are JSON [`ApiError`]s.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Self(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// `POST /v1/admin/plugins` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginQuery {
+    /// The plugin's name.
+    name: String,
+    /// Its version.
+    #[serde(default)]
+    version: String,
+    /// The world it implements.
+    world: World,
+}
+
+/// `POST /v1/admin/plugins?name=&version=&world=` with the component as the body.
+pub async fn upload_plugin(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    ApiQuery(q): ApiQuery<PluginQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body must be the plugin's component (a wasm32-wasip2 .wasm file)",
+        ));
+    }
+    let (info, created) =
+        control::upload_plugin(&state, &q.name, &q.version, q.world, body.to_vec(), &actor)
+            .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(info)).into_response())
+}
+
+/// `GET /v1/admin/plugins`
+pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let plugins = blocking(move || st.registry.plugins()).await?;
+    Ok(Json(json!({ "plugins": plugins })).into_response())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("registry task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// `POST /v1/admin/bundles` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleQuery {
+    /// Activate the bundle once stored.
+    #[serde(default)]
+    activate: bool,
+}
+
+/// `POST /v1/admin/bundles[?activate=true]` with a package (`{"manifest","plugins","cases",
+/// "signature"}`) as the body.
+pub async fn upload_bundle(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    ApiQuery(q): ApiQuery<BundleQuery>,
+    ApiJson(package): ApiJson<Package>,
+) -> Result<Response, ApiError> {
+    let (entry, created) = control::upload_bundle(&state, package, Source::Api, &actor).await?;
+    let mut body = summary(&state, &entry)?;
+    if q.activate {
+        let report = control::activate(&state, &entry.id, "activate", &actor).await?;
+        body["activation"] = serde_json::to_value(report).unwrap_or_default();
+        body["state"] = json!("active");
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// A bundle as listed: everything but the package's contents, plus its state.
+fn summary(state: &AppState, entry: &BundleEntry) -> Result<Value, ApiError> {
+    let active = state.policy();
+    let shadow = state.shadow.load();
+    let st = if active.id == entry.id {
+        "active"
+    } else if shadow.as_ref().is_some_and(|s| s.candidate.id == entry.id) {
+        "shadow"
+    } else {
+        "available"
+    };
+    let plugins = serde_json::to_value(&entry.package.plugins).unwrap_or_default();
+    Ok(json!({
+        "id": entry.id,
+        "name": entry.name,
+        "version": entry.version,
+        "digest": entry.digest,
+        "state": st,
+        "signed_by": entry.signed_by,
+        "published_by": entry.published_by,
+        "published_at": entry.published_at,
+        "plugins": plugins,
+        "cases": entry.package.cases.keys().collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /v1/admin/bundles`
+pub async fn list_bundles(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let (bundles, activations) =
+        blocking(move || Ok((st.registry.bundles()?, st.registry.activations()?))).await?;
+    let list: Vec<Value> = bundles
+        .iter()
+        .map(|b| {
+            let mut v = summary(&state, b)?;
+            v["activations"] = json!(activations.iter().filter(|a| a.bundle == b.id).count());
+            Ok(v)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(json!({ "active": state.policy().id, "bundles": list })).into_response())
+}
+
+async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiError> {
+    let st = state.clone();
+    let wanted = id.clone();
+    blocking(move || st.registry.bundle(&wanted))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no bundle {id} in the registry")))
+}
+
+/// `GET /v1/admin/bundles/{id}`: the bundle, with its manifest and cases.
+pub async fn show_bundle(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let entry = entry(&state, id).await?;
+    let mut body = summary(&state, &entry)?;
+    body["manifest"] = json!(entry.package.manifest);
+    body["signature"] = serde_json::to_value(&entry.package.signature).unwrap_or_default();
+    Ok(Json(body).into_response())
+}
+
+/// `POST /v1/admin/bundles/{id}/activate`
+pub async fn activate(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let report = control::activate(&state, &id, "activate", &actor).await?;
+    Ok(Json(report).into_response())
+}
+
+/// `POST /v1/admin/rollback` body (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The bundle to go back to; default: the one active before the current one.
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `POST /v1/admin/rollback`
+pub async fn rollback(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: RollbackBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RollbackBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid rollback body: {e}")))?
+    };
+    let report = control::rollback(&state, body.to.as_deref(), &actor).await?;
+    Ok(Json(report).into_response())
+}
+
+/// `POST /v1/admin/reload`: reloads the gateway's policy directory through the gate.
+pub async fn reload(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+) -> Result<Response, ApiError> {
+    let report = control::reload_dir(&state, &actor).await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /v1/admin/active`: the active bundle, its history and the retention recompute.
+pub async fn active(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let policy = state.policy();
+    let st = state.clone();
+    let (activations, progress) = blocking(move || {
+        Ok((
+            st.registry.activations()?,
+            crate::recompute::progress(&st)?,
+        ))
+    })
+    .await?;
+    Ok(Json(json!({
+        "bundle": policy.id,
+        "digest": policy.digest,
+        "signed_by": policy.package.signature.as_ref().map(|s| s.key.clone()),
+        "plugins": policy.plugins.values()
+            .map(|p| json!({"name": p.name, "digest": p.digest, "world": p.world}))
+            .collect::<Vec<_>>(),
+        "activation": activations.last(),
+        "retention_recompute": progress,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/admin/activations`: every activation, oldest first.
+pub async fn activations(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let list = blocking(move || st.registry.activations()).await?;
+    Ok(Json(json!({ "activations": list })).into_response())
+}
+
+/// `GET /v1/admin/retention`: the progress of the retention recompute.
+pub async fn retention(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let progress = blocking(move || crate::recompute::progress(&st)).await?;
+    Ok(Json(json!({ "recompute": progress })).into_response())
+}
+
+/// `POST /v1/admin/shadow` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowBody {
+    /// The candidate bundle (a registered one).
+    bundle: String,
+}
+
+async fn load_candidate(
+    state: &Arc<AppState>,
+    id: String,
+) -> Result<Arc<crate::bundle::Policy>, ApiError> {
+    let entry = entry(state, id).await?;
+    let st = state.clone();
+    let policy = blocking(move || {
+        let components = st.registry.components(&entry.package)?;
+        Ok(crate::bundle::load(
+            entry.package,
+            &components,
+            &st.runtime,
+            Some(&st.cache),
+        )?)
+    })
+    .await?;
+    Ok(Arc::new(policy))
+}
+
+async fn audit(state: &Arc<AppState>, entry: AuditEntry) -> Result<(), ApiError> {
+    let st = state.clone();
+    blocking(move || st.registry.audit(entry)).await
+}
+
+/// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle (replacing any).
+pub async fn start_shadow(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<ShadowBody>,
+) -> Result<Response, ApiError> {
+    let candidate = load_candidate(&state, body.bundle).await?;
+    let active = state.policy();
+    if candidate.id == active.id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{} is the active bundle; shadow a candidate", active.id),
+        ));
+    }
+    let now = state.clock.now_ms();
+    audit(
+        &state,
+        AuditEntry::admin(
+            "policy.shadow-started",
+            now,
+            &actor,
+            Some(&candidate.id),
+            json!({"digest": candidate.digest, "active": active.id}),
+        ),
+    )
+    .await?;
+    let shadow = Arc::new(Shadow::new(candidate, &actor, now));
+    let report = shadow.report();
+    state.shadow.store(Some(shadow));
+    Ok((StatusCode::CREATED, Json(report)).into_response())
+}
+
+/// `GET /v1/admin/shadow`: the report of the shadow run.
+pub async fn shadow_report(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    match state.shadow.load_full() {
+        Some(s) => Ok(Json(s.report()).into_response()),
+        None => Err(ApiError::not_found("no shadow run is in progress")),
+    }
+}
+
+/// `DELETE /v1/admin/shadow`: stops the shadow run; returns its final report.
+pub async fn stop_shadow(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+) -> Result<Response, ApiError> {
+    let Some(shadow) = state.shadow.swap(None) else {
+        return Err(ApiError::not_found("no shadow run is in progress"));
+    };
+    let now = state.clock.now_ms();
+    let report = shadow.stop(now);
+    audit(
+        &state,
+        AuditEntry::admin(
+            "policy.shadow-stopped",
+            now,
+            &actor,
+            Some(&report.candidate),
+            json!({"observed": report.observed, "differing": report.differing,
+                   "skipped": report.skipped}),
+        ),
+    )
+    .await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /v1/admin/bundles/{id}/impact` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactQuery {
+    /// Start after this record id.
+    #[serde(default)]
+    after: String,
+    /// Most records to examine (default and maximum 10,000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /v1/admin/bundles/{id}/impact`: what activating the bundle would delete, redact,
+/// reject or stop disclosing among the stored records now.
+pub async fn impact(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ImpactQuery>,
+) -> Result<Response, ApiError> {
+    let candidate = load_candidate(&state, id).await?;
+    let active = state.policy();
+    let st = state.clone();
+    let cand = candidate.clone();
+    let report = blocking(move || {
+        crate::impact::report(
+            &st,
+            &active,
+            &cand,
+            &q.after,
+            q.limit.unwrap_or(crate::impact::MAX_RECORDS),
+        )
+    })
+    .await?;
+    audit(
+        &state,
+        AuditEntry::admin(
+            "policy.impact-reported",
+            state.clock.now_ms(),
+            &actor,
+            Some(&candidate.id),
+            json!({"examined": report.examined}),
+        ),
+    )
+    .await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8), oldest first.
+pub async fn changes(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let after = match q.get("after") {
+        None => 0,
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::bad_request("`after` must be a notice number"))?,
+    };
+    let st = state.clone();
+    let notices = blocking(move || st.registry.notices(after)).await?;
+    Ok(Json(json!({ "clause": "8", "changes": notices })).into_response())
+}

@@ -1,0 +1,259 @@
+//! The impact report of a candidate bundle over the stored records: what activating it
+//! would delete, redact, reject or stop disclosing now, compared with the active bundle.
+//! Nothing is changed; the candidate runs in the sandbox like any policy.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::Policy;
+use crate::gateway::AppState;
+use crate::pipeline::{self, Disclosure, Instances, Outcome, ReadRequest, WriteInput};
+use crate::record::{Action, StoredRecord};
+
+/// Most records one report examines; a report that stops there gives the cursor to go on.
+pub const MAX_RECORDS: usize = 10_000;
+
+/// The impact of a candidate bundle.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Impact {
+    /// The candidate.
+    pub candidate: String,
+    /// The active bundle it is compared with.
+    pub active: String,
+    /// Records examined.
+    pub examined: u64,
+    /// When more records remain: pass it as `after` to continue.
+    pub next: Option<String>,
+    /// Fields and records the candidate's retention makes due now.
+    pub would_delete: Vec<Deletion>,
+    /// Stored fields the candidate's write chain would redact, normalise or remove.
+    pub would_redact: Vec<Edit>,
+    /// Stored records the candidate's admission would refuse.
+    pub would_reject: Vec<Edit>,
+    /// Reads the active bundle permits and the candidate refuses or narrows.
+    pub would_stop_disclosing: Vec<Withheld>,
+    /// Records the candidate could not process (a plugin failed).
+    pub failed: Vec<String>,
+}
+
+/// A deletion the candidate would make now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deletion {
+    /// The record.
+    pub record: String,
+    /// The field; `None` for the whole record.
+    pub path: Option<String>,
+    /// The clause.
+    pub clause: String,
+    /// When it falls due under the candidate (RFC 3339).
+    pub due: String,
+}
+
+/// A change of stored data, or a refusal, by the candidate's write chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edit {
+    /// The record.
+    pub record: String,
+    /// The plugin.
+    pub plugin: String,
+    /// What it would do.
+    pub action: Action,
+    /// The field; `None` for the whole record.
+    pub path: Option<String>,
+    /// The clause.
+    pub clause: String,
+}
+
+/// A disclosure the candidate would stop or narrow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Withheld {
+    /// The record.
+    pub record: String,
+    /// Who reads.
+    pub audience: String,
+    /// Why.
+    pub purpose: String,
+    /// The clause of the candidate's refusal; `None` when it narrows the projection.
+    pub clause: Option<String>,
+    /// The fields (JSON Pointers) disclosed now and no longer under the candidate.
+    pub paths: Vec<String>,
+}
+
+/// Computes the impact of `candidate` over up to `limit` stored records after `after`.
+/// Blocks (runs plugins); call it off the async workers.
+pub fn report(
+    state: &AppState,
+    active: &Policy,
+    candidate: &Policy,
+    after: &str,
+    limit: usize,
+) -> anyhow::Result<Impact> {
+    let limit = limit.clamp(1, MAX_RECORDS);
+    let records = state.store.records_after(after, limit + 1)?;
+    let more = records.len() > limit;
+    let now = state.clock.now_secs();
+    let mut out = Impact {
+        candidate: candidate.id.clone(),
+        active: active.id.clone(),
+        ..Impact::default()
+    };
+    let mut live = Instances::new(&state.runtime);
+    let mut cand = Instances::new(&state.runtime);
+    for record in records.iter().take(limit) {
+        out.examined += 1;
+        if examine(state, active, candidate, record, now, &mut live, &mut cand, &mut out).is_err() {
+            out.failed.push(record.id.clone());
+            live = Instances::new(&state.runtime);
+            cand = Instances::new(&state.runtime);
+        }
+        if more {
+            out.next = Some(record.id.clone());
+        }
+    }
+    if !more {
+        out.next = None;
+    }
+    Ok(out)
+}
+
+#[expect(clippy::too_many_arguments, reason = "one record's share of the report")]
+fn examine<'a>(
+    state: &AppState,
+    active: &'a Policy,
+    candidate: &'a Policy,
+    record: &StoredRecord,
+    now: i64,
+    live: &mut Instances<'a>,
+    cand: &mut Instances<'a>,
+    out: &mut Impact,
+) -> Result<(), pipeline::PipelineError> {
+    let metrics = &state.metrics;
+    for e in pipeline::schedule(candidate, record, now, cand, metrics)? {
+        if e.due <= now {
+            out.would_delete.push(Deletion {
+                record: record.id.clone(),
+                path: (!e.path.is_empty()).then(|| e.path.clone()),
+                clause: e.clause,
+                due: crate::clock::rfc3339_secs(e.due),
+            });
+        }
+    }
+    let input = WriteInput {
+        id: record.id.clone(),
+        tenant: record.tenant.clone(),
+        kind: record.kind.clone(),
+        subject: record.subject.clone(),
+        fields: record.fields.clone(),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    };
+    match pipeline::write(candidate, &input, now, cand, metrics) {
+        Ok(Outcome::Accepted(a)) => {
+            for d in a.decisions.iter().filter(|d| {
+                matches!(d.action, Action::Redact | Action::Normalise | Action::Remove)
+            }) {
+                out.would_redact.push(Edit {
+                    record: record.id.clone(),
+                    plugin: d.plugin.clone(),
+                    action: d.action,
+                    path: d.path.clone(),
+                    clause: d.clause.clone(),
+                });
+            }
+        }
+        Ok(Outcome::Rejected(r)) => out.would_reject.push(Edit {
+            record: record.id.clone(),
+            plugin: r.decision.plugin,
+            action: Action::Reject,
+            path: r.decision.path,
+            clause: r.decision.clause,
+        }),
+        // A stored record that no longer fits the candidate's schema is refused too.
+        Err(pipeline::PipelineError::Schema { clause, problems }) => {
+            out.would_reject.push(Edit {
+                record: record.id.clone(),
+                plugin: "gateway".into(),
+                action: Action::Reject,
+                path: problems.first().map(|p| p.path.clone()),
+                clause: clause.unwrap_or_default(),
+            })
+        }
+        Err(pipeline::PipelineError::UnknownKind { .. }) => out.would_reject.push(Edit {
+            record: record.id.clone(),
+            plugin: "gateway".into(),
+            action: Action::Reject,
+            path: None,
+            clause: String::new(),
+        }),
+        Err(e) => return Err(e),
+    }
+    let mut audiences = vec![pipeline::INTERNAL.to_string()];
+    audiences.extend(active.register.keys().map(|id| format!("subprocessor:{id}")));
+    let mut purposes = active.purposes.clone();
+    if purposes.is_empty() {
+        purposes.push(String::new());
+    }
+    for audience in &audiences {
+        for purpose in &purposes {
+            let request = ReadRequest {
+                audience: audience.clone(),
+                purpose: purpose.clone(),
+            };
+            let Disclosure::Permitted { fields: before, .. } =
+                pipeline::read(active, record, &request, now, live, metrics)?
+            else {
+                continue;
+            };
+            let withheld = match pipeline::read(candidate, record, &request, now, cand, metrics)? {
+                Disclosure::Refused(d) => Some((Some(d.clause), leaves(&before))),
+                Disclosure::Permitted { fields: after, .. } => {
+                    let kept = leaves(&after);
+                    let lost: Vec<String> = leaves(&before)
+                        .into_iter()
+                        .filter(|p| !kept.contains(p))
+                        .collect();
+                    (!lost.is_empty()).then_some((None, lost))
+                }
+            };
+            if let Some((clause, paths)) = withheld {
+                out.would_stop_disclosing.push(Withheld {
+                    record: record.id.clone(),
+                    audience: audience.clone(),
+                    purpose: purpose.clone(),
+                    clause,
+                    paths,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The JSON Pointers of the leaves of `v`.
+fn leaves(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, at: &mut String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    walk(x, at, out);
+                    at.truncate(len);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, x) in a.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    walk(x, at, out);
+                    at.truncate(len);
+                }
+            }
+            _ => out.push(at.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut String::new(), &mut out);
+    out
+}

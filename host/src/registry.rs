@@ -1,0 +1,281 @@
+//! The policy registry in redb: plugin components (content-addressed), bundles (by
+//! `name@version`), the history of activations and the policy change notices.
+//!
+//! Every change is one redb transaction together with its audit entry. All functions block;
+//! callers run them off the async workers.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use redb::{Database, ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::package::{Components, Package};
+use crate::runtime::World;
+use crate::store::AuditEntry;
+use crate::store::audit;
+use crate::store::tables::{ACTIVATIONS, AUDIT, BUNDLES, COMPONENTS, NOTICES, PLUGINS};
+
+/// A plugin component in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    /// `sha256:<hex>` of the component.
+    pub digest: String,
+    /// Its name, as given at upload.
+    pub name: String,
+    /// Its version, as given at upload.
+    pub version: String,
+    /// The world it implements (checked at upload).
+    pub world: World,
+    /// Size of the component in bytes.
+    pub size: u64,
+    /// When it was uploaded (RFC 3339).
+    pub uploaded_at: String,
+    /// Who uploaded it.
+    pub uploaded_by: String,
+}
+
+/// A bundle in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleEntry {
+    /// `name@version`.
+    pub id: String,
+    /// The bundle's name.
+    pub name: String,
+    /// The bundle's version.
+    pub version: String,
+    /// `sha256:<hex>` of the package.
+    pub digest: String,
+    /// The id of the key that signed it; `None` for a bundle loaded from the gateway's own
+    /// policy directory, or an unsigned one accepted by the development setting.
+    pub signed_by: Option<String>,
+    /// Who published it (`local:<source>` for the policy directory).
+    pub published_by: String,
+    /// When it was published (RFC 3339).
+    pub published_at: String,
+    /// The package: manifest, cases, plugin digests, signature.
+    pub package: Package,
+}
+
+/// One activation of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    /// Position in the history (1-based).
+    pub seq: u64,
+    /// The bundle activated.
+    pub bundle: String,
+    /// Its package digest.
+    pub digest: String,
+    /// `bootstrap`, `activate`, `rollback` or `reload`.
+    pub action: String,
+    /// Who activated it.
+    pub actor: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// A policy change notice (clause 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Position in the list (1-based).
+    pub seq: u64,
+    /// The bundle whose activation changed the policy.
+    pub bundle: String,
+    /// Its version.
+    pub version: String,
+    /// What changed.
+    pub summary: String,
+    /// When the change took effect (RFC 3339).
+    pub at: String,
+}
+
+/// What became of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    /// Stored now.
+    Created,
+    /// The same content was already stored.
+    Exists,
+    /// Another content is stored under the same id.
+    Conflict {
+        /// The digest stored.
+        existing: String,
+    },
+}
+
+/// Handle to the registry tables.
+#[derive(Clone)]
+pub struct Registry {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).context("decoding a registry entry")
+}
+
+impl Registry {
+    /// The registry in `db` (the store's database).
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+
+    /// Stores a plugin component and its metadata, with `audit`, unless one with the same
+    /// digest is stored already.
+    pub fn put_plugin(&self, info: &PluginInfo, bytes: &[u8], entry: AuditEntry) -> Result<Put> {
+        let txn = self.db.begin_write()?;
+        let put = {
+            let mut plugins = txn.open_table(PLUGINS)?;
+            if plugins.get(info.digest.as_str())?.is_some() {
+                Put::Exists
+            } else {
+                plugins.insert(info.digest.as_str(), serde_json::to_vec(info)?.as_slice())?;
+                txn.open_table(COMPONENTS)?
+                    .insert(info.digest.as_str(), bytes)?;
+                audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+                Put::Created
+            }
+        };
+        txn.commit()?;
+        Ok(put)
+    }
+
+    /// The plugin with `digest`.
+    pub fn plugin(&self, digest: &str) -> Result<Option<PluginInfo>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PLUGINS)?;
+        table.get(digest)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every plugin, by digest.
+    pub fn plugins(&self) -> Result<Vec<PluginInfo>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PLUGINS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The components of `package` that the registry holds (the others are missing).
+    pub fn components(&self, package: &Package) -> Result<Components> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(COMPONENTS)?;
+        let mut out = Components::new();
+        for digest in package.plugins.values() {
+            if let Some(bytes) = table.get(digest.as_str())? {
+                out.insert(digest.clone(), bytes.value().to_vec().into());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores a bundle, with `audit`; an id already stored with the same digest is left as
+    /// it is, with another digest it is a conflict (a published version never changes).
+    pub fn put_bundle(&self, bundle: &BundleEntry, entry: AuditEntry) -> Result<Put> {
+        let txn = self.db.begin_write()?;
+        let put = {
+            let mut bundles = txn.open_table(BUNDLES)?;
+            let existing = bundles
+                .get(bundle.id.as_str())?
+                .map(|v| decode::<BundleEntry>(v.value()))
+                .transpose()?;
+            match existing {
+                Some(e) if e.digest == bundle.digest => Put::Exists,
+                Some(e) => Put::Conflict { existing: e.digest },
+                None => {
+                    bundles.insert(bundle.id.as_str(), serde_json::to_vec(bundle)?.as_slice())?;
+                    audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+                    Put::Created
+                }
+            }
+        };
+        txn.commit()?;
+        Ok(put)
+    }
+
+    /// The bundle `id`.
+    pub fn bundle(&self, id: &str) -> Result<Option<BundleEntry>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BUNDLES)?;
+        table.get(id)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every bundle, by id.
+    pub fn bundles(&self) -> Result<Vec<BundleEntry>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BUNDLES)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Records an activation (and its notice, if any) with `audit`, in one transaction.
+    /// Fills in the sequence numbers.
+    pub fn record_activation(
+        &self,
+        mut activation: Activation,
+        notice: Option<Notice>,
+        entry: AuditEntry,
+    ) -> Result<Activation> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(ACTIVATIONS)?;
+            activation.seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+            table.insert(activation.seq, serde_json::to_vec(&activation)?.as_slice())?;
+            if let Some(mut notice) = notice {
+                let mut notices = txn.open_table(NOTICES)?;
+                notice.seq = notices.last()?.map_or(1, |(k, _)| k.value() + 1);
+                notices.insert(notice.seq, serde_json::to_vec(&notice)?.as_slice())?;
+            }
+            audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+        }
+        txn.commit()?;
+        Ok(activation)
+    }
+
+    /// Every activation, oldest first.
+    pub fn activations(&self) -> Result<Vec<Activation>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACTIVATIONS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The last activation: the active bundle.
+    pub fn active(&self) -> Result<Option<Activation>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACTIVATIONS)?;
+        table.last()?.map(|(_, v)| decode(v.value())).transpose()
+    }
+
+    /// The policy change notices, oldest first, after `after` (exclusive).
+    pub fn notices(&self, after: u64) -> Result<Vec<Notice>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(NOTICES)?;
+        let mut out = Vec::new();
+        for entry in table.range(after.saturating_add(1)..)? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Appends an audit entry on its own.
+    pub fn audit(&self, entry: AuditEntry) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
