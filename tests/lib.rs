@@ -10,6 +10,8 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use reqwest::StatusCode;
 use serde_json::Value;
+use sluice::bundle::package::{Components, Package};
+pub use sluice::bundle::signing::SigningKey;
 use sluice::clock::ManualClock;
 use sluice::gateway::{self, Dirs, Options, Running};
 
@@ -62,6 +64,18 @@ impl TestEnv {
         Self::start(provu_bundle(), None, tune)
             .await
             .expect("starting the gateway")
+    }
+
+    /// A gateway whose policy directory is `dir` (e.g. from [`copy_provu`]), which the
+    /// environment keeps until it is dropped.
+    pub async fn from_dir(dir: tempfile::TempDir, tune: impl FnOnce(&mut Options)) -> Result<Self> {
+        let path = dir.path().to_path_buf();
+        Self::start(path, Some(dir), tune).await
+    }
+
+    /// The policy directory.
+    pub fn policy_dir(&self) -> &Path {
+        &self.policy
     }
 
     /// A gateway with a bundle written from `bundle_toml`, with the given test guests
@@ -209,12 +223,140 @@ impl TestEnv {
             .expect("reading the audit log")
     }
 
+    /// Publishes the bundle directory `dir` through the admin API, as `sluice bundle publish`
+    /// does: uploads every plugin component, then the package, signed with `key` (unsigned
+    /// without one). Returns the status and body of the bundle upload.
+    pub async fn publish(&self, dir: &Path, key: Option<&SigningKey>) -> (StatusCode, Value) {
+        let (package, components) = package_of(dir, key);
+        self.upload_components(&package, &components).await;
+        self.post(
+            "/v1/admin/bundles",
+            &serde_json::to_value(&package).unwrap(),
+        )
+        .await
+    }
+
+    /// Uploads the components of `package`, asserting each is accepted.
+    pub async fn upload_components(&self, package: &Package, components: &Components) {
+        let manifest = package.manifest().expect("the manifest parses");
+        for (name, digest) in &package.plugins {
+            let world = manifest.plugins[name].world.to_string();
+            let (status, body) = self
+                .upload_plugin(name, &world, components[digest].to_vec())
+                .await;
+            assert!(status.is_success(), "uploading {name}: {status} {body}");
+        }
+    }
+
+    /// `POST /v1/admin/plugins?name=&world=` with `bytes`.
+    pub async fn upload_plugin(
+        &self,
+        name: &str,
+        world: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(format!("{}/v1/admin/plugins", self.base))
+            .query(&[("name", name), ("version", "test"), ("world", world)])
+            .body(bytes)
+            .send()
+            .await
+            .expect("uploading a plugin");
+        let status = resp.status();
+        (status, resp.json().await.expect("a JSON body"))
+    }
+
+    /// `POST /v1/admin/bundles/{id}/activate`
+    pub async fn activate(&self, id: &str) -> (StatusCode, Value) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/admin/bundles/{id}/activate"),
+            None,
+        )
+        .await
+    }
+
+    /// The id of the active bundle.
+    pub fn active_bundle(&self) -> String {
+        self.gateway().state().policy().id.clone()
+    }
+
     /// Stops the gateway.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("shutting down");
         }
     }
+}
+
+/// The package of bundle directory `dir`, signed with `key` when given, and its components.
+pub fn package_of(dir: &Path, key: Option<&SigningKey>) -> (Package, Components) {
+    let d = Dir::open_ambient_dir(dir, ambient_authority()).expect("opening the bundle");
+    let (mut package, components) =
+        sluice::bundle::package::from_dir(&d).expect("reading the bundle");
+    package.signature = key.map(|k| sluice::bundle::signing::sign(&package, k));
+    (package, components)
+}
+
+/// A copy of the ProVu bundle in a temporary directory, with `version` and `bundle.toml`
+/// edited by `edit` (which must change what it means to: each replacement is asserted).
+pub fn copy_provu(version: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    copy_dir(&provu_bundle(), tmp.path()).expect("copying the ProVu bundle");
+    let path = tmp.path().join("bundle.toml");
+    let mut text = std::fs::read_to_string(&path).expect("reading bundle.toml");
+    let mut all = vec![(
+        "version = \"2026.11.0\"".to_string(),
+        format!("version = \"{version}\""),
+    )];
+    all.extend(edits.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    for (from, to) in all {
+        assert!(text.contains(&from), "bundle.toml has no `{from}`");
+        text = text.replacen(&from, &to, 1);
+    }
+    std::fs::write(&path, text).expect("writing bundle.toml");
+    tmp
+}
+
+/// The ProVu retention rule of the provisioning-request log (90 days).
+pub const PROVISIONING_LOG_RULE: &str =
+    "{ kind = \"provisioning-request\", after = \"/requested_at\", days = 90,";
+
+/// The same rule with another period.
+pub fn provisioning_log_rule(days: u32) -> String {
+    PROVISIONING_LOG_RULE.replace("days = 90", &format!("days = {days}"))
+}
+
+/// A copy of the ProVu bundle whose provisioning-request log is kept `days` days, with its
+/// policy test case for that period updated to match (so that it passes the gate).
+pub fn provu_with_log_days(version: &str, days: u32) -> tempfile::TempDir {
+    let dir = copy_provu(
+        version,
+        &[(PROVISIONING_LOG_RULE, &provisioning_log_rule(days))],
+    );
+    let case = dir
+        .path()
+        .join("tests/provisioning-request-log-kept-90-days/expected.json");
+    let text = std::fs::read_to_string(&case).expect("reading the case");
+    let due = START_MS / 1000 - 3600 + i64::from(days) * 86_400;
+    let text = text.replace("2027-02-23T11:00:00Z", &sluice::clock::rfc3339_secs(due));
+    std::fs::write(&case, text).expect("writing the case");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a bundle directory with `bundle.toml` and the named test guests.

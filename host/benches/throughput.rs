@@ -19,15 +19,17 @@
 //! `SLUICE_BENCH_BATCH_CLIENTS` (4), `--batch-size N` / `SLUICE_BENCH_BATCH_SIZE` (1000).
 //! Unknown arguments are ignored.
 
+mod common;
+
+use common::{ms, percentile};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use cap_std::fs::Dir;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sluice::gateway::{self, Dirs, Options, Running};
+use sluice::gateway::Running;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -39,27 +41,9 @@ struct Settings {
 
 impl Settings {
     fn from_env_and_args() -> Self {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let bench_mode = args.iter().any(|a| a == "--bench");
-        let get = |flag: &str, env: &str| -> Option<String> {
-            let prefixed = format!("{flag}=");
-            let mut it = args.iter();
-            while let Some(a) = it.next() {
-                if a == flag {
-                    return it.next().cloned();
-                }
-                if let Some(v) = a.strip_prefix(&prefixed) {
-                    return Some(v.to_string());
-                }
-            }
-            std::env::var(env).ok()
-        };
-        let num = |flag: &str, env: &str, default: f64| -> f64 {
-            get(flag, env)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite() && *v > 0.0)
-                .unwrap_or(default)
-        };
+        let args = common::Args::read();
+        let bench_mode = args.bench_mode;
+        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
         let default_secs = if bench_mode { 10.0 } else { 1.0 };
         Self {
             secs: num("--secs", "SLUICE_BENCH_SECS", default_secs),
@@ -107,14 +91,6 @@ fn record() -> Value {
             "notes": { "text": notes },
         }
     })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 /// What one phase measured.
@@ -423,10 +399,6 @@ async fn run_phase(
     Ok(result)
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn print_results(settings: &Settings, results: &[PhaseResult]) {
     println!();
     println!(
@@ -509,28 +481,7 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
 }
 
 async fn run(settings: Settings) -> Result<()> {
-    let data_tmp = tempfile::tempdir().context("creating a temporary data directory")?;
-    let data = Dir::open_ambient_dir(data_tmp.path(), cap_std::ambient_authority())?;
-    let policy = Dir::open_ambient_dir(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
-        cap_std::ambient_authority(),
-    )
-    .context("opening policies/provu")?;
-    let loading = Instant::now();
-    let running = gateway::start(
-        Options {
-            listen: "127.0.0.1:0".parse()?,
-            sweep_interval: Duration::from_secs(3600),
-            ..Options::new()
-        },
-        Dirs { data, policy: Some(policy) },
-    )
-    .await?;
-    eprintln!(
-        "gateway listening on {} (started in {:.0} ms)",
-        running.addr(),
-        ms(loading.elapsed())
-    );
+    let (running, data_tmp) = common::start_provu(Default::default()).await?;
 
     // One request first: the gateway answers, and redacts the card number.
     let mut acknowledged = 0u64;

@@ -151,7 +151,11 @@ pub struct Serve {
     pub log_format: LogFormat,
     /// A publisher public key file (from `sluice keygen`) whose signed bundles the admin
     /// API accepts; repeat for several publishers.
-    #[arg(long = "trusted-key", env = "SLUICE_TRUSTED_KEYS", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-key",
+        env = "SLUICE_TRUSTED_KEYS",
+        value_delimiter = ','
+    )]
     pub trusted_keys: Vec<PathBuf>,
     /// Development only: accept unsigned bundles on the admin API (a signature present must
     /// still verify).

@@ -18,8 +18,8 @@ use crate::bundle::{self, BundleError, Policy};
 use crate::clock::rfc3339_ms;
 use crate::gateway::AppState;
 use crate::registry::{Activation, BundleEntry, Notice, PluginInfo, Put};
-use crate::runtime::{Runtime, World};
 use crate::runtime::cache::CompiledCache;
+use crate::runtime::{Runtime, World};
 use crate::store::AuditEntry;
 
 /// Why an administrative request was refused.
@@ -97,7 +97,7 @@ pub fn validate(
 
 /// Runs the policy test cases of `policy`; any failure refuses it.
 fn check_cases(policy: &Policy, runtime: &Runtime) -> Result<(), ControlError> {
-    let failing: Vec<CaseResult> = cases::run_all(&policy, runtime)
+    let failing: Vec<CaseResult> = cases::run_all(policy, runtime)
         .into_iter()
         .filter(|c| !c.passed())
         .collect();
@@ -478,7 +478,8 @@ pub fn startup_policy(
             .with_context(|| format!("loading the active bundle {}", active.bundle))?;
         return Ok(policy);
     }
-    let dir = dir.context("the registry holds no active bundle and no policy directory was given")?;
+    let dir =
+        dir.context("the registry holds no active bundle and no policy directory was given")?;
     // Loading the directory reports every problem of the bundle at once.
     let policy = bundle::load_dir(dir, runtime, Some(cache))?;
     check_cases(&policy, runtime).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;

@@ -147,14 +147,8 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         options.clock.now_ms(),
     );
     let (policy, cache, policy_dir) = tokio::task::spawn_blocking(move || {
-        let policy = crate::control::startup_policy(
-            &reg,
-            &rt,
-            &cache,
-            dirs.policy.as_ref(),
-            &source,
-            now,
-        );
+        let policy =
+            crate::control::startup_policy(&reg, &rt, &cache, dirs.policy.as_ref(), &source, now);
         (policy, cache, dirs.policy)
     })
     .await

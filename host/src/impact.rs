@@ -101,7 +101,11 @@ pub fn report(
     let mut cand = Instances::new(&state.runtime);
     for record in records.iter().take(limit) {
         out.examined += 1;
-        if examine(state, active, candidate, record, now, &mut live, &mut cand, &mut out).is_err() {
+        if examine(
+            state, active, candidate, record, now, &mut live, &mut cand, &mut out,
+        )
+        .is_err()
+        {
             out.failed.push(record.id.clone());
             live = Instances::new(&state.runtime);
             cand = Instances::new(&state.runtime);
@@ -116,7 +120,10 @@ pub fn report(
     Ok(out)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one record's share of the report")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one record's share of the report"
+)]
 fn examine<'a>(
     state: &AppState,
     active: &'a Policy,
@@ -150,7 +157,10 @@ fn examine<'a>(
     match pipeline::write(candidate, &input, now, cand, metrics) {
         Ok(Outcome::Accepted(a)) => {
             for d in a.decisions.iter().filter(|d| {
-                matches!(d.action, Action::Redact | Action::Normalise | Action::Remove)
+                matches!(
+                    d.action,
+                    Action::Redact | Action::Normalise | Action::Remove
+                )
             }) {
                 out.would_redact.push(Edit {
                     record: record.id.clone(),
@@ -169,15 +179,13 @@ fn examine<'a>(
             clause: r.decision.clause,
         }),
         // A stored record that no longer fits the candidate's schema is refused too.
-        Err(pipeline::PipelineError::Schema { clause, problems }) => {
-            out.would_reject.push(Edit {
-                record: record.id.clone(),
-                plugin: "gateway".into(),
-                action: Action::Reject,
-                path: problems.first().map(|p| p.path.clone()),
-                clause: clause.unwrap_or_default(),
-            })
-        }
+        Err(pipeline::PipelineError::Schema { clause, problems }) => out.would_reject.push(Edit {
+            record: record.id.clone(),
+            plugin: "gateway".into(),
+            action: Action::Reject,
+            path: problems.first().map(|p| p.path.clone()),
+            clause: clause.unwrap_or_default(),
+        }),
         Err(pipeline::PipelineError::UnknownKind { .. }) => out.would_reject.push(Edit {
             record: record.id.clone(),
             plugin: "gateway".into(),
@@ -188,7 +196,12 @@ fn examine<'a>(
         Err(e) => return Err(e),
     }
     let mut audiences = vec![pipeline::INTERNAL.to_string()];
-    audiences.extend(active.register.keys().map(|id| format!("subprocessor:{id}")));
+    audiences.extend(
+        active
+            .register
+            .keys()
+            .map(|id| format!("subprocessor:{id}")),
+    );
     let mut purposes = active.purposes.clone();
     if purposes.is_empty() {
         purposes.push(String::new());

@@ -13,7 +13,6 @@ use sluice::config::{BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serv
 use sluice::gateway::{self, Dirs};
 use sluice::runtime::{Limits, Runtime};
 
-
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
@@ -126,7 +125,12 @@ fn keygen(out: &std::path::Path) -> Result<()> {
     options
         .open(&secret)
         .and_then(|mut f| f.write_all(signing::secret_key_text(&key).as_bytes()))
-        .with_context(|| format!("writing {} (an existing key is never overwritten)", secret.display()))?;
+        .with_context(|| {
+            format!(
+                "writing {} (an existing key is never overwritten)",
+                secret.display()
+            )
+        })?;
     std::fs::write(&public, signing::public_key_text(&key.verifying_key()))
         .with_context(|| format!("writing {}", public.display()))?;
     println!(
@@ -156,7 +160,9 @@ fn trusted_keys(serve: &Serve) -> Result<signing::TrustedKeys> {
     }
     let trust = signing::TrustedKeys::new(keys, serve.allow_unsigned_bundles);
     if serve.allow_unsigned_bundles {
-        tracing::warn!("--allow-unsigned-bundles: the admin API accepts unsigned bundles (development only)");
+        tracing::warn!(
+            "--allow-unsigned-bundles: the admin API accepts unsigned bundles (development only)"
+        );
     }
     tracing::info!(keys = ?trust.ids(), "trusted publisher keys");
     Ok(trust)

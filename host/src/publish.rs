@@ -59,7 +59,11 @@ pub async fn publish(
         "published {} ({}){}",
         body["id"].as_str().unwrap_or_default(),
         body["digest"].as_str().unwrap_or_default(),
-        if status == 200 { ", already registered" } else { "" }
+        if status == 200 {
+            ", already registered"
+        } else {
+            ""
+        }
     );
     if activate {
         let a = &body["activation"];

@@ -179,11 +179,7 @@ pub async fn run(state: &Arc<AppState>) -> Result<()> {
         progress.after = last;
         let mut ops = ops;
         ops.push(set(&progress)?);
-        state
-            .store
-            .write(ops)
-            .await
-            .map_err(anyhow::Error::from)?;
+        state.store.write(ops).await.map_err(anyhow::Error::from)?;
     }
 }
 
@@ -230,6 +226,7 @@ fn batch(state: &AppState, policy: &Policy, after: &str) -> Result<Batch> {
             id: record.id.clone(),
             revision: record.revision,
             expiries,
+            bundle: policy.id.clone(),
             audit: AuditEntry::about(
                 "retention.rescheduled",
                 state.clock.now_ms(),

@@ -134,6 +134,10 @@ pub struct StoredRecord {
     pub expiries: Vec<Expiry>,
     /// Deliveries computed by the last write.
     pub deliveries: Vec<Delivery>,
+    /// The bundle whose retention rules computed `expiries`, when a policy change
+    /// recomputed them after the last write (else `bundle` did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_bundle: Option<String>,
     /// The searchable fields' values (the kind's `index`), as kept in the search index.
     #[serde(default)]
     pub index: Vec<IndexEntry>,

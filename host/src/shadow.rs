@@ -114,9 +114,9 @@ fn effects(outcome: &Result<Outcome, PipelineError>) -> (String, BTreeMap<Key, V
             let mut deliveries = a.deliveries.iter();
             for d in &a.decisions {
                 let detail = match d.action {
-                    Action::ScheduleDeletion => expiries
-                        .next()
-                        .map(|e| crate::clock::rfc3339_secs(e.due)),
+                    Action::ScheduleDeletion => {
+                        expiries.next().map(|e| crate::clock::rfc3339_secs(e.due))
+                    }
                     Action::Forward => deliveries
                         .next()
                         .map(|x| format!("{} {}", x.vendor, x.endpoint)),
@@ -192,7 +192,10 @@ impl Shadow {
 
     /// The report so far.
     pub fn report(&self) -> Report {
-        self.report.lock().map(|r| r.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.report
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// The final report, marked stopped at `now_ms`.

@@ -8,6 +8,7 @@ mod durability;
 mod metrics;
 mod policy_cases;
 mod provu;
+mod publishing;
 mod records;
 mod redaction;
 mod retention;

@@ -102,8 +102,7 @@ pub async fn upload_plugin(
         ));
     }
     let (info, created) =
-        control::upload_plugin(&state, &q.name, &q.version, q.world, body.to_vec(), &actor)
-            .await?;
+        control::upload_plugin(&state, &q.name, &q.version, q.world, body.to_vec(), &actor).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -270,13 +269,9 @@ pub async fn reload(
 pub async fn active(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let policy = state.policy();
     let st = state.clone();
-    let (activations, progress) = blocking(move || {
-        Ok((
-            st.registry.activations()?,
-            crate::recompute::progress(&st)?,
-        ))
-    })
-    .await?;
+    let (activations, progress) =
+        blocking(move || Ok((st.registry.activations()?, crate::recompute::progress(&st)?)))
+            .await?;
     Ok(Json(json!({
         "bundle": policy.id,
         "digest": policy.digest,

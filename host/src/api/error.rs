@@ -198,7 +198,9 @@ impl From<crate::control::ControlError> for ApiError {
                     ..ErrorBody::default()
                 }),
             },
-            ControlError::Signature(s) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, s.to_string()),
+            ControlError::Signature(s) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, s.to_string())
+            }
             ControlError::Internal(e) => Self::internal(&e),
         }
     }

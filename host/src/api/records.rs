@@ -235,6 +235,7 @@ fn plan(
                 expiries: a.expiries,
                 deliveries: a.deliveries,
                 index,
+                retention_bundle: None,
             };
             let status = if expect.is_some() {
                 StatusCode::OK

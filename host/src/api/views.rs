@@ -123,6 +123,10 @@ pub struct RecordView {
     pub bundle: String,
     /// The plugins (and their component digests) that processed the last write.
     pub plugins: Vec<PluginRef>,
+    /// The bundle whose retention rules computed `expiries`, when a policy change
+    /// recomputed them after the last write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_bundle: Option<String>,
     /// The revision.
     pub revision: u64,
     /// The decisions of the last write.
@@ -146,6 +150,7 @@ impl RecordView {
             updated_at: rfc3339_ms(record.updated_at),
             bundle: record.bundle.clone(),
             plugins: record.plugins.clone(),
+            retention_bundle: record.retention_bundle.clone(),
             revision: record.revision,
             decisions: record.decisions.clone(),
             expiries: record.expiries.iter().map(ExpiryView::from).collect(),

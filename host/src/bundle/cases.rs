@@ -204,6 +204,7 @@ fn run(
                     expiries: a.expiries,
                     deliveries: a.deliveries,
                     index: Vec::new(),
+                    retention_bundle: None,
                 };
                 let request = ReadRequest {
                     audience: read.audience,

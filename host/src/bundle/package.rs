@@ -180,16 +180,18 @@ pub fn claimed_worlds(package: &Package) -> Result<BTreeMap<String, World>, Bund
 fn component_bytes(dir: &Dir, name: &str, component: &str) -> Result<Cow<'static, [u8]>, String> {
     let at = format!("plugins.{name}");
     match component.strip_prefix("builtin:") {
-        Some(builtin) => crate::builtin::get(builtin).map(Cow::Borrowed).ok_or_else(|| {
-            let known: Vec<&str> = crate::builtin::BUILTIN_PLUGINS
-                .iter()
-                .map(|(n, _)| *n)
-                .collect();
-            format!(
-                "{at}: no built-in plugin `{builtin}` (built-in: {})",
-                known.join(", ")
-            )
-        }),
+        Some(builtin) => crate::builtin::get(builtin)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| {
+                let known: Vec<&str> = crate::builtin::BUILTIN_PLUGINS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect();
+                format!(
+                    "{at}: no built-in plugin `{builtin}` (built-in: {})",
+                    known.join(", ")
+                )
+            }),
         None => dir
             .read(component)
             .map(Cow::Owned)

@@ -56,6 +56,8 @@ pub enum Op {
         revision: u64,
         /// The new schedule.
         expiries: Vec<crate::record::Expiry>,
+        /// The bundle whose retention rules computed it.
+        bundle: String,
         /// The audit entry.
         audit: AuditEntry,
     },

@@ -194,6 +194,7 @@ impl<'t> Writer<'t> {
                 id,
                 revision,
                 expiries,
+                bundle,
                 audit,
             } => match self.load(&id)? {
                 Some(mut record) if record.revision == revision => {
@@ -205,6 +206,7 @@ impl<'t> Writer<'t> {
                         self.expiries.insert(keys.expiry(e), ())?;
                     }
                     record.expiries = expiries;
+                    record.retention_bundle = (bundle != record.bundle).then_some(bundle);
                     self.records
                         .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
                     self.append(audit)?;

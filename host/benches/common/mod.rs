@@ -1,0 +1,94 @@
+//! What the gateway benchmarks share: their settings (flags or environment variables) and
+//! latency statistics.
+
+use std::time::Duration;
+
+/// The benchmark's command line and environment.
+pub struct Args {
+    args: Vec<String>,
+    /// `cargo bench` passes `--bench`; without it (`cargo test --benches`) a bench runs a
+    /// short smoke version.
+    pub bench_mode: bool,
+}
+
+impl Args {
+    /// Reads the command line.
+    pub fn read() -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let bench_mode = args.iter().any(|a| a == "--bench");
+        Self { args, bench_mode }
+    }
+
+    fn get(&self, flag: &str, env: &str) -> Option<String> {
+        let prefixed = format!("{flag}=");
+        let mut it = self.args.iter();
+        while let Some(a) = it.next() {
+            if a == flag {
+                return it.next().cloned();
+            }
+            if let Some(v) = a.strip_prefix(&prefixed) {
+                return Some(v.to_string());
+            }
+        }
+        std::env::var(env).ok()
+    }
+
+    /// A positive number given as `--flag N`, `--flag=N` or the environment variable `env`.
+    pub fn num(&self, flag: &str, env: &str, default: f64) -> f64 {
+        self.get(flag, env)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .unwrap_or(default)
+    }
+}
+
+/// The `p` quantile (0..=1) of `sorted`.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The ProVu bundle of the repository.
+pub const PROVU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+
+/// Starts a gateway in-process with the ProVu bundle on a temporary data directory (kept
+/// while the returned directory lives), trusting `trust`'s publisher keys.
+pub async fn start_provu(
+    trust: sluice::bundle::signing::TrustedKeys,
+) -> anyhow::Result<(sluice::gateway::Running, tempfile::TempDir)> {
+    use anyhow::Context as _;
+    use cap_std::fs::Dir;
+    use sluice::gateway::{self, Dirs, Options};
+    let data_tmp = tempfile::tempdir().context("creating a temporary data directory")?;
+    let data = Dir::open_ambient_dir(data_tmp.path(), cap_std::ambient_authority())?;
+    let policy = Dir::open_ambient_dir(PROVU, cap_std::ambient_authority())
+        .context("opening policies/provu")?;
+    let loading = std::time::Instant::now();
+    let running = gateway::start(
+        Options {
+            listen: "127.0.0.1:0".parse()?,
+            sweep_interval: Duration::from_secs(3600),
+            trust,
+            ..Options::new()
+        },
+        Dirs {
+            data,
+            policy: Some(policy),
+        },
+    )
+    .await?;
+    eprintln!(
+        "gateway listening on {} (started in {:.0} ms)",
+        running.addr(),
+        ms(loading.elapsed())
+    );
+    Ok((running, data_tmp))
+}
