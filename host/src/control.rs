@@ -126,6 +126,18 @@ async fn blocking<T: Send + 'static>(
         .context("joining a blocking task")?
 }
 
+/// A pipeline's worth of plugin instances, for running a bundle's policy test cases.
+async fn pipeline_permit(
+    state: &AppState,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ControlError> {
+    state
+        .pipelines
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ControlError::Conflict("the gateway is shutting down".into()))
+}
+
 /// Uploads a plugin component claiming to implement `world`: compiles it and checks the
 /// claim before storing it. Returns its registry entry and whether it is new.
 pub async fn upload_plugin(
@@ -255,7 +267,9 @@ pub async fn upload_bundle(
     );
     let st = state.clone();
     let stored = entry.clone();
+    let permit = pipeline_permit(state).await?;
     let put = blocking(move || {
+        let _permit = permit;
         let components = st.registry.components(&stored.package)?;
         validate(
             stored.package.clone(),
@@ -333,11 +347,24 @@ pub async fn activate(
     }
     let st = state.clone();
     let package = entry.package.clone();
+    let permit = pipeline_permit(state).await?;
     let policy = blocking(move || {
+        let _permit = permit;
         let components = st.registry.components(&package)?;
         validate(package, &components, &st.runtime, Some(&st.cache))
     })
     .await?;
+    let longest = crate::gateway::longest_chain(&policy);
+    if longest > state.instances_per_pipeline {
+        return Err(ControlError::invalid(
+            format!(
+                "{id} runs {longest} plugins in one chain; this gateway reserves {} plugin \
+                 instances per request (restart it with more --plugin-instances)",
+                state.instances_per_pipeline
+            ),
+            Vec::new(),
+        ));
+    }
     let now = state.clock.now_ms();
     let notice = policy.notice.material.then(|| Notice {
         seq: 0,

@@ -92,6 +92,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the pipelines running at once (each holds a few plugin instances).
     pub pipelines: Arc<Semaphore>,
+    /// Plugin instances reserved per pipeline: the longest chain a bundle may have.
+    pub instances_per_pipeline: usize,
     /// The policy registry (plugins, bundles, activations, notices).
     pub registry: Registry,
     /// The compiled-component cache.
@@ -156,13 +158,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     let policy = policy?;
     tracing::info!(bundle = %policy.id, digest = %policy.digest, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle active");
     // A pipeline holds at most one instance per plugin of the longest chain.
-    let longest = policy
-        .kinds
-        .values()
-        .map(|k| k.chain.len().max(k.read.len()))
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let longest = longest_chain(&policy).max(1);
     let per_pipeline = u32::try_from(longest)
         .unwrap_or(u32::MAX)
         .max(INSTANCES_PER_PIPELINE);
@@ -175,6 +171,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         store,
         metrics,
         pipelines: Arc::new(Semaphore::new(pipelines as usize)),
+        instances_per_pipeline: per_pipeline as usize,
         registry,
         cache,
         admin: tokio::sync::Mutex::new(()),
@@ -185,6 +182,16 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
             .map(|_| tokio::sync::Mutex::new(()))
             .collect(),
     }))
+}
+
+/// The most plugins one request of `policy` instantiates: its longest write or read chain.
+pub fn longest_chain(policy: &Policy) -> usize {
+    policy
+        .kinds
+        .values()
+        .map(|k| k.chain.len().max(k.read.len()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// A running gateway.

@@ -155,10 +155,18 @@ pub async fn run(state: &Arc<AppState>) -> Result<()> {
         let st = state.clone();
         let after = progress.after.clone();
         let pol = policy.clone();
-        let (examined, last, ops, failed) =
-            tokio::task::spawn_blocking(move || batch(&st, &pol, &after))
-                .await
-                .context("joining the recompute batch")??;
+        let permit = state
+            .pipelines
+            .clone()
+            .acquire_owned()
+            .await
+            .context("the gateway is shutting down")?;
+        let (examined, last, ops, failed) = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            batch(&st, &pol, &after)
+        })
+        .await
+        .context("joining the recompute batch")??;
         if examined == 0 {
             progress.finished_at = Some(rfc3339_ms(state.clock.now_ms()));
             state

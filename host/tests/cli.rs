@@ -84,3 +84,161 @@ fn serve_refuses_to_start_on_an_invalid_bundle() {
     assert!(!ok);
     assert!(stderr.contains("bundle.toml"), "{stderr}");
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the ProVu bundle with another version.
+fn provu_copy(at: &std::path::Path, version: &str) -> String {
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu")),
+        at,
+    );
+    set_version(at, "2026.11.0", version);
+    at.to_str().unwrap().to_string()
+}
+
+fn set_version(dir: &std::path::Path, from: &str, to: &str) {
+    let manifest = dir.join("bundle.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let old = format!("version = \"{from}\"");
+    assert!(text.contains(&old));
+    std::fs::write(
+        &manifest,
+        text.replace(&old, &format!("version = \"{to}\"")),
+    )
+    .unwrap();
+}
+
+/// `GET path` over plain HTTP/1.0; the body, if the gateway answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Stops the child process when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let key = root.join("publisher");
+    let (ok, stdout, stderr) = sluice(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let key_id = stdout.lines().last().unwrap().to_string();
+    assert!(key_id.starts_with("ed25519:"), "{stdout}");
+    let secret = root.join("publisher.key");
+    let public = root.join("publisher.pub");
+    // The secret key is readable by its owner only, and never overwritten.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let (ok, _, stderr) = sluice(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("never overwritten"), "{stderr}");
+
+    let served = provu_copy(&root.join("served"), "2026.11.0");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = root.join("data");
+    let gateway = Child(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--policies",
+                &served,
+                "--trusted-key",
+                public.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting sluice serve"),
+    );
+    wait_for("the gateway", || http_get(port, "/healthz").is_some());
+    let active = || http_get(port, "/v1/admin/active").unwrap_or_default();
+    assert!(active().contains("\"bundle\":\"provu@2026.11.0\""));
+
+    // The three-command loop: keygen (above), sign, publish.
+    let v2 = provu_copy(&root.join("v2"), "2026.12.0");
+    let (ok, stdout, stderr) = sluice(&["bundle", "sign", &v2, "--key", secret.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("signed provu@2026.12.0 (sha256:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&key_id), "{stdout}");
+    let url = format!("http://127.0.0.1:{port}");
+    let (ok, stdout, stderr) = sluice(&["bundle", "publish", &v2, "--url", &url, "--activate"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("published provu@2026.12.0"), "{stdout}");
+    assert!(
+        stdout
+            .contains("active: provu@2026.12.0 (was provu@2026.11.0; 37 policy test cases passed"),
+        "{stdout}"
+    );
+    assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));
+
+    // Unsigned: refused, and the gateway keeps its bundle.
+    let v3 = provu_copy(&root.join("v3"), "2026.12.1");
+    let (ok, _, stderr) = sluice(&["bundle", "publish", &v3, "--url", &url, "--activate"]);
+    assert!(!ok);
+    assert!(stderr.contains("422: the bundle is unsigned"), "{stderr}");
+    assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));
+
+    // SIGHUP reloads the policy directory through the gate.
+    set_version(std::path::Path::new(&served), "2026.11.0", "2026.11.5");
+    let pid = gateway.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for("the reload", || {
+        active().contains("\"bundle\":\"provu@2026.11.5\"")
+    });
+    assert!(active().contains("\"action\":\"reload\""));
+}

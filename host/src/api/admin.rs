@@ -420,7 +420,20 @@ pub async fn impact(
     let active = state.policy();
     let st = state.clone();
     let cand = candidate.clone();
+    // Two pipelines' worth of plugin instances: the active bundle's and the candidate's.
+    let permits = state
+        .pipelines
+        .clone()
+        .acquire_many_owned(2)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is shutting down",
+            )
+        })?;
     let report = blocking(move || {
+        let _permits = permits;
         crate::impact::report(
             &st,
             &active,
