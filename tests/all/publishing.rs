@@ -181,6 +181,22 @@ async fn refused_bundles_say_why_and_the_active_bundle_keeps_serving() {
         "{failure}"
     );
 
+    // An invalid plugin configuration: the retention plugin's own check names the problem.
+    let misconfigured = copy_provu(
+        "2026.12.3",
+        &[(
+            PROVISIONING_LOG_RULE,
+            "{ kind = \"provisioning-request\", after = \"requested_at\", days = 90,",
+        )],
+    );
+    let (status, body) = env.publish(misconfigured.path(), Some(&key)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["details"][0],
+        "kinds.provisioning-request.chain[2] (retention): rules[0] (provisioning-request): \
+         `after` must be a JSON Pointer such as \"/shipped_at\""
+    );
+
     let v2 = provu_with_log_days("2026.12.2", 30);
     // Unsigned.
     let (status, body) = env.publish(v2.path(), None).await;
