@@ -373,3 +373,131 @@ pub fn write_bundle(bundle_toml: &str, guests: &[&str]) -> Result<(tempfile::Tem
     let path = tmp.path().to_path_buf();
     Ok((tmp, path))
 }
+
+/// A vendor's (or courier's) HTTP server on loopback, recording every request it receives.
+pub struct VendorServer {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// One request a [`VendorServer`] accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request path.
+    pub path: String,
+    /// The `Idempotency-Key` header.
+    pub key: String,
+    /// The `Sluice-Signature` header.
+    pub signature: String,
+    /// The raw body.
+    pub raw: Vec<u8>,
+    /// The body as JSON.
+    pub body: Value,
+}
+
+impl VendorServer {
+    /// Starts a server that accepts (200) every request while up, and answers 503 while down.
+    pub async fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+        let up = Arc::new(AtomicBool::new(true));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (r, u, a) = (received.clone(), up.clone(), attempts.clone());
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (r, u, a) = (r.clone(), u.clone(), a.clone());
+                async move {
+                    a.fetch_add(1, Ordering::SeqCst);
+                    if !u.load(Ordering::SeqCst) {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let header = |n: &str| {
+                        headers
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    r.lock().unwrap().push(Received {
+                        path: uri.path().to_string(),
+                        key: header("idempotency-key"),
+                        signature: header("sluice-signature"),
+                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        raw: body.to_vec(),
+                    });
+                    axum::http::StatusCode::OK
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url,
+            received,
+            up,
+            attempts,
+            task,
+        }
+    }
+
+    /// What it received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Requests that reached it, accepted or not.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Brings it up (accepting) or down (503).
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits (up to 10 s) until it has received `n` requests.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..1000 {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "the vendor received {} of {n} requests",
+            self.received().len()
+        );
+    }
+}
+
+impl Drop for VendorServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The `delivery` table of a push-mode register entry, with an endpoint per kind under
+/// `base/<vendor>/<kind>` and an optional shape table (TOML inline).
+pub fn push_delivery(base: &str, vendor: &str, kinds: &[&str], shapes: &str) -> String {
+    let endpoints: Vec<String> = kinds
+        .iter()
+        .map(|k| format!("{k} = \"{base}/{vendor}/{k}\""))
+        .collect();
+    let shapes = if shapes.is_empty() {
+        String::new()
+    } else {
+        format!(", shapes = {shapes}")
+    };
+    format!(
+        "delivery = {{ mode = \"push\", endpoints = {{ {} }}{shapes} }}",
+        endpoints.join(", ")
+    )
+}

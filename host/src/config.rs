@@ -165,6 +165,32 @@ pub struct Serve {
     /// local development; `SIGHUP` reloads it too).
     #[arg(long)]
     pub watch: bool,
+    /// A TOML file of vendors' HMAC secrets (`dpd = "..."`), by register id. Each vendor's
+    /// secret may also come from `SLUICE_VENDOR_SECRET_<ID>` (upper case, `-` as `_`).
+    #[arg(long, env = "SLUICE_VENDOR_SECRETS")]
+    pub vendor_secrets: Option<PathBuf>,
+    /// Push attempts after which a delivery is dead-lettered.
+    #[arg(long, env = "SLUICE_DELIVERY_MAX_ATTEMPTS", default_value_t = 12)]
+    pub delivery_max_attempts: u32,
+    /// Age, in seconds, after which a failing delivery is dead-lettered.
+    #[arg(long, env = "SLUICE_DELIVERY_MAX_AGE_SECS", default_value_t = 3 * 86_400)]
+    pub delivery_max_age_secs: u64,
+    /// The first retry backoff, in milliseconds (doubling, with jitter).
+    #[arg(long, env = "SLUICE_DELIVERY_BACKOFF_MS", default_value_t = 1_000)]
+    pub delivery_backoff_ms: u64,
+    /// The longest retry backoff, in milliseconds.
+    #[arg(
+        long,
+        env = "SLUICE_DELIVERY_BACKOFF_MAX_MS",
+        default_value_t = 600_000
+    )]
+    pub delivery_backoff_max_ms: u64,
+    /// Pushes in flight per vendor.
+    #[arg(long, env = "SLUICE_DELIVERY_CONCURRENCY", default_value_t = 4)]
+    pub delivery_concurrency: usize,
+    /// Timeout of one push, in milliseconds.
+    #[arg(long, env = "SLUICE_DELIVERY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub delivery_timeout_ms: u64,
 }
 
 impl Serve {
@@ -182,6 +208,18 @@ impl Serve {
             max_body: self.max_body_kib.max(1) << 10,
             max_batch_body: self.max_batch_body_kib.max(1) << 10,
             policy_source: self.policies.display().to_string(),
+            delivery: crate::outbox::worker::DeliveryOptions {
+                retry: crate::outbox::RetryPolicy {
+                    max_attempts: self.delivery_max_attempts.max(1),
+                    max_age_ms: i64::try_from(self.delivery_max_age_secs.saturating_mul(1000))
+                        .unwrap_or(i64::MAX),
+                    base_ms: i64::try_from(self.delivery_backoff_ms.max(1)).unwrap_or(i64::MAX),
+                    cap_ms: i64::try_from(self.delivery_backoff_max_ms.max(1)).unwrap_or(i64::MAX),
+                },
+                concurrency: self.delivery_concurrency.max(1),
+                timeout: Duration::from_millis(self.delivery_timeout_ms.max(1)),
+                ..Default::default()
+            },
             ..Options::new()
         }
     }

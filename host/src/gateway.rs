@@ -39,6 +39,8 @@ pub struct Options {
     pub trust: TrustedKeys,
     /// How the policy directory is named in the registry (`local:<source>`).
     pub policy_source: String,
+    /// How deliveries are pushed to vendors.
+    pub delivery: crate::outbox::worker::DeliveryOptions,
 }
 
 impl Options {
@@ -55,6 +57,7 @@ impl Options {
             clock: Arc::new(crate::clock::SystemClock),
             trust: TrustedKeys::default(),
             policy_source: "policies".into(),
+            delivery: Default::default(),
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct AppState {
     pub policy_dir: Option<Dir>,
     /// Wakes the retention recompute task.
     pub recompute: tokio::sync::Notify,
+    /// Wakes the delivery workers (a write enqueued deliveries).
+    pub outbox_wake: tokio::sync::Notify,
     /// The candidate bundle running in shadow, if any.
     pub shadow: arc_swap::ArcSwapOption<crate::shadow::Shadow>,
     /// Striped locks that serialize updates of one record through this gateway, so that
@@ -177,6 +182,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         admin: tokio::sync::Mutex::new(()),
         policy_dir,
         recompute: tokio::sync::Notify::new(),
+        outbox_wake: tokio::sync::Notify::new(),
         shadow: arc_swap::ArcSwapOption::empty(),
         update_locks: (0..UPDATE_LOCKS)
             .map(|_| tokio::sync::Mutex::new(()))
@@ -203,6 +209,7 @@ pub struct Running {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
     recompute: tokio::task::JoinHandle<()>,
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 /// Starts a gateway: loads the bundle, opens the store, binds, serves, sweeps.
@@ -234,7 +241,8 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     });
     let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped.clone());
     // Resumes a recomputation a restart interrupted, then waits for activations.
-    let recompute = crate::recompute::spawn(state.clone(), stopped);
+    let recompute = crate::recompute::spawn(state.clone(), stopped.clone());
+    let delivery = crate::outbox::worker::spawn(state.clone(), stopped);
     tracing::info!(%addr, "sluice is listening");
     Ok(Running {
         addr,
@@ -243,6 +251,7 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
         server,
         sweeper,
         recompute,
+        delivery,
     })
 }
 
@@ -277,6 +286,7 @@ impl Running {
         let served = self.server.await.context("joining the server")?;
         let _ = self.sweeper.await;
         let _ = self.recompute.await;
+        let _ = self.delivery.await;
         // Wait (bounded) for the last request task to release the state, then close the
         // store so that the database file can be opened again (e.g. by a restart in the
         // same process). Every acknowledged write is durable whether or not this completes.

@@ -16,6 +16,7 @@ pub mod control;
 pub mod gateway;
 pub mod impact;
 pub mod metrics;
+pub mod outbox;
 pub mod pipeline;
 pub mod publish;
 pub mod recompute;

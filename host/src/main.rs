@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let mut options = serve.options();
             options.trust = trusted_keys(&serve)?;
+            options.delivery.secrets = vendor_secrets(&serve)?;
             serve_until_signal(options, dirs, watch).await
         }
         Command::Keygen { out } => keygen(&out),
@@ -166,6 +167,30 @@ fn trusted_keys(serve: &Serve) -> Result<signing::TrustedKeys> {
     }
     tracing::info!(keys = ?trust.ids(), "trusted publisher keys");
     Ok(trust)
+}
+
+/// Vendors' secrets: the `--vendor-secrets` file, then `SLUICE_VENDOR_SECRET_<ID>`.
+fn vendor_secrets(serve: &Serve) -> Result<sluice::outbox::worker::VendorSecrets> {
+    let mut secrets = std::collections::BTreeMap::new();
+    if let Some(path) = &serve.vendor_secrets {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading vendor secrets {}", path.display()))?;
+        secrets = toml::from_str::<std::collections::BTreeMap<String, String>>(&text)
+            .with_context(|| {
+                format!(
+                    "vendor secrets {}: expected lines `vendor-id = \"secret\"`",
+                    path.display()
+                )
+            })?;
+    }
+    for (name, value) in std::env::vars() {
+        if let Some(id) = name.strip_prefix("SLUICE_VENDOR_SECRET_") {
+            secrets.insert(id.to_lowercase().replace('_', "-"), value);
+        }
+    }
+    let secrets = sluice::outbox::worker::VendorSecrets::new(secrets);
+    tracing::info!(vendors = ?secrets, "vendor secrets loaded");
+    Ok(secrets)
 }
 
 fn open_bundle(dir: &std::path::Path, authority: cap_std::AmbientAuthority) -> Result<Dir> {

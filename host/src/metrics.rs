@@ -36,6 +36,12 @@ struct DecisionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    vendor: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeletionLabels {
     target: String,
 }
@@ -52,6 +58,9 @@ pub struct Metrics {
     commit_batch: Histogram,
     commit_seconds: Histogram,
     records: Gauge,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox_depth: Gauge,
+    outbox_oldest: Gauge,
 }
 
 impl Default for Metrics {
@@ -115,7 +124,28 @@ impl Metrics {
             "Records written since start",
             records.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Delivery push attempts by vendor and outcome (delivered, failed, dead, refused)",
+            deliveries.clone(),
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "outbox_pending",
+            "Deliveries waiting to be pushed or pulled",
+            outbox_depth.clone(),
+        );
+        let outbox_oldest = Gauge::default();
+        registry.register(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery",
+            outbox_oldest.clone(),
+        );
         Self {
+            deliveries,
+            outbox_depth,
+            outbox_oldest,
             registry,
             requests,
             plugin_seconds,
@@ -185,6 +215,23 @@ impl Metrics {
         self.commit_seconds.observe(took.as_secs_f64());
         self.records
             .inc_by(i64::try_from(records).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a push attempt's outcome for `vendor`.
+    pub fn delivery(&self, vendor: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                vendor: vendor.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the outbox gauges.
+    pub fn outbox(&self, pending: u64, oldest_age_secs: i64) {
+        self.outbox_depth
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        self.outbox_oldest.set(oldest_age_secs);
     }
 
     /// The metrics in Prometheus text format.

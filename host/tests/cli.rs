@@ -2,6 +2,9 @@
 
 use std::process::Command;
 
+mod common;
+use common::{Child, http_get, provu_copy, set_version, wait_for};
+
 fn sluice(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
@@ -85,73 +88,6 @@ fn serve_refuses_to_start_on_an_invalid_bundle() {
     assert!(stderr.contains("bundle.toml"), "{stderr}");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A copy of the ProVu bundle with another version.
-fn provu_copy(at: &std::path::Path, version: &str) -> String {
-    copy_dir(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu")),
-        at,
-    );
-    set_version(at, "2026.11.0", version);
-    at.to_str().unwrap().to_string()
-}
-
-fn set_version(dir: &std::path::Path, from: &str, to: &str) {
-    let manifest = dir.join("bundle.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    let old = format!("version = \"{from}\"");
-    assert!(text.contains(&old));
-    std::fs::write(
-        &manifest,
-        text.replace(&old, &format!("version = \"{to}\"")),
-    )
-    .unwrap();
-}
-
-/// `GET path` over plain HTTP/1.0; the body, if the gateway answers.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if check() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// Stops the child process when dropped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_directory() {
@@ -215,7 +151,7 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     assert!(stdout.contains("published provu@2026.12.0"), "{stdout}");
     assert!(
         stdout
-            .contains("active: provu@2026.12.0 (was provu@2026.11.0; 37 policy test cases passed"),
+            .contains("active: provu@2026.12.0 (was provu@2026.11.0; 39 policy test cases passed"),
         "{stdout}"
     );
     assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));

@@ -54,7 +54,7 @@ async fn an_invalid_bundle_is_refused_at_start_with_every_problem_listed() {
     let text = format!("{err:#}");
     for expected in [
         "plugins.trap-as-admission: the component does not implement the `admission` world",
-        "plugins.ghost: no built-in plugin `no-such-plugin` (built-in: card-redaction, child-protection, mac-normaliser, marketing-consent, provisioning-forwarder, provu-disclosure, retention, special-category)",
+        "plugins.ghost: no built-in plugin `no-such-plugin` (built-in: card-redaction, child-protection, courier-forwarder, mac-normaliser, marketing-consent, provisioning-forwarder, provu-disclosure, retention, special-category)",
         "plugins.escape: cannot read component \"../../etc/passwd\"",
         "kinds.a.fields.n: `one_of` applies only to string fields",
         "kinds.a.chain[0] (missing): no plugin `missing` in [plugins]",

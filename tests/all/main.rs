@@ -4,6 +4,7 @@ mod admission;
 mod bad_input;
 mod batch;
 mod bundle;
+mod delivery;
 mod durability;
 mod metrics;
 mod policy_cases;

@@ -85,7 +85,7 @@ async fn a_signed_bundle_published_to_a_running_gateway_takes_effect_without_a_r
     let (status, report) = env.activate("provu@2026.12.0").await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["previous"], V1);
-    assert_eq!(report["cases_passed"], 37);
+    assert_eq!(report["cases_passed"], 39);
     let after = env.create(&log_entry(&env, 0, "/c.cfg")).await;
     assert_eq!(after["bundle"], "provu@2026.12.0");
     assert_eq!(period_days(&after), 30);

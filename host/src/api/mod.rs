@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod error;
+mod outbox;
 mod records;
 mod subjects;
 mod views;
@@ -37,6 +38,9 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .patch(records::update)
                 .delete(records::delete),
         )
+        .route("/v1/records/{id}/recipients", get(outbox::recipients))
+        .route("/v1/vendor/feed", get(outbox::feed))
+        .route("/v1/vendor/feed/ack", post(outbox::ack))
         .route("/v1/subjects/{subject}/records", get(records::by_subject))
         .route(
             "/v1/subjects/{subject}/permissions",
@@ -82,6 +86,9 @@ fn admin_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/active", get(admin::active))
         .route("/activations", get(admin::activations))
         .route("/retention", get(admin::retention))
+        .route("/outbox", get(outbox::list))
+        .route("/outbox/{id}", get(outbox::show))
+        .route("/outbox/{id}/redrive", post(outbox::redrive))
         .route(
             "/shadow",
             post(admin::start_shadow)

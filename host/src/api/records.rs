@@ -242,17 +242,78 @@ fn plan(
             } else {
                 StatusCode::CREATED
             };
+            let mut put = match crate::store::PutRecord::new(&record) {
+                Ok(r) => Box::new(r),
+                Err(e) => return (Planned::Fail(ApiError::internal(&e)), None),
+            };
+            put.deliveries = outbox_entries(policy, &record, now_ms);
             let op = Op::Put {
-                record: match crate::store::PutRecord::new(&record) {
-                    Ok(r) => Box::new(r),
-                    Err(e) => return (Planned::Fail(ApiError::internal(&e)), None),
-                },
+                record: put,
                 expect,
                 audit,
             };
             (Planned::Store(Box::new(record), status), Some(op))
         }
     }
+}
+
+/// The outbox entries of a stored record's deliveries. A delivery to a recipient the
+/// register does not list (3.2), or outside the EEA without safeguards (3.1), is refused
+/// here: it is kept and audited, never sent.
+fn outbox_entries(
+    policy: &Policy,
+    record: &StoredRecord,
+    now_ms: i64,
+) -> Vec<crate::outbox::Entry> {
+    use crate::outbox::{Entry, Mode, State};
+    record
+        .deliveries
+        .iter()
+        .map(|d| {
+            let sub = policy.register.get(&d.vendor);
+            let (state, clause, error) = match sub {
+                None => (
+                    State::Refused,
+                    "3.2".to_string(),
+                    Some(format!(
+                        "`{}` is not in the subprocessor register",
+                        d.vendor
+                    )),
+                ),
+                Some(s) if s.transfer_forbidden() => (
+                    State::Refused,
+                    "3.1".to_string(),
+                    Some(format!(
+                        "`{}` processes data outside the EEA without adequate safeguards",
+                        d.vendor
+                    )),
+                ),
+                Some(_) => (State::Pending, d.clause.clone(), None),
+            };
+            Entry {
+                seq: 0,
+                id: uuid::Uuid::now_v7().to_string(),
+                record: record.id.clone(),
+                tenant: record.tenant.clone(),
+                kind: record.kind.clone(),
+                subject: crate::store::subject_digest(&record.tenant, &record.subject),
+                vendor: d.vendor.clone(),
+                endpoint: d.endpoint.clone(),
+                payload: d.payload.clone(),
+                clause,
+                plugin: d.plugin.clone(),
+                bundle: record.bundle.clone(),
+                mode: sub.map_or(Mode::Pull, |s| s.delivery.mode),
+                state,
+                attempts: 0,
+                next_at: now_ms,
+                created_at: now_ms,
+                updated_at: now_ms,
+                last_error: error,
+                delivered_at: None,
+            }
+        })
+        .collect()
 }
 
 /// The answer to one planned write once its transaction committed.
@@ -296,7 +357,11 @@ pub async fn create(
     let (input, outcome) = results.pop().expect("one input, one result");
     let (planned, op) = plan(&policy, input, outcome, None, now_ms);
     let result = match op {
-        Some(op) => state.store.write(vec![op]).await?.pop(),
+        Some(op) => {
+            let result = state.store.write(vec![op]).await?.pop();
+            state.outbox_wake.notify_one();
+            result
+        }
         None => None,
     };
     let (status, body) = answer(&state, planned, result)?;
@@ -362,7 +427,9 @@ pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Re
     let mut op_results = if ops.is_empty() {
         Vec::new().into_iter()
     } else {
-        state.store.write(ops).await?.into_iter()
+        let results = state.store.write(ops).await?;
+        state.outbox_wake.notify_one();
+        results.into_iter()
     };
     let mut planned = planned.into_iter();
     let mut out = Vec::with_capacity(text.len() / 2);
@@ -504,7 +571,7 @@ pub(super) async fn disclose_all(
                 }
                 Disclosure::Refused(decision) => ("record.refused", std::slice::from_ref(decision)),
             };
-            Op::Audit(AuditEntry {
+            let audit = AuditEntry {
                 audience: Some(audience.clone()),
                 purpose: Some(purpose.clone()),
                 ..AuditEntry::about(
@@ -514,7 +581,29 @@ pub(super) async fn disclose_all(
                     &policy_id,
                     decisions,
                 )
-            })
+            };
+            match d {
+                // A subprocessor that saw the record is one of its recipients.
+                Disclosure::Permitted { fields, decisions } if audience != pipeline::INTERNAL => {
+                    Op::Disclosed {
+                        audit,
+                        recipient: crate::outbox::Recipient {
+                            at,
+                            who: audience.clone(),
+                            via: "disclosure".into(),
+                            paths: crate::outbox::leaves(fields),
+                            clause: decisions
+                                .iter()
+                                .map(|d| d.clause.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            delivery: None,
+                            purpose: Some(purpose.clone()),
+                        },
+                    }
+                }
+                _ => Op::Audit(audit),
+            }
         })
         .collect();
     if !ops.is_empty() {
@@ -657,7 +746,11 @@ pub async fn update(
         let (input, outcome) = results.pop().expect("one input, one result");
         let (planned, op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
         let result = match op {
-            Some(op) => state.store.write(vec![op]).await?.pop(),
+            Some(op) => {
+                let result = state.store.write(vec![op]).await?.pop();
+                state.outbox_wake.notify_one();
+                result
+            }
             None => None,
         };
         if result == Some(OpResult::Conflict) {

@@ -84,6 +84,36 @@ pub struct Subprocessor {
     /// `safeguards = true`: a transfer outside the EEA is covered by adequate safeguards (3.1).
     #[serde(default)]
     pub safeguards: bool,
+    /// `[register.<id>.delivery]`: how the subprocessor receives its deliveries.
+    #[serde(default)]
+    pub delivery: DeliveryDecl,
+}
+
+impl Subprocessor {
+    /// Whether transfers to it are forbidden by clause 3.1 (outside the EEA without
+    /// safeguards).
+    pub fn transfer_forbidden(&self) -> bool {
+        self.outside_eea && !self.safeguards
+    }
+}
+
+/// `[register.yealink.delivery]`
+#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryDecl {
+    /// `mode = "push"` (the gateway pushes to `endpoints`) or `"pull"` (the default: the
+    /// vendor reads `GET /v1/vendor/feed`).
+    #[serde(default)]
+    pub mode: crate::outbox::Mode,
+    /// `endpoints = { redirection = "https://rps.example.com/sluice" }`: the URL of each
+    /// endpoint kind the forwarders address (`redirection`, `provisioning`, `courier`, ...).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// `shapes = { redirection = { "/serverUrl" = "/provisioning_url", "/mac" = "/mac" } }`:
+    /// per endpoint kind, the JSON the vendor receives, as target pointer = payload pointer.
+    /// Without a shape the vendor receives the payload as the forwarder computed it.
+    #[serde(default)]
+    pub shapes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The section of the register a subprocessor is listed in.
@@ -417,6 +447,9 @@ fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
             "register id {id:?} must be lowercase letters, digits, '-' or '_'"
         ));
     }
+    for (id, s) in &m.register {
+        check_delivery(&format!("register.{id}.delivery"), &s.delivery, problems);
+    }
     for (i, p) in m.purposes.iter().enumerate() {
         if !is_name(p) || m.purposes[..i].contains(p) {
             problems.push(format!("purposes: {p:?} must be a unique lowercase name"));
@@ -436,6 +469,32 @@ fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
             ));
         }
         check_fields(&format!("kinds.{kind}.fields"), &decl.fields, problems);
+    }
+}
+
+fn check_delivery(at: &str, d: &DeliveryDecl, problems: &mut Vec<String>) {
+    if d.mode == crate::outbox::Mode::Push && d.endpoints.is_empty() {
+        problems.push(format!(
+            "{at}: mode = \"push\" needs `endpoints` (e.g. {{ redirection = \"https://...\" }})"
+        ));
+    }
+    for (kind, url) in &d.endpoints {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => problems.push(format!(
+                "{at}.endpoints.{kind}: {url:?} is not an http(s) URL"
+            )),
+        }
+    }
+    for (kind, shape) in &d.shapes {
+        for (target, source) in shape {
+            if !target.starts_with('/') || !source.starts_with('/') {
+                problems.push(format!(
+                    "{at}.shapes.{kind}: {target:?} = {source:?} must map a JSON Pointer to a \
+                     JSON Pointer, e.g. \"/serverUrl\" = \"/provisioning_url\""
+                ));
+            }
+        }
     }
 }
 

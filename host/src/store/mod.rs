@@ -7,6 +7,7 @@
 //! transaction. Reads use redb's MVCC read transactions and never wait for the writer.
 
 pub mod audit;
+mod outbox;
 pub mod tables;
 mod writer;
 
@@ -19,6 +20,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{mpsc, oneshot};
 
 pub use audit::{About, AuditDecision, AuditEntry, subject_digest};
+pub use outbox::Filter as OutboxFilter;
 use tables::{AUDIT, META, RECORDS, SUBJECTS};
 
 use crate::metrics::Metrics;
@@ -60,6 +62,16 @@ pub enum Op {
         bundle: String,
         /// The audit entry.
         audit: AuditEntry,
+    },
+    /// A change of outbox deliveries.
+    Outbox(OutboxOp),
+    /// Appends the audit entry of a disclosure and adds the audience to the record's
+    /// recipients.
+    Disclosed {
+        /// The audit entry.
+        audit: AuditEntry,
+        /// Who received what.
+        recipient: crate::outbox::Recipient,
     },
     /// Sets a metadata value (e.g. the progress of a background job).
     SetMeta {
@@ -109,6 +121,8 @@ pub struct PutRecord {
     expiries: Vec<crate::record::Expiry>,
     index: Vec<crate::record::IndexEntry>,
     bytes: Vec<u8>,
+    /// The deliveries the write causes, enqueued in the same transaction.
+    pub deliveries: Vec<crate::outbox::Entry>,
 }
 
 impl PutRecord {
@@ -125,12 +139,54 @@ impl PutRecord {
             expiries: record.expiries.clone(),
             index: record.index.clone(),
             bytes,
+            deliveries: Vec::new(),
         })
     }
 }
 
+/// A change of outbox deliveries (see [`crate::outbox`] for the transitions).
+#[derive(Debug)]
+pub enum OutboxOp {
+    /// The result of a push attempt of delivery `id` at `now` (ms).
+    Attempted {
+        /// The idempotency key.
+        id: String,
+        /// What happened.
+        attempt: crate::outbox::Attempt,
+        /// When (ms).
+        now: i64,
+        /// The retry policy in force.
+        retry: crate::outbox::RetryPolicy,
+    },
+    /// Puts dead delivery `id` back in the queue.
+    Redrive {
+        /// The idempotency key.
+        id: String,
+        /// When (ms).
+        now: i64,
+        /// Who asked.
+        actor: String,
+    },
+    /// `vendor` acknowledges its feed up to `cursor` (inclusive).
+    Ack {
+        /// The vendor.
+        vendor: String,
+        /// The last sequence number received.
+        cursor: u64,
+        /// When (ms).
+        now: i64,
+    },
+    /// Cancels every pending delivery of record `record`.
+    Cancel {
+        /// The record id.
+        record: String,
+        /// When (ms).
+        now: i64,
+    },
+}
+
 /// What became of one [`Op`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum OpResult {
     /// Applied; for a put, the stored revision.
     Done(u64),
@@ -140,6 +196,8 @@ pub enum OpResult {
     Conflict,
     /// The deletions a sweep made.
     Swept(Vec<Swept>),
+    /// The delivery as it now stands (for an attempt or a redrive).
+    Delivery(Box<crate::outbox::Entry>),
 }
 
 /// One deletion made by the retention sweeper.
@@ -215,6 +273,12 @@ impl Store {
             txn.open_table(tables::BUNDLES)?;
             txn.open_table(tables::ACTIVATIONS)?;
             txn.open_table(tables::NOTICES)?;
+            txn.open_table(tables::OUTBOX)?;
+            txn.open_table(tables::OUTBOX_KEYS)?;
+            txn.open_table(tables::OUTBOX_DUE)?;
+            txn.open_table(tables::OUTBOX_OPEN)?;
+            txn.open_table(tables::FEED)?;
+            txn.open_table(tables::RECIPIENTS)?;
         }
         txn.commit()?;
         let db = Arc::new(db);

@@ -38,6 +38,26 @@ pub const ACTIVATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("activ
 /// [`crate::registry::Notice`].
 pub const NOTICES: TableDefinition<u64, &[u8]> = TableDefinition::new("notices");
 
+/// The outbox: sequence number -> JSON-encoded [`crate::outbox::Entry`].
+pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+
+/// Idempotency key -> outbox sequence number.
+pub const OUTBOX_KEYS: TableDefinition<&str, u64> = TableDefinition::new("outbox_keys");
+
+/// `(next attempt due, ms; sequence number)` -> (): the pushed deliveries waiting, in due
+/// order.
+pub const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
+
+/// Sequence number -> (): every pending delivery (pushed or pulled), oldest first.
+pub const OUTBOX_OPEN: TableDefinition<u64, ()> = TableDefinition::new("outbox_open");
+
+/// `(vendor, sequence number)` -> (): each vendor's deliveries, its feed.
+pub const FEED: TableDefinition<(&str, u64), ()> = TableDefinition::new("feed");
+
+/// `(record id, audit sequence number)` -> JSON-encoded [`crate::outbox::Recipient`]: who
+/// received each record's data (deliveries and disclosures), for the record of recipients.
+pub const RECIPIENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("recipients");
+
 /// Store metadata (`format`; `retention.recompute`, the progress of recomputing the
 /// retention schedule after a policy change).
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");

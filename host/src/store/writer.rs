@@ -6,9 +6,13 @@ use std::time::Instant;
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
-use super::tables::{AUDIT, EXPIRIES, FIELDS, META, RECORDS, SUBJECTS};
-use super::{AuditEntry, Job, Op, OpResult, PutRecord, StoreError, Swept};
+use super::tables::{
+    AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS,
+    RECORDS, SUBJECTS,
+};
+use super::{AuditEntry, Job, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
+use crate::outbox::{self, Entry, Recipient, State};
 use crate::record::{self, StoredRecord};
 
 /// Most writes in one transaction; more wait for the next one.
@@ -79,13 +83,29 @@ struct Writer<'t> {
     audit: redb::Table<'t, u64, &'static [u8]>,
     meta: redb::Table<'t, &'static str, &'static str>,
     next_seq: u64,
+    outbox: redb::Table<'t, u64, &'static [u8]>,
+    outbox_keys: redb::Table<'t, &'static str, u64>,
+    outbox_due: redb::Table<'t, (i64, u64), ()>,
+    outbox_open: redb::Table<'t, u64, ()>,
+    feed: redb::Table<'t, (&'static str, u64), ()>,
+    recipients: redb::Table<'t, (&'static str, u64), &'static [u8]>,
+    next_delivery: u64,
 }
 
 impl<'t> Writer<'t> {
     fn new(txn: &'t WriteTransaction) -> anyhow::Result<Self> {
         let audit = txn.open_table(AUDIT)?;
         let next_seq = audit.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let outbox = txn.open_table(OUTBOX)?;
+        let next_delivery = outbox.last()?.map_or(1, |(k, _)| k.value() + 1);
         Ok(Self {
+            outbox,
+            outbox_keys: txn.open_table(OUTBOX_KEYS)?,
+            outbox_due: txn.open_table(OUTBOX_DUE)?,
+            outbox_open: txn.open_table(OUTBOX_OPEN)?,
+            feed: txn.open_table(FEED)?,
+            recipients: txn.open_table(RECIPIENTS)?,
+            next_delivery,
             records: txn.open_table(RECORDS)?,
             subjects: txn.open_multimap_table(SUBJECTS)?,
             expiries: txn.open_table(EXPIRIES)?,
@@ -103,12 +123,177 @@ impl<'t> Writer<'t> {
         })
     }
 
-    fn append(&mut self, mut entry: AuditEntry) -> anyhow::Result<()> {
-        entry.seq = self.next_seq;
+    fn append(&mut self, mut entry: AuditEntry) -> anyhow::Result<u64> {
+        let seq = self.next_seq;
+        entry.seq = seq;
         self.audit
-            .insert(self.next_seq, serde_json::to_vec(&entry)?.as_slice())?;
+            .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
         self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Enqueues a delivery caused by a write: a refused one is kept (and audited) but never
+    /// queued.
+    fn enqueue(&mut self, mut entry: Entry) -> anyhow::Result<()> {
+        entry.seq = self.next_delivery;
+        self.next_delivery += 1;
+        self.outbox
+            .insert(entry.seq, serde_json::to_vec(&entry)?.as_slice())?;
+        self.outbox_keys.insert(entry.id.as_str(), entry.seq)?;
+        self.feed.insert((entry.vendor.as_str(), entry.seq), ())?;
+        if entry.state == State::Pending {
+            self.outbox_open.insert(entry.seq, ())?;
+        }
+        if outbox::is_queued(&entry) {
+            self.outbox_due.insert((entry.next_at, entry.seq), ())?;
+        }
+        if entry.state == State::Refused {
+            self.append(delivery_audit(
+                "delivery.refused",
+                &entry,
+                entry.created_at,
+                None,
+            ))?;
+        }
         Ok(())
+    }
+
+    fn delivery(&self, seq: u64) -> anyhow::Result<Option<Entry>> {
+        Ok(match self.outbox.get(seq)? {
+            Some(v) => Some(serde_json::from_slice(v.value())?),
+            None => None,
+        })
+    }
+
+    /// Stores `new` in place of `old`, keeping the queue indexes in step, and audits a
+    /// change of state (a delivery also adds the recipient to the record's recipients).
+    fn save(&mut self, old: &Entry, new: &Entry, actor: Option<&str>) -> anyhow::Result<()> {
+        self.outbox
+            .insert(new.seq, serde_json::to_vec(new)?.as_slice())?;
+        if outbox::is_queued(old) {
+            self.outbox_due.remove((old.next_at, old.seq))?;
+        }
+        if outbox::is_queued(new) {
+            self.outbox_due.insert((new.next_at, new.seq), ())?;
+        }
+        if old.state == State::Pending && new.state != State::Pending {
+            self.outbox_open.remove(old.seq)?;
+        }
+        if old.state != State::Pending && new.state == State::Pending {
+            self.outbox_open.insert(new.seq, ())?;
+        }
+        if old.state == new.state {
+            return Ok(());
+        }
+        let event = match new.state {
+            State::Delivered => "delivery.delivered",
+            State::Dead => "delivery.dead",
+            State::Refused => "delivery.refused",
+            State::Cancelled => "delivery.cancelled",
+            State::Pending => "delivery.redriven",
+        };
+        let seq = self.append(delivery_audit(event, new, new.updated_at, actor))?;
+        if new.state == State::Delivered {
+            let recipient = Recipient {
+                at: new.updated_at,
+                who: format!("subprocessor:{}", new.vendor),
+                via: "delivery".into(),
+                paths: outbox::leaves(&new.payload),
+                clause: new.clause.clone(),
+                delivery: Some(format!("{} ({})", new.id, new.endpoint)),
+                purpose: None,
+            };
+            self.recipients.insert(
+                (new.record.as_str(), seq),
+                serde_json::to_vec(&recipient)?.as_slice(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn outbox_op(&mut self, op: OutboxOp) -> anyhow::Result<OpResult> {
+        match op {
+            OutboxOp::Attempted {
+                id,
+                attempt,
+                now,
+                retry,
+            } => {
+                let Some(old) = self.by_key(&id)? else {
+                    return Ok(OpResult::NotFound);
+                };
+                let new = outbox::attempted(&old, &attempt, now, &retry);
+                self.save(&old, &new, None)?;
+                Ok(OpResult::Delivery(Box::new(new)))
+            }
+            OutboxOp::Redrive { id, now, actor } => {
+                let Some(old) = self.by_key(&id)? else {
+                    return Ok(OpResult::NotFound);
+                };
+                let Some(new) = outbox::redriven(&old, now) else {
+                    return Ok(OpResult::Conflict);
+                };
+                self.save(&old, &new, Some(&actor))?;
+                Ok(OpResult::Delivery(Box::new(new)))
+            }
+            OutboxOp::Ack {
+                vendor,
+                cursor,
+                now,
+            } => {
+                let mut seqs = Vec::new();
+                for item in self
+                    .feed
+                    .range((vendor.as_str(), 0)..=(vendor.as_str(), cursor))?
+                {
+                    seqs.push(item?.0.value().1);
+                }
+                let mut acked = 0;
+                for seq in seqs {
+                    let Some(old) = self.delivery(seq)? else {
+                        continue;
+                    };
+                    if let Some(new) = outbox::acknowledged(&old, now) {
+                        self.save(&old, &new, None)?;
+                        acked += 1;
+                    }
+                }
+                self.meta.insert(
+                    format!("feed.{vendor}").as_str(),
+                    cursor.to_string().as_str(),
+                )?;
+                Ok(OpResult::Done(acked))
+            }
+            OutboxOp::Cancel { record, now } => {
+                let mut pending = Vec::new();
+                for item in self.outbox_open.iter()? {
+                    let seq = item?.0.value();
+                    if let Some(e) = self.delivery(seq)?
+                        && e.record == record
+                    {
+                        pending.push(e);
+                    }
+                }
+                let mut n = 0;
+                for old in pending {
+                    if let Some(new) = outbox::cancelled(&old, now) {
+                        self.save(&old, &new, None)?;
+                        n += 1;
+                    }
+                }
+                Ok(OpResult::Done(n))
+            }
+        }
+    }
+
+    fn by_key(&self, id: &str) -> anyhow::Result<Option<Entry>> {
+        match self.outbox_keys.get(id)? {
+            Some(seq) => {
+                let seq = seq.value();
+                self.delivery(seq)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Removes a record's expiries and search-index entries from their tables.
@@ -176,7 +361,12 @@ impl<'t> Writer<'t> {
                 }
                 self.put(&record)?;
                 self.append(audit)?;
-                Ok(OpResult::Done(record.revision))
+                let revision = record.revision;
+                let PutRecord { deliveries, .. } = *record;
+                for d in deliveries {
+                    self.enqueue(d)?;
+                }
+                Ok(OpResult::Done(revision))
             }
             Op::Delete { id, tenant, audit } => match self.load(&id)? {
                 Some(old) if old.tenant == tenant => {
@@ -215,6 +405,16 @@ impl<'t> Writer<'t> {
                 Some(_) => Ok(OpResult::Conflict),
                 None => Ok(OpResult::NotFound),
             },
+            Op::Outbox(op) => self.outbox_op(op),
+            Op::Disclosed { audit, recipient } => {
+                let record = audit.record.clone().unwrap_or_default();
+                let seq = self.append(audit)?;
+                self.recipients.insert(
+                    (record.as_str(), seq),
+                    serde_json::to_vec(&recipient)?.as_slice(),
+                )?;
+                Ok(OpResult::Done(0))
+            }
             Op::SetMeta { key, value } => {
                 self.meta.insert(key.as_str(), value.as_str())?;
                 Ok(OpResult::Done(0))
@@ -313,6 +513,37 @@ impl<'t> Writer<'t> {
                 .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
         }
         Ok(swept)
+    }
+}
+
+/// The audit entry of a delivery's change of state.
+fn delivery_audit(event: &str, e: &Entry, at: i64, actor: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at,
+        event: event.into(),
+        tenant: e.tenant.clone(),
+        record: Some(e.record.clone()),
+        kind: Some(e.kind.clone()),
+        subject: Some(e.subject.clone()),
+        bundle: Some(e.bundle.clone()),
+        decisions: vec![super::AuditDecision {
+            plugin: e.plugin.clone(),
+            action: if e.state == State::Refused {
+                record::Action::Refuse
+            } else {
+                record::Action::Forward
+            },
+            path: None,
+            clause: e.clause.clone(),
+        }],
+        audience: Some(format!("subprocessor:{}", e.vendor)),
+        purpose: None,
+        actor: actor.map(str::to_string),
+        detail: Some(serde_json::json!({
+            "delivery": e.id, "endpoint": e.endpoint, "attempts": e.attempts,
+            "error": e.last_error,
+        })),
     }
 }
 

@@ -1,0 +1,276 @@
+//! The outbox routes: `/v1/admin/outbox` (inspect, redrive), the vendor pull feed
+//! `/v1/vendor/feed`, and a record's recipients.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::admin::{Actor, ApiQuery};
+use super::error::ApiError;
+use super::records::ApiJson;
+use crate::gateway::AppState;
+use crate::outbox::{Entry, State as DeliveryState};
+use crate::store::{Op, OpResult, OutboxFilter, OutboxOp};
+
+/// Most deliveries one page lists.
+const MAX_PAGE: usize = 1000;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("outbox task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// `GET /v1/admin/outbox` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `pending`, `delivered`, `dead`, `refused` or `cancelled`.
+    #[serde(default)]
+    state: Option<DeliveryState>,
+    /// Only this vendor's.
+    #[serde(default)]
+    vendor: Option<String>,
+    /// Only this record's.
+    #[serde(default)]
+    record: Option<String>,
+    /// After this sequence number.
+    #[serde(default)]
+    after: u64,
+    /// At most this many (default and maximum 1,000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+fn page(entries: &[Entry], limit: usize) -> Option<u64> {
+    (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten()
+}
+
+/// `GET /v1/admin/outbox[?state=&vendor=&record=&after=&limit=]`
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let filter = OutboxFilter {
+        state: q.state,
+        vendor: q.vendor,
+        record: q.record,
+    };
+    let st = state.clone();
+    let (entries, (pending, oldest)) = blocking(move || {
+        Ok((
+            st.store.deliveries(&filter, q.after, limit)?,
+            st.store.outbox_depth()?,
+        ))
+    })
+    .await?;
+    let next = page(&entries, limit);
+    Ok(Json(json!({
+        "pending": pending,
+        "oldest_pending_at": oldest.map(crate::clock::rfc3339_ms),
+        "deliveries": entries,
+        "next": next,
+    }))
+    .into_response())
+}
+
+async fn delivery(state: &Arc<AppState>, id: String) -> Result<Entry, ApiError> {
+    let st = state.clone();
+    let wanted = id.clone();
+    blocking(move || st.store.delivery(&wanted))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no delivery {id}")))
+}
+
+/// `GET /v1/admin/outbox/{id}`
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(delivery(&state, id).await?).into_response())
+}
+
+/// `POST /v1/admin/outbox/{id}/redrive`: a dead delivery goes back in the queue.
+pub async fn redrive(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Op::Outbox(OutboxOp::Redrive {
+        id: id.clone(),
+        now: state.clock.now_ms(),
+        actor,
+    });
+    match state.store.write(vec![op]).await?.pop() {
+        Some(OpResult::Delivery(e)) => {
+            state.outbox_wake.notify_one();
+            Ok(Json(*e).into_response())
+        }
+        Some(OpResult::NotFound) => Err(ApiError::not_found(format!("no delivery {id}"))),
+        _ => {
+            let e = delivery(&state, id).await?;
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "delivery {} is {}; only a dead delivery can be redriven",
+                    e.id,
+                    e.state.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+/// `GET /v1/vendor/feed` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// The vendor (an id of the subprocessor register).
+    vendor: String,
+    /// The cursor: deliveries after it. Default: the last acknowledged one.
+    #[serde(default)]
+    after: Option<u64>,
+    /// At most this many (default and maximum 1,000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
+    if state.policy().register.contains_key(vendor) {
+        Ok(())
+    } else {
+        Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            body: Box::new(super::ErrorBody {
+                error: format!("`{vendor}` is not in the subprocessor register"),
+                clause: Some("3.2".into()),
+                ..Default::default()
+            }),
+        })
+    }
+}
+
+/// `GET /v1/vendor/feed?vendor=V[&after=CURSOR&limit=]`: the vendor's deliveries, each with
+/// its cursor, in the vendor's payload shape.
+pub async fn feed(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
+) -> Result<Response, ApiError> {
+    known_vendor(&state, &q.vendor)?;
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let st = state.clone();
+    let vendor = q.vendor.clone();
+    let (entries, acknowledged) = blocking(move || {
+        let acknowledged = st.store.feed_cursor(&vendor)?;
+        let filter = OutboxFilter {
+            vendor: Some(vendor),
+            ..OutboxFilter::default()
+        };
+        let after = q.after.unwrap_or(acknowledged);
+        // Refused and cancelled deliveries were never the vendor's to receive.
+        let entries: Vec<Entry> = st
+            .store
+            .deliveries(&filter, after, limit)?
+            .into_iter()
+            .filter(|e| matches!(e.state, DeliveryState::Pending | DeliveryState::Delivered))
+            .collect();
+        Ok((entries, acknowledged))
+    })
+    .await?;
+    let policy = state.policy();
+    let shapes = policy.register.get(&q.vendor).map(|s| &s.delivery.shapes);
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "cursor": e.seq,
+                "id": e.id,
+                "endpoint": e.endpoint,
+                "clause": e.clause,
+                "payload": crate::outbox::worker::shaped(
+                    &e.payload,
+                    shapes.and_then(|s| s.get(&e.endpoint)),
+                ),
+                "created_at": crate::clock::rfc3339_ms(e.created_at),
+                "state": e.state,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "vendor": q.vendor,
+        "acknowledged": acknowledged,
+        "deliveries": items,
+        "next": entries.last().map(|e| e.seq),
+    }))
+    .into_response())
+}
+
+/// `POST /v1/vendor/feed/ack` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    /// The vendor.
+    vendor: String,
+    /// The last cursor received and processed.
+    cursor: u64,
+}
+
+/// `POST /v1/vendor/feed/ack {"vendor","cursor"}`: the vendor has received everything up to
+/// `cursor`; its pulled deliveries up to there are delivered.
+pub async fn ack(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<Ack>,
+) -> Result<Response, ApiError> {
+    known_vendor(&state, &body.vendor)?;
+    let op = Op::Outbox(OutboxOp::Ack {
+        vendor: body.vendor.clone(),
+        cursor: body.cursor,
+        now: state.clock.now_ms(),
+    });
+    let acknowledged = match state.store.write(vec![op]).await?.pop() {
+        Some(OpResult::Done(n)) => n,
+        _ => 0,
+    };
+    Ok(Json(json!({
+        "vendor": body.vendor,
+        "cursor": body.cursor,
+        "delivered": acknowledged,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/records/{id}/recipients`: everyone who received the record's data (deliveries
+/// and disclosures to subprocessors): who, which field paths, when, under which clause.
+pub async fn recipients(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let wanted = id.clone();
+    let (record, list) =
+        blocking(move || Ok((st.store.get(&wanted)?, st.store.recipients(&wanted)?))).await?;
+    match record {
+        Some(r) if r.tenant == state.options.tenant => {}
+        _ => return Err(ApiError::not_found("no such record")),
+    }
+    let list: Vec<Value> = list
+        .into_iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
+            v["at"] = json!(crate::clock::rfc3339_ms(r.at));
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "record": id, "recipients": list })).into_response())
+}

@@ -1,0 +1,365 @@
+//! The outbox: deliveries to vendors and subprocessors, written in the same redb
+//! transaction as the record that caused them, then pushed by the delivery workers or pulled
+//! by the vendor from its feed.
+//!
+//! This module holds the state machine of one delivery, as pure functions over [`Entry`], so
+//! that the store applies exactly these transitions and a model-based test can check them:
+//!
+//! ```text
+//!  enqueue --> pending --attempt ok / ack--> delivered
+//!                 |  \--attempt failed--> pending (attempts + 1, next attempt after a backoff)
+//!                 |   \--attempts or age exhausted--> dead --redrive--> pending
+//!                 \--recipient outside the EEA without safeguards (3.1)--> refused
+//!                  \--erasure of the record--> cancelled
+//! ```
+
+pub mod worker;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting to be pushed (or pulled and acknowledged).
+    Pending,
+    /// Received by the vendor (a 2xx answer to a push, or an acknowledged pull).
+    Delivered,
+    /// Given up after the configured attempts or age; can be redriven.
+    Dead,
+    /// Refused by the gateway (e.g. a transfer outside the EEA without safeguards, 3.1).
+    Refused,
+    /// Cancelled before delivery (e.g. the record was erased).
+    Cancelled,
+}
+
+impl State {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Delivered => "delivered",
+            State::Dead => "dead",
+            State::Refused => "refused",
+            State::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How a vendor receives its deliveries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The gateway pushes each delivery to the vendor's endpoint.
+    Push,
+    /// The vendor pulls its feed and acknowledges a cursor.
+    #[default]
+    Pull,
+}
+
+/// One delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the outbox (assigned by the store; the feed's cursor).
+    pub seq: u64,
+    /// The idempotency key, stable across retries (UUID v7).
+    pub id: String,
+    /// The record that caused it.
+    pub record: String,
+    /// The record's tenant.
+    pub tenant: String,
+    /// The record's kind.
+    pub kind: String,
+    /// The pseudonymous subject reference of the record (as in the audit log).
+    pub subject: String,
+    /// The recipient: an id of the subprocessor register.
+    pub vendor: String,
+    /// The recipient's endpoint kind (`redirection`, `provisioning`, `courier`, ...).
+    pub endpoint: String,
+    /// Exactly what the recipient may receive, as the forwarder computed it.
+    pub payload: serde_json::Value,
+    /// The clause that permits the transfer (or, when refused, forbids it).
+    pub clause: String,
+    /// The forwarder plugin.
+    pub plugin: String,
+    /// The bundle that decided.
+    pub bundle: String,
+    /// Push or pull.
+    pub mode: Mode,
+    /// Where it stands.
+    pub state: State,
+    /// Push attempts made.
+    pub attempts: u32,
+    /// When the next push attempt is due (ms since the epoch).
+    pub next_at: i64,
+    /// When it was enqueued (ms).
+    pub created_at: i64,
+    /// When it last changed state or was attempted (ms).
+    pub updated_at: i64,
+    /// Why the last attempt failed, or why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it was delivered (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<i64>,
+}
+
+/// When retries stop, and how far apart they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after which a delivery is dead.
+    pub max_attempts: u32,
+    /// Age (ms since enqueued) after which a failed delivery is dead.
+    pub max_age_ms: i64,
+    /// The first backoff (ms); each further one doubles.
+    pub base_ms: i64,
+    /// The longest backoff (ms).
+    pub cap_ms: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            max_age_ms: 3 * 86_400_000,
+            base_ms: 1_000,
+            cap_ms: 600_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempts + 1`: exponential from `base_ms`, capped, with a
+    /// jitter of up to ±25% derived from the delivery's key (so retries of many deliveries
+    /// spread out, and one delivery's schedule is reproducible).
+    pub fn backoff(&self, id: &str, attempts: u32) -> i64 {
+        let exp = self
+            .base_ms
+            .saturating_mul(1i64 << attempts.saturating_sub(1).min(30))
+            .min(self.cap_ms)
+            .max(1);
+        let digest = Sha256::digest(format!("{id}/{attempts}").as_bytes());
+        let unit = f64::from(u16::from_be_bytes([digest[0], digest[1]])) / f64::from(u16::MAX);
+        let factor = 0.75 + unit * 0.5;
+        ((exp as f64) * factor).round() as i64
+    }
+}
+
+/// The outcome of one push attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The vendor answered 2xx.
+    Delivered,
+    /// It did not (or could not be reached); why.
+    Failed(String),
+    /// The gateway refused to send it: the clause and why.
+    Refused {
+        /// The clause.
+        clause: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A delivery after one push attempt at `now` (ms). Only a pending delivery changes.
+pub fn attempted(entry: &Entry, attempt: &Attempt, now: i64, retry: &RetryPolicy) -> Entry {
+    let mut e = entry.clone();
+    if e.state != State::Pending {
+        return e;
+    }
+    e.updated_at = now;
+    match attempt {
+        Attempt::Delivered => {
+            e.attempts += 1;
+            e.state = State::Delivered;
+            e.delivered_at = Some(now);
+            e.last_error = None;
+        }
+        Attempt::Failed(why) => {
+            e.attempts += 1;
+            e.last_error = Some(why.clone());
+            let next = now.saturating_add(retry.backoff(&e.id, e.attempts));
+            if e.attempts >= retry.max_attempts
+                || next.saturating_sub(e.created_at) > retry.max_age_ms
+            {
+                e.state = State::Dead;
+            } else {
+                e.next_at = next;
+            }
+        }
+        Attempt::Refused { clause, reason } => {
+            e.state = State::Refused;
+            e.clause = clause.clone();
+            e.last_error = Some(reason.clone());
+        }
+    }
+    e
+}
+
+/// A dead delivery put back in the queue at `now`, with its attempts reset; `None` for any
+/// other state.
+pub fn redriven(entry: &Entry, now: i64) -> Option<Entry> {
+    (entry.state == State::Dead).then(|| Entry {
+        state: State::Pending,
+        attempts: 0,
+        next_at: now,
+        updated_at: now,
+        ..entry.clone()
+    })
+}
+
+/// A pending pulled delivery acknowledged by its vendor at `now`; `None` for any other.
+pub fn acknowledged(entry: &Entry, now: i64) -> Option<Entry> {
+    (entry.state == State::Pending && entry.mode == Mode::Pull).then(|| Entry {
+        state: State::Delivered,
+        delivered_at: Some(now),
+        updated_at: now,
+        ..entry.clone()
+    })
+}
+
+/// A pending delivery cancelled at `now`; `None` for any other.
+pub fn cancelled(entry: &Entry, now: i64) -> Option<Entry> {
+    (entry.state == State::Pending).then(|| Entry {
+        state: State::Cancelled,
+        updated_at: now,
+        ..entry.clone()
+    })
+}
+
+/// Whether the push worker should pick the entry up (from the due index).
+pub fn is_queued(entry: &Entry) -> bool {
+    entry.state == State::Pending && entry.mode == Mode::Push
+}
+
+/// Someone who received a record's data: a delivery or a disclosure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// When (ms since the epoch).
+    pub at: i64,
+    /// Who: `subprocessor:ID`.
+    pub who: String,
+    /// `delivery` or `disclosure`.
+    pub via: String,
+    /// The field paths received (JSON Pointers).
+    pub paths: Vec<String>,
+    /// The clause that permitted it.
+    pub clause: String,
+    /// For a delivery: its idempotency key and endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    /// For a disclosure: the purpose named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// The JSON Pointers of the leaves of `v`.
+pub fn leaves(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, at: &mut String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    walk(x, at, out);
+                    at.truncate(len);
+                }
+            }
+            serde_json::Value::Array(a) if !a.is_empty() => {
+                for (i, x) in a.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    walk(x, at, out);
+                    at.truncate(len);
+                }
+            }
+            _ => out.push(at.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut String::new(), &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry {
+            seq: 1,
+            id: "k".into(),
+            record: "r".into(),
+            tenant: "t".into(),
+            kind: "device".into(),
+            subject: "sha256:00".into(),
+            vendor: "v".into(),
+            endpoint: "redirection".into(),
+            payload: serde_json::json!({"mac": "00:15:65:aa:bb:cc"}),
+            clause: "2.2.2".into(),
+            plugin: "f".into(),
+            bundle: "b@1".into(),
+            mode: Mode::Push,
+            state: State::Pending,
+            attempts: 0,
+            next_at: 0,
+            created_at: 0,
+            updated_at: 0,
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_jitter_and_is_capped() {
+        let r = RetryPolicy::default();
+        for attempts in 1..20 {
+            let exp = (1_000i64 << (attempts - 1).min(30)).min(600_000) as f64;
+            let b = r.backoff("key", attempts) as f64;
+            assert!(
+                b >= exp * 0.75 - 1.0 && b <= exp * 1.25 + 1.0,
+                "{attempts}: {b}"
+            );
+        }
+        assert_eq!(r.backoff("key", 3), r.backoff("key", 3));
+    }
+
+    #[test]
+    fn failures_end_in_dead_after_the_attempts_and_a_redrive_requeues() {
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let mut e = entry();
+        for i in 1..=3 {
+            e = attempted(&e, &Attempt::Failed("503".into()), i * 10, &retry);
+        }
+        assert_eq!(e.state, State::Dead);
+        assert_eq!(e.attempts, 3);
+        let r = redriven(&e, 100).unwrap();
+        assert_eq!((r.state, r.attempts, r.next_at), (State::Pending, 0, 100));
+        let d = attempted(&r, &Attempt::Delivered, 200, &retry);
+        assert_eq!((d.state, d.delivered_at), (State::Delivered, Some(200)));
+        assert!(redriven(&d, 300).is_none());
+    }
+
+    #[test]
+    fn a_failure_past_the_maximum_age_is_dead() {
+        let retry = RetryPolicy {
+            max_age_ms: 5_000,
+            ..RetryPolicy::default()
+        };
+        let e = attempted(&entry(), &Attempt::Failed("down".into()), 4_900, &retry);
+        assert_eq!(e.state, State::Dead);
+    }
+
+    #[test]
+    fn only_pulled_pending_deliveries_are_acknowledged() {
+        let mut e = entry();
+        assert!(acknowledged(&e, 1).is_none());
+        e.mode = Mode::Pull;
+        assert_eq!(acknowledged(&e, 1).unwrap().state, State::Delivered);
+    }
+}

@@ -1,0 +1,341 @@
+//! The delivery workers: push each due delivery to its vendor's endpoint, signed, with its
+//! idempotency key, at most `concurrency` at a time per vendor, and record the outcome.
+//!
+//! A push is `POST <endpoint URL>` with the payload (in the vendor's shape) as JSON and the
+//! headers `Idempotency-Key` (stable across retries), `Sluice-Signature: sha256=<hex>` (HMAC-
+//! SHA256 of the body with the vendor's secret), `Sluice-Clause` and `Sluice-Endpoint`. Any
+//! 2xx answer delivers it; anything else (or no answer within the timeout) is a failed
+//! attempt, retried after a backoff until the attempts or the age run out.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac as _};
+use serde_json::Value;
+use sha2::Sha256;
+use tokio::sync::{Semaphore, watch};
+
+use super::{Attempt, Entry, RetryPolicy};
+use crate::gateway::AppState;
+use crate::store::{Op, OpResult, OutboxOp};
+
+/// Vendors' HMAC secrets, by register id. Never printed.
+#[derive(Clone, Default)]
+pub struct VendorSecrets(BTreeMap<String, String>);
+
+impl VendorSecrets {
+    /// The secrets, by vendor id.
+    pub fn new(secrets: BTreeMap<String, String>) -> Self {
+        Self(secrets)
+    }
+
+    /// The secret of `vendor`.
+    pub fn get(&self, vendor: &str) -> Option<&str> {
+        self.0.get(vendor).map(String::as_str)
+    }
+}
+
+impl fmt::Debug for VendorSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// How deliveries are pushed.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Retries and dead-lettering.
+    pub retry: RetryPolicy,
+    /// Pushes in flight per vendor.
+    pub concurrency: usize,
+    /// Timeout of one push.
+    pub timeout: Duration,
+    /// The vendors' secrets.
+    pub secrets: VendorSecrets,
+    /// How often the queue is checked when nothing wakes the worker.
+    pub poll: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            concurrency: 4,
+            timeout: Duration::from_secs(10),
+            secrets: VendorSecrets::default(),
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The HMAC-SHA256 of `body` with `secret`, as the `Sluice-Signature` header carries it.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The payload in the vendor's shape: each target pointer takes the value at its payload
+/// pointer (absent values are left out). Without a shape, the payload as it is.
+pub fn shaped(payload: &Value, shape: Option<&BTreeMap<String, String>>) -> Value {
+    let Some(shape) = shape else {
+        return payload.clone();
+    };
+    let mut out = Value::Object(Default::default());
+    for (target, source) in shape {
+        if let Some(v) = payload.pointer(source) {
+            set(&mut out, target, v.clone());
+        }
+    }
+    out
+}
+
+fn set(root: &mut Value, pointer: &str, value: Value) {
+    let mut at = root;
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !at.is_object() {
+            *at = Value::Object(Default::default());
+        }
+        let map = at.as_object_mut().expect("made an object above");
+        if i + 1 == parts.len() {
+            map.insert(part.clone(), value);
+            return;
+        }
+        at = map
+            .entry(part.clone())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
+/// Runs the delivery workers until `stop` turns true.
+pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let options = state.options.delivery.clone();
+        let client = match reqwest::Client::builder()
+            .timeout(options.timeout)
+            .no_proxy()
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the delivery HTTP client; deliveries wait");
+                return;
+            }
+        };
+        let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
+        let mut vendors: HashMap<String, Arc<Semaphore>> = HashMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            update_gauges(&state).await;
+            let now = state.clock.now_ms();
+            let st = state.clone();
+            let due = tokio::task::spawn_blocking(move || st.store.outbox_due(now, 512))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r);
+            match due {
+                Ok(due) => {
+                    for entry in due {
+                        if !in_flight
+                            .lock()
+                            .map(|mut s| s.insert(entry.seq))
+                            .unwrap_or(false)
+                        {
+                            continue;
+                        }
+                        let limit = vendors
+                            .entry(entry.vendor.clone())
+                            .or_insert_with(|| Arc::new(Semaphore::new(options.concurrency.max(1))))
+                            .clone();
+                        let (state, client, in_flight) =
+                            (state.clone(), client.clone(), in_flight.clone());
+                        tasks.spawn(async move {
+                            let Ok(_permit) = limit.acquire_owned().await else {
+                                return;
+                            };
+                            let seq = entry.seq;
+                            push_and_record(&state, &client, entry).await;
+                            if let Ok(mut s) = in_flight.lock() {
+                                s.remove(&seq);
+                            }
+                            state.outbox_wake.notify_one();
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "reading the outbox failed; will retry"),
+            }
+            while tasks.try_join_next().is_some() {}
+            tokio::select! {
+                () = state.outbox_wake.notified() => {}
+                () = tokio::time::sleep(options.poll) => {}
+                _ = stop.changed() => {
+                    // Pushes in flight are abandoned: they are still pending in the outbox and
+                    // are sent again (same idempotency key) after the restart.
+                    tasks.abort_all();
+                    return;
+                }
+            }
+        }
+    })
+}
+
+async fn update_gauges(state: &Arc<AppState>) {
+    let st = state.clone();
+    if let Ok(Ok((depth, oldest))) =
+        tokio::task::spawn_blocking(move || st.store.outbox_depth()).await
+    {
+        let age = oldest.map_or(0, |t| (state.clock.now_ms() - t).max(0) / 1000);
+        state.metrics.outbox(depth, age);
+    }
+}
+
+async fn push_and_record(state: &Arc<AppState>, client: &reqwest::Client, entry: Entry) {
+    let attempt = push(state, client, &entry).await;
+    let outcome = match &attempt {
+        Attempt::Delivered => "delivered",
+        Attempt::Failed(_) => "failed",
+        Attempt::Refused { .. } => "refused",
+    };
+    if let Attempt::Failed(why) = &attempt {
+        tracing::warn!(delivery = %entry.id, vendor = %entry.vendor, endpoint = %entry.endpoint,
+            attempts = entry.attempts + 1, error = %why, "delivery attempt failed");
+    }
+    let op = Op::Outbox(OutboxOp::Attempted {
+        id: entry.id.clone(),
+        attempt,
+        now: state.clock.now_ms(),
+        retry: state.options.delivery.retry,
+    });
+    match state.store.write(vec![op]).await.map(|mut r| r.pop()) {
+        Ok(Some(OpResult::Delivery(e))) => {
+            let outcome = if e.state == super::State::Dead {
+                "dead"
+            } else {
+                outcome
+            };
+            state.metrics.delivery(&e.vendor, outcome);
+            if e.state == super::State::Dead {
+                tracing::error!(delivery = %e.id, vendor = %e.vendor, attempts = e.attempts,
+                    "delivery is dead-lettered; redrive it with POST /v1/admin/outbox/{{id}}/redrive");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, delivery = %entry.id, "recording a delivery attempt failed; it will be attempted again")
+        }
+    }
+}
+
+/// One push attempt, against the active bundle's register.
+async fn push(state: &AppState, client: &reqwest::Client, entry: &Entry) -> Attempt {
+    let policy = state.policy();
+    let Some(sub) = policy.register.get(&entry.vendor) else {
+        return Attempt::Refused {
+            clause: "3.2".into(),
+            reason: format!(
+                "`{}` is no longer in the subprocessor register of {}",
+                entry.vendor, policy.id
+            ),
+        };
+    };
+    if sub.transfer_forbidden() {
+        return Attempt::Refused {
+            clause: "3.1".into(),
+            reason: format!(
+                "`{}` processes data outside the EEA without adequate safeguards",
+                entry.vendor
+            ),
+        };
+    }
+    let Some(url) = sub.delivery.endpoints.get(&entry.endpoint) else {
+        return Attempt::Failed(format!(
+            "the register gives `{}` no `{}` endpoint",
+            entry.vendor, entry.endpoint
+        ));
+    };
+    let Some(secret) = state.options.delivery.secrets.get(&entry.vendor) else {
+        return Attempt::Failed(format!(
+            "no secret is configured for `{}` (--vendor-secrets or SLUICE_VENDOR_SECRET_{})",
+            entry.vendor,
+            entry.vendor.to_uppercase().replace('-', "_")
+        ));
+    };
+    let body = match serde_json::to_vec(&shaped(
+        &entry.payload,
+        sub.delivery.shapes.get(&entry.endpoint),
+    )) {
+        Ok(b) => b,
+        Err(e) => return Attempt::Failed(format!("encoding the payload: {e}")),
+    };
+    let request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", &entry.id)
+        .header("sluice-signature", signature(secret, &body))
+        .header("sluice-clause", &entry.clause)
+        .header("sluice-endpoint", &entry.endpoint)
+        .body(body);
+    match request.send().await {
+        Ok(r) if r.status().is_success() => Attempt::Delivered,
+        Ok(r) => Attempt::Failed(format!("{url} answered {}", r.status())),
+        Err(e) => Attempt::Failed(format!("{url}: {}", without_url(&e))),
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(url) = e.url() {
+        s = s.replace(url.as_str(), "").trim().to_string();
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_shape_picks_and_renames_payload_fields() {
+        let payload =
+            json!({"mac": "00:15:65:aa:bb:cc", "provisioning_url": "https://p/x", "password": "s"});
+        let shape: BTreeMap<String, String> = [
+            ("/device/mac".to_string(), "/mac".to_string()),
+            ("/serverUrl".to_string(), "/provisioning_url".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            shaped(&payload, Some(&shape)),
+            json!({"device": {"mac": "00:15:65:aa:bb:cc"}, "serverUrl": "https://p/x"})
+        );
+        assert_eq!(shaped(&payload, None), payload);
+    }
+
+    #[test]
+    fn the_signature_is_the_hmac_of_the_body() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let s = VendorSecrets::new([("dpd".to_string(), "hunter2".to_string())].into());
+        assert_eq!(format!("{s:?}"), "{\"dpd\"}");
+    }
+}

@@ -1,0 +1,95 @@
+//! Helpers of the tests that run the `sluice` binary.
+#![allow(dead_code, reason = "each test binary uses some of the helpers")]
+
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the ProVu bundle with another version.
+pub fn provu_copy(at: &std::path::Path, version: &str) -> String {
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu")),
+        at,
+    );
+    set_version(at, "2026.11.0", version);
+    at.to_str().unwrap().to_string()
+}
+
+pub fn set_version(dir: &std::path::Path, from: &str, to: &str) {
+    let manifest = dir.join("bundle.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let old = format!("version = \"{from}\"");
+    assert!(text.contains(&old));
+    std::fs::write(
+        &manifest,
+        text.replace(&old, &format!("version = \"{to}\"")),
+    )
+    .unwrap();
+}
+
+/// `GET path` over plain HTTP/1.0; the body, if the gateway answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Stops the child process when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `sluice serve` on `port` with `args` and `envs`, its output discarded; waits until it
+/// answers.
+pub fn serve(port: u16, args: &[&str], envs: &[(&str, &str)]) -> Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting sluice serve");
+    let child = Child(child);
+    wait_for("the gateway", || http_get(port, "/healthz").is_some());
+    child
+}
