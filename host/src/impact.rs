@@ -3,12 +3,11 @@
 //! Nothing is changed; the candidate runs in the sandbox like any policy.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::bundle::Policy;
 use crate::gateway::AppState;
 use crate::pipeline::{self, Disclosure, Instances, Outcome, ReadRequest, WriteInput};
-use crate::record::{Action, StoredRecord};
+use crate::record::{Action, StoredRecord, leaves};
 
 /// Most records one report examines; a report that stops there gives the cursor to go on.
 pub const MAX_RECORDS: usize = 10_000;
@@ -240,33 +239,4 @@ fn examine<'a>(
         }
     }
     Ok(())
-}
-
-/// The JSON Pointers of the leaves of `v`.
-fn leaves(v: &Value) -> Vec<String> {
-    fn walk(v: &Value, at: &mut String, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) if !m.is_empty() => {
-                for (k, x) in m {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    walk(x, at, out);
-                    at.truncate(len);
-                }
-            }
-            Value::Array(a) if !a.is_empty() => {
-                for (i, x) in a.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(x, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => out.push(at.clone()),
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut String::new(), &mut out);
-    out
 }

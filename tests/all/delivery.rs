@@ -389,3 +389,77 @@ async fn a_disclosure_to_a_subprocessor_is_on_the_record_of_recipients() {
     let (status, _) = env.get("/v1/records/nope/recipients").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_courier_receives_its_own_deliveries_projection_once_ready_to_ship_and_no_other_does() {
+    let dpd = VendorServer::start().await;
+    let apc = VendorServer::start().await;
+    let dir = copy_provu(
+        "2026.11.0",
+        &[
+            (
+                "[register.dpd]\n",
+                &format!(
+                    "[register.dpd]\n{}\n",
+                    push_delivery(&dpd.url, "dpd", &["courier"], "")
+                ),
+            ),
+            (
+                "[register.apc]\n",
+                &format!(
+                    "[register.apc]\n{}\n",
+                    push_delivery(&apc.url, "apc", &["courier"], "")
+                ),
+            ),
+        ],
+    );
+    let env = TestEnv::from_dir(dir, |o| {
+        o.delivery.secrets = VendorSecrets::new(
+            [
+                ("dpd".to_string(), "d".to_string()),
+                ("apc".to_string(), "a".to_string()),
+            ]
+            .into(),
+        );
+        o.delivery.poll = Duration::from_millis(20);
+    })
+    .await
+    .unwrap();
+    let order = |ready: bool| {
+        json!({"kind": "delivery", "subject": "recipient-1", "fields": {
+            "name": "Grace Hopper", "company": "Hopper Labs",
+            "address": {"line1": "1 Savile Street", "city": "Huddersfield",
+                        "postcode": "HD3 4PG", "country": "GB"},
+            "courier": "dpd", "order_ref": "ORD-2026-004242", "phone": "07700 900123",
+            "email": "grace@example.co.uk", "ready_to_ship": ready}})
+    };
+    let record = env.create(&order(false)).await;
+    let id = record["id"].as_str().unwrap();
+    assert_eq!(
+        record["deliveries"],
+        json!([]),
+        "not ready: nothing to send"
+    );
+    // Ready to ship: the courier's projection goes to DPD, and to no one else.
+    let (status, _) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"ready_to_ship": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = dpd.wait_for(1).await;
+    assert_eq!(got[0].path, "/dpd/courier");
+    assert_eq!(
+        got[0].body,
+        json!({"name": "Grace Hopper", "company": "Hopper Labs",
+               "address": {"line1": "1 Savile Street", "city": "Huddersfield",
+                           "postcode": "HD3 4PG", "country": "GB"},
+               "phone": "07700 900123", "email": "grace@example.co.uk"})
+    );
+    assert!(!String::from_utf8_lossy(&got[0].raw).contains("ORD-2026-004242"));
+    wait_state(&env, &format!("record={id}"), "delivered").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(apc.attempts(), 0, "another courier received nothing");
+    assert_eq!(dpd.received().len(), 1);
+}

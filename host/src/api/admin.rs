@@ -118,12 +118,13 @@ pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Result<Response
     Ok(Json(json!({ "plugins": plugins })).into_response())
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs a blocking registry or store read off the async workers.
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("registry task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("blocking task failed: {e}")))?
         .map_err(|e| ApiError::internal(&e))
 }
 

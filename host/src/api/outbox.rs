@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{Actor, ApiQuery};
+use super::admin::{Actor, ApiQuery, blocking};
 use super::error::ApiError;
 use super::records::ApiJson;
 use crate::gateway::AppState;
@@ -19,15 +19,6 @@ use crate::store::{Op, OpResult, OutboxFilter, OutboxOp};
 
 /// Most deliveries one page lists.
 const MAX_PAGE: usize = 1000;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("outbox task failed: {e}")))?
-        .map_err(|e| ApiError::internal(&e))
-}
 
 /// `GET /v1/admin/outbox` query.
 #[derive(Debug, Default, Deserialize)]

@@ -254,34 +254,7 @@ pub struct Recipient {
     pub purpose: Option<String>,
 }
 
-/// The JSON Pointers of the leaves of `v`.
-pub fn leaves(v: &serde_json::Value) -> Vec<String> {
-    fn walk(v: &serde_json::Value, at: &mut String, out: &mut Vec<String>) {
-        match v {
-            serde_json::Value::Object(m) if !m.is_empty() => {
-                for (k, x) in m {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    walk(x, at, out);
-                    at.truncate(len);
-                }
-            }
-            serde_json::Value::Array(a) if !a.is_empty() => {
-                for (i, x) in a.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(x, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => out.push(at.clone()),
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut String::new(), &mut out);
-    out
-}
+pub use crate::record::leaves;
 
 #[cfg(test)]
 mod tests {
