@@ -1,0 +1,883 @@
+//! Outbox delivery: deliveries per second to a fast local vendor, and the write latency a
+//! delivery adds.
+//!
+//! Starts an in-process vendor HTTP server on loopback (axum, answers 200 at once, counts
+//! requests and distinct `Idempotency-Key`s) and the real gateway in-process (a copy of the
+//! ProVu bundle whose Yealink register entry pushes to that vendor, a temporary redb, port 0)
+//! on a multi-thread tokio runtime, and drives it with reqwest clients:
+//!
+//! 1. `deliveries`: writes `--records` `device-provisioning` records of Yealink devices
+//!    provisioned on ProVu's own server (each produces exactly one `redirection` delivery)
+//!    with `POST /v1/records:batch`, NDJSON batches of `--batch-size`, one batch after the
+//!    other. Measures from the first batch sent until the vendor has received every
+//!    delivery's key: deliveries per second end to end (writes included), and the drain rate
+//!    after the last batch returned (deliveries received after it / time until the last
+//!    one). Reports the outbox depth (`GET /v1/admin/outbox` → `pending`) right after the
+//!    last write, and checks that it falls to 0.
+//! 2. `push` / `none`: `--clients` concurrent clients write the same kind of record with
+//!    single `POST /v1/records` requests for `--secs` seconds each, on two gateways one after
+//!    the other: `push` on the bundle above (every write enqueues a delivery that the workers
+//!    push while the writes go on), `none` on the same bundle without the
+//!    `provisioning-forwarder` step in the device chain (no deliveries; the policy test cases
+//!    that expect forwarding are left out of that copy). Reports throughput and latency of
+//!    each and the latency a delivery adds (push − none).
+//!
+//! The vendor, the clients and the gateway run in the same process on the same cores. Without
+//! `--bench` (e.g. `cargo test --benches`) it runs a short smoke version.
+//!
+//! Run with `cargo bench -p sluice --bench delivery`. Knobs (arguments or environment):
+//! `--records N` / `SLUICE_BENCH_RECORDS` (5000), `--batch-size N` /
+//! `SLUICE_BENCH_BATCH_SIZE` (500), `--concurrency N` / `SLUICE_BENCH_CONCURRENCY` (16, pushes
+//! in flight per vendor), `--clients N` / `SLUICE_BENCH_CLIENTS` (16), `--secs N` /
+//! `SLUICE_BENCH_SECS` (5). Unknown arguments are ignored; the process exits non-zero if any
+//! request fails or a delivery goes missing.
+
+mod common;
+
+use common::{PROVU, ms, percentile};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use cap_std::fs::Dir;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sluice::gateway::{self, Dirs, Options, Running};
+use sluice::outbox::worker::{DeliveryOptions, VendorSecrets};
+
+/// The header line of Yealink's register entry, after which the push delivery goes.
+const YEALINK: &str = "[register.yealink]\n";
+
+/// The provisioning-forwarder step of the device-provisioning chain in
+/// `policies/provu/bundle.toml`, removed for the `none` variant.
+const FORWARDER_STEP: &str = "[[kinds.device-provisioning.chain]]\n\
+plugin = \"provisioning-forwarder\"\n\
+# 2.2.2: \"We will however pass MAC addresses to the vendor's redirection server.\"\n\
+config = { provisioning_url = \"https://provisioning.provu.co.uk/devices/{mac}\" }\n";
+
+/// How long the vendor may take to receive everything (and the outbox to empty).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+struct Settings {
+    records: usize,
+    batch_size: usize,
+    concurrency: usize,
+    clients: usize,
+    secs: f64,
+}
+
+impl Settings {
+    fn from_env_and_args() -> Self {
+        let args = common::Args::read();
+        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
+        let (records, secs) = if args.bench_mode {
+            (5000.0, 5.0)
+        } else {
+            (200.0, 1.0)
+        };
+        Self {
+            records: (num("--records", "SLUICE_BENCH_RECORDS", records) as usize).max(1),
+            batch_size: (num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 500.0) as usize).max(1),
+            concurrency: (num("--concurrency", "SLUICE_BENCH_CONCURRENCY", 16.0) as usize).max(1),
+            clients: (num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
+            secs: num("--secs", "SLUICE_BENCH_SECS", secs),
+        }
+    }
+
+    fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.secs)
+    }
+}
+
+/// Numbers the records, so that every MAC address and subject is distinct.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A Yealink device provisioned on ProVu's own server: one `redirection` delivery.
+fn record() -> Value {
+    let i = NEXT.fetch_add(1, Ordering::Relaxed);
+    json!({
+        "kind": "device-provisioning",
+        "subject": format!("u{i}"),
+        "fields": {
+            "mac": format!(
+                "00-15-65-{:02X}-{:02X}-{:02X}",
+                (i >> 16) & 0xff,
+                (i >> 8) & 0xff,
+                i & 0xff
+            ),
+            "vendor": "yealink",
+            "username": "1001",
+            "sip_server": "sip.example.net",
+            "provisioned_at": "2026-11-20T00:00:00Z",
+            "provisioning_host": "own",
+        }
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The vendor.
+
+/// What the vendor counts.
+#[derive(Debug, Default)]
+struct Received {
+    requests: u64,
+    /// Requests to another path than the redirection endpoint.
+    other_paths: u64,
+    keys: HashSet<String>,
+    /// How many distinct keys to wait for, and when the last of them arrived.
+    target: usize,
+    reached: Option<Instant>,
+}
+
+/// A fast vendor on loopback: answers every request 200 at once.
+struct Vendor {
+    url: String,
+    received: Arc<Mutex<Received>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Vendor {
+    async fn start() -> Result<Self> {
+        let received: Arc<Mutex<Received>> = Arc::default();
+        let r = received.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  _body: axum::body::Bytes| {
+                let r = r.clone();
+                async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let mut r = r.lock().expect("the vendor's counters");
+                    r.requests += 1;
+                    if uri.path() != "/r" {
+                        r.other_paths += 1;
+                    }
+                    r.keys.insert(key);
+                    if r.reached.is_none() && r.target > 0 && r.keys.len() >= r.target {
+                        r.reached = Some(Instant::now());
+                    }
+                    axum::http::StatusCode::OK
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the vendor's port")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            url,
+            received,
+            task,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Received> {
+        self.received.lock().expect("the vendor's counters")
+    }
+
+    /// Forgets what it received; then waits for `target` distinct keys.
+    fn reset(&self, target: usize) {
+        *self.lock() = Received {
+            target,
+            ..Received::default()
+        };
+    }
+
+    fn distinct(&self) -> usize {
+        self.lock().keys.len()
+    }
+
+    /// Waits until `target` distinct keys arrived; when the last one did.
+    async fn wait(&self, timeout: Duration) -> Result<Instant> {
+        let until = Instant::now() + timeout;
+        loop {
+            {
+                let r = self.lock();
+                if let Some(at) = r.reached {
+                    return Ok(at);
+                }
+                if Instant::now() > until {
+                    bail!(
+                        "after {} s the vendor has received {} of {} deliveries",
+                        timeout.as_secs(),
+                        r.keys.len(),
+                        r.target
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+impl Drop for Vendor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The gateway.
+
+/// Copies directory `from` into `to` (which must not exist), recursively.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the one occurrence of `from` in `text`.
+fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
+    match text.matches(from).count() {
+        1 => Ok(text.replacen(from, to, 1)),
+        n => bail!("policies/provu/bundle.toml holds {n} occurrences of {from:?}, not 1"),
+    }
+}
+
+/// Whether a policy test case of the ProVu bundle expects what the provisioning forwarder
+/// does (a write of a device record with deliveries or a `forward` decision).
+fn expects_forwarding(case: &Path) -> Result<bool> {
+    let read = |name: &str| -> Result<Value> {
+        let path = case.join(name);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    };
+    let input = read("input.json")?;
+    if input["record"]["kind"] != "device-provisioning" || input.get("read").is_some() {
+        return Ok(false);
+    }
+    let expected = read("expected.json")?;
+    let forwards = expected["decisions"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["action"] == "forward"));
+    Ok(expected.get("deliveries").is_some() || forwards)
+}
+
+/// A copy of the ProVu bundle in which Yealink receives its deliveries by push at
+/// `vendor/r` (redirection) and `vendor/p` (provisioning); without the forwarder step when
+/// `forwarder` is false. Returns the directory and the number of policy test cases left out.
+fn bundle_copy(root: &Path, name: &str, vendor: &str, forwarder: bool) -> Result<(PathBuf, usize)> {
+    let dir = root.join(name);
+    copy_dir(Path::new(PROVU), &dir)?;
+    let manifest_path = dir.join("bundle.toml");
+    let mut manifest = std::fs::read_to_string(&manifest_path)?;
+    let push = format!(
+        "{YEALINK}delivery = {{ mode = \"push\", endpoints = {{ redirection = \"{vendor}/r\", \
+         provisioning = \"{vendor}/p\" }} }}\n"
+    );
+    manifest = replace_once(&manifest, YEALINK, &push)?;
+    let mut left_out = 0;
+    if !forwarder {
+        manifest = replace_once(&manifest, FORWARDER_STEP, "")?;
+        let tests = dir.join("tests");
+        for entry in std::fs::read_dir(&tests)? {
+            let case = entry?.path();
+            if case.is_dir() && expects_forwarding(&case)? {
+                std::fs::remove_dir_all(&case)?;
+                left_out += 1;
+            }
+        }
+        if left_out == 0 {
+            bail!("no policy test case of policies/provu expects the provisioning forwarder");
+        }
+    }
+    std::fs::write(&manifest_path, manifest)?;
+    Ok((dir, left_out))
+}
+
+/// Starts a gateway in-process on the bundle directory `policy`, pushing to Yealink with
+/// `concurrency` pushes in flight.
+async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, tempfile::TempDir)> {
+    let data_tmp = tempfile::tempdir().context("creating a temporary data directory")?;
+    let data = Dir::open_ambient_dir(data_tmp.path(), cap_std::ambient_authority())?;
+    let policy = Dir::open_ambient_dir(policy, cap_std::ambient_authority())?;
+    let loading = Instant::now();
+    let running = gateway::start(
+        Options {
+            listen: "127.0.0.1:0".parse()?,
+            sweep_interval: Duration::from_secs(3600),
+            delivery: DeliveryOptions {
+                concurrency,
+                secrets: VendorSecrets::new(BTreeMap::from([(
+                    "yealink".to_string(),
+                    "yealink-bench-secret".to_string(),
+                )])),
+                ..DeliveryOptions::default()
+            },
+            ..Options::new()
+        },
+        Dirs {
+            data,
+            policy: Some(policy),
+        },
+    )
+    .await?;
+    eprintln!(
+        "gateway listening on {} (started in {:.0} ms)",
+        running.addr(),
+        ms(loading.elapsed())
+    );
+    Ok((running, data_tmp))
+}
+
+/// Runs `body` on a gateway started on `policy`, then shuts the gateway down (also when
+/// `body` failed).
+async fn with_gateway<T>(
+    policy: &Path,
+    concurrency: usize,
+    body: impl AsyncFnOnce(&str) -> Result<T>,
+) -> Result<T> {
+    let (running, data_tmp) = start_gateway(policy, concurrency).await?;
+    let result = body(&format!("http://{}", running.addr())).await;
+    let stopping = Instant::now();
+    let stopped = running.shutdown().await;
+    eprintln!("gateway shut down in {:.0} ms", ms(stopping.elapsed()));
+    drop(data_tmp);
+    let out = result?;
+    stopped?;
+    Ok(out)
+}
+
+/// The number of pending deliveries (`GET /v1/admin/outbox` → `pending`).
+async fn pending(client: &reqwest::Client, base: &str) -> Result<u64> {
+    let response = client
+        .get(format!("{base}/v1/admin/outbox?state=pending&limit=1"))
+        .send()
+        .await
+        .context("GET /v1/admin/outbox")?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .context("GET /v1/admin/outbox: the answer is not JSON")?;
+    if status.as_u16() != 200 {
+        bail!("GET /v1/admin/outbox answered {status}: {body}");
+    }
+    body["pending"]
+        .as_u64()
+        .with_context(|| format!("GET /v1/admin/outbox: no `pending` in {body}"))
+}
+
+/// Waits until no delivery is pending; how long that took.
+async fn wait_empty(client: &reqwest::Client, base: &str) -> Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let n = pending(client, base).await?;
+        if n == 0 {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > DRAIN_TIMEOUT {
+            bail!(
+                "{n} deliveries are still pending {} s after the vendor received them all",
+                DRAIN_TIMEOUT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The deliveries a write answer lists (only these fields matter here).
+#[derive(Debug, Deserialize)]
+struct DeliveryView {
+    vendor: String,
+    endpoint: String,
+}
+
+/// A write answer, or one line of a batch answer.
+#[derive(Debug, Deserialize)]
+struct Written {
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    deliveries: Vec<DeliveryView>,
+}
+
+/// Checks that a written record produced `expected` deliveries (each a Yealink redirection).
+fn check_deliveries(written: &Written, expected: usize) -> Result<()> {
+    let ok = written.deliveries.len() == expected
+        && written
+            .deliveries
+            .iter()
+            .all(|d| d.vendor == "yealink" && d.endpoint == "redirection");
+    if !ok {
+        bail!(
+            "a record produced the deliveries {:?}, not {expected} Yealink redirection(s)",
+            written.deliveries
+        );
+    }
+    Ok(())
+}
+
+/// Writes one record and checks the deliveries it produced.
+async fn write_one(client: &reqwest::Client, base: &str, deliveries: usize) -> Result<()> {
+    let response = client
+        .post(format!("{base}/v1/records"))
+        .json(&record())
+        .send()
+        .await
+        .context("POST /v1/records")?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if status.as_u16() != 201 {
+        bail!(
+            "POST /v1/records answered {status}: {}",
+            truncate(&String::from_utf8_lossy(&bytes))
+        );
+    }
+    check_deliveries(&serde_json::from_slice(&bytes)?, deliveries)
+}
+
+// ---------------------------------------------------------------------------------------
+// Part 1: deliveries per second.
+
+#[derive(Debug)]
+struct Throughput {
+    records: usize,
+    batches: usize,
+    /// First batch sent → last batch answered.
+    writes: Duration,
+    /// First batch sent → the vendor received every key.
+    end_to_end: Duration,
+    /// Distinct keys the vendor had received when the last batch was answered.
+    at_writes_end: usize,
+    /// Pending deliveries right after the last batch was answered.
+    depth_after_writes: u64,
+    /// The vendor received every key → the outbox shows none pending.
+    recorded_after: Duration,
+    requests: u64,
+    other_paths: u64,
+}
+
+async fn throughput(settings: &Settings, vendor: &Vendor, base: &str) -> Result<Throughput> {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    // One record first: the setup delivers (and the plugin instances are warm).
+    vendor.reset(1);
+    write_one(&client, base, 1).await?;
+    vendor.wait(Duration::from_secs(10)).await?;
+    wait_empty(&client, base).await?;
+
+    let n = settings.records;
+    let bodies: Vec<(usize, Vec<u8>)> = (0..n)
+        .step_by(settings.batch_size)
+        .map(|start| {
+            let size = settings.batch_size.min(n - start);
+            let mut body = Vec::with_capacity(size * 300);
+            for _ in 0..size {
+                serde_json::to_writer(&mut body, &record()).expect("serializing a record");
+                body.push(b'\n');
+            }
+            (size, body)
+        })
+        .collect();
+    let batches = bodies.len();
+    vendor.reset(n);
+    let url = format!("{base}/v1/records:batch");
+    let started = Instant::now();
+    for (i, (size, body)) in bodies.into_iter().enumerate() {
+        let response = client
+            .post(&url)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("batch {i}: request failed"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if status.as_u16() != 200 {
+            bail!("batch {i} answered {status}: {}", truncate(&text));
+        }
+        let mut lines = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            lines += 1;
+            let written: Written = serde_json::from_str(line)
+                .with_context(|| format!("batch {i}: unparsable line {}", truncate(line)))?;
+            if written.status != Some(201) {
+                bail!("batch {i}: a record was answered {}", truncate(line));
+            }
+            check_deliveries(&written, 1)?;
+        }
+        if lines != size {
+            bail!("batch {i}: {lines} result lines for {size} records");
+        }
+    }
+    let writes_done = Instant::now();
+    let at_writes_end = vendor.distinct();
+    let depth_after_writes = pending(&client, base).await?;
+    let reached = vendor.wait(DRAIN_TIMEOUT).await?;
+    let recorded_after = wait_empty(&client, base).await?;
+    let r = vendor.lock();
+    Ok(Throughput {
+        records: n,
+        batches,
+        writes: writes_done - started,
+        end_to_end: reached.saturating_duration_since(started),
+        at_writes_end,
+        depth_after_writes,
+        recorded_after,
+        requests: r.requests,
+        other_paths: r.other_paths,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Part 2: the write latency a delivery adds.
+
+#[derive(Debug, Default)]
+struct TaskResult {
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<String, u64>,
+    deliveries: u64,
+    error_samples: Vec<String>,
+}
+
+async fn writer(client: reqwest::Client, url: String, until: Instant) -> TaskResult {
+    let mut out = TaskResult::default();
+    while Instant::now() < until {
+        let body = serde_json::to_vec(&record()).expect("serializing a record");
+        let started = Instant::now();
+        let sent = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => {
+                let status = r.status();
+                r.bytes().await.map(|b| (status, b))
+            }
+            Err(e) => Err(e),
+        };
+        out.latencies.push(started.elapsed());
+        let (status, sample) = match response {
+            Ok((status, bytes)) if status.as_u16() == 201 => {
+                match serde_json::from_slice::<Written>(&bytes) {
+                    Ok(w) => {
+                        out.deliveries += w.deliveries.len() as u64;
+                        ("201".to_string(), None)
+                    }
+                    Err(e) => (
+                        "201 unparsable".to_string(),
+                        Some(format!(
+                            "{e}: {}",
+                            truncate(&String::from_utf8_lossy(&bytes))
+                        )),
+                    ),
+                }
+            }
+            Ok((status, bytes)) => (
+                status.as_u16().to_string(),
+                Some(format!(
+                    "HTTP {status}: {}",
+                    truncate(&String::from_utf8_lossy(&bytes))
+                )),
+            ),
+            Err(e) => ("failed".to_string(), Some(format!("request failed: {e}"))),
+        };
+        *out.statuses.entry(status).or_default() += 1;
+        if let Some(s) = sample
+            && out.error_samples.len() < 3
+        {
+            out.error_samples.push(s);
+        }
+    }
+    out
+}
+
+/// What one latency phase measured.
+#[derive(Debug, Default)]
+struct Phase {
+    name: &'static str,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<String, u64>,
+    error_samples: Vec<String>,
+    /// Deliveries the answers listed.
+    deliveries: u64,
+    /// Distinct deliveries the vendor received while the clients wrote.
+    received_during: usize,
+    /// Pending deliveries when the clients stopped.
+    pending_at_end: u64,
+    /// The clients stopped → the vendor received every delivery and none is pending.
+    drained_after: Duration,
+}
+
+impl Phase {
+    fn requests(&self) -> u64 {
+        self.latencies.len() as u64
+    }
+
+    fn failures(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|(s, _)| s.as_str() != "201")
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn p(&self, q: f64) -> Duration {
+        percentile(&self.latencies, q)
+    }
+}
+
+async fn latency(
+    name: &'static str,
+    settings: &Settings,
+    vendor: &Vendor,
+    base: &str,
+    per_record: usize,
+) -> Result<Phase> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(settings.clients)
+        .build()?;
+    // One record first: the setup delivers (or not), and the plugin instances are warm.
+    vendor.reset(per_record);
+    write_one(&client, base, per_record).await?;
+    if per_record > 0 {
+        vendor.wait(Duration::from_secs(10)).await?;
+    }
+    wait_empty(&client, base).await?;
+
+    // The vendor waits for as many keys as there will be deliveries (set below).
+    vendor.reset(usize::MAX);
+    let started = Instant::now();
+    let until = started + settings.duration();
+    let url = format!("{base}/v1/records");
+    let tasks: Vec<_> = (0..settings.clients)
+        .map(|_| tokio::spawn(writer(client.clone(), url.clone(), until)))
+        .collect();
+    let mut out = Phase {
+        name,
+        ..Phase::default()
+    };
+    for t in tasks {
+        let r = t.await.context("a writing task panicked")?;
+        out.latencies.extend(r.latencies);
+        out.deliveries += r.deliveries;
+        for (k, n) in r.statuses {
+            *out.statuses.entry(k).or_default() += n;
+        }
+        for s in r.error_samples {
+            if out.error_samples.len() < 5 && !out.error_samples.contains(&s) {
+                out.error_samples.push(s);
+            }
+        }
+    }
+    let stopped = Instant::now();
+    out.elapsed = stopped - started;
+    out.latencies.sort_unstable();
+    out.received_during = vendor.distinct();
+    out.pending_at_end = pending(&client, base).await?;
+    let created = out.statuses.get("201").copied().unwrap_or(0);
+    if out.deliveries != created * per_record as u64 {
+        bail!(
+            "{name}: {created} records produced {} deliveries, not {per_record} each",
+            out.deliveries
+        );
+    }
+    if out.deliveries > 0 {
+        {
+            let mut r = vendor.lock();
+            r.target = out.deliveries as usize;
+            if r.keys.len() >= r.target {
+                r.reached = Some(Instant::now());
+            }
+        }
+        vendor.wait(DRAIN_TIMEOUT).await?;
+    }
+    wait_empty(&client, base).await?;
+    out.drained_after = stopped.elapsed();
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out: usize) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!(
+        "outbox delivery to a fast local vendor ({cores} cores available; {} pushes in \
+         flight per vendor)",
+        settings.concurrency
+    );
+    let e2e = t.end_to_end.as_secs_f64();
+    let drained = t.records - t.at_writes_end.min(t.records);
+    let drain = t.end_to_end.saturating_sub(t.writes).as_secs_f64();
+    println!(
+        "  {} records in {} NDJSON batches of up to {}, one delivery each",
+        t.records, t.batches, settings.batch_size
+    );
+    println!(
+        "  writes:                 {:>9.0} ms  ({:.0} records/s)",
+        ms(t.writes),
+        t.records as f64 / t.writes.as_secs_f64()
+    );
+    println!(
+        "  end to end:             {:>9.0} ms  ({:.0} deliveries/s, first batch sent -> last \
+         key received)",
+        ms(t.end_to_end),
+        t.records as f64 / e2e
+    );
+    if drain > 0.0 {
+        println!(
+            "  drain after the writes: {:>9.0} ms  ({drained} deliveries, {:.0} deliveries/s)",
+            drain * 1e3,
+            drained as f64 / drain
+        );
+    } else {
+        println!("  drain after the writes: every delivery arrived before the last batch returned");
+    }
+    println!(
+        "  received when the writes finished: {}; outbox depth (pending) then: {}",
+        t.at_writes_end, t.depth_after_writes
+    );
+    println!(
+        "  vendor requests: {} ({} resent, {} to another endpoint); pending 0 after {:.1} ms \
+         more",
+        t.requests,
+        t.requests.saturating_sub(t.records as u64),
+        t.other_paths,
+        ms(t.recorded_after)
+    );
+
+    println!();
+    println!(
+        "write latency with and without a delivery ({} concurrent clients, single POST \
+         /v1/records, {} s per phase)",
+        settings.clients, settings.secs
+    );
+    println!(
+        "  push: every write enqueues a delivery, pushed while the writes go on; none: no \
+         forwarder step ({left_out} forwarding test cases left out of that copy)"
+    );
+    println!(
+        "{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>10}",
+        "phase",
+        "requests",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "non-201",
+        "delivered",
+        "pending@end",
+        "drained ms"
+    );
+    for r in phases {
+        println!(
+            "{:<6} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>11} {:>10.0}",
+            r.name,
+            r.requests(),
+            r.requests() as f64 / r.elapsed.as_secs_f64(),
+            ms(r.p(0.50)),
+            ms(r.p(0.99)),
+            ms(r.latencies.last().copied().unwrap_or_default()),
+            r.failures(),
+            r.received_during,
+            r.pending_at_end,
+            ms(r.drained_after),
+        );
+    }
+    if let [a, b] = phases {
+        println!(
+            "added by a delivery (push - none): p50 {:+.2} ms, p99 {:+.2} ms",
+            ms(a.p(0.50)) - ms(b.p(0.50)),
+            ms(a.p(0.99)) - ms(b.p(0.99)),
+        );
+    }
+    for r in phases.iter().filter(|r| r.failures() > 0) {
+        println!();
+        println!(
+            "!!! {}: {} of {} requests were NOT answered 201: {:?}",
+            r.name,
+            r.failures(),
+            r.requests(),
+            r.statuses
+        );
+        for s in &r.error_samples {
+            println!("!!!   {s}");
+        }
+    }
+}
+
+async fn run(settings: Settings) -> Result<()> {
+    let vendor = Vendor::start().await?;
+    eprintln!("vendor listening on {}", vendor.url);
+    let bundles = tempfile::tempdir().context("creating a temporary directory")?;
+    let (push, _) = bundle_copy(bundles.path(), "push", &vendor.url, true)?;
+    let (none, left_out) = bundle_copy(bundles.path(), "none", &vendor.url, false)?;
+
+    let t = with_gateway(&push, settings.concurrency, async |base| {
+        throughput(&settings, &vendor, base).await
+    })
+    .await
+    .context("deliveries per second")?;
+    eprintln!(
+        "deliveries: {} received in {:.0} ms",
+        t.records,
+        ms(t.end_to_end)
+    );
+
+    let mut phases = Vec::new();
+    for (name, dir, per_record) in [("push", &push, 1), ("none", &none, 0)] {
+        let phase = with_gateway(dir, settings.concurrency, async |base| {
+            latency(name, &settings, &vendor, base, per_record).await
+        })
+        .await
+        .with_context(|| format!("the {name} latency phase"))?;
+        eprintln!(
+            "{name}: {} requests, {} not 201",
+            phase.requests(),
+            phase.failures()
+        );
+        phases.push(phase);
+    }
+    print_results(&settings, &t, &phases, left_out);
+
+    let failures: u64 = phases.iter().map(Phase::failures).sum();
+    if failures > 0 {
+        bail!("{failures} record writes were not answered 201");
+    }
+    if t.other_paths > 0 {
+        bail!(
+            "the vendor received {} requests at another endpoint than redirection",
+            t.other_paths
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let settings = Settings::from_env_and_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    rt.block_on(run(settings))
+}
