@@ -32,6 +32,10 @@
 //! `SLUICE_BENCH_SECS` (5). Unknown arguments are ignored; the process exits non-zero if any
 //! request fails or a delivery goes missing.
 
+#[allow(
+    dead_code,
+    reason = "`start_provu` is for the benches on the unmodified ProVu bundle"
+)]
 mod common;
 
 use common::{PROVU, ms, percentile};
@@ -625,6 +629,8 @@ struct Phase {
     pending_at_end: u64,
     /// The clients stopped → the vendor received every delivery and none is pending.
     drained_after: Duration,
+    /// Requests the vendor received in all (a delivery sent twice counts twice).
+    vendor_requests: u64,
 }
 
 impl Phase {
@@ -713,6 +719,7 @@ async fn latency(
     }
     wait_empty(&client, base).await?;
     out.drained_after = stopped.elapsed();
+    out.vendor_requests = vendor.lock().requests;
     Ok(out)
 }
 
@@ -758,8 +765,8 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
         t.at_writes_end, t.depth_after_writes
     );
     println!(
-        "  vendor requests: {} ({} resent, {} to another endpoint); pending 0 after {:.1} ms \
-         more",
+        "  vendor requests: {} ({} resent with a key already received, {} to another \
+         endpoint); pending 0 after {:.1} ms more",
         t.requests,
         t.requests.saturating_sub(t.records as u64),
         t.other_paths,
@@ -774,10 +781,12 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
     );
     println!(
         "  push: every write enqueues a delivery, pushed while the writes go on; none: no \
-         forwarder step ({left_out} forwarding test cases left out of that copy)"
+         forwarder step ({left_out} forwarding test cases left out of that copy); received and \
+         pending@end: when the clients stopped; drained: clients stopped -> all received and \
+         none pending; resent: vendor requests beyond one per delivery"
     );
     println!(
-        "{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>10}",
+        "{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>10} {:>7}",
         "phase",
         "requests",
         "requests/s",
@@ -785,13 +794,14 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
         "p99 ms",
         "max ms",
         "non-201",
-        "delivered",
+        "received",
         "pending@end",
-        "drained ms"
+        "drained ms",
+        "resent"
     );
     for r in phases {
         println!(
-            "{:<6} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>11} {:>10.0}",
+            "{:<6} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>11} {:>10.0} {:>7}",
             r.name,
             r.requests(),
             r.requests() as f64 / r.elapsed.as_secs_f64(),
@@ -802,6 +812,7 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
             r.received_during,
             r.pending_at_end,
             ms(r.drained_after),
+            r.vendor_requests.saturating_sub(r.deliveries),
         );
     }
     if let [a, b] = phases {

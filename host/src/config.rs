@@ -37,11 +37,28 @@ pub enum Command {
         #[arg(long, default_value = "sluice-publisher")]
         out: PathBuf,
     },
+    /// Work with the audit log of a stopped gateway's data directory.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Sign a bundle directory, or publish it to a running gateway.
     Bundle {
         /// What to do with the bundle.
         #[command(subcommand)]
         command: BundleCommand,
+    },
+}
+
+/// `sluice audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; name the first entry that does not match.
+    Verify {
+        /// The data directory (of a stopped gateway).
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
     },
 }
 

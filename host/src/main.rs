@@ -9,7 +9,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use sluice::bundle::{self, package, signing};
-use sluice::config::{BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve};
+use sluice::config::{AuditCommand, BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve};
 use sluice::gateway::{self, Dirs};
 use sluice::runtime::{Limits, Runtime};
 
@@ -64,6 +64,21 @@ async fn run(cli: Cli) -> Result<()> {
             serve_until_signal(options, dirs, watch).await
         }
         Command::Keygen { out } => keygen(&out),
+        Command::Audit {
+            command: AuditCommand::Verify { data_dir },
+        } => {
+            let data = Dir::open_ambient_dir(&data_dir, authority)
+                .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+            match sluice::store::Store::verify_audit(&data)? {
+                sluice::store::audit::Verdict::Intact { entries } => {
+                    println!("audit log intact: {entries} entries, hash chain verified");
+                    Ok(())
+                }
+                sluice::store::audit::Verdict::Broken { seq, reason } => {
+                    anyhow::bail!("audit log tampered with at entry {seq}: {reason}")
+                }
+            }
+        }
         Command::Bundle { command } => {
             init_logging(LogFormat::Human);
             match command {

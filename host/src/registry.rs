@@ -14,7 +14,7 @@ use crate::bundle::package::{Components, Package};
 use crate::runtime::World;
 use crate::store::AuditEntry;
 use crate::store::audit;
-use crate::store::tables::{ACTIVATIONS, AUDIT, BUNDLES, COMPONENTS, NOTICES, PLUGINS};
+use crate::store::tables::{ACTIVATIONS, BUNDLES, COMPONENTS, NOTICES, PLUGINS};
 
 /// A plugin component in the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,7 +137,7 @@ impl Registry {
                 plugins.insert(info.digest.as_str(), serde_json::to_vec(info)?.as_slice())?;
                 txn.open_table(COMPONENTS)?
                     .insert(info.digest.as_str(), bytes)?;
-                audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+                audit::append(&txn, entry)?;
                 Put::Created
             }
         };
@@ -191,7 +191,7 @@ impl Registry {
                 Some(e) => Put::Conflict { existing: e.digest },
                 None => {
                     bundles.insert(bundle.id.as_str(), serde_json::to_vec(bundle)?.as_slice())?;
-                    audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+                    audit::append(&txn, entry)?;
                     Put::Created
                 }
             }
@@ -236,7 +236,7 @@ impl Registry {
                 notice.seq = notices.last()?.map_or(1, |(k, _)| k.value() + 1);
                 notices.insert(notice.seq, serde_json::to_vec(&notice)?.as_slice())?;
             }
-            audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+            audit::append(&txn, entry)?;
         }
         txn.commit()?;
         Ok(activation)
@@ -274,7 +274,7 @@ impl Registry {
     /// Appends an audit entry on its own.
     pub fn audit(&self, entry: AuditEntry) -> Result<()> {
         let txn = self.db.begin_write()?;
-        audit::append(&mut txn.open_table(AUDIT)?, entry)?;
+        audit::append(&txn, entry)?;
         txn.commit()?;
         Ok(())
     }

@@ -178,3 +178,67 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     });
     assert!(active().contains("\"action\":\"reload\""));
 }
+
+#[cfg(unix)]
+#[test]
+fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
+    use redb::{ReadableDatabase as _, ReadableTable as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = common::free_port();
+    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+    let gateway = common::serve(
+        port,
+        &["--data-dir", data.to_str().unwrap(), "--policies", policies],
+        &[],
+    );
+    for i in 0..3 {
+        let record = format!(
+            r#"{{"kind":"contact","subject":"c-{i}","fields":{{"name":"Ada Lovelace","organisation":"Analytical Engines Ltd","relationship":"customer","email":"ada@example.co.uk"}}}}"#
+        );
+        assert_eq!(common::http_post(port, "/v1/records", &record), 201);
+    }
+    common::stop(gateway);
+    let data_dir = data.to_str().unwrap();
+    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", data_dir]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("audit log intact"), "{stdout}");
+
+    // Flip one byte of a stored audit entry (the third record's creation).
+    let entries = {
+        let db = redb::Database::open(data.join("sluice.redb")).unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(sluice::store::tables::AUDIT).unwrap();
+        let found: Vec<(u64, String)> = table
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value(), String::from_utf8(v.value().to_vec()).unwrap())
+            })
+            .collect();
+        found
+    };
+    let (seq, text) = entries
+        .iter()
+        .filter(|(_, t)| t.contains("\"record.created\""))
+        .nth(1)
+        .cloned()
+        .unwrap();
+    let tampered = text.replacen("record.created", "record.crea7ed", 1);
+    {
+        let db = redb::Database::open(data.join("sluice.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(sluice::store::tables::AUDIT)
+            .unwrap()
+            .insert(seq, tampered.as_bytes())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let (ok, _, stderr) = sluice(&["audit", "verify", "--data-dir", data_dir]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("audit log tampered with at entry {seq}")),
+        "{stderr}"
+    );
+}

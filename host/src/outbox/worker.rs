@@ -7,8 +7,9 @@
 //! 2xx answer delivers it; anything else (or no answer within the timeout) is a failed
 //! attempt, retried after a backoff until the attempts or the age run out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -130,11 +131,17 @@ pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::ta
                 return;
             }
         };
-        let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
+        // Deliveries pushed or being pushed, by sequence number: `None` while running, then
+        // the number of queue reads started when its outcome was committed. A read that
+        // started before that commit may still see the delivery as pending, so it stays here
+        // until a read that started after it.
+        let in_flight: Arc<Mutex<HashMap<u64, Option<u64>>>> = Arc::default();
+        let reads = Arc::new(AtomicU64::new(0));
         let mut vendors: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             update_gauges(&state).await;
+            let read = reads.fetch_add(1, Ordering::SeqCst) + 1;
             let now = state.clock.now_ms();
             let st = state.clone();
             let due = tokio::task::spawn_blocking(move || st.store.outbox_due(now, 512))
@@ -143,28 +150,39 @@ pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::ta
                 .and_then(|r| r);
             match due {
                 Ok(due) => {
+                    if let Ok(mut f) = in_flight.lock() {
+                        f.retain(|_, done| done.is_none_or(|at| at >= read));
+                    }
                     for entry in due {
-                        if !in_flight
-                            .lock()
-                            .map(|mut s| s.insert(entry.seq))
-                            .unwrap_or(false)
-                        {
+                        let fresh = in_flight.lock().is_ok_and(|mut f| {
+                            if f.contains_key(&entry.seq) {
+                                return false;
+                            }
+                            f.insert(entry.seq, None);
+                            true
+                        });
+                        if !fresh {
                             continue;
                         }
                         let limit = vendors
                             .entry(entry.vendor.clone())
                             .or_insert_with(|| Arc::new(Semaphore::new(options.concurrency.max(1))))
                             .clone();
-                        let (state, client, in_flight) =
-                            (state.clone(), client.clone(), in_flight.clone());
+                        let (state, client, in_flight, reads) = (
+                            state.clone(),
+                            client.clone(),
+                            in_flight.clone(),
+                            reads.clone(),
+                        );
                         tasks.spawn(async move {
                             let Ok(_permit) = limit.acquire_owned().await else {
                                 return;
                             };
                             let seq = entry.seq;
                             push_and_record(&state, &client, entry).await;
-                            if let Ok(mut s) = in_flight.lock() {
-                                s.remove(&seq);
+                            let done = reads.load(Ordering::SeqCst);
+                            if let Ok(mut f) = in_flight.lock() {
+                                f.insert(seq, Some(done));
                             }
                             state.outbox_wake.notify_one();
                         });

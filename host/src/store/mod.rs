@@ -295,6 +295,22 @@ impl Store {
         })
     }
 
+    /// Checks the audit log's hash chain of the database in `data` (a stopped gateway's data
+    /// directory; a running gateway holds the database's lock).
+    pub fn verify_audit(data: &Dir) -> Result<audit::Verdict> {
+        let file = data
+            .open_with(tables::FILE, OpenOptions::new().read(true).write(true))
+            .with_context(|| format!("opening {}", tables::FILE))?
+            .into_std();
+        let db =
+            Database::builder()
+                .create_with_backend(redb::backends::FileBackend::new(file).with_context(|| {
+                    format!("{} is in use (stop the gateway first)", tables::FILE)
+                })?)
+                .with_context(|| format!("opening the redb database {}", tables::FILE))?;
+        audit::verify(&db)
+    }
+
     /// Applies `ops` in one durable transaction (possibly shared with other callers' ops)
     /// and returns once it is on disk.
     pub async fn write(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {

@@ -66,6 +66,7 @@ fn commit(db: &Database, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>>
             }
             results.push(out);
         }
+        w.finish()?;
     }
     txn.commit()?;
     Ok(results)
@@ -83,6 +84,7 @@ struct Writer<'t> {
     audit: redb::Table<'t, u64, &'static [u8]>,
     meta: redb::Table<'t, &'static str, &'static str>,
     next_seq: u64,
+    head: String,
     outbox: redb::Table<'t, u64, &'static [u8]>,
     outbox_keys: redb::Table<'t, &'static str, u64>,
     outbox_due: redb::Table<'t, (i64, u64), ()>,
@@ -96,6 +98,8 @@ impl<'t> Writer<'t> {
     fn new(txn: &'t WriteTransaction) -> anyhow::Result<Self> {
         let audit = txn.open_table(AUDIT)?;
         let next_seq = audit.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let meta = txn.open_table(META)?;
+        let head = super::audit::head(&audit, &meta)?;
         let outbox = txn.open_table(OUTBOX)?;
         let next_delivery = outbox.last()?.map_or(1, |(k, _)| k.value() + 1);
         Ok(Self {
@@ -111,8 +115,9 @@ impl<'t> Writer<'t> {
             expiries: txn.open_table(EXPIRIES)?,
             fields: txn.open_multimap_table(FIELDS)?,
             audit,
-            meta: txn.open_table(META)?,
+            meta,
             next_seq,
+            head,
         })
     }
 
@@ -126,10 +131,18 @@ impl<'t> Writer<'t> {
     fn append(&mut self, mut entry: AuditEntry) -> anyhow::Result<u64> {
         let seq = self.next_seq;
         entry.seq = seq;
-        self.audit
-            .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+        entry.prev = std::mem::take(&mut self.head);
+        let bytes = serde_json::to_vec(&entry)?;
+        self.audit.insert(seq, bytes.as_slice())?;
+        self.head = super::audit::link(&bytes);
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// Records the head of the audit chain; called once, before the commit.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        self.meta.insert(super::audit::HEAD, self.head.as_str())?;
+        Ok(())
     }
 
     /// Enqueues a delivery caused by a write: a refused one is kept (and audited) but never
@@ -540,6 +553,7 @@ fn delivery_audit(event: &str, e: &Entry, at: i64, actor: Option<&str>) -> Audit
         audience: Some(format!("subprocessor:{}", e.vendor)),
         purpose: None,
         actor: actor.map(str::to_string),
+        prev: String::new(),
         detail: Some(serde_json::json!({
             "delivery": e.id, "endpoint": e.endpoint, "attempts": e.attempts,
             "error": e.last_error,

@@ -93,3 +93,33 @@ pub fn serve(port: u16, args: &[&str], envs: &[(&str, &str)]) -> Child {
     wait_for("the gateway", || http_get(port, "/healthz").is_some());
     child
 }
+
+/// `POST path` with a JSON body over plain HTTP/1.0; the status code.
+pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Stops the gateway with SIGTERM (graceful) and waits for it.
+#[cfg(unix)]
+pub fn stop(mut child: Child) {
+    let pid = child.0.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    child.0.wait().unwrap();
+}
