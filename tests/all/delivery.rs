@@ -463,3 +463,35 @@ async fn a_courier_receives_its_own_deliveries_projection_once_ready_to_ship_and
     assert_eq!(apc.attempts(), 0, "another courier received nothing");
     assert_eq!(dpd.received().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_a_record_cancels_its_queued_deliveries() {
+    let server = VendorServer::start().await;
+    server.set_up(false);
+    let env = gateway(&server, |_| {}).await;
+    let record = env
+        .create(&device("snom", "00-04-13-00-00-01", "own"))
+        .await;
+    let id = record["id"].as_str().unwrap();
+    let query = format!("record={id}");
+    for _ in 0..500 {
+        if outbox(&env, &query).await[0]["attempts"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _) = env.delete(&format!("/v1/records/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let cancelled = outbox(&env, &query).await;
+    assert_eq!(cancelled[0]["state"], "cancelled");
+    server.set_up(true);
+    env.clock.advance_secs(3600);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        server.received().is_empty(),
+        "nothing of an erased record leaves"
+    );
+    assert!(env.audit().iter().any(|e| e.event == "delivery.cancelled"));
+    let (_, body) = env.get("/v1/admin/outbox").await;
+    assert_eq!(body["pending"], 0);
+}

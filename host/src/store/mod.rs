@@ -278,6 +278,7 @@ impl Store {
             txn.open_table(tables::OUTBOX_DUE)?;
             txn.open_table(tables::OUTBOX_OPEN)?;
             txn.open_table(tables::FEED)?;
+            txn.open_table(tables::OUTBOX_BY_RECORD)?;
             txn.open_table(tables::RECIPIENTS)?;
         }
         txn.commit()?;

@@ -51,6 +51,10 @@ pub const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("ou
 /// Sequence number -> (): every pending delivery (pushed or pulled), oldest first.
 pub const OUTBOX_OPEN: TableDefinition<u64, ()> = TableDefinition::new("outbox_open");
 
+/// `(record id, sequence number)` -> (): each record's deliveries.
+pub const OUTBOX_BY_RECORD: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("outbox_by_record");
+
 /// `(vendor, sequence number)` -> (): each vendor's deliveries, its feed.
 pub const FEED: TableDefinition<(&str, u64), ()> = TableDefinition::new("feed");
 

@@ -7,8 +7,8 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
 use super::tables::{
-    AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS,
-    RECORDS, SUBJECTS,
+    AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
+    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECTS,
 };
 use super::{AuditEntry, Job, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
@@ -90,6 +90,7 @@ struct Writer<'t> {
     outbox_due: redb::Table<'t, (i64, u64), ()>,
     outbox_open: redb::Table<'t, u64, ()>,
     feed: redb::Table<'t, (&'static str, u64), ()>,
+    by_record: redb::Table<'t, (&'static str, u64), ()>,
     recipients: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     next_delivery: u64,
 }
@@ -108,6 +109,7 @@ impl<'t> Writer<'t> {
             outbox_due: txn.open_table(OUTBOX_DUE)?,
             outbox_open: txn.open_table(OUTBOX_OPEN)?,
             feed: txn.open_table(FEED)?,
+            by_record: txn.open_table(OUTBOX_BY_RECORD)?,
             recipients: txn.open_table(RECIPIENTS)?,
             next_delivery,
             records: txn.open_table(RECORDS)?,
@@ -154,6 +156,8 @@ impl<'t> Writer<'t> {
             .insert(entry.seq, serde_json::to_vec(&entry)?.as_slice())?;
         self.outbox_keys.insert(entry.id.as_str(), entry.seq)?;
         self.feed.insert((entry.vendor.as_str(), entry.seq), ())?;
+        self.by_record
+            .insert((entry.record.as_str(), entry.seq), ())?;
         if entry.state == State::Pending {
             self.outbox_open.insert(entry.seq, ())?;
         }
@@ -278,25 +282,29 @@ impl<'t> Writer<'t> {
                 Ok(OpResult::Done(acked))
             }
             OutboxOp::Cancel { record, now } => {
-                let mut pending = Vec::new();
-                for item in self.outbox_open.iter()? {
-                    let seq = item?.0.value();
-                    if let Some(e) = self.delivery(seq)?
-                        && e.record == record
-                    {
-                        pending.push(e);
-                    }
-                }
-                let mut n = 0;
-                for old in pending {
-                    if let Some(new) = outbox::cancelled(&old, now) {
-                        self.save(&old, &new, None)?;
-                        n += 1;
-                    }
-                }
-                Ok(OpResult::Done(n))
+                self.cancel_deliveries(&record, now).map(OpResult::Done)
             }
         }
+    }
+
+    /// Cancels the pending deliveries of record `id` (it is being deleted: nothing of it
+    /// may leave any more); returns how many.
+    fn cancel_deliveries(&mut self, id: &str, now: i64) -> anyhow::Result<u64> {
+        let mut seqs = Vec::new();
+        for item in self.by_record.range((id, 0)..=(id, u64::MAX))? {
+            seqs.push(item?.0.value().1);
+        }
+        let mut n = 0;
+        for seq in seqs {
+            let Some(old) = self.delivery(seq)? else {
+                continue;
+            };
+            if let Some(new) = outbox::cancelled(&old, now) {
+                self.save(&old, &new, None)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     fn by_key(&self, id: &str) -> anyhow::Result<Option<Entry>> {
@@ -334,7 +342,10 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn remove(&mut self, record: &StoredRecord) -> anyhow::Result<()> {
+    /// Deletes a record with its index entries and schedule, and cancels its pending
+    /// deliveries, at `now` (ms).
+    fn remove(&mut self, record: &StoredRecord, now: i64) -> anyhow::Result<()> {
+        self.cancel_deliveries(&record.id, now)?;
         self.unschedule(record)?;
         self.records.remove(record.id.as_str())?;
         self.subjects.remove(
@@ -383,7 +394,7 @@ impl<'t> Writer<'t> {
             }
             Op::Delete { id, tenant, audit } => match self.load(&id)? {
                 Some(old) if old.tenant == tenant => {
-                    self.remove(&old)?;
+                    self.remove(&old, audit.at)?;
                     self.append(audit)?;
                     Ok(OpResult::Done(old.revision))
                 }
@@ -494,7 +505,7 @@ impl<'t> Writer<'t> {
                     .get_mut(&id)
                     .and_then(Option::take)
                     .expect("checked above");
-                self.remove(&record)?;
+                self.remove(&record, now.saturating_mul(1000))?;
                 self.append(entry("retention.record-deleted", &record))?;
             } else {
                 record::remove_at(&mut record.fields, &path);
