@@ -13,6 +13,7 @@ mod publishing;
 mod records;
 mod redaction;
 mod retention;
+mod rights;
 mod sandbox;
 
 use serde_json::{Value, json};

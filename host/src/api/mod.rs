@@ -46,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/subjects/{subject}/permissions",
             get(subjects::permissions),
         )
+        .route("/v1/subjects/{subject}/export", get(subjects::export))
         .route("/v1/policy/changes", get(admin::changes))
         .nest("/v1/admin", admin_routes(&state))
         .route("/healthz", get(healthz))

@@ -71,7 +71,7 @@ pub struct ReadQuery {
     pub purpose: Option<String>,
 }
 
-fn check_subject(subject: &str) -> Result<(), ApiError> {
+pub(super) fn check_subject(subject: &str) -> Result<(), ApiError> {
     if subject.trim().is_empty() {
         return Err(ApiError::bad_request("`subject` must not be empty"));
     }

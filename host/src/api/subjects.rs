@@ -111,3 +111,79 @@ pub async fn permissions(
     }))
     .into_response())
 }
+
+/// `GET /v1/subjects/{subject}/export`: the right of access and portability (clause 9). A
+/// machine-readable export of every record about the subject in this tenant: its fields as
+/// stored, the decisions applied (with their clauses), the deletions still scheduled, and
+/// everyone its data was delivered or disclosed to. The request is audited (`rights.access`)
+/// with its id; the export carries the id, its status and its completion time.
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    super::records::check_subject(&subject)?;
+    let records = subject_records(&state, &subject).await?;
+    let st = state.clone();
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let recipients = tokio::task::spawn_blocking(move || {
+        ids.iter()
+            .map(|id| st.store.recipients(id))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("export task failed: {e}")))?
+    .map_err(|e| ApiError::internal(&e))?;
+    let request = uuid::Uuid::now_v7().to_string();
+    let now = state.clock.now_ms();
+    let items: Vec<serde_json::Value> = records
+        .iter()
+        .zip(recipients)
+        .map(|(r, recipients)| {
+            let view = super::views::RecordView::of(r, r.fields.clone(), Vec::new());
+            let mut v = serde_json::to_value(view).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("disclosure");
+                o.insert(
+                    "recipients".into(),
+                    recipients
+                        .into_iter()
+                        .map(|x| {
+                            let mut j = serde_json::to_value(&x).unwrap_or_default();
+                            j["at"] = serde_json::json!(crate::clock::rfc3339_ms(x.at));
+                            j
+                        })
+                        .collect(),
+                );
+            }
+            v
+        })
+        .collect();
+    let audit = crate::store::AuditEntry {
+        subject: Some(crate::store::subject_digest(
+            &state.options.tenant,
+            &subject,
+        )),
+        tenant: state.options.tenant.clone(),
+        ..crate::store::AuditEntry::admin(
+            "rights.access",
+            now,
+            "service",
+            None,
+            serde_json::json!({"request": request, "records": items.len(), "clause": "9"}),
+        )
+    };
+    state
+        .store
+        .write(vec![crate::store::Op::Audit(audit)])
+        .await?;
+    Ok(Json(serde_json::json!({
+        "request": request,
+        "right": "access",
+        "clause": "9",
+        "status": "completed",
+        "completed_at": crate::clock::rfc3339_ms(now),
+        "subject": subject,
+        "records": items,
+    }))
+    .into_response())
+}
