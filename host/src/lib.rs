@@ -22,6 +22,7 @@ pub mod publish;
 pub mod recompute;
 pub mod record;
 pub mod registry;
+pub mod rights;
 pub mod runtime;
 pub mod shadow;
 pub mod store;

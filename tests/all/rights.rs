@@ -77,3 +77,113 @@ async fn an_export_holds_exactly_the_subjects_records_decisions_and_recipients()
     let (_, none) = env.get("/v1/subjects/nobody/export").await;
     assert_eq!(none["records"], json!([]));
 }
+
+fn device(subject: &str, mac: &str) -> serde_json::Value {
+    json!({"kind": "device-provisioning", "subject": subject, "fields": {
+        "mac": mac, "vendor": "yealink", "username": "1001", "password": "s3cret-Pass",
+        "sip_server": "sip.example.net", "provisioned_at": "2026-11-20T00:00:00Z",
+        "provisioning_host": "own"}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restriction_keeps_the_data_but_blocks_reads_disclosures_and_forwards() {
+    let env = TestEnv::provu().await;
+    let mine = env.create(&device("end-user-2", "00-15-65-00-00-01")).await;
+    let other = env.create(&crate::contact("contact-9")).await;
+    let id = mine["id"].as_str().unwrap();
+
+    let (status, body) = env
+        .post("/v1/subjects/end-user-2/restriction", &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["clause"], "9");
+    assert_eq!(
+        body["deliveries_refused"], 1,
+        "the queued delivery is held back"
+    );
+
+    let (status, refused) = env.get(&format!("/v1/records/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["clause"], "9");
+    let (status, _) = env
+        .get(&format!(
+            "/v1/records/{id}?audience=subprocessor:yealink&purpose=redirection"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Kept, and readable for a legal claim.
+    let (status, kept) = env
+        .get(&format!("/v1/records/{id}?purpose=legal-claim"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kept["fields"]["mac"], "00:15:65:00:00:01");
+    // A new record of the subject is stored, but nothing of it is forwarded.
+    let newer = env.create(&device("end-user-2", "00-15-65-00-00-02")).await;
+    let (_, outbox) = env
+        .get(&format!(
+            "/v1/admin/outbox?record={}",
+            newer["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(outbox["deliveries"][0]["state"], "refused");
+    assert_eq!(outbox["deliveries"][0]["clause"], "9");
+    let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
+    assert_eq!(feed["deliveries"], json!([]));
+    // Nobody else is affected.
+    let (status, _) = env
+        .get(&format!("/v1/records/{}", other["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = env.delete("/v1/subjects/end-user-2/restriction").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = env.get(&format!("/v1/records/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let events: Vec<String> = env
+        .audit_all()
+        .into_iter()
+        .filter(|e| e.event.starts_with("rights."))
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["rights.restriction", "rights.restriction-lifted"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_objection_blocks_its_purpose_and_nothing_else() {
+    let env = TestEnv::provu().await;
+    let contact = env.create(&crate::contact("contact-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    assert_eq!(permission(&env).await, true);
+
+    let (status, body) = env
+        .post(
+            "/v1/subjects/contact-1/objections",
+            &json!({"purpose": "telephone-marketing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["clause"], "2.1.5");
+    assert_eq!(permission(&env).await, false);
+    let (status, refused) = env
+        .get(&format!("/v1/records/{id}?purpose=telephone-marketing"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["clause"], "2.1.5");
+    let (status, _) = env.get(&format!("/v1/records/{id}?purpose=support")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = env
+        .post(
+            "/v1/subjects/contact-1/objections",
+            &json!({"purpose": "astrology"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+async fn permission(env: &TestEnv) -> serde_json::Value {
+    env.get("/v1/subjects/contact-1/permissions?purpose=telephone-marketing")
+        .await
+        .1["allowed"]
+        .clone()
+}

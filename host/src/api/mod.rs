@@ -47,6 +47,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(subjects::permissions),
         )
         .route("/v1/subjects/{subject}/export", get(subjects::export))
+        .route(
+            "/v1/subjects/{subject}/restriction",
+            post(subjects::restrict).delete(subjects::lift_restriction),
+        )
+        .route("/v1/subjects/{subject}/objections", post(subjects::object))
         .route("/v1/policy/changes", get(admin::changes))
         .nest("/v1/admin", admin_routes(&state))
         .route("/healthz", get(healthz))

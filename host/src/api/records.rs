@@ -537,7 +537,21 @@ pub(super) async fn disclose_all(
         let mut instances = Instances::new(&st.runtime);
         let now = st.clock.now_secs();
         let mut out = Vec::with_capacity(records.len());
+        let mut rights = std::collections::HashMap::new();
         for record in records {
+            let digest = crate::store::subject_digest(&record.tenant, &record.subject);
+            if !rights.contains_key(&digest) {
+                let r = st
+                    .store
+                    .rights(&digest)
+                    .map_err(|e| ApiError::internal(&e))?;
+                rights.insert(digest.clone(), r);
+            }
+            if let Some(refusal) = rights[&digest].refusal(&request.purpose) {
+                st.metrics.decisions(std::iter::once(&refusal));
+                out.push((record, Disclosure::Refused(refusal)));
+                continue;
+            }
             match pipeline::read(&policy, &record, &request, now, &mut instances, &st.metrics) {
                 Ok(d) => {
                     match &d {

@@ -187,3 +187,136 @@ pub async fn export(
     }))
     .into_response())
 }
+
+/// `POST /v1/subjects/{subject}/objections` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objection {
+    /// The purpose objected to (one of the bundle's purposes).
+    purpose: String,
+}
+
+/// Records a change of a subject's standing requests and answers with the request.
+async fn exercise(
+    state: &Arc<AppState>,
+    subject: &str,
+    right: &str,
+    clause: &str,
+    change: impl FnOnce(&mut crate::rights::Rights, crate::rights::Since),
+    extra: serde_json::Value,
+) -> Result<Response, ApiError> {
+    super::records::check_subject(subject)?;
+    let digest = crate::store::subject_digest(&state.options.tenant, subject);
+    let st = state.clone();
+    let d = digest.clone();
+    let mut rights = tokio::task::spawn_blocking(move || st.store.rights(&d))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("rights task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))?;
+    let request = uuid::Uuid::now_v7().to_string();
+    let now = state.clock.now_ms();
+    change(
+        &mut rights,
+        crate::rights::Since {
+            request: request.clone(),
+            at: now,
+        },
+    );
+    let audit = crate::store::AuditEntry {
+        subject: Some(digest.clone()),
+        tenant: state.options.tenant.clone(),
+        ..crate::store::AuditEntry::admin(
+            &format!("rights.{right}"),
+            now,
+            "service",
+            None,
+            serde_json::json!({"request": request, "clause": clause, "detail": extra}),
+        )
+    };
+    let op = crate::store::Op::SetRights {
+        subject: digest,
+        rights,
+        audit,
+    };
+    let refused = match state.store.write(vec![op]).await?.pop() {
+        Some(crate::store::OpResult::Done(n)) => n,
+        _ => 0,
+    };
+    let mut body = serde_json::json!({
+        "request": request,
+        "right": right,
+        "clause": clause,
+        "status": "completed",
+        "completed_at": crate::clock::rfc3339_ms(now),
+        "subject": subject,
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    if refused > 0 {
+        body["deliveries_refused"] = serde_json::json!(refused);
+    }
+    Ok(Json(body).into_response())
+}
+
+/// `POST /v1/subjects/{subject}/restriction`: restriction of processing (clause 9). The data
+/// is kept; reads, disclosures and forwards are refused (403, clause 9) except for the
+/// purposes a restriction allows (`legal-claim`); pending deliveries are refused.
+pub async fn restrict(
+    State(state): State<Arc<AppState>>,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    exercise(
+        &state,
+        &subject,
+        "restriction",
+        "9",
+        |r, since| r.restricted = Some(since),
+        serde_json::json!({"restricted": true}),
+    )
+    .await
+}
+
+/// `DELETE /v1/subjects/{subject}/restriction`: the restriction is lifted.
+pub async fn lift_restriction(
+    State(state): State<Arc<AppState>>,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    exercise(
+        &state,
+        &subject,
+        "restriction-lifted",
+        "9",
+        |r, _| r.restricted = None,
+        serde_json::json!({"restricted": false}),
+    )
+    .await
+}
+
+/// `POST /v1/subjects/{subject}/objections {"purpose"}`: from now on the subject's data is
+/// not read, disclosed or used for that purpose (2.1.4 and 2.1.5 for marketing).
+pub async fn object(
+    State(state): State<Arc<AppState>>,
+    Path(subject): Path<String>,
+    super::records::ApiJson(body): super::records::ApiJson<Objection>,
+) -> Result<Response, ApiError> {
+    if !state.policy().purposes.contains(&body.purpose) {
+        return Err(ApiError::bad_request(format!(
+            "`{}` is not a purpose of the bundle",
+            body.purpose
+        )));
+    }
+    let clause = crate::rights::objection_clause(&body.purpose);
+    let purpose = body.purpose.clone();
+    exercise(
+        &state,
+        &subject,
+        "objection",
+        clause,
+        move |r, since| {
+            r.objections.entry(purpose).or_insert(since);
+        },
+        serde_json::json!({"purpose": body.purpose}),
+    )
+    .await
+}

@@ -73,6 +73,16 @@ pub enum Op {
         /// Who received what.
         recipient: crate::outbox::Recipient,
     },
+    /// Records a subject's standing requests (restriction, objections); while restricted,
+    /// its pending deliveries are refused (clause 9).
+    SetRights {
+        /// The subject digest.
+        subject: String,
+        /// The rights now in force.
+        rights: crate::rights::Rights,
+        /// The audit entry.
+        audit: AuditEntry,
+    },
     /// Sets a metadata value (e.g. the progress of a background job).
     SetMeta {
         /// The key.
@@ -278,6 +288,7 @@ impl Store {
             txn.open_table(tables::OUTBOX_DUE)?;
             txn.open_table(tables::OUTBOX_OPEN)?;
             txn.open_table(tables::FEED)?;
+            txn.open_table(tables::SUBJECT_RIGHTS)?;
             txn.open_table(tables::OUTBOX_BY_RECORD)?;
             txn.open_table(tables::RECIPIENTS)?;
         }
@@ -328,6 +339,16 @@ impl Store {
     /// writer's).
     pub(crate) fn db(&self) -> &Arc<Database> {
         &self.db
+    }
+
+    /// The standing requests of the subject with digest `subject`.
+    pub fn rights(&self, subject: &str) -> Result<crate::rights::Rights> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::SUBJECT_RIGHTS)?;
+        Ok(match table.get(subject)? {
+            Some(v) => serde_json::from_slice(v.value())?,
+            None => crate::rights::Rights::default(),
+        })
     }
 
     /// A metadata value.

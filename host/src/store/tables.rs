@@ -62,6 +62,10 @@ pub const FEED: TableDefinition<(&str, u64), ()> = TableDefinition::new("feed");
 /// received each record's data (deliveries and disclosures), for the record of recipients.
 pub const RECIPIENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("recipients");
 
+/// Subject digest (see [`super::subject_digest`]) -> JSON-encoded [`crate::rights::Rights`]:
+/// restrictions and objections (clause 9).
+pub const SUBJECT_RIGHTS: TableDefinition<&str, &[u8]> = TableDefinition::new("subject_rights");
+
 /// Store metadata (`format`; `retention.recompute`, the progress of recomputing the
 /// retention schedule after a policy change).
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::tables::{
     AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
-    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECTS,
+    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS,
 };
 use super::{AuditEntry, Job, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
@@ -91,6 +91,7 @@ struct Writer<'t> {
     outbox_open: redb::Table<'t, u64, ()>,
     feed: redb::Table<'t, (&'static str, u64), ()>,
     by_record: redb::Table<'t, (&'static str, u64), ()>,
+    rights: redb::Table<'t, &'static str, &'static [u8]>,
     recipients: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     next_delivery: u64,
 }
@@ -110,6 +111,7 @@ impl<'t> Writer<'t> {
             outbox_open: txn.open_table(OUTBOX_OPEN)?,
             feed: txn.open_table(FEED)?,
             by_record: txn.open_table(OUTBOX_BY_RECORD)?,
+            rights: txn.open_table(SUBJECT_RIGHTS)?,
             recipients: txn.open_table(RECIPIENTS)?,
             next_delivery,
             records: txn.open_table(RECORDS)?,
@@ -150,6 +152,11 @@ impl<'t> Writer<'t> {
     /// Enqueues a delivery caused by a write: a refused one is kept (and audited) but never
     /// queued.
     fn enqueue(&mut self, mut entry: Entry) -> anyhow::Result<()> {
+        if entry.state == State::Pending && self.restricted(&entry.subject)? {
+            entry.state = State::Refused;
+            entry.clause = "9".into();
+            entry.last_error = Some("the data subject restricted processing".into());
+        }
         entry.seq = self.next_delivery;
         self.next_delivery += 1;
         self.outbox
@@ -173,6 +180,15 @@ impl<'t> Writer<'t> {
             ))?;
         }
         Ok(())
+    }
+
+    fn restricted(&self, subject: &str) -> anyhow::Result<bool> {
+        Ok(match self.rights.get(subject)? {
+            Some(v) => serde_json::from_slice::<crate::rights::Rights>(v.value())?
+                .restricted
+                .is_some(),
+            None => false,
+        })
     }
 
     fn delivery(&self, seq: u64) -> anyhow::Result<Option<Entry>> {
@@ -438,6 +454,42 @@ impl<'t> Writer<'t> {
                     serde_json::to_vec(&recipient)?.as_slice(),
                 )?;
                 Ok(OpResult::Done(0))
+            }
+            Op::SetRights {
+                subject,
+                rights,
+                audit,
+            } => {
+                let at = audit.at;
+                self.append(audit)?;
+                self.rights
+                    .insert(subject.as_str(), serde_json::to_vec(&rights)?.as_slice())?;
+                let mut refused = 0;
+                if rights.restricted.is_some() {
+                    let mut pending = Vec::new();
+                    for item in self.outbox_open.iter()? {
+                        let seq = item?.0.value();
+                        if let Some(e) = self.delivery(seq)?
+                            && e.subject == subject
+                        {
+                            pending.push(e);
+                        }
+                    }
+                    for old in pending {
+                        let new = outbox::attempted(
+                            &old,
+                            &outbox::Attempt::Refused {
+                                clause: "9".into(),
+                                reason: "the data subject restricted processing".into(),
+                            },
+                            at,
+                            &outbox::RetryPolicy::default(),
+                        );
+                        self.save(&old, &new, None)?;
+                        refused += 1;
+                    }
+                }
+                Ok(OpResult::Done(refused))
             }
             Op::SetMeta { key, value } => {
                 self.meta.insert(key.as_str(), value.as_str())?;
