@@ -46,10 +46,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use cap_std::fs::Dir;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sluice::gateway::{self, Dirs, Options, Running};
+use sluice::gateway::{Options, Running};
 use sluice::outbox::worker::{DeliveryOptions, VendorSecrets};
 
 /// The header line of Yealink's register entry, after which the push delivery goes.
@@ -317,14 +316,9 @@ fn bundle_copy(root: &Path, name: &str, vendor: &str, forwarder: bool) -> Result
 /// Starts a gateway in-process on the bundle directory `policy`, pushing to Yealink with
 /// `concurrency` pushes in flight.
 async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, tempfile::TempDir)> {
-    let data_tmp = tempfile::tempdir().context("creating a temporary data directory")?;
-    let data = Dir::open_ambient_dir(data_tmp.path(), cap_std::ambient_authority())?;
-    let policy = Dir::open_ambient_dir(policy, cap_std::ambient_authority())?;
-    let loading = Instant::now();
-    let running = gateway::start(
+    common::start(
+        policy,
         Options {
-            listen: "127.0.0.1:0".parse()?,
-            sweep_interval: Duration::from_secs(3600),
             delivery: DeliveryOptions {
                 concurrency,
                 secrets: VendorSecrets::new(BTreeMap::from([(
@@ -335,18 +329,8 @@ async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, te
             },
             ..Options::new()
         },
-        Dirs {
-            data,
-            policy: Some(policy),
-        },
     )
-    .await?;
-    eprintln!(
-        "gateway listening on {} (started in {:.0} ms)",
-        running.addr(),
-        ms(loading.elapsed())
-    );
-    Ok((running, data_tmp))
+    .await
 }
 
 /// Runs `body` on a gateway started on `policy`, then shuts the gateway down (also when

@@ -79,6 +79,17 @@ async fn wait_state(env: &TestEnv, query: &str, state: &str) -> Vec<Value> {
     );
 }
 
+/// Waits until the (single) delivery matching `query` has been attempted once.
+async fn wait_first_attempt(env: &TestEnv, query: &str) {
+    for _ in 0..500 {
+        if outbox(env, query).await[0]["attempts"] == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("delivery {query} was never attempted");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirection_server_receives_only_the_mac_and_the_url_signed_and_keyed() {
     let server = VendorServer::start().await;
@@ -329,12 +340,7 @@ async fn a_transfer_outside_the_eea_without_safeguards_is_refused_and_audited() 
         .create(&device("snom", "00-04-13-00-00-01", "own"))
         .await;
     let query = format!("record={}", record["id"].as_str().unwrap());
-    for _ in 0..500 {
-        if outbox(&env, &query).await[0]["attempts"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_first_attempt(&env, &query).await;
     // The register now says Snom processes outside the EEA, without safeguards.
     let manifest = env.policy_dir().join("bundle.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
@@ -474,12 +480,7 @@ async fn erasing_a_record_cancels_its_queued_deliveries() {
         .await;
     let id = record["id"].as_str().unwrap();
     let query = format!("record={id}");
-    for _ in 0..500 {
-        if outbox(&env, &query).await[0]["attempts"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_first_attempt(&env, &query).await;
     let (status, _) = env.delete(&format!("/v1/records/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let cancelled = outbox(&env, &query).await;

@@ -64,20 +64,36 @@ pub const PROVU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"
 pub async fn start_provu(
     trust: sluice::bundle::signing::TrustedKeys,
 ) -> anyhow::Result<(sluice::gateway::Running, tempfile::TempDir)> {
+    start(
+        std::path::Path::new(PROVU),
+        sluice::gateway::Options {
+            trust,
+            ..sluice::gateway::Options::new()
+        },
+    )
+    .await
+}
+
+/// Starts a gateway in-process on the bundle directory `policy` and a temporary data
+/// directory (kept while the returned directory lives), with `options` listening on a free
+/// loopback port and sweeping hourly.
+pub async fn start(
+    policy: &std::path::Path,
+    options: sluice::gateway::Options,
+) -> anyhow::Result<(sluice::gateway::Running, tempfile::TempDir)> {
     use anyhow::Context as _;
     use cap_std::fs::Dir;
     use sluice::gateway::{self, Dirs, Options};
     let data_tmp = tempfile::tempdir().context("creating a temporary data directory")?;
     let data = Dir::open_ambient_dir(data_tmp.path(), cap_std::ambient_authority())?;
-    let policy = Dir::open_ambient_dir(PROVU, cap_std::ambient_authority())
-        .context("opening policies/provu")?;
+    let policy = Dir::open_ambient_dir(policy, cap_std::ambient_authority())
+        .with_context(|| format!("opening {}", policy.display()))?;
     let loading = std::time::Instant::now();
     let running = gateway::start(
         Options {
             listen: "127.0.0.1:0".parse()?,
             sweep_interval: Duration::from_secs(3600),
-            trust,
-            ..Options::new()
+            ..options
         },
         Dirs {
             data,
