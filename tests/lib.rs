@@ -10,6 +10,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use reqwest::StatusCode;
 use serde_json::Value;
+use sluice::auth::{Role, TokenSpec};
 use sluice::bundle::package::{Components, Package};
 pub use sluice::bundle::signing::SigningKey;
 use sluice::clock::ManualClock;
@@ -51,6 +52,8 @@ pub struct TestEnv {
     data: tempfile::TempDir,
     policy: PathBuf,
     _policy_tmp: Option<tempfile::TempDir>,
+    /// Tokens issued for the tests, by `role` or `vendor:ID`.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl TestEnv {
@@ -112,6 +115,7 @@ impl TestEnv {
             data,
             policy,
             _policy_tmp: policy_tmp,
+            tokens: Default::default(),
         };
         env.boot().await?;
         Ok(env)
@@ -146,14 +150,104 @@ impl TestEnv {
         self.gateway().sweep_now().await.expect("sweeping")
     }
 
-    /// Sends a request with a JSON body (or none) and returns the status and JSON body.
+    /// Issues a token on the running gateway (as `POST /v1/admin/tokens` does).
+    pub fn issue_token(&self, role: Role, tenant: Option<&str>, vendor: Option<&str>) -> String {
+        let spec = TokenSpec {
+            role,
+            tenant: tenant.map(str::to_string),
+            vendor: vendor.map(str::to_string),
+            label: Some("test".into()),
+        };
+        self.gateway()
+            .state()
+            .tokens
+            .issue(spec, START_MS, "test")
+            .expect("issuing a token")
+            .token
+    }
+
+    /// The test token of `role` (tenant `default`; `vendor` for vendor tokens), issued on
+    /// first use.
+    pub fn token(&self, role: Role, vendor: Option<&str>) -> String {
+        let key = match vendor {
+            Some(v) => format!("vendor:{v}"),
+            None => role.to_string(),
+        };
+        let mut tokens = self.tokens.lock().expect("the token cache");
+        tokens
+            .entry(key)
+            .or_insert_with(|| self.issue_token(role, None, vendor))
+            .clone()
+    }
+
+    /// The token a route needs: admin for tokens, the outbox, backups and metrics;
+    /// compliance for the rest of `/v1/admin`; the vendor named in the request for the
+    /// vendor feed; a service token of tenant `default` otherwise.
+    fn token_for(&self, path: &str, body: Option<&Value>) -> String {
+        let admin = [
+            "/v1/admin/outbox",
+            "/v1/admin/tokens",
+            "/v1/admin/backup",
+            "/metrics",
+        ];
+        if admin.iter().any(|p| path.starts_with(p)) {
+            return self.token(Role::Admin, None);
+        }
+        if path.starts_with("/v1/admin/") {
+            return self.token(Role::Compliance, None);
+        }
+        if path.starts_with("/v1/vendor/") {
+            let named = path
+                .split_once("vendor=")
+                .map(|(_, v)| v.split('&').next().unwrap_or_default().to_string())
+                .or_else(|| body.and_then(|b| b["vendor"].as_str().map(str::to_string)));
+            return match named {
+                Some(v) => self.token(Role::Vendor, Some(&v)),
+                None => self.token(Role::Service, None),
+            };
+        }
+        self.token(Role::Service, None)
+    }
+
+    /// Sends a request with a JSON body (or none), with the token the route needs, and
+    /// returns the status and JSON body.
     pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
+        let token = self.token_for(path, body);
+        self.call_as(Some(&token), method, path, body).await
+    }
+
+    /// The metrics page (with an admin token).
+    pub async fn metrics(&self) -> String {
+        let resp = self.request(reqwest::Method::GET, "/metrics").send().await;
+        let resp = resp.expect("fetching /metrics");
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.text().await.expect("reading /metrics")
+    }
+
+    /// A request to `path` with the token the route needs.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token_for(path, None))
+    }
+
+    /// Sends a request with `token` (none without one) and returns the status and JSON body.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -258,6 +352,7 @@ impl TestEnv {
         let resp = self
             .client
             .post(format!("{}/v1/admin/plugins", self.base))
+            .bearer_auth(self.token(Role::Compliance, None))
             .query(&[("name", name), ("version", "test"), ("world", world)])
             .body(bytes)
             .send()

@@ -333,15 +333,18 @@ async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, te
     .await
 }
 
-/// Runs `body` on a gateway started on `policy`, then shuts the gateway down (also when
-/// `body` failed).
+/// Runs `body` on a gateway started on `policy` (with its URL and tokens), then shuts the
+/// gateway down (also when `body` failed).
 async fn with_gateway<T>(
     policy: &Path,
     concurrency: usize,
-    body: impl AsyncFnOnce(&str) -> Result<T>,
+    body: impl AsyncFnOnce(&str, &common::Tokens) -> Result<T>,
 ) -> Result<T> {
     let (running, data_tmp) = start_gateway(policy, concurrency).await?;
-    let result = body(&format!("http://{}", running.addr())).await;
+    let result = match common::tokens(&running) {
+        Ok(tokens) => body(&format!("http://{}", running.addr()), &tokens).await,
+        Err(e) => Err(e),
+    };
     let stopping = Instant::now();
     let stopped = running.shutdown().await;
     eprintln!("gateway shut down in {:.0} ms", ms(stopping.elapsed()));
@@ -351,10 +354,12 @@ async fn with_gateway<T>(
     Ok(out)
 }
 
-/// The number of pending deliveries (`GET /v1/admin/outbox` → `pending`).
-async fn pending(client: &reqwest::Client, base: &str) -> Result<u64> {
+/// The number of pending deliveries (`GET /v1/admin/outbox` → `pending`), asked with the
+/// admin token `admin`.
+async fn pending(client: &reqwest::Client, base: &str, admin: &str) -> Result<u64> {
     let response = client
         .get(format!("{base}/v1/admin/outbox?state=pending&limit=1"))
+        .bearer_auth(admin)
         .send()
         .await
         .context("GET /v1/admin/outbox")?;
@@ -372,10 +377,10 @@ async fn pending(client: &reqwest::Client, base: &str) -> Result<u64> {
 }
 
 /// Waits until no delivery is pending; how long that took.
-async fn wait_empty(client: &reqwest::Client, base: &str) -> Result<Duration> {
+async fn wait_empty(client: &reqwest::Client, base: &str, admin: &str) -> Result<Duration> {
     let started = Instant::now();
     loop {
-        let n = pending(client, base).await?;
+        let n = pending(client, base, admin).await?;
         if n == 0 {
             return Ok(started.elapsed());
         }
@@ -421,10 +426,16 @@ fn check_deliveries(written: &Written, expected: usize) -> Result<()> {
     Ok(())
 }
 
-/// Writes one record and checks the deliveries it produced.
-async fn write_one(client: &reqwest::Client, base: &str, deliveries: usize) -> Result<()> {
+/// Writes one record with the service token `token` and checks the deliveries it produced.
+async fn write_one(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    deliveries: usize,
+) -> Result<()> {
     let response = client
         .post(format!("{base}/v1/records"))
+        .bearer_auth(token)
         .json(&record())
         .send()
         .await
@@ -461,13 +472,18 @@ struct Throughput {
     other_paths: u64,
 }
 
-async fn throughput(settings: &Settings, vendor: &Vendor, base: &str) -> Result<Throughput> {
+async fn throughput(
+    settings: &Settings,
+    vendor: &Vendor,
+    base: &str,
+    tokens: &common::Tokens,
+) -> Result<Throughput> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     // One record first: the setup delivers (and the plugin instances are warm).
     vendor.reset(1);
-    write_one(&client, base, 1).await?;
+    write_one(&client, base, &tokens.service, 1).await?;
     vendor.wait(Duration::from_secs(10)).await?;
-    wait_empty(&client, base).await?;
+    wait_empty(&client, base, &tokens.admin).await?;
 
     let n = settings.records;
     let bodies: Vec<(usize, Vec<u8>)> = (0..n)
@@ -489,6 +505,7 @@ async fn throughput(settings: &Settings, vendor: &Vendor, base: &str) -> Result<
     for (i, (size, body)) in bodies.into_iter().enumerate() {
         let response = client
             .post(&url)
+            .bearer_auth(&tokens.service)
             .header("content-type", "application/x-ndjson")
             .body(body)
             .send()
@@ -515,9 +532,9 @@ async fn throughput(settings: &Settings, vendor: &Vendor, base: &str) -> Result<
     }
     let writes_done = Instant::now();
     let at_writes_end = vendor.distinct();
-    let depth_after_writes = pending(&client, base).await?;
+    let depth_after_writes = pending(&client, base, &tokens.admin).await?;
     let reached = vendor.wait(DRAIN_TIMEOUT).await?;
-    let recorded_after = wait_empty(&client, base).await?;
+    let recorded_after = wait_empty(&client, base, &tokens.admin).await?;
     let r = vendor.lock();
     Ok(Throughput {
         records: n,
@@ -543,13 +560,14 @@ struct TaskResult {
     error_samples: Vec<String>,
 }
 
-async fn writer(client: reqwest::Client, url: String, until: Instant) -> TaskResult {
+async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
     let mut out = TaskResult::default();
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
         let started = Instant::now();
         let sent = client
             .post(&url)
+            .bearer_auth(&token)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -640,6 +658,7 @@ async fn latency(
     settings: &Settings,
     vendor: &Vendor,
     base: &str,
+    tokens: &common::Tokens,
     per_record: usize,
 ) -> Result<Phase> {
     let client = reqwest::Client::builder()
@@ -648,11 +667,11 @@ async fn latency(
         .build()?;
     // One record first: the setup delivers (or not), and the plugin instances are warm.
     vendor.reset(per_record);
-    write_one(&client, base, per_record).await?;
+    write_one(&client, base, &tokens.service, per_record).await?;
     if per_record > 0 {
         vendor.wait(Duration::from_secs(10)).await?;
     }
-    wait_empty(&client, base).await?;
+    wait_empty(&client, base, &tokens.admin).await?;
 
     // The vendor waits for as many keys as there will be deliveries (set below).
     vendor.reset(usize::MAX);
@@ -660,7 +679,14 @@ async fn latency(
     let until = started + settings.duration();
     let url = format!("{base}/v1/records");
     let tasks: Vec<_> = (0..settings.clients)
-        .map(|_| tokio::spawn(writer(client.clone(), url.clone(), until)))
+        .map(|_| {
+            tokio::spawn(writer(
+                client.clone(),
+                url.clone(),
+                tokens.service.clone(),
+                until,
+            ))
+        })
         .collect();
     let mut out = Phase {
         name,
@@ -683,7 +709,7 @@ async fn latency(
     out.elapsed = stopped - started;
     out.latencies.sort_unstable();
     out.received_during = vendor.distinct();
-    out.pending_at_end = pending(&client, base).await?;
+    out.pending_at_end = pending(&client, base, &tokens.admin).await?;
     let created = out.statuses.get("201").copied().unwrap_or(0);
     if out.deliveries != created * per_record as u64 {
         bail!(
@@ -701,7 +727,7 @@ async fn latency(
         }
         vendor.wait(DRAIN_TIMEOUT).await?;
     }
-    wait_empty(&client, base).await?;
+    wait_empty(&client, base, &tokens.admin).await?;
     out.drained_after = stopped.elapsed();
     out.vendor_requests = vendor.lock().requests;
     Ok(out)
@@ -828,8 +854,8 @@ async fn run(settings: Settings) -> Result<()> {
     let (push, _) = bundle_copy(bundles.path(), "push", &vendor.url, true)?;
     let (none, left_out) = bundle_copy(bundles.path(), "none", &vendor.url, false)?;
 
-    let t = with_gateway(&push, settings.concurrency, async |base| {
-        throughput(&settings, &vendor, base).await
+    let t = with_gateway(&push, settings.concurrency, async |base, tokens| {
+        throughput(&settings, &vendor, base, tokens).await
     })
     .await
     .context("deliveries per second")?;
@@ -841,8 +867,8 @@ async fn run(settings: Settings) -> Result<()> {
 
     let mut phases = Vec::new();
     for (name, dir, per_record) in [("push", &push, 1), ("none", &none, 0)] {
-        let phase = with_gateway(dir, settings.concurrency, async |base| {
-            latency(name, &settings, &vendor, base, per_record).await
+        let phase = with_gateway(dir, settings.concurrency, async |base, tokens| {
+            latency(name, &settings, &vendor, base, tokens, per_record).await
         })
         .await
         .with_context(|| format!("the {name} latency phase"))?;

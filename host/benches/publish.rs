@@ -182,10 +182,14 @@ struct Created {
     bundle: String,
 }
 
-/// Writes one record; returns the id of the bundle it was written under.
-async fn write(client: &reqwest::Client, base: &str) -> Result<String> {
+/// Writes one record with the service token `token`; returns the id of the bundle it was
+/// written under.
+async fn write(client: &reqwest::Client, base: &str, token: &str) -> Result<String> {
     let body = call(
-        client.post(format!("{base}/v1/records")).json(&record()),
+        client
+            .post(format!("{base}/v1/records"))
+            .bearer_auth(token)
+            .json(&record()),
         &[201],
         "POST /v1/records",
     )
@@ -205,10 +209,18 @@ struct Activation {
     took_ms: u64,
 }
 
-async fn activate(client: &reqwest::Client, base: &str, id: &str) -> Result<Activation> {
+/// Re-activates bundle `id` with the compliance token `token`.
+async fn activate(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+) -> Result<Activation> {
     let what = format!("POST /v1/admin/bundles/{id}/activate");
     let body = call(
-        client.post(format!("{base}/v1/admin/bundles/{id}/activate")),
+        client
+            .post(format!("{base}/v1/admin/bundles/{id}/activate"))
+            .bearer_auth(token),
         &[200],
         &what,
     )
@@ -262,6 +274,7 @@ async fn publishing(
     settings: &Settings,
     client: &reqwest::Client,
     base: &str,
+    tokens: &common::Tokens,
     key: &SigningKey,
     versions: &[String],
 ) -> Result<Publishing> {
@@ -281,6 +294,7 @@ async fn publishing(
         let answer = call(
             client
                 .post(format!("{base}/v1/admin/bundles?activate=true"))
+                .bearer_auth(&tokens.compliance)
                 .json(&body),
             &[201],
             &format!("publishing {id}"),
@@ -293,7 +307,7 @@ async fn publishing(
             bail!("publishing {id}: unexpected activation report {answer}");
         }
         loop {
-            let bundle = write(client, base).await?;
+            let bundle = write(client, base, &tokens.service).await?;
             if bundle == id {
                 break;
             }
@@ -323,7 +337,7 @@ async fn publishing(
         // The last one published is active: start with the other.
         let id = &pair[i % 2];
         let started = Instant::now();
-        let report = activate(client, base, id).await?;
+        let report = activate(client, base, &tokens.compliance, id).await?;
         reactivate.push(started.elapsed());
         if !report.changed {
             bail!("re-activating {id} changed nothing: {report:?}");
@@ -345,13 +359,14 @@ struct TaskResult {
     error_samples: Vec<String>,
 }
 
-async fn writer(client: reqwest::Client, url: String, until: Instant) -> TaskResult {
+async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
     let mut out = TaskResult::default();
     let body = serde_json::to_vec(&record()).expect("serializing a record");
     while Instant::now() < until {
         let started = Instant::now();
         let sent = client
             .post(&url)
+            .bearer_auth(&token)
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -410,6 +425,7 @@ struct Swaps {
 async fn swapper(
     client: reqwest::Client,
     base: String,
+    token: String,
     pair: [String; 2],
     every: Duration,
     until: Instant,
@@ -428,7 +444,7 @@ async fn swapper(
         let id = &pair[i % 2];
         i += 1;
         let started = Instant::now();
-        match activate(&client, &base, id).await {
+        match activate(&client, &base, &token, id).await {
             Ok(report) if report.changed => {
                 out.done += 1;
                 out.latencies.push(started.elapsed());
@@ -472,6 +488,7 @@ async fn phase(
     name: &'static str,
     settings: &Settings,
     base: &str,
+    tokens: &common::Tokens,
     swap: Option<[String; 2]>,
 ) -> Result<Phase> {
     let client = reqwest::Client::builder()
@@ -483,12 +500,20 @@ async fn phase(
     let until = started + settings.duration();
     let url = format!("{base}/v1/records");
     let tasks: Vec<_> = (0..settings.clients)
-        .map(|_| tokio::spawn(writer(client.clone(), url.clone(), until)))
+        .map(|_| {
+            tokio::spawn(writer(
+                client.clone(),
+                url.clone(),
+                tokens.service.clone(),
+                until,
+            ))
+        })
         .collect();
     let swapping = swap.map(|pair| {
         tokio::spawn(swapper(
             admin.clone(),
             base.to_string(),
+            tokens.compliance.clone(),
             pair,
             settings.swap,
             until,
@@ -634,9 +659,10 @@ fn print_results(settings: &Settings, p: &Publishing, phases: &[Phase]) {
 async fn measure(settings: &Settings, running: &Running, key: &SigningKey) -> Result<()> {
     let base = format!("http://{}", running.addr());
     let client = reqwest::Client::builder().no_proxy().build()?;
+    let tokens = common::tokens(running)?;
 
     // One request first: the gateway answers under the bundle it started with.
-    let bundle = write(&client, &base).await?;
+    let bundle = write(&client, &base, &tokens.service).await?;
     if bundle != "provu@2026.11.0" {
         bail!("the first record was written under {bundle}, not provu@2026.11.0");
     }
@@ -644,15 +670,15 @@ async fn measure(settings: &Settings, running: &Running, key: &SigningKey) -> Re
     let versions: Vec<String> = (1..=settings.versions)
         .map(|n| format!("2026.12.{n}"))
         .collect();
-    let publishing = publishing(settings, &client, &base, key, &versions).await?;
+    let publishing = publishing(settings, &client, &base, &tokens, key, &versions).await?;
 
     let pair = [
         format!("provu@{}", versions[versions.len() - 2]),
         format!("provu@{}", versions[versions.len() - 1]),
     ];
     let phases = vec![
-        phase("steady", settings, &base, None).await?,
-        phase("swapping", settings, &base, Some(pair)).await?,
+        phase("steady", settings, &base, &tokens, None).await?,
+        phase("swapping", settings, &base, &tokens, Some(pair)).await?,
     ];
     print_results(settings, &publishing, &phases);
 

@@ -155,7 +155,7 @@ fn truncate(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
-async fn batch_client(url: String, size: usize, until: Instant) -> TaskResult {
+async fn batch_client(url: String, token: String, size: usize, until: Instant) -> TaskResult {
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -170,6 +170,7 @@ async fn batch_client(url: String, size: usize, until: Instant) -> TaskResult {
         let started = Instant::now();
         let sent = client
             .post(&url)
+            .bearer_auth(&token)
             .header("content-type", "application/x-ndjson")
             .body(body)
             .send()
@@ -221,13 +222,19 @@ async fn batch_client(url: String, size: usize, until: Instant) -> TaskResult {
     out
 }
 
-async fn single_client(client: reqwest::Client, url: String, until: Instant) -> TaskResult {
+async fn single_client(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> TaskResult {
     let mut out = TaskResult::default();
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
         let started = Instant::now();
         let sent = client
             .post(&url)
+            .bearer_auth(&token)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -287,9 +294,10 @@ struct ServerStats {
     plugin_calls: Vec<(String, f64, f64)>,
 }
 
-async fn scrape(client: &reqwest::Client, base: &str) -> Result<HashMap<String, f64>> {
+async fn scrape(client: &reqwest::Client, base: &str, admin: &str) -> Result<HashMap<String, f64>> {
     let text = client
         .get(format!("{base}/metrics"))
+        .bearer_auth(admin)
         .send()
         .await?
         .text()
@@ -334,12 +342,13 @@ fn server_stats(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> 
 async fn run_phase(
     name: &'static str,
     running: &Running,
+    tokens: &common::Tokens,
     settings: &Settings,
     acknowledged: &mut u64,
 ) -> Result<PhaseResult> {
     let base = format!("http://{}", running.addr());
     let probe = reqwest::Client::builder().no_proxy().build()?;
-    let before = scrape(&probe, &base).await?;
+    let before = scrape(&probe, &base, &tokens.admin).await?;
     let cpu_before = cpu_time();
     let started = Instant::now();
     let until = started + settings.duration();
@@ -350,6 +359,7 @@ async fn run_phase(
             for _ in 0..settings.batch_clients.max(1) {
                 tasks.push(tokio::spawn(batch_client(
                     url.clone(),
+                    tokens.service.clone(),
                     settings.batch_size.max(1),
                     until,
                 )));
@@ -365,6 +375,7 @@ async fn run_phase(
                 tasks.push(tokio::spawn(single_client(
                     client.clone(),
                     url.clone(),
+                    tokens.service.clone(),
                     until,
                 )));
             }
@@ -380,7 +391,7 @@ async fn run_phase(
     result.elapsed = started.elapsed();
     result.cpu = cpu_time().saturating_sub(cpu_before);
     result.latencies.sort_unstable();
-    let after = scrape(&probe, &base).await?;
+    let after = scrape(&probe, &base, &tokens.admin).await?;
     result.server = server_stats(&before, &after);
     *acknowledged += result.created;
 
@@ -482,6 +493,7 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
 
 async fn run(settings: Settings) -> Result<()> {
     let (running, data_tmp) = common::start_provu(Default::default()).await?;
+    let tokens = common::tokens(&running)?;
 
     // One request first: the gateway answers, and redacts the card number.
     let mut acknowledged = 0u64;
@@ -490,6 +502,7 @@ async fn run(settings: Settings) -> Result<()> {
         NEXT.store(0, Ordering::Relaxed);
         let response = client
             .post(format!("http://{}/v1/records", running.addr()))
+            .bearer_auth(&tokens.service)
             .json(&record())
             .send()
             .await?;
@@ -506,7 +519,7 @@ async fn run(settings: Settings) -> Result<()> {
 
     let mut results = Vec::new();
     for phase in ["batch", "single"] {
-        let r = run_phase(phase, &running, &settings, &mut acknowledged).await;
+        let r = run_phase(phase, &running, &tokens, &settings, &mut acknowledged).await;
         match r {
             Ok(r) => results.push(r),
             Err(e) => {

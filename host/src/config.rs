@@ -49,6 +49,77 @@ pub enum Command {
         #[command(subcommand)]
         command: BundleCommand,
     },
+    /// Issue, revoke and list bearer tokens on a stopped gateway's data directory.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Write an encrypted, consistent backup of a gateway's database: taken by a running
+    /// gateway while it serves (--url, with an admin token), or read from a stopped gateway's
+    /// data directory (--data-dir). Encrypted with XChaCha20-Poly1305 under the key file
+    /// (from `sluice backup-key`).
+    Backup(BackupArgs),
+    /// Restore a backup into a data directory (of a stopped gateway): the whole backup is
+    /// decrypted and checked first, then a new database replaces the old one and its audit
+    /// hash chain is verified.
+    Restore(RestoreArgs),
+    /// Generate a backup key: a file holding 32 random bytes as 64 hex digits on one line,
+    /// readable by its owner only. An existing file is never overwritten. Keep it apart
+    /// from the backups: without it they cannot be read.
+    BackupKey {
+        /// The key file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// `sluice backup`
+#[derive(Debug, Parser)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["url", "data_dir"])
+))]
+pub struct BackupArgs {
+    /// The backup file to write (written as FILE.tmp, readable by its owner only, then
+    /// renamed).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The backup key file (from `sluice backup-key`: 64 hex digits).
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// A running gateway's base URL: it takes the snapshot (`GET /v1/admin/backup`) while it
+    /// keeps serving.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// An admin token for --url (from `sluice token create --role admin`).
+    #[arg(long, env = "SLUICE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A stopped gateway's data directory: the database is read directly.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `sluice restore`
+#[derive(Debug, Parser)]
+pub struct RestoreArgs {
+    /// The backup file (from `sluice backup`).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The key file the backup was made with.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// The data directory to restore into (created if missing; its gateway must be
+    /// stopped).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Replace the data directory's database if it has one.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `sluice audit ...`
@@ -91,9 +162,50 @@ pub enum BundleCommand {
         /// Activate the bundle once it is published (it passes the validation gate again).
         #[arg(long)]
         activate: bool,
-        /// Who publishes, as recorded in the gateway's audit log.
-        #[arg(long, env = "SLUICE_ACTOR")]
-        actor: Option<String>,
+        /// A compliance token (from `sluice token create --role compliance`); the gateway's
+        /// audit log names its id as the publisher.
+        #[arg(long, env = "SLUICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+}
+
+/// `sluice token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a bearer token; it is printed alone on the last line, and only its hash is
+    /// stored. Works on a stopped gateway's data directory (a running gateway issues tokens
+    /// through `POST /v1/admin/tokens`).
+    Create {
+        /// The data directory (created if missing).
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// What the token may do.
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+        /// The tenant whose records it reaches (service and compliance tokens; default
+        /// `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The vendor whose feed it reads (vendor tokens; an id of the subprocessor register).
+        #[arg(long)]
+        vendor: Option<String>,
+        /// A note saying what the token is for.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token by id (`tok_...`) or by the token itself.
+    Revoke {
+        /// The data directory.
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The token's id, or the token.
+        token: String,
+    },
+    /// List the tokens issued (ids, roles, bindings; never the tokens).
+    List {
+        /// The data directory.
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -154,9 +266,6 @@ pub struct Serve {
     /// Plugin instances that may exist at once (the instance pool).
     #[arg(long, env = "SLUICE_PLUGIN_INSTANCES", default_value_t = 256)]
     pub plugin_instances: u32,
-    /// The tenant every record belongs to.
-    #[arg(long, env = "SLUICE_TENANT", default_value = "default")]
-    pub tenant: String,
     /// Largest request body, in KiB.
     #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 1024)]
     pub max_body_kib: usize,
@@ -215,7 +324,6 @@ impl Serve {
     pub fn options(&self) -> Options {
         Options {
             listen: self.listen,
-            tenant: self.tenant.clone(),
             sweep_interval: Duration::from_secs(self.sweep_interval.max(1)),
             limits: Limits {
                 deadline: Duration::from_millis(self.plugin_deadline_ms.max(1)),

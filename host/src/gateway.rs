@@ -23,8 +23,6 @@ use crate::store::Store;
 pub struct Options {
     /// The address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
-    /// The tenant every record belongs to (until authentication assigns tenants).
-    pub tenant: String,
     /// How often the retention sweeper runs.
     pub sweep_interval: Duration,
     /// Plugin limits (deadline, memory cap, instance pool).
@@ -44,12 +42,11 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults: `127.0.0.1:8080`, tenant `default`, a 60 s sweep, 1 MiB bodies and 32 MiB
+    /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 1 MiB bodies and 32 MiB
     /// batches, the system clock.
     pub fn new() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            tenant: "default".into(),
             sweep_interval: Duration::from_secs(60),
             limits: Limits::default(),
             max_body: 1 << 20,
@@ -99,6 +96,8 @@ pub struct AppState {
     pub instances_per_pipeline: usize,
     /// The policy registry (plugins, bundles, activations, notices).
     pub registry: Registry,
+    /// The valid bearer tokens.
+    pub tokens: crate::auth::Tokens,
     /// The compiled-component cache.
     pub cache: CompiledCache,
     /// Serializes administrative changes (activations, rollbacks, reloads).
@@ -147,6 +146,12 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     let cache = CompiledCache::new(dirs.data.open_dir("compiled")?);
     let store = Store::open(&dirs.data, metrics.clone())?;
     let registry = Registry::new(store.db().clone());
+    let tokens = crate::auth::Tokens::load(store.db().clone())?;
+    if tokens.list()?.is_empty() {
+        tracing::warn!(
+            "no tokens issued: every route but /healthz answers 401 until one is (`sluice token create`)"
+        );
+    }
     let (rt, reg, source, now) = (
         runtime.clone(),
         registry.clone(),
@@ -178,6 +183,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         pipelines: Arc::new(Semaphore::new(pipelines as usize)),
         instances_per_pipeline: per_pipeline as usize,
         registry,
+        tokens,
         cache,
         admin: tokio::sync::Mutex::new(()),
         policy_dir,

@@ -9,10 +9,13 @@
 //! the same gateway in-process.
 
 pub mod api;
+pub mod auth;
+pub mod backup;
 pub mod bundle;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod erasure;
 pub mod gateway;
 pub mod impact;
 pub mod metrics;

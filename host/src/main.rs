@@ -9,7 +9,10 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use sluice::bundle::{self, package, signing};
-use sluice::config::{AuditCommand, BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve};
+use sluice::config::{
+    AuditCommand, BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve, TokenCommand,
+};
+use sluice::clock::Clock as _;
 use sluice::gateway::{self, Dirs};
 use sluice::runtime::{Limits, Runtime};
 
@@ -64,6 +67,19 @@ async fn run(cli: Cli) -> Result<()> {
             serve_until_signal(options, dirs, watch).await
         }
         Command::Keygen { out } => keygen(&out),
+        Command::Token { command } => token(command),
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(&args),
+        Command::BackupKey { out } => {
+            let key = sluice::backup::BackupKey::generate()?;
+            key.write_new(&out)?;
+            println!(
+                "backup key: {} (keep it secret, and apart from the backups)",
+                out.display()
+            );
+            println!("key id {}", key.id_hex());
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify { data_dir },
         } => {
@@ -108,7 +124,7 @@ async fn run(cli: Cli) -> Result<()> {
                     key,
                     url,
                     activate,
-                    actor,
+                    token,
                 } => {
                     let dir = open_bundle(&dir, authority)?;
                     let (mut package, components) = package::from_dir(&dir)?;
@@ -117,7 +133,7 @@ async fn run(cli: Cli) -> Result<()> {
                         package.signature = None;
                         package.signature = Some(signing::sign(&package, &key));
                     }
-                    sluice::publish::publish(&url, package, &components, activate, actor.as_deref())
+                    sluice::publish::publish(&url, package, &components, activate, &token)
                         .await
                 }
             }
@@ -377,4 +393,119 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// `sluice token ...` on a stopped gateway's data directory.
+fn token(command: TokenCommand) -> Result<()> {
+    let open = |dir: &std::path::Path| -> Result<redb::Database> {
+        Dir::create_ambient_dir_all(dir, ambient_authority())
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let data = Dir::open_ambient_dir(dir, ambient_authority())
+            .with_context(|| format!("opening data directory {}", dir.display()))?;
+        sluice::auth::open_offline(&data)
+    };
+    let now = sluice::clock::SystemClock.now_ms();
+    match command {
+        TokenCommand::Create {
+            data_dir,
+            role,
+            tenant,
+            vendor,
+            label,
+        } => {
+            let db = open(&data_dir)?;
+            let spec = sluice::auth::TokenSpec {
+                role,
+                tenant,
+                vendor,
+                label,
+            };
+            let issued = sluice::auth::issue(&db, spec, now, "cli")?;
+            let r = &issued.record;
+            let binding = match (&r.tenant, &r.vendor) {
+                (Some(t), _) => format!(" for tenant {t}"),
+                (_, Some(v)) => format!(" for vendor {v}"),
+                _ => String::new(),
+            };
+            println!("issued {} token {}{binding}; it is shown only once:", r.role, r.id);
+            println!("{}", issued.token);
+            Ok(())
+        }
+        TokenCommand::Revoke { data_dir, token } => {
+            let db = open(&data_dir)?;
+            let id = if token.starts_with(sluice::auth::PREFIX) {
+                sluice::auth::id_of(&token)
+            } else {
+                token
+            };
+            match sluice::auth::revoke(&db, &id, now, "cli")? {
+                Some(r) => {
+                    println!("revoked {} token {}", r.role, r.id);
+                    Ok(())
+                }
+                None => anyhow::bail!("no token with id `{id}`"),
+            }
+        }
+        TokenCommand::List { data_dir } => {
+            let db = open(&data_dir)?;
+            for r in sluice::auth::list(&db)? {
+                let binding = r.tenant.as_deref().or(r.vendor.as_deref()).unwrap_or("-");
+                let state = if r.revoked_at.is_some() { "revoked" } else { "valid" };
+                println!(
+                    "{}\t{}\t{binding}\t{state}\t{}",
+                    r.id,
+                    r.role,
+                    r.label.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `sluice backup`: from a running gateway (`--url`) or a stopped one's data directory.
+async fn backup(args: sluice::config::BackupArgs) -> Result<()> {
+    use sluice::backup;
+    let key = backup::BackupKey::read(&args.key)?;
+    let key_id = key.id_hex();
+    let written = match (&args.url, &args.data_dir) {
+        (Some(url), _) => {
+            backup::backup_url(url, args.token.as_deref(), &key, &args.out, args.force).await?
+        }
+        (None, Some(dir)) => {
+            let (dir, out) = (dir.clone(), args.out.clone());
+            tokio::task::spawn_blocking(move || {
+                backup::backup_data_dir(&dir, &key, &out, args.force)
+            })
+            .await
+            .context("backup task")??
+        }
+        (None, None) => anyhow::bail!("give --url or --data-dir"),
+    };
+    println!(
+        "backup written to {} ({} bytes, key id {})",
+        args.out.display(),
+        written.bytes,
+        key_id
+    );
+    println!("{}", written.summary);
+    Ok(())
+}
+
+/// `sluice restore`.
+fn restore(args: &sluice::config::RestoreArgs) -> Result<()> {
+    use sluice::backup;
+    let key = backup::BackupKey::read(&args.key)?;
+    let restored = backup::restore(&args.from, &key, &args.data_dir, args.force)?;
+    println!(
+        "restored {} into {}",
+        args.from.display(),
+        restored.path.display()
+    );
+    println!("{}", restored.summary);
+    println!(
+        "audit log intact: {} entries, hash chain verified",
+        restored.audit_verified
+    );
+    Ok(())
 }

@@ -4,7 +4,6 @@
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-use crate::api::admin::ACTOR_HEADER;
 use crate::bundle::package::{self, Components, Package};
 
 /// Uploads every component of `package`, then the package; activates it when `activate`.
@@ -14,14 +13,11 @@ pub async fn publish(
     package: Package,
     components: &Components,
     activate: bool,
-    actor: Option<&str>,
+    token: &str,
 ) -> Result<()> {
     let base = url.trim_end_matches('/');
     let client = reqwest::Client::new();
-    let with_actor = |req: reqwest::RequestBuilder| match actor {
-        Some(a) => req.header(ACTOR_HEADER, a),
-        None => req,
-    };
+    let authed = |req: reqwest::RequestBuilder| req.bearer_auth(token);
     let manifest = package.manifest()?;
     let worlds = package::claimed_worlds(&package)?;
     for (name, digest) in &package.plugins {
@@ -40,7 +36,7 @@ pub async fn publish(
             ])
             .header("content-type", "application/wasm")
             .body(bytes.to_vec());
-        let (status, body) = send(with_actor(req)).await?;
+        let (status, body) = send(authed(req)).await?;
         match status {
             201 => println!("uploaded plugin {name} ({digest})"),
             200 => println!("plugin {name} already registered ({digest})"),
@@ -51,7 +47,7 @@ pub async fn publish(
         .post(format!("{base}/v1/admin/bundles"))
         .query(&[("activate", if activate { "true" } else { "false" })])
         .json(&package);
-    let (status, body) = send(with_actor(req)).await?;
+    let (status, body) = send(authed(req)).await?;
     if !matches!(status, 200 | 201) {
         bail!("publishing the bundle: {status}: {}", describe(&body));
     }

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 mod common;
-use common::{Child, http_get, provu_copy, set_version, wait_for};
+use common::{Child, http_get, http_get_as, provu_copy, set_version, wait_for};
 
 fn sluice(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -114,6 +114,8 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
         .unwrap()
         .port();
     let data = root.join("data");
+    // Tokens are issued on the stopped gateway's data directory.
+    let compliance = common::create_token(&data, &["--role", "compliance"]);
     let gateway = Child(
         Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args([
@@ -133,7 +135,7 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
             .expect("starting sluice serve"),
     );
     wait_for("the gateway", || http_get(port, "/healthz").is_some());
-    let active = || http_get(port, "/v1/admin/active").unwrap_or_default();
+    let active = || http_get_as(port, "/v1/admin/active", &compliance).unwrap_or_default();
     assert!(active().contains("\"bundle\":\"provu@2026.11.0\""));
 
     // The three-command loop: keygen (above), sign, publish.
@@ -146,7 +148,16 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     );
     assert!(stdout.contains(&key_id), "{stdout}");
     let url = format!("http://127.0.0.1:{port}");
-    let (ok, stdout, stderr) = sluice(&["bundle", "publish", &v2, "--url", &url, "--activate"]);
+    let (ok, stdout, stderr) = sluice(&[
+        "bundle",
+        "publish",
+        &v2,
+        "--url",
+        &url,
+        "--activate",
+        "--token",
+        &compliance,
+    ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("published provu@2026.12.0"), "{stdout}");
     assert!(
@@ -158,7 +169,16 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
 
     // Unsigned: refused, and the gateway keeps its bundle.
     let v3 = provu_copy(&root.join("v3"), "2026.12.1");
-    let (ok, _, stderr) = sluice(&["bundle", "publish", &v3, "--url", &url, "--activate"]);
+    let (ok, _, stderr) = sluice(&[
+        "bundle",
+        "publish",
+        &v3,
+        "--url",
+        &url,
+        "--activate",
+        "--token",
+        &compliance,
+    ]);
     assert!(!ok);
     assert!(stderr.contains("422: the bundle is unsigned"), "{stderr}");
     assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));
@@ -187,6 +207,7 @@ fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
     let data = tmp.path().join("data");
     let port = common::free_port();
     let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+    let service = common::create_token(&data, &["--role", "service"]);
     let gateway = common::serve(
         port,
         &["--data-dir", data.to_str().unwrap(), "--policies", policies],
@@ -196,7 +217,10 @@ fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
         let record = format!(
             r#"{{"kind":"contact","subject":"c-{i}","fields":{{"name":"Ada Lovelace","organisation":"Analytical Engines Ltd","relationship":"customer","email":"ada@example.co.uk"}}}}"#
         );
-        assert_eq!(common::http_post(port, "/v1/records", &record), 201);
+        assert_eq!(
+            common::http_post_as(port, "/v1/records", &record, &service),
+            201
+        );
     }
     common::stop(gateway);
     let data_dir = data.to_str().unwrap();
@@ -241,4 +265,153 @@ fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
         stderr.contains(&format!("audit log tampered with at entry {seq}")),
         "{stderr}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn tokens_are_issued_offline_revoked_online_and_never_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_dir = data.to_str().unwrap();
+    // Issued on a data directory no gateway has opened yet; the token is the last line.
+    let (ok, stdout, stderr) = sluice(&[
+        "token",
+        "create",
+        "--data-dir",
+        data_dir,
+        "--role",
+        "service",
+        "--tenant",
+        "acme",
+    ]);
+    assert!(ok, "{stderr}");
+    let service = stdout.lines().last().unwrap().trim().to_string();
+    assert!(
+        service.starts_with("sluice_") && !service.contains(' '),
+        "{stdout}"
+    );
+    assert!(stdout.contains("for tenant acme"), "{stdout}");
+    let admin = common::create_token(&data, &["--role", "admin"]);
+    let (ok, _, stderr) = sluice(&[
+        "token",
+        "create",
+        "--data-dir",
+        data_dir,
+        "--role",
+        "vendor",
+    ]);
+    assert!(!ok && stderr.contains("needs a vendor"), "{stderr}");
+    // Only the hash is stored: the token is nowhere in the database file.
+    let db_bytes = std::fs::read(data.join("sluice.redb")).unwrap();
+    let secret = &service["sluice_".len()..];
+    assert!(
+        !db_bytes
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes()),
+        "the token itself is stored"
+    );
+    let (ok, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    assert!(ok && listed.contains("service\tacme\tvalid"), "{listed}");
+    assert!(!listed.contains(secret), "{listed}");
+
+    let port = common::free_port();
+    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+    let log = tmp.path().join("gateway.log");
+    let gateway = Child(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data-dir", data_dir, "--policies", policies])
+            .env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(tmp.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the gateway", || http_get(port, "/healthz").is_some());
+    let record = r#"{"kind":"contact","subject":"c-1","fields":{"name":"Ada","organisation":"AE Ltd","relationship":"customer"}}"#;
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, &service),
+        201
+    );
+    assert_eq!(common::http_post(port, "/v1/records", record), 401);
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, "sluice_forged"),
+        401
+    );
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, &admin),
+        403
+    );
+
+    // The running gateway issues and revokes through the admin route; a revoked token
+    // stops working at once.
+    let issued = ureq_json(
+        port,
+        "POST",
+        "/v1/admin/tokens",
+        r#"{"role":"service","tenant":"acme"}"#,
+        &admin,
+    );
+    let second = issued["token"].as_str().unwrap().to_string();
+    let id = issued["record"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, &second),
+        201
+    );
+    let revoked = ureq_json(
+        port,
+        "DELETE",
+        &format!("/v1/admin/tokens/{id}"),
+        "",
+        &admin,
+    );
+    assert!(revoked["revoked"]["revoked_at"].is_number(), "{revoked}");
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, &second),
+        401
+    );
+    common::stop(gateway);
+
+    // Revoked offline: refused after the restart.
+    let (ok, stdout, stderr) = sluice(&["token", "revoke", "--data-dir", data_dir, &service]);
+    assert!(
+        ok && stdout.contains("revoked service token tok_"),
+        "{stdout}{stderr}"
+    );
+    let gateway = common::serve(port, &["--data-dir", data_dir, "--policies", policies], &[]);
+    assert_eq!(
+        common::http_post_as(port, "/v1/records", record, &service),
+        401
+    );
+    common::stop(gateway);
+
+    let logged = std::fs::read_to_string(&log).unwrap()
+        + &std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap();
+    assert!(logged.contains("token issued"), "the issue is logged by id");
+    for token in [&service, &admin, &second] {
+        assert!(
+            !logged.contains(&token["sluice_".len()..]),
+            "a token was logged"
+        );
+    }
+    assert!(
+        !logged.contains("sluice_forged"),
+        "a presented token was logged"
+    );
+}
+
+/// A request with a JSON body (or none) and a bearer token; the JSON answer.
+fn ureq_json(port: u16, method: &str, path: &str, body: &str, token: &str) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
 }

@@ -67,6 +67,8 @@ async fn a_killed_gateway_delivers_everything_after_a_restart_with_stable_keys()
         "2",
     ];
     let envs = [("SLUICE_VENDOR_SECRET_YEALINK", "crash-test-secret")];
+    let service = common::create_token(&data, &["--role", "service"]);
+    let admin = common::create_token(&data, &["--role", "admin"]);
     let gateway = serve(port, &args, &envs);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
@@ -77,6 +79,7 @@ async fn a_killed_gateway_delivers_everything_after_a_restart_with_stable_keys()
                        "provisioned_at": "2026-11-20T00:00:00Z", "provisioning_host": "own"}});
         let r = client
             .post(format!("{base}/v1/records"))
+            .bearer_auth(&service)
             .json(&record)
             .send()
             .await
@@ -110,6 +113,7 @@ async fn a_killed_gateway_delivers_everything_after_a_restart_with_stable_keys()
     .unwrap();
     let outbox: serde_json::Value = client
         .get(format!("{base}/v1/admin/outbox?vendor=yealink"))
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap()

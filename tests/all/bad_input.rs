@@ -12,10 +12,7 @@ async fn raw(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let mut req = env
-        .client
-        .request(method, format!("{}{path}", env.base))
-        .body(body);
+    let mut req = env.request(method, path).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }

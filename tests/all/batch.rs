@@ -16,8 +16,7 @@ async fn a_batch_answers_every_line_and_a_rejected_line_does_not_stop_the_others
     lines.push(json!({"kind": "nope", "subject": "b-4", "fields": {}}).to_string());
     let body = lines.join("\n");
     let resp = env
-        .client
-        .post(format!("{}/v1/records:batch", env.base))
+        .request(reqwest::Method::POST, "/v1/records:batch")
         .header("content-type", "application/x-ndjson")
         .body(body)
         .send()
@@ -56,8 +55,7 @@ async fn a_batch_answers_every_line_and_a_rejected_line_does_not_stop_the_others
 async fn an_empty_batch_is_a_bad_request() {
     let env = TestEnv::provu().await;
     let resp = env
-        .client
-        .post(format!("{}/v1/records:batch", env.base))
+        .request(reqwest::Method::POST, "/v1/records:batch")
         .body("\n\n")
         .send()
         .await

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use sluice::auth::Role;
 use sluice_tests::TestEnv;
 
 use crate::call_recording;
@@ -14,9 +15,11 @@ async fn acknowledged_records_survive_a_restart() {
     for i in 0..64 {
         let client = env.client.clone();
         let url = format!("{}/v1/records", env.base);
+        let token = env.token(Role::Service, None);
         tasks.push(tokio::spawn(async move {
             let resp = client
                 .post(url)
+                .bearer_auth(token)
                 .json(&call_recording(
                     &format!("s-{i}"),
                     &format!("note {i} card 4111111111111111"),
@@ -72,12 +75,20 @@ async fn shutdown_finishes_requests_in_flight() {
         .collect();
     let client = env.client.clone();
     let url = format!("{}/v1/records:batch", env.base);
-    let batch = tokio::spawn(async move { client.post(url).body(body).send().await });
+    let token = env.token(Role::Service, None);
+    let batch =
+        tokio::spawn(async move { client.post(url).bearer_auth(token).body(body).send().await });
     // Wait until the gateway is working on it (its first plugin calls are counted).
     let metrics_url = format!("{}/metrics", env.base);
     for _ in 0..500 {
-        let m = reqwest::get(&metrics_url)
+        let m = env
+            .client
+            .get(&metrics_url)
+            .bearer_auth(env.token(Role::Admin, None))
+            .send()
             .await
+            .unwrap()
+            .error_for_status()
             .unwrap()
             .text()
             .await

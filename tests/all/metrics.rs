@@ -11,8 +11,7 @@ async fn metrics_count_requests_plugin_calls_decisions_and_deletions() {
     env.clock.advance_secs(400 * 86_400);
     assert_eq!(env.sweep().await, 1);
     let resp = env
-        .client
-        .get(format!("{}/metrics", env.base))
+        .request(reqwest::Method::GET, "/metrics")
         .send()
         .await
         .unwrap();

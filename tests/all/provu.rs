@@ -236,12 +236,7 @@ async fn every_disclosure_rule_holds_through_the_gateway() {
     assert!(!serde_json::to_string(&audit).unwrap().contains("s3cret"));
 
     // Every refusal is counted with its clause.
-    let metrics = reqwest::get(format!("{}/metrics", env.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = env.metrics().await;
     assert!(
         metrics.contains(r#"sluice_decisions_total{action="refuse",clause="2.3.1"} 2"#),
         "{metrics}"

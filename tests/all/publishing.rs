@@ -141,13 +141,24 @@ async fn a_signed_bundle_published_to_a_running_gateway_takes_effect_without_a_r
         .audit_all()
         .into_iter()
         .filter(|e| e.bundle.as_deref() == Some("provu@2026.12.0") && e.actor.is_some())
-        .map(|e| (e.event, e.actor.unwrap()))
+        .map(|e| {
+            let actor = e.actor.unwrap();
+            let role = actor.split(':').next().unwrap_or_default().to_string();
+            assert!(
+                actor.contains(":tok_"),
+                "the actor names the token: {actor}"
+            );
+            (e.event, role)
+        })
         .collect();
     assert_eq!(
         admin,
         [
-            ("policy.bundle-uploaded".to_string(), "admin".to_string()),
-            ("policy.activated".into(), "admin".into())
+            (
+                "policy.bundle-uploaded".to_string(),
+                "compliance".to_string()
+            ),
+            ("policy.activated".into(), "compliance".into())
         ]
     );
 }

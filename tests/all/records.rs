@@ -126,10 +126,12 @@ async fn concurrent_rectifications_all_apply() {
     for i in 0..16 {
         let client = env.client.clone();
         let url = format!("{}/v1/records/{id}", env.base);
+        let token = env.token(sluice::auth::Role::Service, None);
         tasks.push(tokio::spawn(async move {
             let field = format!("note_{i}");
             let resp = client
                 .patch(url)
+                .bearer_auth(token)
                 .json(&json!({"fields": {field: i}}))
                 .send()
                 .await

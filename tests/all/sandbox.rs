@@ -87,12 +87,7 @@ async fn a_trapping_plugin_fails_closed_and_the_gateway_keeps_serving() {
     assert_fails_closed(&env, "trap", "trap", "plugin `trap` trapped").await;
     // Repeatedly: a trapped instance never poisons the next request.
     assert_fails_closed(&env, "trap", "trap", "trapped").await;
-    let metrics = reqwest::get(format!("{}/metrics", env.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = env.metrics().await;
     assert!(
         metrics.contains(r#"sluice_plugin_failures_total{plugin="trap",kind="trap"} 2"#),
         "{metrics}"
@@ -132,8 +127,7 @@ async fn a_failing_record_in_a_batch_fails_alone() {
         .collect::<Vec<_>>()
         .join("\n");
     let text = env
-        .client
-        .post(format!("{}/v1/records:batch", env.base))
+        .request(reqwest::Method::POST, "/v1/records:batch")
         .body(body)
         .send()
         .await

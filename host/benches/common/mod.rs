@@ -1,5 +1,5 @@
-//! What the gateway benchmarks share: their settings (flags or environment variables) and
-//! latency statistics.
+//! What the gateway benchmarks share: their settings (flags or environment variables),
+//! latency statistics, the gateway and its bearer tokens.
 
 use std::time::Duration;
 
@@ -107,4 +107,36 @@ pub async fn start(
         ms(loading.elapsed())
     );
     Ok((running, data_tmp))
+}
+
+/// Bearer tokens of a running gateway, one per role the benchmarks call routes of.
+#[allow(dead_code, reason = "not every bench calls the routes of every role")]
+pub struct Tokens {
+    /// `service` (tenant `default`): the record routes.
+    pub service: String,
+    /// `compliance`: the policy routes under `/v1/admin`.
+    pub compliance: String,
+    /// `admin`: the outbox, tokens, backups and `/metrics`.
+    pub admin: String,
+}
+
+/// Issues a token of each role in `running` (blocking: durable writes).
+pub fn tokens(running: &sluice::gateway::Running) -> anyhow::Result<Tokens> {
+    use sluice::auth::{Role, TokenSpec};
+    let state = running.state();
+    let issue = |role| -> anyhow::Result<String> {
+        let spec = TokenSpec {
+            role,
+            tenant: None,
+            vendor: None,
+            label: Some("bench".into()),
+        };
+        let now = state.clock.now_ms();
+        Ok(state.tokens.issue(spec, now, "bench")?.token)
+    };
+    Ok(Tokens {
+        service: issue(Role::Service)?,
+        compliance: issue(Role::Compliance)?,
+        admin: issue(Role::Admin)?,
+    })
 }

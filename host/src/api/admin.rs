@@ -1,8 +1,7 @@
 //! `/v1/admin/...`: publishing policy to the running gateway (plugins, bundles, activation,
 //! rollback, shadow runs, impact reports), and `GET /v1/policy/changes`.
 //!
-//! Every change is audited with who made it. Until tokens arrive, the actor is the
-//! `X-Sluice-Actor` header (default `admin`).
+//! Every change is audited with who made it: the id and role of the caller's token.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,8 +9,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,35 +25,15 @@ use crate::runtime::World;
 use crate::shadow::Shadow;
 use crate::store::AuditEntry;
 
-/// The header naming who makes an administrative change.
-pub const ACTOR_HEADER: &str = "x-sluice-actor";
-
-/// Who makes an administrative change.
+/// Who makes an administrative change: the caller's token, as `role:token-id`.
 pub struct Actor(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        actor(&parts.headers).map(Actor)
-    }
-}
-
-fn actor(headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(v) = headers.get(ACTOR_HEADER) else {
-        return Ok("admin".into());
-    };
-    match v.to_str() {
-        Ok(s)
-            if !s.is_empty()
-                && s.len() <= 128
-                && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ') =>
-        {
-            Ok(s.to_string())
-        }
-        _ => Err(ApiError::bad_request(format!(
-            "{ACTOR_HEADER} must be 1 to 128 printable ASCII characters"
-        ))),
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = super::auth::Caller::from_request_parts(parts, state).await?;
+        Ok(Actor(caller.actor()))
     }
 }
 

@@ -2,6 +2,8 @@
 //! tests drive it over a real socket.
 
 pub mod admin;
+mod auth;
+mod backup;
 mod error;
 mod outbox;
 mod records;
@@ -23,10 +25,12 @@ pub use views::{DecisionView, RecordView, WriteResponse};
 
 use crate::gateway::AppState;
 
-/// Builds the router.
+/// Builds the router. Every route but `/healthz` sits behind a [`auth::Gate`] naming the
+/// roles that may call it.
 pub fn router(state: Arc<AppState>) -> Router {
     let batch_limit = state.options.max_batch_body;
-    Router::new()
+    let gated = |roles| middleware::from_fn_with_state(auth::Gate::new(&state, roles), auth::gate);
+    let service = Router::new()
         .route("/v1/records", post(records::create).get(records::search))
         .route(
             "/v1/records:batch",
@@ -39,23 +43,43 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(records::delete),
         )
         .route("/v1/records/{id}/recipients", get(outbox::recipients))
-        .route("/v1/vendor/feed", get(outbox::feed))
-        .route("/v1/vendor/feed/ack", post(outbox::ack))
         .route("/v1/subjects/{subject}/records", get(records::by_subject))
         .route(
             "/v1/subjects/{subject}/permissions",
             get(subjects::permissions),
         )
+        .route_layer(gated(auth::SERVICE));
+    let rights = Router::new()
         .route("/v1/subjects/{subject}/export", get(subjects::export))
         .route(
             "/v1/subjects/{subject}/restriction",
             post(subjects::restrict).delete(subjects::lift_restriction),
         )
         .route("/v1/subjects/{subject}/objections", post(subjects::object))
+        .route("/v1/subjects/{subject}/erasure", post(subjects::erase))
+        .route_layer(gated(auth::RIGHTS));
+    let vendor = Router::new()
+        .route("/v1/vendor/feed", get(outbox::feed))
+        .route("/v1/vendor/feed/ack", post(outbox::ack))
+        .route_layer(gated(auth::VENDOR));
+    let anyone = Router::new()
         .route("/v1/policy/changes", get(admin::changes))
-        .nest("/v1/admin", admin_routes(&state))
-        .route("/healthz", get(healthz))
+        .route_layer(gated(auth::ANY));
+    let admin = Router::new()
         .route("/metrics", get(metrics))
+        .nest("/v1/admin", operator_routes())
+        .route_layer(gated(auth::ADMIN));
+    let compliance = Router::new()
+        .nest("/v1/admin", policy_routes(&state))
+        .route_layer(gated(auth::COMPLIANCE));
+    Router::new()
+        .merge(service)
+        .merge(rights)
+        .merge(vendor)
+        .merge(anyone)
+        .merge(admin)
+        .merge(compliance)
+        .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.options.max_body))
@@ -70,7 +94,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Largest plugin component an upload accepts.
 const MAX_COMPONENT: usize = 64 << 20;
 
-fn admin_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+/// `/v1/admin/...` routes of compliance: publishing policy.
+fn policy_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/plugins",
@@ -92,15 +117,23 @@ fn admin_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/active", get(admin::active))
         .route("/activations", get(admin::activations))
         .route("/retention", get(admin::retention))
-        .route("/outbox", get(outbox::list))
-        .route("/outbox/{id}", get(outbox::show))
-        .route("/outbox/{id}/redrive", post(outbox::redrive))
         .route(
             "/shadow",
             post(admin::start_shadow)
                 .get(admin::shadow_report)
                 .delete(admin::stop_shadow),
         )
+}
+
+/// `/v1/admin/...` routes of operators: tokens, the outbox, backups.
+fn operator_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tokens", post(auth::issue).get(auth::list))
+        .route("/tokens/{id}", axum::routing::delete(auth::revoke))
+        .route("/outbox", get(outbox::list))
+        .route("/outbox/{id}", get(outbox::show))
+        .route("/outbox/{id}/redrive", post(outbox::redrive))
+        .route("/backup", get(backup::backup))
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::{Actor, ApiQuery, blocking};
+use super::auth::Caller;
 use super::error::ApiError;
 use super::records::ApiJson;
 use crate::gateway::AppState;
@@ -127,14 +128,39 @@ pub async fn redrive(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
-    /// The vendor (an id of the subprocessor register).
-    vendor: String,
+    /// The vendor (an id of the subprocessor register); optional: the token names it.
+    #[serde(default)]
+    vendor: Option<String>,
     /// The cursor: deliveries after it. Default: the last acknowledged one.
     #[serde(default)]
     after: Option<u64>,
     /// At most this many (default and maximum 1,000).
     #[serde(default)]
     limit: Option<usize>,
+}
+
+/// The vendor whose feed the caller reads: the one its token names (a `vendor` named in the
+/// request must be the same).
+fn own_vendor(state: &AppState, caller: &Caller, named: Option<&str>) -> Result<String, ApiError> {
+    let Some(vendor) = caller.0.vendor.clone() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the token names no vendor",
+        ));
+    };
+    if let Some(named) = named
+        && named != vendor
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "token {} reads the feed of `{vendor}` only, not `{named}`",
+                caller.0.id
+            ),
+        ));
+    }
+    known_vendor(state, &vendor)?;
+    Ok(vendor)
 }
 
 fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
@@ -152,16 +178,17 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /v1/vendor/feed?vendor=V[&after=CURSOR&limit=]`: the vendor's deliveries, each with
+/// `GET /v1/vendor/feed[?after=CURSOR&limit=]`: the calling vendor's deliveries, each with
 /// its cursor, in the vendor's payload shape.
 pub async fn feed(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    known_vendor(&state, &q.vendor)?;
+    let own = own_vendor(&state, &caller, q.vendor.as_deref())?;
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
     let st = state.clone();
-    let vendor = q.vendor.clone();
+    let vendor = own.clone();
     let (entries, acknowledged) = blocking(move || {
         let acknowledged = st.store.feed_cursor(&vendor)?;
         let filter = OutboxFilter {
@@ -180,7 +207,7 @@ pub async fn feed(
     })
     .await?;
     let policy = state.policy();
-    let shapes = policy.register.get(&q.vendor).map(|s| &s.delivery.shapes);
+    let shapes = policy.register.get(&own).map(|s| &s.delivery.shapes);
     let items: Vec<Value> = entries
         .iter()
         .map(|e| {
@@ -199,7 +226,7 @@ pub async fn feed(
         })
         .collect();
     Ok(Json(json!({
-        "vendor": q.vendor,
+        "vendor": own,
         "acknowledged": acknowledged,
         "deliveries": items,
         "next": entries.last().map(|e| e.seq),
@@ -211,8 +238,9 @@ pub async fn feed(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
-    /// The vendor.
-    vendor: String,
+    /// The vendor (optional: the token names it).
+    #[serde(default)]
+    vendor: Option<String>,
     /// The last cursor received and processed.
     cursor: u64,
 }
@@ -221,11 +249,12 @@ pub struct Ack {
 /// `cursor`; its pulled deliveries up to there are delivered.
 pub async fn ack(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     ApiJson(body): ApiJson<Ack>,
 ) -> Result<Response, ApiError> {
-    known_vendor(&state, &body.vendor)?;
+    let vendor = own_vendor(&state, &caller, body.vendor.as_deref())?;
     let op = Op::Outbox(OutboxOp::Ack {
-        vendor: body.vendor.clone(),
+        vendor: vendor.clone(),
         cursor: body.cursor,
         now: state.clock.now_ms(),
     });
@@ -234,7 +263,7 @@ pub async fn ack(
         _ => 0,
     };
     Ok(Json(json!({
-        "vendor": body.vendor,
+        "vendor": vendor,
         "cursor": body.cursor,
         "delivered": acknowledged,
     }))
@@ -245,6 +274,7 @@ pub async fn ack(
 /// and disclosures to subprocessors): who, which field paths, when, under which clause.
 pub async fn recipients(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
@@ -252,7 +282,7 @@ pub async fn recipients(
     let (record, list) =
         blocking(move || Ok((st.store.get(&wanted)?, st.store.recipients(&wanted)?))).await?;
     match record {
-        Some(r) if r.tenant == state.options.tenant => {}
+        Some(r) if r.tenant == caller.tenant() => {}
         _ => return Err(ApiError::not_found("no such record")),
     }
     let list: Vec<Value> = list

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::views::{WriteResponse, read_view};
 use crate::bundle::Policy;
@@ -83,11 +84,11 @@ pub(super) fn check_subject(subject: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn new_input(state: &AppState, body: NewRecord, now_ms: i64) -> Result<WriteInput, ApiError> {
+fn new_input(tenant: &str, body: NewRecord, now_ms: i64) -> Result<WriteInput, ApiError> {
     check_subject(&body.subject)?;
     Ok(WriteInput {
         id: uuid::Uuid::now_v7().to_string(),
-        tenant: state.options.tenant.clone(),
+        tenant: tenant.to_string(),
         kind: body.kind,
         subject: body.subject,
         fields: body.fields,
@@ -349,10 +350,11 @@ fn answer(
 /// `POST /v1/records`
 pub async fn create(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     ApiJson(body): ApiJson<NewRecord>,
 ) -> Result<Response, ApiError> {
     let now_ms = state.clock.now_ms();
-    let input = new_input(&state, body, now_ms)?;
+    let input = new_input(caller.tenant(), body, now_ms)?;
     let (policy, mut results) = run_chain(&state, vec![input]).await?;
     let (input, outcome) = results.pop().expect("one input, one result");
     let (planned, op) = plan(&policy, input, outcome, None, now_ms);
@@ -382,7 +384,11 @@ struct BatchLine {
 /// `POST /v1/records:batch`: NDJSON in (one record per line), NDJSON out (one result per
 /// record line, in order). A rejected line does not stop the others; the accepted ones are
 /// committed in one durable transaction.
-pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
     let now_ms = state.clock.now_ms();
@@ -402,7 +408,7 @@ pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Re
                 };
                 ApiError::new(status, format!("line {}: {e}", i + 1))
             })
-            .and_then(|r| new_input(&state, r, now_ms));
+            .and_then(|r| new_input(caller.tenant(), r, now_ms));
         match parsed {
             Ok(input) => {
                 inputs.push(input);
@@ -460,19 +466,24 @@ pub async fn batch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Re
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
 }
 
-fn load(state: &AppState, id: &str) -> Result<StoredRecord, ApiError> {
+/// The record `id` of `tenant` (another tenant's record is as absent as a missing one).
+fn load(state: &AppState, tenant: &str, id: &str) -> Result<StoredRecord, ApiError> {
     match state.store.get(id) {
-        Ok(Some(r)) if r.tenant == state.options.tenant => Ok(r),
+        Ok(Some(r)) if r.tenant == tenant => Ok(r),
         Ok(_) => Err(ApiError::not_found(format!("no record with id `{id}`"))),
         Err(e) => Err(ApiError::internal(&e)),
     }
 }
 
 /// [`load`] on a blocking thread (redb reads may touch the disk).
-async fn load_off_runtime(state: &Arc<AppState>, id: &str) -> Result<StoredRecord, ApiError> {
+pub(super) async fn load_off_runtime(
+    state: &Arc<AppState>,
+    tenant: &str,
+    id: &str,
+) -> Result<StoredRecord, ApiError> {
     let st = state.clone();
-    let id = id.to_string();
-    tokio::task::spawn_blocking(move || load(&st, &id))
+    let (tenant, id) = (tenant.to_string(), id.to_string());
+    tokio::task::spawn_blocking(move || load(&st, &tenant, &id))
         .await
         .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
 }
@@ -646,13 +657,14 @@ pub(super) fn permitted_views(
 /// purpose; `403 {"error","clause"}` when the policy refuses.
 pub async fn read(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
     let policy = state.policy();
     let request = read_request(&policy, q)?;
     let internal = request.audience == pipeline::INTERNAL;
-    let record = load_off_runtime(&state, &id).await?;
+    let record = load_off_runtime(&state, caller.tenant(), &id).await?;
     let mut disclosed = disclose_all(&state, policy, vec![record], request).await?;
     match disclosed.pop() {
         Some((record, Disclosure::Permitted { fields, decisions })) => {
@@ -672,6 +684,7 @@ pub async fn read(
 /// the value, as the calling service may see them.
 pub async fn search(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Query(mut q): Query<std::collections::BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let policy = state.policy();
@@ -715,13 +728,11 @@ pub async fn search(
     let records = {
         let st = state.clone();
         let kind_name = kind_name.clone();
-        tokio::task::spawn_blocking(move || {
-            st.store
-                .search(&st.options.tenant, &kind_name, &path, &value)
-        })
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
-        .map_err(|e| ApiError::internal(&e))?
+        let tenant = caller.tenant().to_string();
+        tokio::task::spawn_blocking(move || st.store.search(&tenant, &kind_name, &path, &value))
+            .await
+            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
+            .map_err(|e| ApiError::internal(&e))?
     };
     let views = permitted_views(disclose_all(&state, policy, records, request).await?, true);
     Ok(Json(serde_json::json!({ "kind": kind_name, "records": views })).into_response())
@@ -731,6 +742,7 @@ pub async fn search(
 /// again; applied only on the revision it was computed from (retried otherwise).
 pub async fn update(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Patch>,
 ) -> Result<Response, ApiError> {
@@ -743,7 +755,7 @@ pub async fn update(
     // catches changes made meanwhile by the sweeper.
     let _serialized = state.update_lock(&id).lock().await;
     for _ in 0..UPDATE_ATTEMPTS {
-        let current = load_off_runtime(&state, &id).await?;
+        let current = load_off_runtime(&state, caller.tenant(), &id).await?;
         let now_ms = state.clock.now_ms();
         let mut fields = current.fields.clone();
         json_patch::merge(&mut fields, &patch.fields);
@@ -782,9 +794,10 @@ pub async fn update(
 /// `DELETE /v1/records/{id}`
 pub async fn delete(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let current = load_off_runtime(&state, &id).await?;
+    let current = load_off_runtime(&state, caller.tenant(), &id).await?;
     let input = WriteInput {
         id: current.id.clone(),
         tenant: current.tenant.clone(),
@@ -803,7 +816,7 @@ pub async fn delete(
     );
     let op = Op::Delete {
         id: id.clone(),
-        tenant: state.options.tenant.clone(),
+        tenant: current.tenant.clone(),
         audit,
     };
     match state.store.write(vec![op]).await?.pop() {
@@ -816,6 +829,7 @@ pub async fn delete(
 /// calling service may see it.
 pub async fn by_subject(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
     Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
@@ -823,7 +837,7 @@ pub async fn by_subject(
     let policy = state.policy();
     let request = read_request(&policy, q)?;
     let internal = request.audience == pipeline::INTERNAL;
-    let records = subject_records(&state, &subject).await?;
+    let records = subject_records(&state, caller.tenant(), &subject).await?;
     let views = permitted_views(
         disclose_all(&state, policy, records, request).await?,
         internal,
@@ -831,14 +845,15 @@ pub async fn by_subject(
     Ok(Json(serde_json::json!({ "subject": subject, "records": views })).into_response())
 }
 
-/// Every stored record of `subject` in the gateway's tenant.
+/// Every stored record of `subject` in `tenant`.
 pub(super) async fn subject_records(
     state: &Arc<AppState>,
+    tenant: &str,
     subject: &str,
 ) -> Result<Vec<StoredRecord>, ApiError> {
     let st = state.clone();
-    let s = subject.to_string();
-    tokio::task::spawn_blocking(move || st.store.by_subject(&st.options.tenant, &s))
+    let (t, s) = (tenant.to_string(), subject.to_string());
+    tokio::task::spawn_blocking(move || st.store.by_subject(&t, &s))
         .await
         .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
         .map_err(|e| ApiError::internal(&e))

@@ -1,4 +1,5 @@
-//! Subject routes beyond listing: whether the service may contact a subject for marketing.
+//! Subject routes beyond listing: marketing permissions, and the data subject's rights of
+//! clause 9 (access, erasure, restriction, objection).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::records::{ReadQuery, disclose_all, read_request, subject_records};
 use crate::gateway::AppState;
@@ -46,6 +48,7 @@ struct Basis {
 /// opt-out anywhere wins).
 pub async fn permissions(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
     Query(q): Query<PermissionQuery>,
 ) -> Result<Response, ApiError> {
@@ -65,7 +68,7 @@ pub async fn permissions(
             purpose: Some(purpose.clone()),
         },
     )?;
-    let records = subject_records(&state, &subject).await?;
+    let records = subject_records(&state, caller.tenant(), &subject).await?;
     let disclosed = disclose_all(&state, policy, records, request).await?;
 
     let mut permits = Vec::new();
@@ -119,10 +122,11 @@ pub async fn permissions(
 /// with its id; the export carries the id, its status and its completion time.
 pub async fn export(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
     super::records::check_subject(&subject)?;
-    let records = subject_records(&state, &subject).await?;
+    let records = subject_records(&state, caller.tenant(), &subject).await?;
     let st = state.clone();
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let recipients = tokio::task::spawn_blocking(move || {
@@ -159,15 +163,12 @@ pub async fn export(
         })
         .collect();
     let audit = crate::store::AuditEntry {
-        subject: Some(crate::store::subject_digest(
-            &state.options.tenant,
-            &subject,
-        )),
-        tenant: state.options.tenant.clone(),
+        subject: Some(crate::store::subject_digest(caller.tenant(), &subject)),
+        tenant: caller.tenant().to_string(),
         ..crate::store::AuditEntry::admin(
             "rights.access",
             now,
-            "service",
+            &caller.actor(),
             None,
             serde_json::json!({"request": request, "records": items.len(), "clause": "9"}),
         )
@@ -199,6 +200,7 @@ pub struct Objection {
 /// Records a change of a subject's standing requests and answers with the request.
 async fn exercise(
     state: &Arc<AppState>,
+    caller: &Caller,
     subject: &str,
     right: &str,
     clause: &str,
@@ -206,7 +208,7 @@ async fn exercise(
     extra: serde_json::Value,
 ) -> Result<Response, ApiError> {
     super::records::check_subject(subject)?;
-    let digest = crate::store::subject_digest(&state.options.tenant, subject);
+    let digest = crate::store::subject_digest(caller.tenant(), subject);
     let st = state.clone();
     let d = digest.clone();
     let mut rights = tokio::task::spawn_blocking(move || st.store.rights(&d))
@@ -224,11 +226,11 @@ async fn exercise(
     );
     let audit = crate::store::AuditEntry {
         subject: Some(digest.clone()),
-        tenant: state.options.tenant.clone(),
+        tenant: caller.tenant().to_string(),
         ..crate::store::AuditEntry::admin(
             &format!("rights.{right}"),
             now,
-            "service",
+            &caller.actor(),
             None,
             serde_json::json!({"request": request, "clause": clause, "detail": extra}),
         )
@@ -264,10 +266,12 @@ async fn exercise(
 /// purposes a restriction allows (`legal-claim`); pending deliveries are refused.
 pub async fn restrict(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
     exercise(
         &state,
+        &caller,
         &subject,
         "restriction",
         "9",
@@ -280,10 +284,12 @@ pub async fn restrict(
 /// `DELETE /v1/subjects/{subject}/restriction`: the restriction is lifted.
 pub async fn lift_restriction(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
     exercise(
         &state,
+        &caller,
         &subject,
         "restriction-lifted",
         "9",
@@ -297,6 +303,7 @@ pub async fn lift_restriction(
 /// not read, disclosed or used for that purpose (2.1.4 and 2.1.5 for marketing).
 pub async fn object(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(subject): Path<String>,
     super::records::ApiJson(body): super::records::ApiJson<Objection>,
 ) -> Result<Response, ApiError> {
@@ -310,6 +317,7 @@ pub async fn object(
     let purpose = body.purpose.clone();
     exercise(
         &state,
+        &caller,
         &subject,
         "objection",
         clause,
@@ -319,4 +327,150 @@ pub async fn object(
         serde_json::json!({"purpose": body.purpose}),
     )
     .await
+}
+
+/// Attempts at an erasure whose records keep changing meanwhile.
+const ERASURE_ATTEMPTS: usize = 5;
+
+/// `POST /v1/subjects/{subject}/erasure`: the right to erasure (clause 9). Every record about
+/// the subject in the caller's tenant is deleted, except what the policy requires to keep
+/// (the kind's `keep_on_erasure`: e.g. a shipped delivery's address as proof of shipping,
+/// 2.2.1; an existing customer's or supplier's contact name, 2.1.1), which stays reduced to
+/// those fields. Pending deliveries of erased data are cancelled and no copy of it stays in
+/// the outbox. All in one transaction; the answer lists what was erased and what was kept
+/// under which clause. Audited per record (`rights.erased`) and as a request
+/// (`rights.erasure`), with paths and clauses only.
+pub async fn erase(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(subject): Path<String>,
+) -> Result<Response, ApiError> {
+    use crate::erasure::Plan;
+    super::records::check_subject(&subject)?;
+    let request = uuid::Uuid::now_v7().to_string();
+    let digest = crate::store::subject_digest(caller.tenant(), &subject);
+    for _ in 0..ERASURE_ATTEMPTS {
+        let records = subject_records(&state, caller.tenant(), &subject).await?;
+        let policy = state.policy();
+        let now = state.clock.now_ms();
+        let mut ops = Vec::with_capacity(records.len());
+        let mut report = Vec::with_capacity(records.len());
+        let (mut erased_n, mut kept_n) = (0usize, 0usize);
+        for record in &records {
+            let rules = policy
+                .kinds
+                .get(&record.kind)
+                .map_or(&[][..], |k| &k.keep_on_erasure[..]);
+            let plan = crate::erasure::plan(rules, &record.fields);
+            let (erased, kept, remains) = match plan {
+                Plan::Delete { erased } => (erased, Vec::new(), None),
+                Plan::Reduce {
+                    fields,
+                    erased,
+                    kept,
+                } => {
+                    let reduced = crate::erasure::reduce(record, fields, &kept, now);
+                    let put = crate::store::PutRecord::new(&reduced)
+                        .map_err(|e| ApiError::internal(&e))?;
+                    (erased, kept, Some(Box::new(put)))
+                }
+            };
+            let deleted = remains.is_none();
+            let decisions: Vec<Decision> = erased
+                .iter()
+                .map(|path| Decision {
+                    plugin: "gateway".into(),
+                    action: crate::record::Action::Delete,
+                    path: Some(path.clone()),
+                    clause: "9".into(),
+                    reason: String::new(),
+                })
+                .collect();
+            let about = crate::store::About {
+                tenant: &record.tenant,
+                id: &record.id,
+                kind: &record.kind,
+                subject: &record.subject,
+            };
+            let audit = crate::store::AuditEntry {
+                actor: Some(caller.actor()),
+                detail: Some(serde_json::json!({
+                    "request": request,
+                    "deleted": deleted,
+                    "kept": kept.iter().map(|k| serde_json::json!({"path": k.path, "clause": k.clause})).collect::<Vec<_>>(),
+                })),
+                ..crate::store::AuditEntry::about(
+                    "rights.erased",
+                    now,
+                    about,
+                    &policy.id,
+                    &decisions,
+                )
+            };
+            if deleted {
+                erased_n += 1;
+            } else {
+                kept_n += 1;
+            }
+            report.push(serde_json::json!({
+                "id": record.id,
+                "kind": record.kind,
+                "deleted": deleted,
+                "erased": erased,
+                "kept": kept,
+            }));
+            ops.push(crate::store::Erasure {
+                id: record.id.clone(),
+                tenant: record.tenant.clone(),
+                revision: record.revision,
+                kept: remains,
+                audit,
+            });
+        }
+        let audit = crate::store::AuditEntry {
+            subject: Some(digest.clone()),
+            tenant: caller.tenant().to_string(),
+            ..crate::store::AuditEntry::admin(
+                "rights.erasure",
+                now,
+                &caller.actor(),
+                Some(&policy.id),
+                serde_json::json!({
+                    "request": request,
+                    "clause": "9",
+                    "records_deleted": erased_n,
+                    "records_kept": kept_n,
+                }),
+            )
+        };
+        let op = crate::store::Op::Erase {
+            records: ops,
+            audit,
+        };
+        match state.store.write(vec![op]).await?.pop() {
+            Some(crate::store::OpResult::Done(_)) => {
+                return Ok(Json(serde_json::json!({
+                    "request": request,
+                    "right": "erasure",
+                    "clause": "9",
+                    "status": "completed",
+                    "completed_at": crate::clock::rfc3339_ms(now),
+                    "subject": subject,
+                    "bundle": policy.id,
+                    "records": report,
+                }))
+                .into_response());
+            }
+            Some(crate::store::OpResult::Conflict) => continue,
+            other => {
+                return Err(ApiError::internal(&anyhow::anyhow!(
+                    "unexpected store result {other:?}"
+                )));
+            }
+        }
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "the subject's records kept changing while the erasure was processed; retry",
+    ))
 }

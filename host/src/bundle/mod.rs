@@ -164,6 +164,10 @@ pub struct KindDecl {
     /// `index = ["/mac"]`: fields (JSON Pointers) the kind's records can be searched by.
     #[serde(default)]
     pub index: Vec<String>,
+    /// `[[kinds.delivery.keep_on_erasure]]`: what an erasure request must leave, when, and
+    /// under which clause (see [`crate::erasure`]).
+    #[serde(default)]
+    pub keep_on_erasure: Vec<crate::erasure::KeepRule>,
 }
 
 /// `{ plugin = "retention", config = { ... } }`
@@ -217,6 +221,8 @@ pub struct Kind {
     pub read: Vec<Step>,
     /// Searchable fields.
     pub index: Vec<String>,
+    /// What erasure keeps.
+    pub keep_on_erasure: Vec<crate::erasure::KeepRule>,
 }
 
 /// One plugin of a chain, with its configuration.
@@ -374,6 +380,7 @@ fn build(
                 chain,
                 read,
                 index: decl.index.clone(),
+                keep_on_erasure: decl.keep_on_erasure.clone(),
             },
         );
     }
@@ -469,6 +476,25 @@ fn check_manifest(m: &Manifest, problems: &mut Vec<String>) {
             ));
         }
         check_fields(&format!("kinds.{kind}.fields"), &decl.fields, problems);
+        for (i, rule) in decl.keep_on_erasure.iter().enumerate() {
+            let at = format!("kinds.{kind}.keep_on_erasure[{i}]");
+            let when = rule.when.iter().map(|w| &w.path);
+            for path in rule.fields.iter().chain(when) {
+                if schema::field_type(&decl.fields, path).is_none() {
+                    problems.push(format!(
+                        "{at}: {path:?} is not a field of the kind (a JSON Pointer such as \"/name\")"
+                    ));
+                }
+            }
+            if rule.fields.is_empty() {
+                problems.push(format!("{at}: `fields` names no field"));
+            }
+            if rule.clause.trim().is_empty() || rule.reason.trim().is_empty() {
+                problems.push(format!(
+                    "{at}: `clause` and `reason` must say why the fields are kept"
+                ));
+            }
+        }
     }
 }
 

@@ -83,6 +83,16 @@ pub enum Op {
         /// The audit entry.
         audit: AuditEntry,
     },
+    /// Erasure of a data subject's records (clause 9), all or nothing: each record is
+    /// deleted or reduced to what the policy keeps; every delivery of an erased record is
+    /// cancelled if still pending and its payload forgotten. A record changed since the
+    /// plan was made answers [`OpResult::Conflict`] and nothing is applied.
+    Erase {
+        /// One plan per record.
+        records: Vec<Erasure>,
+        /// The audit entry of the request.
+        audit: AuditEntry,
+    },
     /// Sets a metadata value (e.g. the progress of a background job).
     SetMeta {
         /// The key.
@@ -97,6 +107,21 @@ pub enum Op {
         /// Most expiries handled in this transaction.
         limit: usize,
     },
+}
+
+/// What an erasure does to one record.
+#[derive(Debug)]
+pub struct Erasure {
+    /// Record id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The revision the plan was made from.
+    pub revision: u64,
+    /// The record as it remains (the next revision), or `None` to delete it.
+    pub kept: Option<Box<PutRecord>>,
+    /// The audit entry of the record's erasure.
+    pub audit: AuditEntry,
 }
 
 /// The records named by an index lookup, oldest first.
@@ -291,6 +316,7 @@ impl Store {
             txn.open_table(tables::SUBJECT_RIGHTS)?;
             txn.open_table(tables::OUTBOX_BY_RECORD)?;
             txn.open_table(tables::RECIPIENTS)?;
+            txn.open_table(tables::TOKENS)?;
         }
         txn.commit()?;
         let db = Arc::new(db);

@@ -66,6 +66,10 @@ pub const RECIPIENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new
 /// restrictions and objections (clause 9).
 pub const SUBJECT_RIGHTS: TableDefinition<&str, &[u8]> = TableDefinition::new("subject_rights");
 
+/// Bearer tokens: sha256 of the token (hex) -> JSON-encoded [`crate::auth::TokenRecord`].
+/// The token itself is never stored.
+pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+
 /// Store metadata (`format`; `retention.recompute`, the progress of recomputing the
 /// retention schedule after a policy change).
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");

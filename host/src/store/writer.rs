@@ -323,6 +323,58 @@ impl<'t> Writer<'t> {
         Ok(n)
     }
 
+    /// Drops the payloads of record `id`'s deliveries (its data is gone: no copy of it
+    /// stays in the outbox); states, recipients and paths remain as evidence.
+    fn forget_payloads(&mut self, id: &str) -> anyhow::Result<()> {
+        let mut seqs = Vec::new();
+        for item in self.by_record.range((id, 0)..=(id, u64::MAX))? {
+            seqs.push(item?.0.value().1);
+        }
+        for seq in seqs {
+            let Some(mut entry) = self.delivery(seq)? else {
+                continue;
+            };
+            if !entry.payload.is_null() {
+                entry.payload = serde_json::Value::Null;
+                self.outbox
+                    .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn erase(
+        &mut self,
+        records: Vec<super::Erasure>,
+        audit: AuditEntry,
+    ) -> anyhow::Result<OpResult> {
+        let mut current = Vec::with_capacity(records.len());
+        for e in &records {
+            match self.load(&e.id)? {
+                Some(old) if old.tenant == e.tenant && old.revision == e.revision => {
+                    current.push(old)
+                }
+                _ => return Ok(OpResult::Conflict),
+            }
+        }
+        let now = audit.at;
+        let n = records.len() as u64;
+        for (e, old) in records.into_iter().zip(current) {
+            match e.kept {
+                Some(kept) => {
+                    self.cancel_deliveries(&e.id, now)?;
+                    self.forget_payloads(&e.id)?;
+                    self.unschedule(&old)?;
+                    self.put(&kept)?;
+                }
+                None => self.remove(&old, now)?,
+            }
+            self.append(e.audit)?;
+        }
+        self.append(audit)?;
+        Ok(OpResult::Done(n))
+    }
+
     fn by_key(&self, id: &str) -> anyhow::Result<Option<Entry>> {
         match self.outbox_keys.get(id)? {
             Some(seq) => {
@@ -362,6 +414,7 @@ impl<'t> Writer<'t> {
     /// deliveries, at `now` (ms).
     fn remove(&mut self, record: &StoredRecord, now: i64) -> anyhow::Result<()> {
         self.cancel_deliveries(&record.id, now)?;
+        self.forget_payloads(&record.id)?;
         self.unschedule(record)?;
         self.records.remove(record.id.as_str())?;
         self.subjects.remove(
@@ -491,6 +544,7 @@ impl<'t> Writer<'t> {
                 }
                 Ok(OpResult::Done(refused))
             }
+            Op::Erase { records, audit } => self.erase(records, audit),
             Op::SetMeta { key, value } => {
                 self.meta.insert(key.as_str(), value.as_str())?;
                 Ok(OpResult::Done(0))

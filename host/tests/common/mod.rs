@@ -38,9 +38,23 @@ pub fn set_version(dir: &std::path::Path, from: &str, to: &str) {
 
 /// `GET path` over plain HTTP/1.0; the body, if the gateway answers.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http_get_as(port, path, "")
+}
+
+/// `GET path` with a bearer token (none if empty); the body, if the gateway answers.
+pub fn http_get_as(port: u16, path: &str, token: &str) -> Option<String> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let auth = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response
@@ -96,11 +110,21 @@ pub fn serve(port: u16, args: &[&str], envs: &[(&str, &str)]) -> Child {
 
 /// `POST path` with a JSON body over plain HTTP/1.0; the status code.
 pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
+    http_post_as(port, path, body, "")
+}
+
+/// `POST path` with a JSON body and a bearer token (none if empty); the status code.
+pub fn http_post_as(port: u16, path: &str, body: &str, token: &str) -> u16 {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
     write!(
         stream,
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -122,4 +146,22 @@ pub fn stop(mut child: Child) {
         .status()
         .unwrap();
     child.0.wait().unwrap();
+}
+
+/// `sluice token create --data-dir DATA ARGS...` (e.g. `["--role", "admin"]`): the token,
+/// printed alone on the last line.
+pub fn create_token(data: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["token", "create", "--data-dir"])
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("running sluice token create");
+    assert!(
+        out.status.success(),
+        "sluice token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap_or_default().trim().to_string()
 }

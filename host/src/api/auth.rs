@@ -1,0 +1,169 @@
+//! Authentication and authorization of requests: every route but `/healthz` sits behind a
+//! [`Gate`] naming the roles that may call it. The gate checks the bearer token (401 if it
+//! is missing or not valid, 403 if its role may not call the route) and hands the token's
+//! holder to the handler as a [`Caller`]. Tokens never reach a log: only their ids do.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::admin::{Actor, blocking};
+use super::error::ApiError;
+use super::records::ApiJson;
+use crate::auth::{DEFAULT_TENANT, Role, TokenRecord, TokenSpec};
+use crate::gateway::AppState;
+
+/// Services: the records of their tenant.
+pub const SERVICE: &[Role] = &[Role::Service];
+/// Data subjects' requests: filed by services for their tenant, or by compliance.
+pub const RIGHTS: &[Role] = &[Role::Service, Role::Compliance];
+/// Publishing policy.
+pub const COMPLIANCE: &[Role] = &[Role::Compliance];
+/// A vendor's own feed.
+pub const VENDOR: &[Role] = &[Role::Vendor];
+/// Tokens, the outbox, backups, metrics.
+pub const ADMIN: &[Role] = &[Role::Admin];
+/// Anyone with a valid token (e.g. the policy change notices).
+pub const ANY: &[Role] = &[Role::Service, Role::Compliance, Role::Vendor, Role::Admin];
+
+/// The roles a group of routes admits.
+#[derive(Clone)]
+pub struct Gate {
+    state: Arc<AppState>,
+    roles: &'static [Role],
+}
+
+impl Gate {
+    /// A gate admitting `roles`.
+    pub fn new(state: &Arc<AppState>, roles: &'static [Role]) -> Self {
+        Self {
+            state: state.clone(),
+            roles,
+        }
+    }
+}
+
+fn unauthorized(error: &str) -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, error).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"sluice\""),
+    );
+    response
+}
+
+/// The middleware of a [`Gate`].
+pub async fn gate(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return unauthorized("a bearer token is required (Authorization: Bearer <token>)");
+    };
+    let token = match value.to_str().map_err(anyhow::Error::from) {
+        Ok(v) => match crate::auth::bearer(v) {
+            Ok(t) => t,
+            Err(e) => return unauthorized(&e.to_string()),
+        },
+        Err(_) => return unauthorized("the Authorization header is not valid text"),
+    };
+    let Some(holder) = gate.state.tokens.authenticate(token) else {
+        return unauthorized("the bearer token is not valid (unknown or revoked)");
+    };
+    if !gate.roles.contains(&holder.role) {
+        let wanted = gate
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this route needs a {wanted} token; token {} has role {}",
+                holder.id, holder.role
+            ),
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(Caller(holder));
+    next.run(req).await
+}
+
+/// Who is calling: the holder of the request's token (set by the [`Gate`]).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Arc<TokenRecord>);
+
+impl Caller {
+    /// The tenant whose records the caller reaches.
+    pub fn tenant(&self) -> &str {
+        self.0.tenant.as_deref().unwrap_or(DEFAULT_TENANT)
+    }
+
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        self.0.actor()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // A route without a gate has no caller: refuse rather than serve it unauthenticated.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "a bearer token is required"))
+    }
+}
+
+/// `POST /v1/admin/tokens {"role","tenant"?,"vendor"?,"label"?}`: issues a token; the
+/// response is the only place the token appears.
+pub async fn issue(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    ApiJson(spec): ApiJson<TokenSpec>,
+) -> Result<Response, ApiError> {
+    let spec = spec
+        .normalized()
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let now = state.clock.now_ms();
+    let st = state.clone();
+    let issued = blocking(move || st.tokens.issue(spec, now, &actor)).await?;
+    tracing::info!(token = %issued.record.id, role = %issued.record.role, "token issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": issued.token, "record": issued.record })),
+    )
+        .into_response())
+}
+
+/// `GET /v1/admin/tokens`: every token issued (ids, roles, bindings; never the tokens).
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let tokens = blocking(move || st.tokens.list()).await?;
+    Ok(Json(json!({ "tokens": tokens })).into_response())
+}
+
+/// `DELETE /v1/admin/tokens/{id}`: revokes a token; it stops working at once.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now_ms();
+    let st = state.clone();
+    let key = id.clone();
+    match blocking(move || st.tokens.revoke(&key, now, &actor)).await? {
+        Some(record) => {
+            tracing::info!(token = %record.id, "token revoked");
+            Ok(Json(json!({ "revoked": record })).into_response())
+        }
+        None => Err(ApiError::not_found(format!("no token with id `{id}`"))),
+    }
+}
