@@ -9,10 +9,10 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use sluice::bundle::{self, package, signing};
+use sluice::clock::Clock as _;
 use sluice::config::{
     AuditCommand, BundleCommand, Cli, Command, LogFormat, PolicyCommand, Serve, TokenCommand,
 };
-use sluice::clock::Clock as _;
 use sluice::gateway::{self, Dirs};
 use sluice::runtime::{Limits, Runtime};
 
@@ -133,8 +133,7 @@ async fn run(cli: Cli) -> Result<()> {
                         package.signature = None;
                         package.signature = Some(signing::sign(&package, &key));
                     }
-                    sluice::publish::publish(&url, package, &components, activate, &token)
-                        .await
+                    sluice::publish::publish(&url, package, &components, activate, &token).await
                 }
             }
         }
@@ -427,7 +426,10 @@ fn token(command: TokenCommand) -> Result<()> {
                 (_, Some(v)) => format!(" for vendor {v}"),
                 _ => String::new(),
             };
-            println!("issued {} token {}{binding}; it is shown only once:", r.role, r.id);
+            println!(
+                "issued {} token {}{binding}; it is shown only once:",
+                r.role, r.id
+            );
             println!("{}", issued.token);
             Ok(())
         }
@@ -450,7 +452,11 @@ fn token(command: TokenCommand) -> Result<()> {
             let db = open(&data_dir)?;
             for r in sluice::auth::list(&db)? {
                 let binding = r.tenant.as_deref().or(r.vendor.as_deref()).unwrap_or("-");
-                let state = if r.revoked_at.is_some() { "revoked" } else { "valid" };
+                let state = if r.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "valid"
+                };
                 println!(
                     "{}\t{}\t{binding}\t{state}\t{}",
                     r.id,

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real gateway, the real plugins, a temporary redb, real HTTP.
 
 mod admission;
+mod auth;
 mod bad_input;
 mod batch;
 mod bundle;

@@ -140,7 +140,9 @@ async fn a_signed_bundle_published_to_a_running_gateway_takes_effect_without_a_r
     let admin: Vec<_> = env
         .audit_all()
         .into_iter()
-        .filter(|e| e.bundle.as_deref() == Some("provu@2026.12.0") && e.actor.is_some())
+        .filter(|e| {
+            e.bundle.as_deref() == Some("provu@2026.12.0") && e.event.starts_with("policy.")
+        })
         .map(|e| {
             let actor = e.actor.unwrap();
             let role = actor.split(':').next().unwrap_or_default().to_string();

@@ -187,3 +187,195 @@ async fn permission(env: &TestEnv) -> serde_json::Value {
         .1["allowed"]
         .clone()
 }
+
+fn delivery(subject: &str, order: &str, shipped: bool) -> serde_json::Value {
+    let mut fields = json!({
+        "name": "Ann Other", "company": "Other Ltd",
+        "address": {"line1": "1 Mill Lane", "city": "Huddersfield", "postcode": "HD1 1AA",
+                    "country": "GB"},
+        "courier": "dpd", "order_ref": order, "phone": "07700 900123",
+        "email": "ann@example.co.uk", "ready_to_ship": true,
+    });
+    if shipped {
+        fields["shipped_at"] = json!("2026-11-20T10:00:00Z");
+    }
+    json!({"kind": "delivery", "subject": subject, "fields": fields})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does() {
+    let env = TestEnv::provu().await;
+    let subject = "erase-me";
+    let customer = env.create(&crate::contact(subject)).await;
+    let mut prospect = crate::contact(subject);
+    prospect["fields"]["relationship"] = json!("prospect");
+    let prospect = env.create(&prospect).await;
+    let shipped = env.create(&delivery(subject, "SO-1", true)).await;
+    let unshipped = env.create(&delivery(subject, "SO-2", false)).await;
+    let device = env.create(&device(subject, "00-15-65-00-00-09")).await;
+    let bystander = env.create(&crate::contact("someone-else")).await;
+    let id = |v: &serde_json::Value| v["id"].as_str().unwrap().to_string();
+    // The unshipped order's courier delivery is queued.
+    let (_, queued) = env
+        .get(&format!("/v1/admin/outbox?record={}", id(&unshipped)))
+        .await;
+    assert_eq!(queued["deliveries"][0]["state"], "pending", "{queued}");
+
+    let (status, answer) = env
+        .post(&format!("/v1/subjects/{subject}/erasure"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["right"], "erasure");
+    assert_eq!(answer["status"], "completed");
+    assert!(answer["completed_at"].is_string());
+    let report = |rid: &str| {
+        answer["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == rid)
+            .cloned()
+            .unwrap_or_else(|| panic!("{rid} is not in {answer}"))
+    };
+    assert_eq!(answer["records"].as_array().unwrap().len(), 5);
+    for gone in [&prospect, &unshipped, &device] {
+        let r = report(&id(gone));
+        assert_eq!(r["deleted"], true, "{r}");
+        assert_eq!(r["kept"], json!([]));
+        let (status, _) = env.get(&format!("/v1/records/{}", id(gone))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    // The customer's contact keeps its name for the sales contract (2.1.1).
+    let r = report(&id(&customer));
+    assert_eq!(r["deleted"], false);
+    let kept: Vec<(&str, &str)> = r["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["path"].as_str().unwrap(), k["clause"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("/name", "2.1.1"),
+            ("/organisation", "2.1.1"),
+            ("/relationship", "2.1.1")
+        ]
+    );
+    assert_eq!(r["erased"], json!(["/email", "/phone"]));
+    let (_, contact) = env.get(&format!("/v1/records/{}", id(&customer))).await;
+    assert_eq!(
+        contact["fields"],
+        json!({"name": "Ada Lovelace", "organisation": "Analytical Engines Ltd",
+               "relationship": "customer"})
+    );
+    // The shipped order keeps its address as proof of shipping (2.2.1); phone and email go.
+    let r = report(&id(&shipped));
+    assert_eq!(r["deleted"], false);
+    assert!(
+        r["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["clause"] == "2.2.1")
+    );
+    assert_eq!(r["erased"], json!(["/email", "/phone", "/ready_to_ship"]));
+    let (_, order) = env.get(&format!("/v1/records/{}", id(&shipped))).await;
+    assert_eq!(order["fields"]["address"]["postcode"], "HD1 1AA");
+    assert_eq!(order["fields"]["order_ref"], "SO-1");
+    assert_eq!(order["fields"].get("phone"), None);
+    assert_eq!(order["fields"].get("email"), None);
+    // Still found by what was kept; no longer by what was erased.
+    let (_, by_postcode) = env
+        .get("/v1/records?kind=delivery&address.postcode=HD1%201AA")
+        .await;
+    assert_eq!(
+        by_postcode["records"].as_array().map(Vec::len),
+        Some(1),
+        "{by_postcode}"
+    );
+    let (_, by_email) = env
+        .get("/v1/records?kind=contact&email=ada@example.co.uk")
+        .await;
+    assert_eq!(
+        by_email["records"].as_array().unwrap().len(),
+        1,
+        "only the bystander's contact: {by_email}"
+    );
+    // The queued courier delivery is cancelled and keeps no copy of the data.
+    let (_, outbox) = env
+        .get(&format!("/v1/admin/outbox?record={}", id(&unshipped)))
+        .await;
+    let entry = &outbox["deliveries"][0];
+    assert_eq!(entry["state"], "cancelled", "{outbox}");
+    let (_, shown) = env
+        .get(&format!(
+            "/v1/admin/outbox/{}",
+            entry["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(shown["payload"], serde_json::Value::Null, "{shown}");
+    let (_, feed) = env.get("/v1/vendor/feed?vendor=dpd").await;
+    assert_eq!(feed["deliveries"], json!([]), "{feed}");
+    // The bystander is untouched.
+    let (status, _) = env.get(&format!("/v1/records/{}", id(&bystander))).await;
+    assert_eq!(status, StatusCode::OK);
+    // The audit log records the request and each record's erasure by path and clause, and
+    // holds none of the erased data.
+    let audit = env.audit_all();
+    let request = audit.iter().find(|e| e.event == "rights.erasure").unwrap();
+    assert_eq!(
+        request.detail.as_ref().unwrap()["request"],
+        answer["request"]
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e.event == "rights.erased").count(),
+        5
+    );
+    let text = serde_json::to_string(&audit).unwrap();
+    for personal in [
+        "ada@example.co.uk",
+        "01484 840048",
+        "07700 900123",
+        "ann@example.co.uk",
+        "Ann Other",
+        "Ada Lovelace",
+        "erase-me",
+    ] {
+        assert!(!text.contains(personal), "the audit log holds {personal}");
+    }
+    // What remains is what the export shows.
+    let (_, export) = env.get(&format!("/v1/subjects/{subject}/export")).await;
+    assert_eq!(export["records"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rectification_is_an_audited_request() {
+    let env = TestEnv::provu().await;
+    let created = env.create(&crate::contact("rectify-me")).await;
+    let id = created["id"].as_str().unwrap();
+    let (status, body) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"email": "ada@engines.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["fields"]["email"], "ada@engines.example");
+    assert_eq!(body["request"]["right"], "rectification");
+    assert_eq!(body["request"]["status"], "completed");
+    let entry = env
+        .audit()
+        .into_iter()
+        .find(|e| e.event == "record.updated")
+        .unwrap();
+    let detail = entry.detail.unwrap();
+    assert_eq!(detail["right"], "rectification");
+    assert_eq!(detail["request"], body["request"]["id"]);
+    assert!(entry.actor.unwrap().starts_with("service:tok_"));
+    assert!(
+        !serde_json::to_string(&env.audit())
+            .unwrap()
+            .contains("engines.example")
+    );
+}

@@ -160,6 +160,19 @@ fn audit_entry(
     )
 }
 
+/// Names the caller in the audit entry of a write; `request` marks it as a data subject's
+/// request (e.g. a rectification).
+fn attribute(op: &mut Option<Op>, caller: &Caller, request: Option<&Value>) {
+    let audit = match op {
+        Some(Op::Put { audit, .. } | Op::Delete { audit, .. } | Op::Audit(audit)) => audit,
+        _ => return,
+    };
+    audit.actor = Some(caller.actor());
+    if let Some(r) = request {
+        audit.detail = Some(r.clone());
+    }
+}
+
 fn about<'a>(tenant: &'a str, id: &'a str, kind: &'a str, subject: &'a str) -> About<'a> {
     About {
         tenant,
@@ -357,7 +370,8 @@ pub async fn create(
     let input = new_input(caller.tenant(), body, now_ms)?;
     let (policy, mut results) = run_chain(&state, vec![input]).await?;
     let (input, outcome) = results.pop().expect("one input, one result");
-    let (planned, op) = plan(&policy, input, outcome, None, now_ms);
+    let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
+    attribute(&mut op, &caller, None);
     let result = match op {
         Some(op) => {
             let result = state.store.write(vec![op]).await?.pop();
@@ -426,7 +440,8 @@ pub async fn batch(
     let mut planned = Vec::with_capacity(results.len());
     let mut ops = Vec::new();
     for (input, outcome) in results {
-        let (p, op) = plan(&policy, input, outcome, None, now_ms);
+        let (p, mut op) = plan(&policy, input, outcome, None, now_ms);
+        attribute(&mut op, &caller, None);
         planned.push((p, op.is_some()));
         ops.extend(op);
     }
@@ -754,6 +769,9 @@ pub async fn update(
     // Updates of one record through this gateway queue here; the revision check below still
     // catches changes made meanwhile by the sweeper.
     let _serialized = state.update_lock(&id).lock().await;
+    let request = uuid::Uuid::now_v7().to_string();
+    let rectification =
+        serde_json::json!({"right": "rectification", "request": request, "clause": "9"});
     for _ in 0..UPDATE_ATTEMPTS {
         let current = load_off_runtime(&state, caller.tenant(), &id).await?;
         let now_ms = state.clock.now_ms();
@@ -770,7 +788,8 @@ pub async fn update(
         };
         let (policy, mut results) = run_chain(&state, vec![input]).await?;
         let (input, outcome) = results.pop().expect("one input, one result");
-        let (planned, op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
+        let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
+        attribute(&mut op, &caller, Some(&rectification));
         let result = match op {
             Some(op) => {
                 let result = state.store.write(vec![op]).await?.pop();
@@ -783,6 +802,14 @@ pub async fn update(
             continue;
         }
         let (status, body) = answer(&state, planned, result)?;
+        let mut body = serde_json::to_value(body).map_err(|e| ApiError::internal(&e.into()))?;
+        body["request"] = serde_json::json!({
+            "id": request,
+            "right": "rectification",
+            "clause": "9",
+            "status": "completed",
+            "completed_at": crate::clock::rfc3339_ms(now_ms),
+        });
         return Ok((status, Json(body)).into_response());
     }
     Err(ApiError::new(
@@ -817,7 +844,10 @@ pub async fn delete(
     let op = Op::Delete {
         id: id.clone(),
         tenant: current.tenant.clone(),
-        audit,
+        audit: AuditEntry {
+            actor: Some(caller.actor()),
+            ..audit
+        },
     };
     match state.store.write(vec![op]).await?.pop() {
         Some(OpResult::Done(_)) => Ok(StatusCode::NO_CONTENT.into_response()),

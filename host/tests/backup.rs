@@ -1,0 +1,541 @@
+//! `sluice backup` and `sluice restore` as an operator runs them: backup while serving,
+//! wipe, restore; every record and the audit chain come back identical.
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use redb::{ReadableDatabase as _, ReadableTable as _};
+use serde_json::{Value, json};
+
+mod common;
+use common::{create_token, free_port, serve, stop};
+
+const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+
+fn sluice_with(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .env_remove("SLUICE_TOKEN")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("running sluice");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sluice(args: &[&str]) -> (bool, String, String) {
+    sluice_with(args, &[])
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// An HTTP/1.0 request with a bearer token; the status and the body.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `POST /v1/records`; the new record's id.
+fn create(port: u16, token: &str, record: &Value) -> String {
+    let (status, body) = request(port, "POST", "/v1/records", token, Some(record));
+    assert_eq!(status, 201, "{record}: {body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    body["id"].as_str().unwrap().to_string()
+}
+
+fn contact(subject: &str, name: &str) -> Value {
+    json!({"kind": "contact", "subject": subject, "fields": {
+        "name": name, "organisation": "Analytical Engines Ltd", "relationship": "customer",
+        "email": "ada@example.co.uk", "phone": "01484 840048"}})
+}
+
+/// The audit log of the (stopped) gateway's database in `data`: sequence number -> the
+/// entry's stored bytes.
+fn audit_log(data: &Path) -> BTreeMap<u64, Vec<u8>> {
+    let db = redb::Database::open(data.join("sluice.redb")).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(sluice::store::tables::AUDIT).unwrap();
+    table
+        .iter()
+        .unwrap()
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (k.value(), v.value().to_vec())
+        })
+        .collect()
+}
+
+fn events(log: &BTreeMap<u64, Vec<u8>>) -> Vec<Value> {
+    log.values()
+        .map(|v| serde_json::from_slice(v).unwrap())
+        .collect()
+}
+
+/// Every table of the database in `data`, as a snapshot dated 0.
+fn everything(data: &Path) -> Vec<u8> {
+    let db = redb::Database::open(data.join("sluice.redb")).unwrap();
+    let txn = db.begin_read().unwrap();
+    let mut out = Vec::new();
+    sluice::backup::dump_txn(&txn, 0, &mut out).unwrap();
+    out
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let data = root.join("data");
+    let key = root.join("backup.key");
+    let other_key = root.join("other.key");
+    let file = root.join("gateway.sluice-backup");
+
+    // The backup key: 64 hex digits, the owner's only, never overwritten.
+    let (ok, stdout, stderr) = sluice(&["backup-key", "--out", s(&key)]);
+    assert!(ok, "{stderr}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(text.len(), 65, "{text:?}");
+    assert!(text.trim().bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+    assert_eq!(mode(&key), 0o600);
+    assert!(stdout.contains("key id "), "{stdout}");
+    let (ok, _, stderr) = sluice(&["backup-key", "--out", s(&key)]);
+    assert!(!ok && stderr.contains("never overwritten"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+    assert!(sluice(&["backup-key", "--out", s(&other_key)]).0);
+
+    let service = create_token(&data, &["--role", "service", "--tenant", "default"]);
+    let admin = create_token(&data, &["--role", "admin"]);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let serve_args = ["--data-dir", s(&data), "--policies", POLICIES];
+    let gateway = serve(port, &serve_args, &[]);
+
+    // Records of several kinds, a rectification and a deletion.
+    let mut ids: Vec<String> = Vec::new();
+    let ada = create(port, &service, &contact("subject-1", "Ada Lovelace"));
+    ids.push(ada.clone());
+    ids.push(create(
+        port,
+        &service,
+        &json!({"kind": "call-recording", "subject": "subject-1", "fields": {
+            "direction": "inbound", "party_number": "+44 1484 840048",
+            "started_at": "2026-11-20T09:30:00Z", "recording_ref": "rec-0001",
+            "notes": {"summary": {"text": "card 4111 1111 1111 1111"}}}}),
+    ));
+    ids.push(create(
+        port,
+        &service,
+        &json!({"kind": "delivery", "subject": "recipient-1", "fields": {
+            "name": "Grace Hopper", "company": "Hopper Labs",
+            "address": {"line1": "1 Savile Street", "city": "Huddersfield",
+                        "postcode": "HD3 4PG", "country": "GB"},
+            "courier": "dpd", "order_ref": "ORD-2026-004242", "phone": "07700 900123",
+            "ready_to_ship": false}}),
+    ));
+    ids.push(create(
+        port,
+        &service,
+        &json!({"kind": "marketing-subscription", "subject": "sub-1", "fields": {
+            "email": "ada@example.co.uk", "joined_at": "2026-10-01T00:00:00Z",
+            "basis": "opt-in",
+            "consent_evidence": {"form": "newsletter", "ip": "203.0.113.7",
+                                 "at": "2026-10-01T00:00:00Z"}}}),
+    ));
+    let web_form = create(
+        port,
+        &service,
+        &json!({"kind": "web-form", "subject": "visitor-1", "fields": {
+            "form": "quote", "purpose": "quote-request", "fields": {"message": "a quote"}}}),
+    );
+    ids.push(web_form.clone());
+    // Web-form data is disclosed for the purpose the form stated only (clause 2.3.1).
+    let path = |id: &str| {
+        if id == web_form {
+            format!("/v1/records/{id}?purpose=quote-request")
+        } else {
+            format!("/v1/records/{id}")
+        }
+    };
+    let (status, body) = request(
+        port,
+        "PATCH",
+        &format!("/v1/records/{ada}"),
+        &service,
+        Some(&json!({"fields": {"job_title": "Countess"}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let gone = create(port, &service, &contact("subject-2", "Charles Babbage"));
+    let (status, _) = request(
+        port,
+        "DELETE",
+        &format!("/v1/records/{gone}"),
+        &service,
+        None,
+    );
+    assert_eq!(status, 204);
+
+    // Only an admin token may take a backup; a refused backup leaves no file behind.
+    let refused = root.join("refused.sluice-backup");
+    let refused_args = [
+        "backup",
+        "--url",
+        &url,
+        "--out",
+        s(&refused),
+        "--key",
+        s(&key),
+    ];
+    let (ok, _, stderr) = sluice(&refused_args);
+    assert!(!ok && stderr.contains("401"), "{stderr}");
+    let (ok, _, stderr) = sluice_with(&refused_args, &[("SLUICE_TOKEN", &service)]);
+    assert!(!ok && stderr.contains("403"), "{stderr}");
+    assert!(!refused.exists() && !root.join("refused.sluice-backup.tmp").exists());
+    // The database of a running gateway is locked: --data-dir is refused.
+    let (ok, _, stderr) = sluice(&[
+        "backup",
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&refused),
+        "--key",
+        s(&key),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("the database is in use: stop the gateway or use --url"),
+        "{stderr}"
+    );
+    // Exactly one source.
+    let (ok, _, stderr) = sluice(&["backup", "--out", s(&refused), "--key", s(&key)]);
+    assert!(!ok && stderr.contains("--url"), "{stderr}");
+
+    // A write right before, writes while it runs, and a write right after the backup.
+    ids.push(create(
+        port,
+        &service,
+        &contact("subject-3", "Mary Somerville"),
+    ));
+    let mut backup = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["backup", "--url", &url, "--out", s(&file), "--key", s(&key)])
+        .env("SLUICE_TOKEN", &admin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut during = Vec::new();
+    while backup.try_wait().unwrap().is_none() && during.len() < 500 {
+        during.push(create(
+            port,
+            &service,
+            &contact("subject-4", "Caroline Herschel"),
+        ));
+    }
+    let output = backup.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("backup written to"), "{stdout}");
+    assert!(!stdout.contains(&admin) && !stderr.contains(&admin));
+    eprintln!("{} writes while the backup ran", during.len());
+    let after = create(port, &service, &contact("subject-5", "Emmy Noether"));
+
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"SLUICE-BACKUP\0"));
+    assert_eq!(mode(&file), 0o600);
+    assert!(!root.join("gateway.sluice-backup.tmp").exists());
+    // Encrypted: no personal data in the clear.
+    let clear = String::from_utf8_lossy(&bytes);
+    assert!(!clear.contains("Ada Lovelace") && !clear.contains("Huddersfield"));
+    // An existing file is not overwritten.
+    let (ok, _, stderr) = sluice_with(
+        &["backup", "--url", &url, "--out", s(&file), "--key", s(&key)],
+        &[("SLUICE_TOKEN", &admin)],
+    );
+    assert!(!ok && stderr.contains("exists"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
+
+    // What the records read as before the wipe.
+    let mut reads = BTreeMap::new();
+    for id in ids.iter().chain(&during).chain([&after]) {
+        let (status, body) = request(port, "GET", &path(id), &service, None);
+        assert_eq!(status, 200, "{id}: {body}");
+        reads.insert(id.clone(), body);
+    }
+    let ada_read: Value = serde_json::from_str(&reads[&ada]).unwrap();
+    assert_eq!(ada_read["fields"]["job_title"], "Countess");
+    assert_eq!(ada_read["revision"], 2);
+    let (status, _) = request(port, "GET", &format!("/v1/records/{gone}"), &service, None);
+    assert_eq!(status, 404);
+
+    // Restoring over the database of a running gateway is refused, even with --force.
+    let (ok, _, stderr) = sluice(&[
+        "restore",
+        "--from",
+        s(&file),
+        "--key",
+        s(&key),
+        "--data-dir",
+        s(&data),
+        "--force",
+    ]);
+    assert!(!ok && stderr.contains("is in use"), "{stderr}");
+    stop(gateway);
+
+    let original = audit_log(&data);
+    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    assert!(
+        ok && stdout.contains("audit log intact"),
+        "{stdout}{stderr}"
+    );
+    let backup_entry = events(&original)
+        .into_iter()
+        .find(|e| e["event"] == "backup.created")
+        .expect("the backup is audited");
+    let backup_seq = backup_entry["seq"].as_u64().unwrap();
+    assert!(
+        backup_entry["actor"].as_str().unwrap().starts_with("admin"),
+        "{backup_entry}"
+    );
+    assert_eq!(backup_entry["detail"]["action"], "backup");
+
+    // Restoring over an existing database needs --force; the database is left as it was.
+    let db_file = data.join("sluice.redb");
+    let db_bytes = std::fs::read(&db_file).unwrap();
+    let (ok, _, stderr) = sluice(&[
+        "restore",
+        "--from",
+        s(&file),
+        "--key",
+        s(&key),
+        "--data-dir",
+        s(&data),
+    ]);
+    assert!(
+        !ok && stderr.contains("exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db_file).unwrap(), db_bytes);
+
+    // Wipe.
+    std::fs::remove_dir_all(&data).unwrap();
+
+    // A wrong key, a changed byte, a cut file: refused, and the data directory untouched.
+    let restore_from = |from: &Path, key: &Path| {
+        sluice(&[
+            "restore",
+            "--from",
+            s(from),
+            "--key",
+            s(key),
+            "--data-dir",
+            s(&data),
+        ])
+    };
+    let (ok, _, stderr) = restore_from(&file, &other_key);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("this backup was made with a different key"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
+    let bad = root.join("bad.sluice-backup");
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x01;
+    std::fs::write(&bad, &flipped).unwrap();
+    let (ok, _, stderr) = restore_from(&bad, &key);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("the backup is corrupted or was tampered with (chunk 1)"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
+    std::fs::write(&bad, &bytes[..bytes.len() - 100]).unwrap();
+    let (ok, _, stderr) = restore_from(&bad, &key);
+    assert!(!ok && stderr.contains("corrupted"), "{stderr}");
+    assert!(!data.exists());
+    // Cut at the end of the first chunk (header 46 bytes, 1 MiB + 16-byte tag per chunk):
+    // every chunk left verifies, but the one marked last is missing.
+    let boundary = 46 + (1 << 20) + 16;
+    assert!(
+        bytes.len() > boundary,
+        "the backup fits one chunk ({})",
+        bytes.len()
+    );
+    std::fs::write(&bad, &bytes[..boundary]).unwrap();
+    let (ok, _, stderr) = restore_from(&bad, &key);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("the backup is truncated: it ends after chunk 1"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
+    std::fs::write(&bad, &bytes[..46]).unwrap();
+    let (ok, _, stderr) = restore_from(&bad, &key);
+    assert!(!ok && stderr.contains("truncated"), "{stderr}");
+    std::fs::write(&bad, b"not a backup at all").unwrap();
+    let (ok, _, stderr) = restore_from(&bad, &key);
+    assert!(!ok && stderr.contains("not a Sluice backup"), "{stderr}");
+    let not_a_key = root.join("not-a-key");
+    std::fs::write(&not_a_key, "hunter2\n").unwrap();
+    let (ok, _, stderr) = restore_from(&file, &not_a_key);
+    assert!(!ok && stderr.contains("64 hex digits"), "{stderr}");
+    assert!(!data.exists());
+
+    // Restore.
+    let (ok, stdout, stderr) = restore_from(&file, &key);
+    assert!(ok, "{stdout}\n{stderr}");
+    let restored_entries: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("audit log intact: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(!data.join("sluice.redb.restoring").exists());
+
+    // The audit log up to the snapshot comes back byte for byte: the backup's own entry,
+    // and whatever the concurrent writes had committed before the snapshot.
+    let restored = audit_log(&data);
+    assert_eq!(restored.len() as u64, restored_entries);
+    assert!(
+        restored_entries >= backup_seq,
+        "{restored_entries} < {backup_seq}"
+    );
+    assert!((restored_entries as usize) < original.len());
+    let prefix: BTreeMap<u64, Vec<u8>> = original
+        .iter()
+        .filter(|(k, _)| **k <= restored_entries)
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    assert_eq!(restored, prefix, "the restored audit log differs");
+    let created_in_snapshot: Vec<String> = events(&restored)
+        .into_iter()
+        .filter(|e| e["event"] == "record.created")
+        .map(|e| e["record"].as_str().unwrap().to_string())
+        .collect();
+
+    // Every record reads the same; the ones written after the snapshot are not there.
+    let gateway = serve(port, &serve_args, &[]);
+    for id in &ids {
+        let (status, body) = request(port, "GET", &path(id), &service, None);
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(
+            body, reads[id],
+            "record {id} reads differently after the restore"
+        );
+    }
+    // A write during the backup is in it whole (record and audit entry) or not at all.
+    for id in &during {
+        let (status, body) = request(port, "GET", &path(id), &service, None);
+        if created_in_snapshot.contains(id) {
+            assert_eq!(status, 200, "{id}: {body}");
+            assert_eq!(body, reads[id]);
+        } else {
+            assert_eq!(
+                status, 404,
+                "{id} is in the snapshot without its audit entry"
+            );
+        }
+    }
+    let (status, _) = request(port, "GET", &format!("/v1/records/{after}"), &service, None);
+    assert_eq!(status, 404, "a record written after the backup came back");
+    let (status, _) = request(port, "GET", &format!("/v1/records/{gone}"), &service, None);
+    assert_eq!(status, 404);
+    stop(gateway);
+
+    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    assert!(
+        ok && stdout.contains("audit log intact"),
+        "{stdout}{stderr}"
+    );
+    let reopened = audit_log(&data);
+    assert!(reopened.len() > restored.len(), "the reads are audited");
+    for (seq, entry) in &restored {
+        assert_eq!(&reopened[seq], entry);
+    }
+
+    // A stopped gateway's data directory: backed up directly, restored elsewhere, every
+    // table identical.
+    let offline = root.join("offline.sluice-backup");
+    let (ok, stdout, stderr) = sluice(&[
+        "backup",
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&offline),
+        "--key",
+        s(&key),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("{} audit entries", reopened.len())),
+        "{stdout}"
+    );
+    let elsewhere = root.join("elsewhere");
+    let (ok, stdout, stderr) = sluice(&[
+        "restore",
+        "--from",
+        s(&offline),
+        "--key",
+        s(&key),
+        "--data-dir",
+        s(&elsewhere),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("audit log intact: {} entries", reopened.len())),
+        "{stdout}"
+    );
+    assert_eq!(everything(&data), everything(&elsewhere));
+    // --force replaces a database.
+    let (ok, _, stderr) = sluice(&[
+        "restore",
+        "--from",
+        s(&file),
+        "--key",
+        s(&key),
+        "--data-dir",
+        s(&elsewhere),
+        "--force",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(audit_log(&elsewhere), restored);
+}
