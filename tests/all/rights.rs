@@ -238,6 +238,8 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
             .unwrap_or_else(|| panic!("{rid} is not in {answer}"))
     };
     assert_eq!(answer["records"].as_array().unwrap().len(), 5);
+    // Both orders' courier deliveries and the device's redirection delivery were queued.
+    assert_eq!(answer["deliveries_cancelled"], 3);
     for gone in [&prospect, &unshipped, &device] {
         let r = report(&id(gone));
         assert_eq!(r["deleted"], true, "{r}");

@@ -448,7 +448,7 @@ pub async fn erase(
             audit,
         };
         match state.store.write(vec![op]).await?.pop() {
-            Some(crate::store::OpResult::Done(_)) => {
+            Some(crate::store::OpResult::Done(cancelled)) => {
                 return Ok(Json(serde_json::json!({
                     "request": request,
                     "right": "erasure",
@@ -458,6 +458,7 @@ pub async fn erase(
                     "subject": subject,
                     "bundle": policy.id,
                     "records": report,
+                    "deliveries_cancelled": cancelled,
                 }))
                 .into_response());
             }

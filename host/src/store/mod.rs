@@ -85,8 +85,9 @@ pub enum Op {
     },
     /// Erasure of a data subject's records (clause 9), all or nothing: each record is
     /// deleted or reduced to what the policy keeps; every delivery of an erased record is
-    /// cancelled if still pending and its payload forgotten. A record changed since the
-    /// plan was made answers [`OpResult::Conflict`] and nothing is applied.
+    /// cancelled if still pending and its payload forgotten. Answers the number of
+    /// deliveries cancelled; a record changed since the plan was made answers
+    /// [`OpResult::Conflict`] and nothing is applied.
     Erase {
         /// One plan per record.
         records: Vec<Erasure>,

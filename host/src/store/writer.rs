@@ -358,21 +358,22 @@ impl<'t> Writer<'t> {
             }
         }
         let now = audit.at;
-        let n = records.len() as u64;
+        let mut cancelled = 0;
         for (e, old) in records.into_iter().zip(current) {
-            match e.kept {
+            cancelled += match e.kept {
                 Some(kept) => {
-                    self.cancel_deliveries(&e.id, now)?;
+                    let n = self.cancel_deliveries(&e.id, now)?;
                     self.forget_payloads(&e.id)?;
                     self.unschedule(&old)?;
                     self.put(&kept)?;
+                    n
                 }
                 None => self.remove(&old, now)?,
-            }
+            };
             self.append(e.audit)?;
         }
         self.append(audit)?;
-        Ok(OpResult::Done(n))
+        Ok(OpResult::Done(cancelled))
     }
 
     fn by_key(&self, id: &str) -> anyhow::Result<Option<Entry>> {
@@ -412,8 +413,8 @@ impl<'t> Writer<'t> {
 
     /// Deletes a record with its index entries and schedule, and cancels its pending
     /// deliveries, at `now` (ms).
-    fn remove(&mut self, record: &StoredRecord, now: i64) -> anyhow::Result<()> {
-        self.cancel_deliveries(&record.id, now)?;
+    fn remove(&mut self, record: &StoredRecord, now: i64) -> anyhow::Result<u64> {
+        let cancelled = self.cancel_deliveries(&record.id, now)?;
         self.forget_payloads(&record.id)?;
         self.unschedule(record)?;
         self.records.remove(record.id.as_str())?;
@@ -421,7 +422,7 @@ impl<'t> Writer<'t> {
             (record.tenant.as_str(), record.subject.as_str()),
             record.id.as_str(),
         )?;
-        Ok(())
+        Ok(cancelled)
     }
 
     fn apply(&mut self, op: Op) -> anyhow::Result<OpResult> {
