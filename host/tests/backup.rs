@@ -10,7 +10,7 @@ use redb::{ReadableDatabase as _, ReadableTable as _};
 use serde_json::{Value, json};
 
 mod common;
-use common::{create_token, free_port, serve, stop};
+use common::{create_token, free_port, request, serve, stop};
 
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
 
@@ -34,38 +34,6 @@ fn sluice(args: &[&str]) -> (bool, String, String) {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// An HTTP/1.0 request with a bearer token; the status and the body.
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// `POST /v1/records`; the new record's id.

@@ -402,16 +402,7 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
 
 /// A request with a JSON body (or none) and a bearer token; the JSON answer.
 fn ureq_json(port: u16, method: &str, path: &str, body: &str, token: &str) -> serde_json::Value {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+    let body = (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
+    let (_, answer) = common::request(port, method, path, token, body.as_ref());
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }

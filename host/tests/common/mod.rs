@@ -115,26 +115,8 @@ pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
 
 /// `POST path` with a JSON body and a bearer token (none if empty); the status code.
 pub fn http_post_as(port: u16, path: &str, body: &str, token: &str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = if token.is_empty() {
-        String::new()
-    } else {
-        format!("Authorization: Bearer {token}\r\n")
-    };
-    write!(
-        stream,
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    request(port, "POST", path, token, Some(&body)).0
 }
 
 /// Stops the gateway with SIGTERM (graceful) and waits for it.
@@ -164,4 +146,41 @@ pub fn create_token(data: &std::path::Path, args: &[&str]) -> String {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     stdout.lines().last().unwrap_or_default().trim().to_string()
+}
+
+/// An HTTP/1.0 request with a bearer token (none if empty); the status and the body.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    let auth = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
