@@ -122,6 +122,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// A token record as the API shows it (times as RFC 3339).
+fn view(record: &TokenRecord) -> serde_json::Value {
+    let mut v = serde_json::to_value(record).unwrap_or_default();
+    v["created_at"] = json!(crate::clock::rfc3339_ms(record.created_at));
+    if let Some(at) = record.revoked_at {
+        v["revoked_at"] = json!(crate::clock::rfc3339_ms(at));
+    }
+    v
+}
+
 /// `POST /v1/admin/tokens {"role","tenant"?,"vendor"?,"label"?}`: issues a token; the
 /// response is the only place the token appears.
 pub async fn issue(
@@ -138,7 +148,7 @@ pub async fn issue(
     tracing::info!(token = %issued.record.id, role = %issued.record.role, "token issued");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "token": issued.token, "record": issued.record })),
+        Json(json!({ "token": issued.token, "record": view(&issued.record) })),
     )
         .into_response())
 }
@@ -147,6 +157,7 @@ pub async fn issue(
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st = state.clone();
     let tokens = blocking(move || st.tokens.list()).await?;
+    let tokens: Vec<serde_json::Value> = tokens.iter().map(view).collect();
     Ok(Json(json!({ "tokens": tokens })).into_response())
 }
 
@@ -162,7 +173,7 @@ pub async fn revoke(
     match blocking(move || st.tokens.revoke(&key, now, &actor)).await? {
         Some(record) => {
             tracing::info!(token = %record.id, "token revoked");
-            Ok(Json(json!({ "revoked": record })).into_response())
+            Ok(Json(json!({ "revoked": view(&record) })).into_response())
         }
         None => Err(ApiError::not_found(format!("no token with id `{id}`"))),
     }
