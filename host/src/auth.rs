@@ -360,25 +360,11 @@ fn token_entry(event: &str, record: &TokenRecord, now_ms: i64, by: &str) -> Audi
 
 /// Opens the database of a stopped gateway's data directory for `sluice token`.
 pub fn open_offline(data: &cap_std::fs::Dir) -> Result<Database> {
-    let file = data
-        .open_with(
-            tables::FILE,
-            cap_std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true),
-        )
-        .with_context(|| format!("opening {}", tables::FILE))?
-        .into_std();
-    let backend = redb::backends::FileBackend::new(file).with_context(|| {
-        format!(
-            "{} is in use: stop the gateway, or use the admin API (POST /v1/admin/tokens)",
-            tables::FILE
-        )
-    })?;
-    Database::builder()
-        .create_with_backend(backend)
-        .with_context(|| format!("opening the redb database {}", tables::FILE))
+    crate::store::Store::open_stopped(
+        data,
+        true,
+        "stop the gateway, or use the admin API (POST /v1/admin/tokens)",
+    )
 }
 
 /// Checks a `Bearer` authorization header value, returning the token.

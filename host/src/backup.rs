@@ -542,6 +542,23 @@ pub fn verify_snapshot(input: impl Read) -> Result<Summary> {
     Ok(reader.summary)
 }
 
+/// Hands the current table's rows to `insert` until about [`RESTORE_BATCH`] bytes went in;
+/// whether rows remain.
+fn fill<R: Read>(
+    reader: &mut SnapshotReader<R>,
+    mut insert: impl FnMut(&[u8], &[u8]) -> Result<()>,
+) -> Result<bool> {
+    let mut bytes = 0;
+    while let Some((k, v)) = reader.next_row()? {
+        bytes += k.len() + v.len();
+        insert(k, v)?;
+        if bytes >= RESTORE_BATCH {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Writes the snapshot read from `input` into `db` (a new, empty database), with the same
 /// typed table definitions the store uses.
 pub fn restore_snapshot(input: impl Read, db: &Database) -> Result<Summary> {
@@ -562,19 +579,13 @@ pub fn restore_snapshot(input: impl Read, db: &Database) -> Result<Summary> {
             self.done = true;
             loop {
                 let txn = self.db.begin_write()?;
-                let mut more = false;
-                {
+                let more = {
                     let mut table = txn.open_table(def)?;
-                    let mut bytes = 0;
-                    while let Some((k, v)) = self.reader.next_row()? {
-                        bytes += k.len() + v.len();
+                    fill(self.reader, |k, v| {
                         table.insert(K::from_bytes(k), V::from_bytes(v))?;
-                        if bytes >= RESTORE_BATCH {
-                            more = true;
-                            break;
-                        }
-                    }
-                }
+                        Ok(())
+                    })?
+                };
                 txn.commit()?;
                 if !more {
                     return Ok(());
@@ -592,19 +603,13 @@ pub fn restore_snapshot(input: impl Read, db: &Database) -> Result<Summary> {
             self.done = true;
             loop {
                 let txn = self.db.begin_write()?;
-                let mut more = false;
-                {
+                let more = {
                     let mut table = txn.open_multimap_table(def)?;
-                    let mut bytes = 0;
-                    while let Some((k, v)) = self.reader.next_row()? {
-                        bytes += k.len() + v.len();
+                    fill(self.reader, |k, v| {
                         table.insert(K::from_bytes(k), V::from_bytes(v))?;
-                        if bytes >= RESTORE_BATCH {
-                            more = true;
-                            break;
-                        }
-                    }
-                }
+                        Ok(())
+                    })?
+                };
                 txn.commit()?;
                 if !more {
                     return Ok(());

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::record::{self, StoredRecord};
+use crate::record::{self, StoredRecord, is_within};
 
 /// Fields a kind keeps on erasure, when, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,11 +82,6 @@ pub enum Plan {
         /// The fields kept, with their clauses.
         kept: Vec<Kept>,
     },
-}
-
-/// `path` is `prefix` or lies below it.
-pub fn is_within(path: &str, prefix: &str) -> bool {
-    path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
 }
 
 /// Decides what erasure does to a record with `fields` under `rules`.

@@ -250,6 +250,12 @@ fn insert_at(root: &mut Value, pointer: &str, value: Value) {
     }
 }
 
+/// The JSON Pointer `path` is `prefix` or lies below it (`/address/city` is within
+/// `/address`; `/addressee` is not).
+pub fn is_within(path: &str, prefix: &str) -> bool {
+    path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
 /// The JSON Pointers of the leaves of `v`.
 pub fn leaves(v: &serde_json::Value) -> Vec<String> {
     fn walk(v: &serde_json::Value, at: &mut String, out: &mut Vec<String>) {

@@ -162,12 +162,12 @@ fn audit_entry(
 
 /// Names the caller in the audit entry of a write; `request` marks it as a data subject's
 /// request (e.g. a rectification).
-fn attribute(op: &mut Option<Op>, caller: &Caller, request: Option<&Value>) {
+fn attribute(op: &mut Option<Op>, actor: &str, request: Option<&Value>) {
     let audit = match op {
         Some(Op::Put { audit, .. } | Op::Delete { audit, .. } | Op::Audit(audit)) => audit,
         _ => return,
     };
-    audit.actor = Some(caller.actor());
+    audit.actor = Some(actor.to_string());
     if let Some(r) = request {
         audit.detail = Some(r.clone());
     }
@@ -371,7 +371,7 @@ pub async fn create(
     let (policy, mut results) = run_chain(&state, vec![input]).await?;
     let (input, outcome) = results.pop().expect("one input, one result");
     let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
-    attribute(&mut op, &caller, None);
+    attribute(&mut op, &caller.actor(), None);
     let result = match op {
         Some(op) => {
             let result = state.store.write(vec![op]).await?.pop();
@@ -437,11 +437,12 @@ pub async fn batch(
         ));
     }
     let (policy, results) = run_chain(&state, inputs).await?;
+    let actor = caller.actor();
     let mut planned = Vec::with_capacity(results.len());
     let mut ops = Vec::new();
     for (input, outcome) in results {
         let (p, mut op) = plan(&policy, input, outcome, None, now_ms);
-        attribute(&mut op, &caller, None);
+        attribute(&mut op, &actor, None);
         planned.push((p, op.is_some()));
         ops.extend(op);
     }
@@ -789,7 +790,7 @@ pub async fn update(
         let (policy, mut results) = run_chain(&state, vec![input]).await?;
         let (input, outcome) = results.pop().expect("one input, one result");
         let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
-        attribute(&mut op, &caller, Some(&rectification));
+        attribute(&mut op, &caller.actor(), Some(&rectification));
         let result = match op {
             Some(op) => {
                 let result = state.store.write(vec![op]).await?.pop();

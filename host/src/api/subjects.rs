@@ -349,6 +349,7 @@ pub async fn erase(
     super::records::check_subject(&subject)?;
     let request = uuid::Uuid::now_v7().to_string();
     let digest = crate::store::subject_digest(caller.tenant(), &subject);
+    let actor = caller.actor();
     for _ in 0..ERASURE_ATTEMPTS {
         let records = subject_records(&state, caller.tenant(), &subject).await?;
         let policy = state.policy();
@@ -393,7 +394,7 @@ pub async fn erase(
                 subject: &record.subject,
             };
             let audit = crate::store::AuditEntry {
-                actor: Some(caller.actor()),
+                actor: Some(actor.clone()),
                 detail: Some(serde_json::json!({
                     "request": request,
                     "deleted": deleted,
@@ -433,7 +434,7 @@ pub async fn erase(
             ..crate::store::AuditEntry::admin(
                 "rights.erasure",
                 now,
-                &caller.actor(),
+                &actor,
                 Some(&policy.id),
                 serde_json::json!({
                     "request": request,

@@ -334,19 +334,30 @@ impl Store {
         })
     }
 
+    /// Opens the database in `data` for a command run while the gateway is stopped (a
+    /// running gateway holds the database's lock: the error then says `in_use`); `create`
+    /// makes an empty one when there is none.
+    pub fn open_stopped(data: &Dir, create: bool, in_use: &str) -> Result<Database> {
+        let file = data
+            .open_with(
+                tables::FILE,
+                OpenOptions::new().read(true).write(true).create(create),
+            )
+            .with_context(|| format!("opening {}", tables::FILE))?
+            .into_std();
+        let in_use = || format!("{} is in use: {in_use}", tables::FILE);
+        let backend = redb::backends::FileBackend::new(file).with_context(in_use)?;
+        match Database::builder().create_with_backend(backend) {
+            Ok(db) => Ok(db),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(anyhow::anyhow!(in_use())),
+            Err(e) => Err(e).with_context(|| format!("opening the redb database {}", tables::FILE)),
+        }
+    }
+
     /// Checks the audit log's hash chain of the database in `data` (a stopped gateway's data
     /// directory; a running gateway holds the database's lock).
     pub fn verify_audit(data: &Dir) -> Result<audit::Verdict> {
-        let file = data
-            .open_with(tables::FILE, OpenOptions::new().read(true).write(true))
-            .with_context(|| format!("opening {}", tables::FILE))?
-            .into_std();
-        let db =
-            Database::builder()
-                .create_with_backend(redb::backends::FileBackend::new(file).with_context(|| {
-                    format!("{} is in use (stop the gateway first)", tables::FILE)
-                })?)
-                .with_context(|| format!("opening the redb database {}", tables::FILE))?;
+        let db = Self::open_stopped(data, false, "stop the gateway first")?;
         audit::verify(&db)
     }
 

@@ -617,11 +617,13 @@ impl<'t> Writer<'t> {
             } else {
                 record::remove_at(&mut record.fields, &path);
                 // Deleting a field ends any schedule below it and its search entries.
-                record.expiries.retain(|e| !is_within(&e.path, &path));
+                record
+                    .expiries
+                    .retain(|e| !record::is_within(&e.path, &path));
                 let (gone, kept): (Vec<_>, Vec<_>) = record
                     .index
                     .drain(..)
-                    .partition(|i| is_within(&i.path, &path));
+                    .partition(|i| record::is_within(&i.path, &path));
                 record.index = kept;
                 let keys = Keys::of(&record.id, &record.tenant, &record.kind);
                 for i in &gone {
@@ -704,9 +706,4 @@ impl<'a> Keys<'a> {
     {
         (self.tenant, self.kind, i.path.as_str(), i.value.as_str())
     }
-}
-
-fn is_within(path: &str, prefix: &str) -> bool {
-    path.starts_with(prefix)
-        && (path.len() == prefix.len() || path.as_bytes()[prefix.len()] == b'/')
 }
