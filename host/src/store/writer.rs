@@ -306,10 +306,7 @@ impl<'t> Writer<'t> {
     /// Cancels the pending deliveries of record `id` (it is being deleted: nothing of it
     /// may leave any more); returns how many.
     fn cancel_deliveries(&mut self, id: &str, now: i64) -> anyhow::Result<u64> {
-        let mut seqs = Vec::new();
-        for item in self.by_record.range((id, 0)..=(id, u64::MAX))? {
-            seqs.push(item?.0.value().1);
-        }
+        let seqs = self.deliveries_of(id)?;
         let mut n = 0;
         for seq in seqs {
             let Some(old) = self.delivery(seq)? else {
@@ -323,13 +320,19 @@ impl<'t> Writer<'t> {
         Ok(n)
     }
 
-    /// Drops the payloads of record `id`'s deliveries (its data is gone: no copy of it
-    /// stays in the outbox); states, recipients and paths remain as evidence.
-    fn forget_payloads(&mut self, id: &str) -> anyhow::Result<()> {
+    /// The sequence numbers of record `id`'s deliveries.
+    fn deliveries_of(&self, id: &str) -> anyhow::Result<Vec<u64>> {
         let mut seqs = Vec::new();
         for item in self.by_record.range((id, 0)..=(id, u64::MAX))? {
             seqs.push(item?.0.value().1);
         }
+        Ok(seqs)
+    }
+
+    /// Drops the payloads of record `id`'s deliveries (its data is gone: no copy of it
+    /// stays in the outbox); states, recipients and paths remain as evidence.
+    fn forget_payloads(&mut self, id: &str) -> anyhow::Result<()> {
+        let seqs = self.deliveries_of(id)?;
         for seq in seqs {
             let Some(mut entry) = self.delivery(seq)? else {
                 continue;
