@@ -295,7 +295,7 @@ pub fn write<'a>(
                         plugin: plugin.to_string(),
                         vendor: d.vendor,
                         endpoint: d.endpoint,
-                        payload: unflatten(&d.payload),
+                        payload: unflatten(&d.payload, &fields),
                         clause: d.clause,
                         reason: d.reason,
                     });

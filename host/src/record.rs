@@ -223,12 +223,56 @@ pub fn project(fields: &Value, paths: &[String]) -> Value {
         };
         insert_at(&mut out, path, value.clone());
     }
-    out
+    shaped_like(out, fields)
+}
+
+/// Gives `built` (a tree assembled from JSON Pointers, where every container is an object)
+/// the container types of `like`, the record it was taken from: where `like` holds an array,
+/// the object keyed by indices becomes an array of the same elements in index order (an
+/// element left out of a projection is left out of the array; nothing is padded). Parts of
+/// `built` that `like` does not have stay as they are.
+pub fn shaped_like(built: Value, like: &Value) -> Value {
+    match (built, like) {
+        (Value::Object(map), Value::Array(items)) => {
+            let mut indexed: Vec<(usize, Value)> = Vec::with_capacity(map.len());
+            let mut others = Map::new();
+            for (key, child) in map {
+                match key.parse::<usize>() {
+                    Ok(i) if i < items.len() && i.to_string() == key => {
+                        let shaped = shaped_like(child, &items[i]);
+                        indexed.push((i, shaped));
+                    }
+                    _ => {
+                        others.insert(key, child);
+                    }
+                }
+            }
+            if !others.is_empty() {
+                // Not an array's indices after all: keep the object.
+                others.extend(indexed.into_iter().map(|(i, v)| (i.to_string(), v)));
+                return Value::Object(others);
+            }
+            indexed.sort_by_key(|(i, _)| *i);
+            Value::Array(indexed.into_iter().map(|(_, v)| v).collect())
+        }
+        (Value::Object(map), Value::Object(like)) => Value::Object(
+            map.into_iter()
+                .map(|(key, child)| {
+                    let shaped = match like.get(&key) {
+                        Some(l) => shaped_like(child, l),
+                        None => child,
+                    };
+                    (key, shaped)
+                })
+                .collect(),
+        ),
+        (built, _) => built,
+    }
 }
 
 /// Inserts `value` at `pointer`, creating intermediate objects (array indices become
-/// object keys, which keeps projections of sparse arrays unambiguous).
-fn insert_at(root: &mut Value, pointer: &str, value: Value) {
+/// object keys until [`shaped_like`] turns them back into arrays).
+pub fn insert_at(root: &mut Value, pointer: &str, value: Value) {
     let segments: Vec<String> = pointer
         .split('/')
         .skip(1)
@@ -308,5 +352,27 @@ mod tests {
         );
         assert_eq!(p, json!({"name": "A", "address": {"city": "X"}}));
         assert_eq!(project(&v, &["".into()]), v);
+    }
+
+    #[test]
+    fn projections_keep_arrays_and_numbers() {
+        let v = json!({"codecs": ["opus", "g722"], "lines": [{"n": 1, "x": 2}, {"n": 3}],
+                       "big": 18446744073709551615u64, "f": 1.5, "map": {"0": "zero"}});
+        let p = project(
+            &v,
+            &[
+                "/codecs/0".into(),
+                "/codecs/1".into(),
+                "/lines/1/n".into(),
+                "/big".into(),
+                "/f".into(),
+                "/map/0".into(),
+            ],
+        );
+        assert_eq!(
+            p,
+            json!({"codecs": ["opus", "g722"], "lines": [{"n": 3}],
+                   "big": 18446744073709551615u64, "f": 1.5, "map": {"0": "zero"}})
+        );
     }
 }

@@ -92,6 +92,8 @@ fn record(i: usize, vendor: &str, push: bool, now: i64) -> Box<PutRecord> {
         updated_at: now,
         last_error: None,
         delivered_at: None,
+        payload_digest: None,
+        paths: Vec::new(),
     }];
     put
 }

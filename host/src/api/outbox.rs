@@ -216,10 +216,17 @@ pub async fn feed(
                 "id": e.id,
                 "endpoint": e.endpoint,
                 "clause": e.clause,
-                "payload": crate::outbox::worker::shaped(
-                    &e.payload,
-                    shapes.and_then(|s| s.get(&e.endpoint)),
-                ),
+                // A delivered entry keeps no payload, only its digest and paths.
+                "payload": if e.payload.is_null() {
+                    Value::Null
+                } else {
+                    crate::outbox::worker::shaped(
+                        &e.payload,
+                        shapes.and_then(|s| s.get(&e.endpoint)),
+                    )
+                },
+                "payload_digest": e.payload_digest,
+                "paths": e.payload_paths(),
                 "created_at": crate::clock::rfc3339_ms(e.created_at),
                 "state": e.state,
             })

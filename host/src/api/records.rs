@@ -72,6 +72,11 @@ pub struct ReadQuery {
     pub purpose: Option<String>,
 }
 
+/// The clause a subject key holding a card number is refused under ("we do not store credit
+/// card information"). The subject is the one part of a record no plugin rewrites (it is the
+/// key of the subject and of the subject index), so the gateway refuses it itself.
+pub const CARD_SUBJECT_CLAUSE: &str = "2.1.2";
+
 pub(super) fn check_subject(subject: &str) -> Result<(), ApiError> {
     if subject.trim().is_empty() {
         return Err(ApiError::bad_request("`subject` must not be empty"));
@@ -80,6 +85,20 @@ pub(super) fn check_subject(subject: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(format!(
             "`subject` is longer than {MAX_SUBJECT} bytes"
         )));
+    }
+    if sluice_rules::card::contains_card_number(subject) {
+        return Err(ApiError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &Decision {
+                plugin: "gateway".into(),
+                action: crate::record::Action::Reject,
+                path: None,
+                clause: CARD_SUBJECT_CLAUSE.into(),
+                reason: "`subject` holds a card number: card data is never stored, not even \
+                         as a subject key"
+                    .into(),
+            },
+        ));
     }
     Ok(())
 }
@@ -325,6 +344,8 @@ fn outbox_entries(
                 updated_at: now_ms,
                 last_error: error,
                 delivered_at: None,
+                payload_digest: None,
+                paths: Vec::new(),
             }
         })
         .collect()

@@ -103,6 +103,103 @@ pub struct Entry {
     /// When it was delivered (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<i64>,
+    /// Once the delivery is settled (delivered, refused or cancelled), the payload itself is
+    /// dropped (`payload` is `null`) and only this proof of what it was remains: the
+    /// `sha256:<hex>` of its JSON text as it was last held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_digest: Option<String>,
+    /// The field paths (JSON Pointers) of the payload, kept when the payload is dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+}
+
+impl Entry {
+    /// The field paths of the payload: its leaves while it is held, the recorded ones once
+    /// it was dropped.
+    pub fn payload_paths(&self) -> Vec<String> {
+        if self.payload.is_null() {
+            self.paths.clone()
+        } else {
+            leaves(&self.payload)
+        }
+    }
+}
+
+/// Drops the payload of a settled delivery, keeping its digest and paths as the proof of
+/// what the recipient received (or would have). A payload already dropped stays dropped.
+pub fn settle(mut e: Entry) -> Entry {
+    if !e.payload.is_null() {
+        let text = serde_json::to_vec(&e.payload).unwrap_or_default();
+        e.payload_digest = Some(format!("sha256:{}", hex::encode(Sha256::digest(&text))));
+        e.paths = leaves(&e.payload);
+        e.payload = serde_json::Value::Null;
+    }
+    e
+}
+
+/// Removes from `payload` everything that a retention deletion of the record's field at
+/// `path`, whose value was `removed`, took away: the part at `path` itself (payloads use
+/// the record's pointers for the fields they copy), and every leaf whose value is, or
+/// holds, one of the removed values (a copy under another name, or embedded in a longer
+/// text). Texts shorter than [`MIN_COPIED_TEXT`] characters and numbers with fewer digits
+/// are matched at `path` only: such short values are not specific enough to be a copy.
+/// Returns the number of leaves removed.
+pub fn scrub(payload: &mut serde_json::Value, path: &str, removed: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    if payload.is_null() {
+        return 0;
+    }
+    let mut gone = 0;
+    if let Some(part) = payload.pointer(path) {
+        let n = leaves(part).len().max(1);
+        if crate::record::remove_at(payload, path) {
+            gone += n;
+        }
+    }
+    let mut texts = Vec::new();
+    let mut numbers = Vec::new();
+    collect_scalars(removed, &mut texts, &mut numbers);
+    if texts.is_empty() && numbers.is_empty() {
+        return gone;
+    }
+    // Later leaves first, so removing an array element never shifts one still to visit.
+    for leaf in leaves(payload).into_iter().rev() {
+        let copied = match payload.pointer(&leaf) {
+            Some(Value::String(s)) => texts.iter().any(|t| s.contains(t.as_str())),
+            Some(Value::Number(n)) => numbers.iter().any(|m| *m == n),
+            _ => false,
+        };
+        if copied && crate::record::remove_at(payload, &leaf) {
+            gone += 1;
+        }
+    }
+    gone
+}
+
+/// The shortest text (in characters) that counts as a copy wherever it appears.
+pub const MIN_COPIED_TEXT: usize = 4;
+
+fn collect_scalars<'a>(
+    v: &'a serde_json::Value,
+    texts: &mut Vec<&'a String>,
+    numbers: &mut Vec<&'a serde_json::Number>,
+) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.chars().count() >= MIN_COPIED_TEXT => texts.push(s),
+        Value::Number(n)
+            if n.to_string().bytes().filter(u8::is_ascii_digit).count() >= MIN_COPIED_TEXT =>
+        {
+            numbers.push(n)
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|x| collect_scalars(x, texts, numbers)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|x| collect_scalars(x, texts, numbers)),
+        _ => {}
+    }
 }
 
 /// When retries stop, and how far apart they are.
@@ -175,6 +272,7 @@ pub fn attempted(entry: &Entry, attempt: &Attempt, now: i64, retry: &RetryPolicy
             e.state = State::Delivered;
             e.delivered_at = Some(now);
             e.last_error = None;
+            return settle(e);
         }
         Attempt::Failed(why) => {
             e.attempts += 1;
@@ -192,6 +290,7 @@ pub fn attempted(entry: &Entry, attempt: &Attempt, now: i64, retry: &RetryPolicy
             e.state = State::Refused;
             e.clause = clause.clone();
             e.last_error = Some(reason.clone());
+            return settle(e);
         }
     }
     e
@@ -211,20 +310,24 @@ pub fn redriven(entry: &Entry, now: i64) -> Option<Entry> {
 
 /// A pending pulled delivery acknowledged by its vendor at `now`; `None` for any other.
 pub fn acknowledged(entry: &Entry, now: i64) -> Option<Entry> {
-    (entry.state == State::Pending && entry.mode == Mode::Pull).then(|| Entry {
-        state: State::Delivered,
-        delivered_at: Some(now),
-        updated_at: now,
-        ..entry.clone()
+    (entry.state == State::Pending && entry.mode == Mode::Pull).then(|| {
+        settle(Entry {
+            state: State::Delivered,
+            delivered_at: Some(now),
+            updated_at: now,
+            ..entry.clone()
+        })
     })
 }
 
 /// A pending delivery cancelled at `now`; `None` for any other.
 pub fn cancelled(entry: &Entry, now: i64) -> Option<Entry> {
-    (entry.state == State::Pending).then(|| Entry {
-        state: State::Cancelled,
-        updated_at: now,
-        ..entry.clone()
+    (entry.state == State::Pending).then(|| {
+        settle(Entry {
+            state: State::Cancelled,
+            updated_at: now,
+            ..entry.clone()
+        })
     })
 }
 
@@ -282,6 +385,8 @@ mod tests {
             updated_at: 0,
             last_error: None,
             delivered_at: None,
+            payload_digest: None,
+            paths: Vec::new(),
         }
     }
 
@@ -334,5 +439,60 @@ mod tests {
         assert!(acknowledged(&e, 1).is_none());
         e.mode = Mode::Pull;
         assert_eq!(acknowledged(&e, 1).unwrap().state, State::Delivered);
+    }
+
+    #[test]
+    fn a_settled_delivery_keeps_the_digest_and_paths_not_the_payload() {
+        let e = entry();
+        let retry = RetryPolicy::default();
+        for settled in [
+            attempted(&e, &Attempt::Delivered, 5, &retry),
+            attempted(
+                &e,
+                &Attempt::Refused {
+                    clause: "3.1".into(),
+                    reason: "no safeguards".into(),
+                },
+                5,
+                &retry,
+            ),
+            cancelled(&e, 5).unwrap(),
+        ] {
+            assert!(settled.payload.is_null(), "{settled:?}");
+            assert_eq!(settled.paths, vec!["/mac".to_string()]);
+            assert!(
+                settled
+                    .payload_digest
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("sha256:")
+            );
+            assert_eq!(settled.payload_paths(), vec!["/mac".to_string()]);
+        }
+        let failed = attempted(&e, &Attempt::Failed("503".into()), 5, &retry);
+        assert_eq!(failed.payload, e.payload);
+    }
+
+    #[test]
+    fn scrubbing_removes_the_field_and_its_copies_under_other_names() {
+        use serde_json::json;
+        let mut p = json!({"password": "s3cret-Pass", "sip": {"auth": "s3cret-Pass"},
+                           "note": "pass=s3cret-Pass;", "mac": "00:15", "list": ["a", "s3cret-Pass", "b"],
+                           "pin": 48213, "short": "ab"});
+        let n = scrub(&mut p, "/password", &json!("s3cret-Pass"));
+        assert_eq!(n, 4);
+        assert_eq!(
+            p,
+            json!({"sip": {}, "mac": "00:15", "list": ["a", "b"], "pin": 48213, "short": "ab"})
+        );
+        // A short value goes only where it was.
+        let mut p = json!({"a": "ab", "b": "ab"});
+        assert_eq!(scrub(&mut p, "/a", &json!("ab")), 1);
+        assert_eq!(p, json!({"b": "ab"}));
+        // A number copied elsewhere goes too; a dropped payload stays dropped.
+        let mut p = json!({"x": {"pin": 48213}, "y": 48213});
+        assert_eq!(scrub(&mut p, "/x", &json!({"pin": 48213})), 2);
+        let mut dropped = serde_json::Value::Null;
+        assert_eq!(scrub(&mut dropped, "/x", &json!("s3cret-Pass")), 0);
     }
 }

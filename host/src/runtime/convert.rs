@@ -3,7 +3,7 @@
 use serde_json::{Map, Number, Value};
 
 use super::generated::types::{Field, Value as WitValue};
-use crate::record::escape_segment;
+use crate::record::{self, escape_segment};
 
 /// Flattens a record's `fields` (a JSON object) into leaves addressed by JSON Pointer, in
 /// document order.
@@ -69,36 +69,42 @@ pub fn from_wit(value: &WitValue) -> Value {
     }
 }
 
-/// Rebuilds a JSON object from leaves (the inverse of [`flatten`] for object paths; array
-/// indices become object keys). Used for delivery payloads.
-pub fn unflatten(fields: &[Field]) -> Value {
+/// Rebuilds a JSON object from leaves (the inverse of [`flatten`]), in the shape of
+/// `like`, the record the leaves were taken from: a leaf whose path and value are the
+/// record's keeps the record's own JSON value (so a number stays exactly the number stored,
+/// whatever its size), and containers that are arrays in the record are arrays here (see
+/// [`record::shaped_like`]). Leaves the record does not have (a value the plugin computed)
+/// are taken as the plugin gave them, under objects. Used for delivery payloads.
+pub fn unflatten(fields: &[Field], like: &Value) -> Value {
     let mut root = Value::Object(Map::new());
     for field in fields {
         if field.path.is_empty() {
             continue;
         }
-        let mut node = &mut root;
-        let segments: Vec<String> = field
-            .path
-            .split('/')
-            .skip(1)
-            .map(|s| s.replace("~1", "/").replace("~0", "~"))
-            .collect();
-        for (i, seg) in segments.iter().enumerate() {
-            if !node.is_object() {
-                *node = Value::Object(Map::new());
-            }
-            let map = node.as_object_mut().expect("just made an object");
-            if i + 1 == segments.len() {
-                map.insert(seg.clone(), from_wit(&field.value));
-                break;
-            }
-            node = map
-                .entry(seg.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-        }
+        let value = match like.pointer(&field.path) {
+            Some(v) if same_leaf(v, &field.value) => v.clone(),
+            _ => from_wit(&field.value),
+        };
+        record::insert_at(&mut root, &field.path, value);
     }
-    root
+    record::shaped_like(root, like)
+}
+
+/// Whether the JSON value `json` flattens to exactly the leaf `leaf`.
+fn same_leaf(json: &Value, leaf: &WitValue) -> bool {
+    match (to_wit(json), leaf) {
+        (WitValue::Null, WitValue::Null)
+        | (WitValue::EmptyObject, WitValue::EmptyObject)
+        | (WitValue::EmptyArray, WitValue::EmptyArray) => {
+            !matches!(json, Value::Object(m) if !m.is_empty())
+                && !matches!(json, Value::Array(a) if !a.is_empty())
+        }
+        (WitValue::Boolean(a), WitValue::Boolean(b)) => a == *b,
+        (WitValue::Integer(a), WitValue::Integer(b)) => a == *b,
+        (WitValue::Float(a), WitValue::Float(b)) => a.to_bits() == b.to_bits(),
+        (WitValue::Text(a), WitValue::Text(b)) => a == *b,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -134,9 +140,22 @@ mod tests {
     #[test]
     fn unflattens_payload_leaves() {
         let fields = flatten(&json!({"mac": "00:11", "sip": {"user": "u"}}));
-        assert_eq!(
-            unflatten(&fields),
-            json!({"mac": "00:11", "sip": {"user": "u"}})
-        );
+        let like = json!({"mac": "00:11", "sip": {"user": "u"}});
+        assert_eq!(unflatten(&fields, &like), like);
+    }
+
+    #[test]
+    fn unflattened_payloads_keep_the_record_shape() {
+        let like = json!({"codecs": ["opus", "g722"], "big": 18446744073709551615u64,
+                          "n": -3, "f": 0.25, "t": true, "z": null, "e": [], "o": {},
+                          "nested": [[1, 2], {"k": "v"}]});
+        let mut leaves = flatten(&like);
+        leaves.push(Field {
+            path: "/url".into(),
+            value: WitValue::Text("https://x".into()),
+        });
+        let mut expected = like.clone();
+        expected["url"] = json!("https://x");
+        assert_eq!(unflatten(&leaves, &like), expected);
     }
 }

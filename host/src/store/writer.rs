@@ -231,7 +231,7 @@ impl<'t> Writer<'t> {
                 at: new.updated_at,
                 who: format!("subprocessor:{}", new.vendor),
                 via: "delivery".into(),
-                paths: outbox::leaves(&new.payload),
+                paths: new.payload_paths(),
                 clause: new.clause.clone(),
                 delivery: Some(format!("{} ({})", new.id, new.endpoint)),
                 purpose: None,
@@ -334,16 +334,39 @@ impl<'t> Writer<'t> {
     fn forget_payloads(&mut self, id: &str) -> anyhow::Result<()> {
         let seqs = self.deliveries_of(id)?;
         for seq in seqs {
-            let Some(mut entry) = self.delivery(seq)? else {
+            let Some(entry) = self.delivery(seq)? else {
                 continue;
             };
             if !entry.payload.is_null() {
-                entry.payload = serde_json::Value::Null;
+                let entry = outbox::settle(entry);
                 self.outbox
                     .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
             }
         }
         Ok(())
+    }
+
+    /// Removes from the payloads of record `id`'s deliveries what a retention deletion of
+    /// its field at `path` (whose value was `removed`) took away (see [`outbox::scrub`]);
+    /// returns how many payloads changed.
+    fn scrub_payloads(
+        &mut self,
+        id: &str,
+        path: &str,
+        removed: &serde_json::Value,
+    ) -> anyhow::Result<u64> {
+        let mut changed = 0;
+        for seq in self.deliveries_of(id)? {
+            let Some(mut entry) = self.delivery(seq)? else {
+                continue;
+            };
+            if outbox::scrub(&mut entry.payload, path, removed) > 0 {
+                self.outbox
+                    .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     fn erase(
@@ -618,7 +641,21 @@ impl<'t> Writer<'t> {
                 self.remove(&record, now.saturating_mul(1000))?;
                 self.append(entry("retention.record-deleted", &record))?;
             } else {
+                let removed = record
+                    .fields
+                    .pointer(&path)
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
                 record::remove_at(&mut record.fields, &path);
+                // Every copy goes with the field: the record's own account of its
+                // deliveries, and the payloads in the outbox (and so the vendor's feed).
+                let mut copies = 0u64;
+                for d in &mut record.deliveries {
+                    if outbox::scrub(&mut d.payload, &path, &removed) > 0 {
+                        copies += 1;
+                    }
+                }
+                copies += self.scrub_payloads(&record.id, &path, &removed)?;
                 // Deleting a field ends any schedule below it and its search entries.
                 record
                     .expiries
@@ -633,7 +670,8 @@ impl<'t> Writer<'t> {
                     self.fields.remove(keys.field(i), record.id.as_str())?;
                 }
                 record.revision += 1;
-                let audit = entry("retention.field-deleted", record);
+                let mut audit = entry("retention.field-deleted", record);
+                audit.detail = Some(serde_json::json!({ "copies_removed": copies }));
                 self.append(audit)?;
             }
             swept.push(Swept {
