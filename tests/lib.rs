@@ -76,6 +76,11 @@ impl TestEnv {
         Self::start(path, Some(dir), tune).await
     }
 
+    /// The data directory (database and compiled-plugin cache).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// The policy directory.
     pub fn policy_dir(&self) -> &Path {
         &self.policy

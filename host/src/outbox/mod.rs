@@ -139,58 +139,74 @@ pub fn settle(mut e: Entry) -> Entry {
 
 /// Removes from `payload` everything that a retention deletion of the record's field at
 /// `path`, whose value was `removed`, took away: the part at `path` itself (payloads use
-/// the record's pointers for the fields they copy), and every leaf whose value is, or
-/// holds, one of the removed values (a copy under another name, or embedded in a longer
-/// text). Texts shorter than [`MIN_COPIED_TEXT`] characters and numbers with fewer digits
-/// are matched at `path` only: such short values are not specific enough to be a copy.
-/// Returns the number of leaves removed.
+/// the record's pointers for the fields they copy), every leaf whose value is one of the
+/// removed values (a copy under another name), and, inside longer texts, every occurrence
+/// of a removed text, which is replaced by [`SCRUBBED`]. Texts shorter than
+/// [`MIN_COPIED_TEXT`] characters and numbers with fewer digits are matched at `path` only:
+/// such short values are not specific enough to be a copy. Used for delivery payloads and
+/// for the rest of the record itself. Returns the number of leaves changed or removed.
 pub fn scrub(payload: &mut serde_json::Value, path: &str, removed: &serde_json::Value) -> usize {
     use serde_json::Value;
     if payload.is_null() {
         return 0;
     }
-    let mut gone = 0;
-    if let Some(part) = payload.pointer(path) {
+    let mut changed = 0;
+    if !path.is_empty()
+        && let Some(part) = payload.pointer(path)
+    {
         let n = leaves(part).len().max(1);
         if crate::record::remove_at(payload, path) {
-            gone += n;
+            changed += n;
         }
     }
     let mut texts = Vec::new();
     let mut numbers = Vec::new();
     collect_scalars(removed, &mut texts, &mut numbers);
     if texts.is_empty() && numbers.is_empty() {
-        return gone;
+        return changed;
     }
     // Later leaves first, so removing an array element never shifts one still to visit.
     for leaf in leaves(payload).into_iter().rev() {
-        let copied = match payload.pointer(&leaf) {
-            Some(Value::String(s)) => texts.iter().any(|t| s.contains(t.as_str())),
-            Some(Value::Number(n)) => numbers.iter().any(|m| *m == n),
+        let Some(value) = payload.pointer_mut(&leaf) else {
+            continue;
+        };
+        let remove = match value {
+            Value::String(s) if texts.iter().any(|t| s == t) => true,
+            Value::String(s) if texts.iter().any(|t| s.contains(t.as_str())) => {
+                for t in &texts {
+                    *s = s.replace(t.as_str(), SCRUBBED);
+                }
+                changed += 1;
+                false
+            }
+            Value::Number(n) => numbers.contains(n),
             _ => false,
         };
-        if copied && crate::record::remove_at(payload, &leaf) {
-            gone += 1;
+        if remove && crate::record::remove_at(payload, &leaf) {
+            changed += 1;
         }
     }
-    gone
+    changed
 }
+
+/// What replaces a deleted value found inside a longer text.
+pub const SCRUBBED: &str = "[deleted]";
 
 /// The shortest text (in characters) that counts as a copy wherever it appears.
 pub const MIN_COPIED_TEXT: usize = 4;
 
-fn collect_scalars<'a>(
-    v: &'a serde_json::Value,
-    texts: &mut Vec<&'a String>,
-    numbers: &mut Vec<&'a serde_json::Number>,
+fn collect_scalars(
+    v: &serde_json::Value,
+    texts: &mut Vec<String>,
+    numbers: &mut Vec<serde_json::Number>,
 ) {
     use serde_json::Value;
     match v {
-        Value::String(s) if s.chars().count() >= MIN_COPIED_TEXT => texts.push(s),
+        Value::String(s) if s.chars().count() >= MIN_COPIED_TEXT => texts.push(s.clone()),
         Value::Number(n)
             if n.to_string().bytes().filter(u8::is_ascii_digit).count() >= MIN_COPIED_TEXT =>
         {
-            numbers.push(n)
+            numbers.push(n.clone())
         }
         Value::Array(items) => items
             .iter()
@@ -483,7 +499,8 @@ mod tests {
         assert_eq!(n, 4);
         assert_eq!(
             p,
-            json!({"sip": {}, "mac": "00:15", "list": ["a", "b"], "pin": 48213, "short": "ab"})
+            json!({"sip": {}, "note": "pass=[deleted];", "mac": "00:15", "list": ["a", "b"],
+                   "pin": 48213, "short": "ab"})
         );
         // A short value goes only where it was.
         let mut p = json!({"a": "ab", "b": "ab"});

@@ -346,6 +346,26 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
+    /// Brings the search-index entries of `record` in step with its fields after they
+    /// changed in place (same indexed paths; values changed or gone).
+    fn reindex(&mut self, record: &mut StoredRecord) -> anyhow::Result<()> {
+        let paths: Vec<String> = record.index.iter().map(|i| i.path.clone()).collect();
+        let fresh = record::index_entries(&record.fields, &paths);
+        let keys = Keys::of(&record.id, &record.tenant, &record.kind);
+        for old in &record.index {
+            if !fresh.contains(old) {
+                self.fields.remove(keys.field(old), record.id.as_str())?;
+            }
+        }
+        for new in &fresh {
+            if !record.index.contains(new) {
+                self.fields.insert(keys.field(new), record.id.as_str())?;
+            }
+        }
+        record.index = fresh;
+        Ok(())
+    }
+
     /// Removes from the payloads of record `id`'s deliveries what a retention deletion of
     /// its field at `path` (whose value was `removed`) took away (see [`outbox::scrub`]);
     /// returns how many payloads changed.
@@ -647,9 +667,14 @@ impl<'t> Writer<'t> {
                     .cloned()
                     .unwrap_or(serde_json::Value::Null);
                 record::remove_at(&mut record.fields, &path);
-                // Every copy goes with the field: the record's own account of its
-                // deliveries, and the payloads in the outbox (and so the vendor's feed).
+                // Every copy goes with the field: elsewhere in the record, in the record's
+                // own account of its deliveries, and in the payloads of the outbox (and so
+                // in the vendor's feed).
                 let mut copies = 0u64;
+                if outbox::scrub(&mut record.fields, "", &removed) > 0 {
+                    copies += 1;
+                    self.reindex(record)?;
+                }
                 for d in &mut record.deliveries {
                     if outbox::scrub(&mut d.payload, &path, &removed) > 0 {
                         copies += 1;
