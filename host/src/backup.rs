@@ -1297,6 +1297,8 @@ pub struct Restored {
     pub path: PathBuf,
     /// Audit entries whose hash chain was verified in the restored database.
     pub audit_verified: u64,
+    /// The deletions carried over from the database it replaced.
+    pub carried: Carried,
 }
 
 /// The name of the database being restored, beside the live one.
@@ -1337,6 +1339,18 @@ pub fn restore(from: &Path, key: &BackupKey, data_dir: &Path, force: bool) -> Re
             return Err(e);
         }
     };
+    let carried = if fs::symlink_metadata(&target).is_ok() {
+        carry_deletions(&target, &staging)
+    } else {
+        Ok(Carried::default())
+    };
+    let carried = match carried {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
+    };
     if let Err(e) = fs::rename(&staging, &target) {
         let _ = fs::remove_file(&staging);
         return Err(e)
@@ -1347,6 +1361,68 @@ pub fn restore(from: &Path, key: &BackupKey, data_dir: &Path, force: bool) -> Re
         summary,
         path: target,
         audit_verified,
+        carried,
+    })
+}
+
+/// The deletions a restore carried over from the database it replaced.
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
+    /// Deletions recorded after the backup was taken, left for the gateway to re-apply.
+    pub deletions: usize,
+    /// Why none could be carried over, when the replaced database is not a later state of
+    /// the backed-up one.
+    pub unrelated: Option<String>,
+}
+
+/// Collects the deletions that the replaced database `live` recorded after the backup's
+/// last audit entry and leaves them in the restored database `staging` (see
+/// [`crate::forgetting`]). The replaced database must continue the backup's audit chain:
+/// its entry at the backup's last sequence number must be byte for byte the backup's.
+fn carry_deletions(live: &Path, staging: &Path) -> Result<Carried> {
+    let restored = Database::open(staging)
+        .with_context(|| format!("opening the restored database {}", staging.display()))?;
+    let last = {
+        let txn = restored.begin_read()?;
+        let audit = txn.open_table(tables::AUDIT)?;
+        audit.last()?.map(|(k, v)| (k.value(), v.value().to_vec()))
+    };
+    let old = match Database::builder().open_read_only(live) {
+        Ok(db) => db,
+        Err(e) => {
+            return Ok(Carried {
+                deletions: 0,
+                unrelated: Some(format!("{} cannot be read ({e})", live.display())),
+            });
+        }
+    };
+    let same_history = {
+        let txn = old.begin_read()?;
+        match (exists(txn.open_table(tables::AUDIT))?, &last) {
+            (Some(audit), Some((seq, bytes))) => audit
+                .get(*seq)?
+                .is_some_and(|v| v.value() == bytes.as_slice()),
+            (_, None) => true,
+            (None, Some(_)) => false,
+        }
+    };
+    if !same_history {
+        return Ok(Carried {
+            deletions: 0,
+            unrelated: Some(format!(
+                "{} does not continue the backup's audit log",
+                live.display()
+            )),
+        });
+    }
+    let forgets = crate::forgetting::since(&old, last.map_or(0, |(seq, _)| seq))?;
+    crate::forgetting::leave(&restored, &forgets)?;
+    restored
+        .close()
+        .with_context(|| format!("closing the database {}", staging.display()))?;
+    Ok(Carried {
+        deletions: forgets.len(),
+        unrelated: None,
     })
 }
 

@@ -223,6 +223,8 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     let listen = options.listen;
     let interval = options.sweep_interval;
     let state = open(options, dirs).await?;
+    // Deletions made after a restored backup was taken come first (see `forgetting`).
+    crate::forgetting::reapply(&state).await?;
     // Catch up on deletions that fell due while the gateway was down, before serving reads.
     let caught_up = crate::sweeper::sweep(&state).await?;
     if caught_up > 0 {

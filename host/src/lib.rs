@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod erasure;
+pub mod forgetting;
 pub mod gateway;
 pub mod impact;
 pub mod metrics;

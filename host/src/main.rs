@@ -513,5 +513,15 @@ fn restore(args: &sluice::config::RestoreArgs) -> Result<()> {
         "audit log intact: {} entries, hash chain verified",
         restored.audit_verified
     );
+    match &restored.carried.unrelated {
+        None => println!(
+            "deletions made after the backup was taken, re-applied when the gateway starts: {}",
+            restored.carried.deletions
+        ),
+        Some(why) => println!(
+            "no deletions carried over: {why}; retention deletions are redone by the \
+             catch-up sweep at start, erasures made after the backup must be repeated"
+        ),
+    }
     Ok(())
 }

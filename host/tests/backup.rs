@@ -507,3 +507,137 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     assert!(ok, "{stderr}");
     assert_eq!(audit_log(&elsewhere), restored);
 }
+
+/// A timestamp `secs` seconds from now, in RFC 3339.
+fn in_secs(secs: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
+    t.replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[test]
+fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let data = root.join("data");
+    let key = root.join("backup.key");
+    let file = root.join("before.sluice-backup");
+    assert!(sluice(&["backup-key", "--out", s(&key)]).0);
+    let service = create_token(&data, &["--role", "service"]);
+    let compliance = create_token(&data, &["--role", "compliance"]);
+    let admin = create_token(&data, &["--role", "admin"]);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let serve_args = [
+        "--data-dir",
+        s(&data),
+        "--policies",
+        POLICIES,
+        "--sweep-interval",
+        "1",
+    ];
+    let gateway = serve(port, &serve_args, &[]);
+
+    // A prospect's contact (erased whole later), a contact deleted later, and a device whose
+    // password falls due (15 days after provisioning, 2.2.2) a few seconds after the backup.
+    let mut prospect = contact("prospect-1", "Hedy Lamarr");
+    prospect["fields"]["relationship"] = json!("prospect");
+    let hedy = create(port, &service, &prospect);
+    let gone = create(port, &service, &contact("subject-9", "Alan Turing"));
+    let device = create(
+        port,
+        &service,
+        &json!({"kind": "device-provisioning", "subject": "end-user-9", "fields": {
+            "mac": "00:15:65:00:00:09", "vendor": "yealink", "username": "1009",
+            "password": "Pw-restore-0909", "sip_server": "sip.example.net",
+            "provisioned_at": in_secs(4 - 15 * 86_400), "provisioning_host": "vendor"}}),
+    );
+    let (ok, stdout, stderr) = sluice_with(
+        &["backup", "--url", &url, "--out", s(&file), "--key", s(&key)],
+        &[("SLUICE_TOKEN", &admin)],
+    );
+    assert!(ok, "{stdout}\n{stderr}");
+
+    // After the backup: a deletion, an erasure and a retention deletion.
+    let (status, _) = request(
+        port,
+        "DELETE",
+        &format!("/v1/records/{gone}"),
+        &service,
+        None,
+    );
+    assert_eq!(status, 204);
+    let (status, body) = request(
+        port,
+        "POST",
+        "/v1/subjects/prospect-1/erasure",
+        &compliance,
+        Some(&json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let password_gone = || {
+        let (_, body) = request(
+            port,
+            "GET",
+            &format!("/v1/records/{device}"),
+            &service,
+            None,
+        );
+        !body.contains("Pw-restore-0909")
+    };
+    common::wait_for("the password's deletion", password_gone);
+    stop(gateway);
+
+    // Restoring the backup over the gateway's database carries those deletions over.
+    let (ok, stdout, stderr) = sluice(&[
+        "restore",
+        "--from",
+        s(&file),
+        "--key",
+        s(&key),
+        "--data-dir",
+        s(&data),
+        "--force",
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("re-applied when the gateway starts: 3"),
+        "{stdout}"
+    );
+    // The restored file alone still holds them until the gateway starts...
+    let restored = std::fs::read(data.join("sluice.redb")).unwrap();
+    assert!(String::from_utf8_lossy(&restored).contains("Alan Turing"));
+
+    // ...which re-applies them before it serves anything.
+    let gateway = serve(port, &serve_args, &[]);
+    for id in [&gone, &hedy] {
+        let (status, body) = request(port, "GET", &format!("/v1/records/{id}"), &service, None);
+        assert_eq!(status, 404, "{id} came back with the restore: {body}");
+    }
+    let (status, body) = request(
+        port,
+        "GET",
+        &format!("/v1/records/{device}"),
+        &service,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("Pw-restore-0909"), "{body}");
+    let (status, outbox) = request(port, "GET", "/v1/admin/outbox?limit=1000", &admin, None);
+    assert_eq!(status, 200);
+    assert!(!outbox.contains("Pw-restore-0909"), "{outbox}");
+    stop(gateway);
+    let events: Vec<String> = events(&audit_log(&data))
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| *e == "restore.reapplied").count(),
+        3,
+        "{events:?}"
+    );
+    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    assert!(ok, "{stdout}\n{stderr}");
+}

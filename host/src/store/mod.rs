@@ -101,6 +101,18 @@ pub enum Op {
         /// The value.
         value: String,
     },
+    /// Deletes again what was deleted after a restored backup was taken (see
+    /// `crate::forgetting`): the record `id` whole when `paths` is empty, else the fields at
+    /// `paths` with every copy of them, as a retention deletion does; with `audit`. A record
+    /// that is no longer there answers `NotFound`, a field no longer there is skipped.
+    Forget {
+        /// The record.
+        id: String,
+        /// The fields; empty for the whole record.
+        paths: Vec<String>,
+        /// The audit entry (`restore.reapplied`).
+        audit: AuditEntry,
+    },
     /// Deletes what is due at `now` (seconds since the epoch), at most `limit` expiries.
     Sweep {
         /// Seconds since the epoch.

@@ -597,7 +597,69 @@ impl<'t> Writer<'t> {
                 Ok(OpResult::Done(0))
             }
             Op::Sweep { now, limit } => self.sweep(now, limit).map(OpResult::Swept),
+            Op::Forget { id, paths, audit } => {
+                let Some(mut record) = self.load(&id)? else {
+                    return Ok(OpResult::NotFound);
+                };
+                if paths.is_empty() {
+                    self.remove(&record, audit.at)?;
+                } else {
+                    for path in &paths {
+                        if record.fields.pointer(path).is_some() {
+                            self.delete_field(&mut record, path)?;
+                        }
+                    }
+                    record.revision += 1;
+                    self.records
+                        .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                }
+                self.append(audit)?;
+                Ok(OpResult::Done(0))
+            }
         }
+    }
+
+    /// Deletes the field at `path` of `record` (which must have it) with every copy of its
+    /// value: elsewhere in the record, in the record's own account of its deliveries and in
+    /// the payloads of the outbox (and so in the vendor's feed); ends any schedule below it
+    /// and its search entries. Returns how many places held a copy. The caller bumps the
+    /// revision and writes the record back.
+    fn delete_field(&mut self, record: &mut StoredRecord, path: &str) -> anyhow::Result<u64> {
+        let removed = record
+            .fields
+            .pointer(path)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        record::remove_at(&mut record.fields, path);
+        let mut copies = 0u64;
+        if outbox::scrub(&mut record.fields, "", &removed) > 0 {
+            copies += 1;
+            self.reindex(record)?;
+        }
+        for d in &mut record.deliveries {
+            if outbox::scrub(&mut d.payload, path, &removed) > 0 {
+                copies += 1;
+            }
+        }
+        copies += self.scrub_payloads(&record.id, path, &removed)?;
+        let keys = Keys::of(&record.id, &record.tenant, &record.kind);
+        let (ended, expiries): (Vec<_>, Vec<_>) = record
+            .expiries
+            .drain(..)
+            .partition(|e| record::is_within(&e.path, path));
+        record.expiries = expiries;
+        for e in &ended {
+            self.expiries.remove(keys.expiry(e))?;
+        }
+        let (gone, kept): (Vec<_>, Vec<_>) = record
+            .index
+            .drain(..)
+            .partition(|i| record::is_within(&i.path, path));
+        record.index = kept;
+        for i in &gone {
+            self.fields.remove(keys.field(i), record.id.as_str())?;
+        }
+        Ok(copies)
     }
 
     fn sweep(&mut self, now: i64, limit: usize) -> anyhow::Result<Vec<Swept>> {
@@ -661,39 +723,7 @@ impl<'t> Writer<'t> {
                 self.remove(&record, now.saturating_mul(1000))?;
                 self.append(entry("retention.record-deleted", &record))?;
             } else {
-                let removed = record
-                    .fields
-                    .pointer(&path)
-                    .cloned()
-                    .unwrap_or(serde_json::Value::Null);
-                record::remove_at(&mut record.fields, &path);
-                // Every copy goes with the field: elsewhere in the record, in the record's
-                // own account of its deliveries, and in the payloads of the outbox (and so
-                // in the vendor's feed).
-                let mut copies = 0u64;
-                if outbox::scrub(&mut record.fields, "", &removed) > 0 {
-                    copies += 1;
-                    self.reindex(record)?;
-                }
-                for d in &mut record.deliveries {
-                    if outbox::scrub(&mut d.payload, &path, &removed) > 0 {
-                        copies += 1;
-                    }
-                }
-                copies += self.scrub_payloads(&record.id, &path, &removed)?;
-                // Deleting a field ends any schedule below it and its search entries.
-                record
-                    .expiries
-                    .retain(|e| !record::is_within(&e.path, &path));
-                let (gone, kept): (Vec<_>, Vec<_>) = record
-                    .index
-                    .drain(..)
-                    .partition(|i| record::is_within(&i.path, &path));
-                record.index = kept;
-                let keys = Keys::of(&record.id, &record.tenant, &record.kind);
-                for i in &gone {
-                    self.fields.remove(keys.field(i), record.id.as_str())?;
-                }
+                let copies = self.delete_field(record, &path)?;
                 record.revision += 1;
                 let mut audit = entry("retention.field-deleted", record);
                 audit.detail = Some(serde_json::json!({ "copies_removed": copies }));
@@ -706,8 +736,6 @@ impl<'t> Writer<'t> {
             });
         }
         for record in touched.into_values().flatten() {
-            // Expiries below a deleted field were dropped from the record; their table
-            // entries find no match when they come due and are removed then.
             self.records
                 .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
         }
