@@ -1457,6 +1457,92 @@ fn write_restored(from: &Path, key: &BackupKey, path: &Path, expected: &Summary)
     Ok(verified)
 }
 
+/// The name of the database being rewritten by [`vacuum`], beside the live one.
+pub const VACUUMING: &str = "sluice.redb.vacuuming";
+
+/// What [`vacuum`] did.
+#[derive(Debug, Clone)]
+pub struct Vacuumed {
+    /// The database rewritten.
+    pub path: PathBuf,
+    /// What it holds.
+    pub summary: Summary,
+    /// Its size before, in bytes.
+    pub before: u64,
+    /// Its size after, in bytes.
+    pub after: u64,
+}
+
+/// Rewrites the database of the stopped gateway in `data_dir` into a fresh file (the same
+/// logical snapshot a backup takes, streamed through a pipe, never to disk in the clear),
+/// checks the copy's audit hash chain and renames it into place. redb leaves the bytes of
+/// freed pages in its file until they are reused; the fresh file holds only live data.
+pub fn vacuum(data_dir: &Path) -> Result<Vacuumed> {
+    let target = data_dir.join(tables::FILE);
+    let before = fs::metadata(&target)
+        .with_context(|| format!("{} has no database", data_dir.display()))?
+        .len();
+    ensure_not_in_use(&target)?;
+    let staging = data_dir.join(VACUUMING);
+    match fs::remove_file(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", staging.display())),
+    }
+    let copied = copy_database(&target, &staging);
+    if let Err(e) = copied {
+        let _ = fs::remove_file(&staging);
+        return Err(e);
+    }
+    let summary = copied?;
+    fs::rename(&staging, &target)
+        .with_context(|| format!("moving the rewritten database to {}", target.display()))?;
+    sync_parent(&target);
+    Ok(Vacuumed {
+        after: fs::metadata(&target)?.len(),
+        path: target,
+        summary,
+        before,
+    })
+}
+
+fn copy_database(from: &Path, to: &Path) -> Result<Summary> {
+    let live = Database::builder()
+        .open_read_only(from)
+        .with_context(|| format!("opening {}", from.display()))?;
+    let fresh = Database::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let (reader, writer) = io::pipe().context("making a pipe")?;
+    let (dumped, restored) = std::thread::scope(|scope| {
+        let dumper = scope.spawn(|| {
+            let mut out = io::BufWriter::new(writer);
+            let summary = dump(&live, &mut out)?;
+            out.flush()?;
+            Ok::<_, anyhow::Error>(summary)
+        });
+        let restored = restore_snapshot(BufReader::new(reader), &fresh);
+        let dumped = dumper
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the snapshot thread panicked")));
+        (dumped, restored)
+    });
+    let dumped = dumped.context("reading the database")?;
+    let restored = restored.context("writing the fresh database")?;
+    ensure!(
+        dumped == restored,
+        "the rewritten database differs from the original"
+    );
+    match audit::verify(&fresh)? {
+        audit::Verdict::Intact { .. } => {}
+        audit::Verdict::Broken { seq, reason } => {
+            bail!("the audit log does not verify at entry {seq}: {reason}; nothing was changed")
+        }
+    }
+    fresh
+        .close()
+        .with_context(|| format!("closing {}", to.display()))?;
+    Ok(restored)
+}
+
 /// Refuses when a gateway holds the database at `path`.
 fn ensure_not_in_use(path: &Path) -> Result<()> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;

@@ -64,6 +64,15 @@ pub enum Command {
     /// decrypted and checked first, then a new database replaces the old one and its audit
     /// hash chain is verified.
     Restore(RestoreArgs),
+    /// Rewrite a stopped gateway's database into a fresh file, table by table, and replace
+    /// the old one. redb copies on write and leaves the bytes of freed pages in the file
+    /// until they are reused; the rewritten file holds only what is stored now, so nothing
+    /// deleted (by retention, erasure or deletion) is left in it.
+    Vacuum {
+        /// The data directory (of a stopped gateway).
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Generate a backup key: a file holding 32 random bytes as 64 hex digits on one line,
     /// readable by its owner only. An existing file is never overwritten. Keep it apart
     /// from the backups: without it they cannot be read.

@@ -70,6 +70,17 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Token { command } => token(command),
         Command::Backup(args) => backup(args).await,
         Command::Restore(args) => restore(&args),
+        Command::Vacuum { data_dir } => {
+            let vacuumed = sluice::backup::vacuum(&data_dir)?;
+            println!(
+                "rewrote {}: {} -> {} bytes",
+                vacuumed.path.display(),
+                vacuumed.before,
+                vacuumed.after
+            );
+            println!("{}", vacuumed.summary);
+            Ok(())
+        }
         Command::BackupKey { out } => {
             let key = sluice::backup::BackupKey::generate()?;
             key.write_new(&out)?;
