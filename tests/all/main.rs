@@ -16,6 +16,7 @@ mod redaction;
 mod retention;
 mod rights;
 mod sandbox;
+mod tenancy;
 
 use serde_json::{Value, json};
 
