@@ -126,13 +126,13 @@ async fn a_tenants_activation_and_rollback_change_its_own_policy_only() {
     let report = activate(&env, &beta, V2).await;
     assert_eq!(report["active"], V2);
     assert_eq!(report["previous"], V1);
-    assert_eq!(report["activation"]["tenant"], "beta");
 
     // Writes run under the bundle of the writer's tenant.
     let a = write(&env, &acme.service, &log_entry(&env, 0, "/a.cfg")).await;
     assert_eq!((a["bundle"].as_str(), period_days(&a)), (Some(V1), 90));
     let b = write(&env, &beta.service, &log_entry(&env, 0, "/b.cfg")).await;
     assert_eq!((b["bundle"].as_str(), period_days(&b)), (Some(V2), 30));
+    assert_eq!(report["activation"]["tenant"], "beta");
     let d = env.create(&log_entry(&env, 0, "/d.cfg")).await;
     assert_eq!(d["bundle"], V1);
     // So do rectifications.
@@ -519,12 +519,12 @@ async fn a_tenants_activation_recomputes_the_retention_of_its_own_records_only()
     assert_eq!(report["retention_recompute"], true);
 
     let progress = recomputed(&env, &beta.compliance, V2).await;
-    assert_eq!(progress["tenant"], "beta");
     assert_eq!(progress["examined"], 2, "{progress}");
     assert_eq!(progress["rescheduled"], 2, "{progress}");
     // Acme's progress says nothing of beta's.
     let acme_view = get(&env, &acme.compliance, "/v1/admin/retention").await;
     assert_eq!(acme_view["recompute"], Value::Null, "{acme_view}");
+    assert_eq!(progress["tenant"], "beta");
     for r in acme_records {
         let read = get(&env, &acme.service, &format!("/v1/records/{r}")).await;
         assert_eq!(period_days(&read), 90);
@@ -580,15 +580,6 @@ async fn a_policy_change_notice_reaches_its_own_tenant_only() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     activate(&env, &beta, "provu@2027.1.0").await;
 
-    let changes = get(&env, &beta.service, "/v1/policy/changes").await;
-    let list = changes["changes"].as_array().unwrap();
-    assert_eq!(list.len(), 1, "{changes}");
-    assert_eq!(list[0]["version"], "2027.1.0");
-    assert_eq!(list[0]["tenant"], "beta");
-    assert_eq!(
-        get(&env, &beta.compliance, "/v1/policy/changes").await,
-        changes
-    );
     for token in [
         acme.service.clone(),
         acme.compliance.clone(),
@@ -598,6 +589,15 @@ async fn a_policy_change_notice_reaches_its_own_tenant_only() {
         let none = get(&env, &token, "/v1/policy/changes").await;
         assert_eq!(none, json!({"clause": "8", "changes": []}));
     }
+    let changes = get(&env, &beta.service, "/v1/policy/changes").await;
+    let list = changes["changes"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{changes}");
+    assert_eq!(list[0]["version"], "2027.1.0");
+    assert_eq!(list[0]["tenant"], "beta");
+    assert_eq!(
+        get(&env, &beta.compliance, "/v1/policy/changes").await,
+        changes
+    );
     // An operator reads everything.
     let all = get(&env, &env.token(Role::Admin, None), "/v1/policy/changes").await;
     assert_eq!(all, changes);
