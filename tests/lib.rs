@@ -185,7 +185,7 @@ impl TestEnv {
             .clone()
     }
 
-    /// The token a route needs: admin for tokens, the outbox, backups and metrics;
+    /// The token a route needs: admin for tokens, the outbox, backups, reloads and metrics;
     /// compliance for the rest of `/v1/admin`; the vendor named in the request for the
     /// vendor feed; a service token of tenant `default` otherwise.
     fn token_for(&self, path: &str, body: Option<&Value>) -> String {
@@ -193,6 +193,7 @@ impl TestEnv {
             "/v1/admin/outbox",
             "/v1/admin/tokens",
             "/v1/admin/backup",
+            "/v1/admin/reload",
             "/metrics",
         ];
         if admin.iter().any(|p| path.starts_with(p)) {
@@ -330,22 +331,48 @@ impl TestEnv {
     /// does: uploads every plugin component, then the package, signed with `key` (unsigned
     /// without one). Returns the status and body of the bundle upload.
     pub async fn publish(&self, dir: &Path, key: Option<&SigningKey>) -> (StatusCode, Value) {
+        let token = self.token(Role::Compliance, None);
+        self.publish_as(&token, dir, key).await
+    }
+
+    /// [`TestEnv::publish`] with the compliance token `token` (of any tenant).
+    pub async fn publish_as(
+        &self,
+        token: &str,
+        dir: &Path,
+        key: Option<&SigningKey>,
+    ) -> (StatusCode, Value) {
         let (package, components) = package_of(dir, key);
-        self.upload_components(&package, &components).await;
-        self.post(
+        self.upload_components_as(token, &package, &components)
+            .await;
+        let body = serde_json::to_value(&package).unwrap();
+        self.call_as(
+            Some(token),
+            reqwest::Method::POST,
             "/v1/admin/bundles",
-            &serde_json::to_value(&package).unwrap(),
+            Some(&body),
         )
         .await
     }
 
     /// Uploads the components of `package`, asserting each is accepted.
     pub async fn upload_components(&self, package: &Package, components: &Components) {
+        let token = self.token(Role::Compliance, None);
+        self.upload_components_as(&token, package, components).await;
+    }
+
+    /// [`TestEnv::upload_components`] with the compliance token `token`.
+    pub async fn upload_components_as(
+        &self,
+        token: &str,
+        package: &Package,
+        components: &Components,
+    ) {
         let manifest = package.manifest().expect("the manifest parses");
         for (name, digest) in &package.plugins {
             let world = manifest.plugins[name].world.to_string();
             let (status, body) = self
-                .upload_plugin(name, &world, components[digest].to_vec())
+                .upload_plugin_as(token, name, &world, components[digest].to_vec())
                 .await;
             assert!(status.is_success(), "uploading {name}: {status} {body}");
         }
@@ -358,10 +385,22 @@ impl TestEnv {
         world: &str,
         bytes: Vec<u8>,
     ) -> (StatusCode, Value) {
+        let token = self.token(Role::Compliance, None);
+        self.upload_plugin_as(&token, name, world, bytes).await
+    }
+
+    /// [`TestEnv::upload_plugin`] with the compliance token `token`.
+    pub async fn upload_plugin_as(
+        &self,
+        token: &str,
+        name: &str,
+        world: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let resp = self
             .client
             .post(format!("{}/v1/admin/plugins", self.base))
-            .bearer_auth(self.token(Role::Compliance, None))
+            .bearer_auth(token)
             .query(&[("name", name), ("version", "test"), ("world", world)])
             .body(bytes)
             .send()
@@ -381,9 +420,19 @@ impl TestEnv {
         .await
     }
 
-    /// The id of the active bundle.
+    /// The id of the bundle tenant `default` (the tests' tokens' tenant) runs on.
     pub fn active_bundle(&self) -> String {
-        self.gateway().state().policy().id.clone()
+        self.active_bundle_of(sluice::auth::DEFAULT_TENANT)
+    }
+
+    /// The id of the bundle `tenant` runs on (its own, or the gateway default).
+    pub fn active_bundle_of(&self, tenant: &str) -> String {
+        self.gateway().state().policy_for(tenant).id.clone()
+    }
+
+    /// The id of the gateway default bundle.
+    pub fn default_bundle(&self) -> String {
+        self.gateway().state().default_policy().id.clone()
     }
 
     /// Stops the gateway.

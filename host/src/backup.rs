@@ -106,6 +106,7 @@ fn each_table(v: &mut impl Visit) -> Result<()> {
     v.table(tables::META)?;
     v.table(tables::RECORDS)?;
     v.multimap(tables::SUBJECTS)?;
+    v.table(tables::TENANT_RECORDS)?;
     v.multimap(tables::FIELDS)?;
     v.table(tables::EXPIRIES)?;
     v.table(tables::AUDIT)?;

@@ -1,10 +1,13 @@
 //! The control plane: publishing policy to a running gateway.
 //!
-//! Uploads put plugins and bundles in the [`Registry`]; activation puts a bundle through the
-//! validation gate (compile, check worlds, check configuration, run its policy test cases in
-//! the sandbox), records the activation (and a change notice for a material change), and
-//! swaps the whole policy at once. Requests in flight keep the policy they loaded; new ones
-//! see the new one. One administrative change runs at a time.
+//! Uploads put plugins and bundles in the [`Registry`] (global: content-addressed, and a
+//! bundle id never changes); activation puts a bundle through the validation gate (compile,
+//! check worlds, check configuration, run its policy test cases in the sandbox), records the
+//! activation (and a change notice for a material change), and swaps the whole policy of one
+//! scope at once: a tenant's own (activations and rollbacks by its compliance team), or the
+//! gateway default (the bootstrap, reloads of the policy directory), which every tenant
+//! without a bundle of its own runs on. Requests in flight keep the policy they loaded; new
+//! ones see the new one. One administrative change runs at a time.
 
 use std::sync::Arc;
 
@@ -314,21 +317,45 @@ pub struct ActivationReport {
     pub took_ms: u64,
 }
 
-/// Activates bundle `id` through the validation gate; `action` is recorded
-/// (`activate`, `rollback`, `reload`).
+/// Whose policy an activation changes: a tenant's own, or the gateway default (`None`).
+pub type Scope<'a> = Option<&'a str>;
+
+fn scope_name(scope: Scope<'_>) -> String {
+    scope.map_or_else(
+        || "the gateway default".to_string(),
+        |t| format!("tenant {t}"),
+    )
+}
+
+/// Activates bundle `id` through the validation gate for `scope` (a tenant, or the
+/// gateway default); `action` is recorded (`activate`, `rollback`, `reload`). Other
+/// tenants are unaffected, except that a change of the default reaches every tenant
+/// without a bundle of its own.
 pub async fn activate(
     state: &Arc<AppState>,
+    scope: Scope<'_>,
     id: &str,
     action: &str,
     actor: &str,
 ) -> Result<ActivationReport, ControlError> {
     let started = std::time::Instant::now();
     let _one_at_a_time = state.admin.lock().await;
+    activate_locked(state, scope, id, action, actor, started).await
+}
+
+async fn activate_locked(
+    state: &Arc<AppState>,
+    scope: Scope<'_>,
+    id: &str,
+    action: &str,
+    actor: &str,
+    started: std::time::Instant,
+) -> Result<ActivationReport, ControlError> {
     let entry = state
         .registry
         .bundle(id)?
         .ok_or_else(|| ControlError::NotFound(format!("no bundle {id} in the registry")))?;
-    let current = state.policy();
+    let current = state.policies().of(scope).clone();
     if current.id == entry.id && current.digest == entry.digest {
         return Ok(ActivationReport {
             active: current.id.clone(),
@@ -365,42 +392,22 @@ pub async fn activate(
             Vec::new(),
         ));
     }
-    let now = state.clock.now_ms();
-    let notice = policy.notice.material.then(|| Notice {
-        seq: 0,
-        bundle: policy.id.clone(),
-        version: policy.version.clone(),
-        summary: policy.notice.summary.clone(),
-        at: rfc3339_ms(now),
-    });
-    let audit = AuditEntry::admin(
-        match action {
-            "rollback" => "policy.rolled-back",
-            "reload" => "policy.reloaded",
-            _ => "policy.activated",
-        },
-        now,
-        actor,
-        Some(&policy.id),
-        serde_json::json!({"digest": policy.digest, "previous": current.id,
-                           "material": policy.notice.material}),
-    );
-    let activation = Activation {
-        seq: 0,
-        bundle: policy.id.clone(),
-        digest: policy.digest.clone(),
-        action: action.to_string(),
-        actor: actor.to_string(),
-        at: rfc3339_ms(now),
+    // A bundle another scope runs already is shared rather than loaded twice.
+    let policy = match state.policies().loaded(&policy.id, &policy.digest) {
+        Some(loaded) => loaded.clone(),
+        None => Arc::new(policy),
     };
-    let st = state.clone();
-    let activation =
-        blocking(move || Ok(st.registry.record_activation(activation, notice, audit)?)).await?;
+    let event = match action {
+        "rollback" => "policy.rolled-back",
+        "reload" => "policy.reloaded",
+        _ => "policy.activated",
+    };
+    let activation = record(state, scope, &policy, &current, event, action, actor, false).await?;
     let cases_passed = policy.package.cases.len();
-    let policy = Arc::new(policy);
-    let previous = state.active.swap(policy.clone());
-    let retention_recompute = crate::recompute::on_activation(state, &previous, &policy).await?;
-    tracing::info!(bundle = %policy.id, previous = %previous.id, action, actor, "policy activated");
+    let (previous, followed) = install(state, scope, Some(policy.clone()));
+    let retention_recompute =
+        crate::recompute::on_change(state, scope, &previous, &policy, followed).await?;
+    tracing::info!(bundle = %policy.id, previous = %previous.id, scope = %scope_name(scope), action, actor, "policy activated");
     Ok(ActivationReport {
         active: policy.id.clone(),
         digest: policy.digest.clone(),
@@ -413,35 +420,156 @@ pub async fn activate(
     })
 }
 
-/// Activates `to`, or else the bundle that was active before the current one.
+/// Records the activation of `policy` for `scope` (with its notice, for a material change)
+/// and its audit entry, naming the tenant, in one transaction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one activation's facts, as recorded"
+)]
+async fn record(
+    state: &Arc<AppState>,
+    scope: Scope<'_>,
+    policy: &Policy,
+    current: &Policy,
+    event: &str,
+    action: &str,
+    actor: &str,
+    follows_default: bool,
+) -> Result<Activation, ControlError> {
+    let now = state.clock.now_ms();
+    let tenant = scope.map(str::to_string);
+    let notice = policy.notice.material.then(|| Notice {
+        seq: 0,
+        tenant: tenant.clone(),
+        bundle: policy.id.clone(),
+        version: policy.version.clone(),
+        summary: policy.notice.summary.clone(),
+        at: rfc3339_ms(now),
+    });
+    let mut detail = serde_json::json!({"digest": policy.digest, "previous": current.id,
+                                        "material": policy.notice.material,
+                                        "tenant": tenant});
+    if follows_default {
+        detail["follows_default"] = true.into();
+    }
+    let audit = AuditEntry {
+        tenant: tenant.clone().unwrap_or_default(),
+        ..AuditEntry::admin(event, now, actor, Some(&policy.id), detail)
+    };
+    let activation = Activation {
+        seq: 0,
+        tenant,
+        follows_default,
+        bundle: policy.id.clone(),
+        digest: policy.digest.clone(),
+        action: action.to_string(),
+        actor: actor.to_string(),
+        at: rfc3339_ms(now),
+    };
+    let st = state.clone();
+    blocking(move || Ok(st.registry.record_activation(activation, notice, audit)?)).await
+}
+
+/// Puts `policy` in force for `scope` (`None` for a tenant: back to the default), copying
+/// the map of policies; returns the policy the scope ran on before, and whether it was the
+/// default's (a tenant that had no bundle of its own).
+fn install(state: &AppState, scope: Scope<'_>, policy: Option<Arc<Policy>>) -> (Arc<Policy>, bool) {
+    let before = state.active.rcu(|current| {
+        let mut next = crate::gateway::Policies::clone(current);
+        match (scope, &policy) {
+            (None, Some(p)) => next.default = p.clone(),
+            (None, None) => {}
+            (Some(t), Some(p)) => {
+                next.tenants.insert(t.to_string(), p.clone());
+            }
+            (Some(t), None) => {
+                next.tenants.remove(t);
+            }
+        }
+        next
+    });
+    let followed = scope.is_none_or(|t| !before.has_own(t));
+    (before.of(scope).clone(), followed)
+}
+
+/// Rolls the caller's tenant back: to `to`, or else to the bundle it ran on before the
+/// current one in its own history; a tenant with no earlier bundle of its own goes back to
+/// the gateway default. Other tenants are unaffected.
 pub async fn rollback(
     state: &Arc<AppState>,
+    tenant: &str,
     to: Option<&str>,
     actor: &str,
 ) -> Result<ActivationReport, ControlError> {
-    let target = match to {
-        Some(id) => id.to_string(),
-        None => {
-            let current = state.policy().id.clone();
-            let history = state.registry.activations()?;
-            history
-                .iter()
-                .rev()
-                .map(|a| &a.bundle)
-                .find(|b| **b != current)
-                .cloned()
-                .ok_or_else(|| {
-                    ControlError::Conflict(format!(
-                        "no earlier bundle to roll back to: {current} is the only one ever active"
-                    ))
-                })?
-        }
-    };
-    activate(state, &target, "rollback", actor).await
+    let started = std::time::Instant::now();
+    let _one_at_a_time = state.admin.lock().await;
+    if let Some(id) = to {
+        return activate_locked(state, Some(tenant), id, "rollback", actor, started).await;
+    }
+    let policies = state.policies();
+    let current = policies.get(tenant).clone();
+    if !policies.has_own(tenant) {
+        return Err(ControlError::Conflict(format!(
+            "tenant {tenant} runs on the gateway default {}; it has no bundle of its own to \
+             roll back (name one with {{\"to\": \"name@version\"}})",
+            current.id
+        )));
+    }
+    let st = state.clone();
+    let history = blocking(move || Ok(st.registry.activations()?)).await?;
+    let earlier = history
+        .iter()
+        .rev()
+        .filter(|a| a.tenant.as_deref() == Some(tenant) && !a.follows_default)
+        .map(|a| &a.bundle)
+        .find(|b| **b != current.id)
+        .cloned();
+    match earlier {
+        Some(id) => activate_locked(state, Some(tenant), &id, "rollback", actor, started).await,
+        None => follow_default(state, tenant, &current, actor, started).await,
+    }
+}
+
+/// Takes `tenant` back to the gateway default: it runs on whatever the default is from now
+/// on. Recorded as a rollback activation of the default's bundle for the tenant.
+async fn follow_default(
+    state: &Arc<AppState>,
+    tenant: &str,
+    current: &Arc<Policy>,
+    actor: &str,
+    started: std::time::Instant,
+) -> Result<ActivationReport, ControlError> {
+    let default = state.default_policy();
+    let activation = record(
+        state,
+        Some(tenant),
+        &default,
+        current,
+        "policy.rolled-back",
+        "rollback",
+        actor,
+        true,
+    )
+    .await?;
+    let (previous, followed) = install(state, Some(tenant), None);
+    let retention_recompute =
+        crate::recompute::on_change(state, Some(tenant), &previous, &default, followed).await?;
+    tracing::info!(bundle = %default.id, previous = %previous.id, %tenant, actor, "tenant back on the default policy");
+    Ok(ActivationReport {
+        active: default.id.clone(),
+        digest: default.digest.clone(),
+        previous: previous.id.clone(),
+        changed: true,
+        activation: Some(activation),
+        cases_passed: default.package.cases.len(),
+        retention_recompute,
+        took_ms: started.elapsed().as_millis() as u64,
+    })
 }
 
 /// Reloads the gateway's policy directory through the same gate: registers its plugins and
-/// its bundle, and activates it if it is not the active one.
+/// its bundle, and activates it as the gateway default if it is not that already (every
+/// tenant without a bundle of its own runs on it).
 pub async fn reload_dir(
     state: &Arc<AppState>,
     actor: &str,
@@ -455,7 +583,7 @@ pub async fn reload_dir(
     })
     .await?;
     let id = register_local(state, package, components, actor).await?;
-    activate(state, &id, "reload", actor).await
+    activate(state, None, &id, "reload", actor).await
 }
 
 /// Registers a package read from a local directory with its components; returns its id.
@@ -485,8 +613,9 @@ pub async fn register_local(
     Ok(entry.id)
 }
 
-/// The policy a gateway starts on: the registry's active bundle, or, in an empty registry,
-/// the bundle of the policy directory `dir`, registered and activated through the gate.
+/// The policies a gateway starts on: the registry's default bundle and every tenant's own
+/// (each distinct bundle loaded once), or, in an empty registry, the bundle of the policy
+/// directory `dir`, registered and activated through the gate as the default.
 /// Blocks (compiles plugins, runs policy test cases).
 pub fn startup_policy(
     registry: &crate::registry::Registry,
@@ -495,16 +624,53 @@ pub fn startup_policy(
     dir: Option<&cap_std::fs::Dir>,
     source: &str,
     now_ms: i64,
-) -> anyhow::Result<Policy> {
-    if let Some(active) = registry.active()? {
-        let entry = registry.bundle(&active.bundle)?.with_context(|| {
-            format!("the registry's active bundle {} is missing", active.bundle)
-        })?;
-        let components = registry.components(&entry.package)?;
-        let policy = bundle::load(entry.package, &components, runtime, Some(cache))
-            .with_context(|| format!("loading the active bundle {}", active.bundle))?;
-        return Ok(policy);
+) -> anyhow::Result<crate::gateway::Policies> {
+    let default = match registry.active()? {
+        Some(active) => load_registered(registry, runtime, cache, &active.bundle)?,
+        None => bootstrap(registry, runtime, cache, dir, source, now_ms)?,
+    };
+    let default = Arc::new(default);
+    let mut loaded = std::collections::HashMap::from([(default.id.clone(), default.clone())]);
+    let mut policies = crate::gateway::Policies::new(default);
+    for (tenant, active) in registry.tenant_actives()? {
+        let policy = match loaded.get(&active.bundle) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(load_registered(registry, runtime, cache, &active.bundle)?);
+                loaded.insert(active.bundle.clone(), p.clone());
+                p
+            }
+        };
+        policies.tenants.insert(tenant, policy);
     }
+    Ok(policies)
+}
+
+/// Loads the registered bundle `id` (without the gate: it passed it when activated).
+fn load_registered(
+    registry: &crate::registry::Registry,
+    runtime: &Runtime,
+    cache: &CompiledCache,
+    id: &str,
+) -> anyhow::Result<Policy> {
+    let entry = registry
+        .bundle(id)?
+        .with_context(|| format!("the registry's active bundle {id} is missing"))?;
+    let components = registry.components(&entry.package)?;
+    bundle::load(entry.package, &components, runtime, Some(cache))
+        .with_context(|| format!("loading the active bundle {id}"))
+}
+
+/// Registers and activates the bundle of the policy directory `dir` as the default of an
+/// empty registry.
+fn bootstrap(
+    registry: &crate::registry::Registry,
+    runtime: &Runtime,
+    cache: &CompiledCache,
+    dir: Option<&cap_std::fs::Dir>,
+    source: &str,
+    now_ms: i64,
+) -> anyhow::Result<Policy> {
     let dir =
         dir.context("the registry holds no active bundle and no policy directory was given")?;
     // Loading the directory reports every problem of the bundle at once.
@@ -560,6 +726,8 @@ pub fn startup_policy(
     }
     let activation = Activation {
         seq: 0,
+        tenant: None,
+        follows_default: false,
         bundle: policy.id.clone(),
         digest: policy.digest.clone(),
         action: "bootstrap".into(),

@@ -1,5 +1,6 @@
 //! Starting and stopping a gateway: the shared state, the HTTP server, the sweeper.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,13 +76,76 @@ pub struct Dirs {
     pub policy: Option<Dir>,
 }
 
+/// The active policies: the gateway default and the bundles tenants activated for
+/// themselves. Replaced as a whole (copy on write) when one of them changes.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    /// The gateway default: the bootstrap bundle, or what a reload of the policy directory
+    /// activated last. Every tenant without a bundle of its own runs on it.
+    pub default: Arc<Policy>,
+    /// The bundles tenants activated for themselves, by tenant.
+    pub tenants: HashMap<String, Arc<Policy>>,
+}
+
+impl Policies {
+    /// Only the default.
+    pub fn new(default: Arc<Policy>) -> Self {
+        Self {
+            default,
+            tenants: HashMap::new(),
+        }
+    }
+
+    /// The policy `tenant` runs on.
+    pub fn get(&self, tenant: &str) -> &Arc<Policy> {
+        self.tenants.get(tenant).unwrap_or(&self.default)
+    }
+
+    /// The policy of `scope`: a tenant's, or the default (`None`).
+    pub fn of(&self, scope: Option<&str>) -> &Arc<Policy> {
+        scope.map_or(&self.default, |t| self.get(t))
+    }
+
+    /// Whether `tenant` runs on a bundle of its own.
+    pub fn has_own(&self, tenant: &str) -> bool {
+        self.tenants.contains_key(tenant)
+    }
+
+    /// Every distinct active policy (the default first).
+    pub fn distinct(&self) -> Vec<&Arc<Policy>> {
+        let mut out = vec![&self.default];
+        for p in self.all().skip(1) {
+            if !out.iter().any(|o| Arc::ptr_eq(o, p)) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Every active policy, the default first (a bundle several tenants run on appears as
+    /// often).
+    fn all(&self) -> impl Iterator<Item = &Arc<Policy>> {
+        std::iter::once(&self.default).chain(self.tenants.values())
+    }
+
+    /// The loaded policy of bundle `id` with package digest `digest`, if one is active.
+    pub fn loaded(&self, id: &str, digest: &str) -> Option<&Arc<Policy>> {
+        self.all().find(|p| p.id == id && p.digest == digest)
+    }
+
+    /// Whether any active bundle's register lists subprocessor `id`.
+    pub fn any_register_has(&self, id: &str) -> bool {
+        self.all().any(|p| p.register.contains_key(id))
+    }
+}
+
 /// State shared by every request.
 #[derive(Debug)]
 pub struct AppState {
     /// The configuration.
     pub options: Options,
-    /// The active policy; swapped atomically as a whole.
-    pub active: ArcSwap<Policy>,
+    /// The active policies; swapped atomically as a whole.
+    pub active: ArcSwap<Policies>,
     /// The wasm runtime.
     pub runtime: Arc<Runtime>,
     /// The store.
@@ -108,16 +172,27 @@ pub struct AppState {
     pub recompute: tokio::sync::Notify,
     /// Wakes the delivery workers (a write enqueued deliveries).
     pub outbox_wake: tokio::sync::Notify,
-    /// The candidate bundle running in shadow, if any.
-    pub shadow: arc_swap::ArcSwapOption<crate::shadow::Shadow>,
+    /// The candidate bundles running in shadow, by tenant (one run per tenant).
+    pub shadows: ArcSwap<HashMap<String, Arc<crate::shadow::Shadow>>>,
     /// Striped locks that serialize updates of one record through this gateway, so that
     /// concurrent rectifications queue instead of conflicting.
     update_locks: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl AppState {
-    /// The active policy (requests keep the one they started with).
-    pub fn policy(&self) -> Arc<Policy> {
+    /// The policy `tenant` runs on (requests keep the one they started with): its own
+    /// bundle, else the gateway default. One atomic load and one hash lookup.
+    pub fn policy_for(&self, tenant: &str) -> Arc<Policy> {
+        self.active.load().get(tenant).clone()
+    }
+
+    /// The gateway default policy.
+    pub fn default_policy(&self) -> Arc<Policy> {
+        self.active.load().default.clone()
+    }
+
+    /// Every active policy.
+    pub fn policies(&self) -> Arc<Policies> {
         self.active.load_full()
     }
 
@@ -135,8 +210,9 @@ const UPDATE_LOCKS: usize = 256;
 /// Plugin instances reserved per pipeline at least (one per plugin of a chain).
 const INSTANCES_PER_PIPELINE: u32 = 8;
 
-/// Opens the store, loads the active bundle (or bootstraps the registry from the policy
-/// directory) and builds the shared state (no server yet).
+/// Opens the store, loads the active bundles (the default and every tenant's own, or
+/// bootstraps the registry from the policy directory) and builds the shared state (no
+/// server yet).
 pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     let metrics = Arc::new(Metrics::new());
     let runtime = Arc::new(Runtime::new(options.limits.clone())?);
@@ -158,17 +234,27 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         options.policy_source.clone(),
         options.clock.now_ms(),
     );
-    let (policy, cache, policy_dir) = tokio::task::spawn_blocking(move || {
-        let policy =
+    let (policies, cache, policy_dir) = tokio::task::spawn_blocking(move || {
+        let policies =
             crate::control::startup_policy(&reg, &rt, &cache, dirs.policy.as_ref(), &source, now);
-        (policy, cache, dirs.policy)
+        (policies, cache, dirs.policy)
     })
     .await
     .context("loading the policy bundle")?;
-    let policy = policy?;
+    let policies = policies?;
+    let policy = &policies.default;
     tracing::info!(bundle = %policy.id, digest = %policy.digest, kinds = policy.kinds.len(), plugins = policy.plugins.len(), "policy bundle active");
+    for (tenant, p) in &policies.tenants {
+        tracing::info!(%tenant, bundle = %p.id, digest = %p.digest, "tenant's own policy bundle active");
+    }
     // A pipeline holds at most one instance per plugin of the longest chain.
-    let longest = longest_chain(&policy).max(1);
+    let longest = policies
+        .distinct()
+        .into_iter()
+        .map(|p| longest_chain(p))
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let per_pipeline = u32::try_from(longest)
         .unwrap_or(u32::MAX)
         .max(INSTANCES_PER_PIPELINE);
@@ -176,7 +262,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     Ok(Arc::new(AppState {
         clock: options.clock.clone(),
         options,
-        active: ArcSwap::from_pointee(policy),
+        active: ArcSwap::from_pointee(policies),
         runtime,
         store,
         metrics,
@@ -189,7 +275,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         policy_dir,
         recompute: tokio::sync::Notify::new(),
         outbox_wake: tokio::sync::Notify::new(),
-        shadow: arc_swap::ArcSwapOption::empty(),
+        shadows: ArcSwap::default(),
         update_locks: (0..UPDATE_LOCKS)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect(),
@@ -274,7 +360,8 @@ impl Running {
         &self.state
     }
 
-    /// Reloads the policy directory through the validation gate and activates it.
+    /// Reloads the policy directory through the validation gate and activates it as the
+    /// gateway default (for every tenant without a bundle of its own).
     pub async fn reload(
         &self,
         actor: &str,

@@ -1,6 +1,9 @@
-//! The impact report of a candidate bundle over the stored records: what activating it
-//! would delete, redact, reject or stop disclosing now, compared with the active bundle.
-//! Nothing is changed; the candidate runs in the sandbox like any policy.
+//! The impact report of a candidate bundle over one tenant's stored records: what activating
+//! it for that tenant would delete, redact, reject or stop disclosing now, compared with the
+//! bundle the tenant runs on. Only the tenant's own records are walked (the
+//! `tenant_records` index), so neither the report, its cursor nor the time it takes depend
+//! on other tenants' records. Nothing is changed; the candidate runs in the sandbox like
+//! any policy.
 
 use serde::Serialize;
 
@@ -19,9 +22,9 @@ pub struct Impact {
     pub candidate: String,
     /// The active bundle it is compared with.
     pub active: String,
-    /// Records examined.
+    /// Records examined (of the caller's tenant).
     pub examined: u64,
-    /// When more records remain: pass it as `after` to continue.
+    /// When more of the tenant's records remain: pass it as `after` to continue.
     pub next: Option<String>,
     /// Fields and records the candidate's retention makes due now.
     pub would_delete: Vec<Deletion>,
@@ -78,17 +81,19 @@ pub struct Withheld {
     pub paths: Vec<String>,
 }
 
-/// Computes the impact of `candidate` over up to `limit` stored records after `after`.
-/// Blocks (runs plugins); call it off the async workers.
+/// Computes the impact of `candidate` over up to `limit` stored records of `tenant` after
+/// `after`, against `active` (the bundle the tenant runs on). Blocks (runs plugins); call
+/// it off the async workers.
 pub fn report(
     state: &AppState,
+    tenant: &str,
     active: &Policy,
     candidate: &Policy,
     after: &str,
     limit: usize,
 ) -> anyhow::Result<Impact> {
     let limit = limit.clamp(1, MAX_RECORDS);
-    let records = state.store.records_after(after, limit + 1)?;
+    let records = state.store.tenant_records_after(tenant, after, limit + 1)?;
     let more = records.len() > limit;
     let now = state.clock.now_secs();
     let mut out = Impact {

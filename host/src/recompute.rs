@@ -1,12 +1,16 @@
-//! Retention follows policy changes: when an activated bundle schedules deletions
-//! differently from the one before, the schedule of every stored record is recomputed with
-//! the new bundle's retention plugins, in the background, in batches.
+//! Retention follows policy changes: when an activation changes how a scope's bundle
+//! schedules deletions, the schedule of every stored record of that scope is recomputed
+//! with the new bundle's retention plugins, in the background, in batches. A scope is one
+//! tenant (its records, walked through the `tenant_records` index) or the gateway default
+//! (the records of every tenant without a bundle of its own).
 //!
-//! Progress is kept in the store's metadata (`retention.recompute`), written in the same
-//! transaction as each batch's new schedules, so a restart resumes after the last batch.
-//! Shortening a period makes what is now overdue due at once (the next sweep deletes it);
-//! lengthening one keeps what is now within it.
+//! Progress is kept in the store's metadata (`retention.recompute` for the default,
+//! `retention.recompute.<tenant>` for a tenant's own), written in the same transaction as
+//! each batch's new schedules, so a restart resumes after the last batch. Shortening a
+//! period makes what is now overdue due at once (the next sweep deletes it); lengthening
+//! one keeps what is now within it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
@@ -16,21 +20,29 @@ use tokio::sync::watch;
 
 use crate::bundle::Policy;
 use crate::clock::rfc3339_ms;
-use crate::gateway::AppState;
+use crate::gateway::{AppState, Policies};
 use crate::pipeline::{self, Instances};
-use crate::record::Expiry;
+use crate::record::{Expiry, StoredRecord};
 use crate::runtime::World;
 use crate::store::{About, AuditEntry, Op};
 
-/// The metadata key of the progress.
+/// The metadata key of the default's progress; a tenant's is `retention.recompute.<tenant>`.
 pub const META_KEY: &str = "retention.recompute";
 
 /// Records examined per transaction.
 const BATCH: usize = 256;
 
+/// The metadata key of `scope`'s progress.
+pub fn meta_key(scope: Option<&str>) -> String {
+    scope.map_or_else(|| META_KEY.to_string(), |t| format!("{META_KEY}.{t}"))
+}
+
 /// The progress of a recomputation, as `GET /v1/admin/retention` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
+    /// The tenant whose records are recomputed; `None` for the default's scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// The bundle whose retention is applied.
     pub bundle: String,
     /// Its retention fingerprint (see [`fingerprint`]).
@@ -44,10 +56,24 @@ pub struct Progress {
     /// Records whose schedule could not be computed (a plugin failed); they keep their
     /// schedule and are listed in the log and the audit log.
     pub failed: u64,
+    /// The default's scope: the counts of each tenant's records (what a tenant is shown).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, Counts>,
     /// When it started (RFC 3339).
     pub started_at: String,
     /// When it finished (RFC 3339), `None` while running.
     pub finished_at: Option<String>,
+}
+
+/// One tenant's share of the default's recomputation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Records examined.
+    pub examined: u64,
+    /// Records whose schedule changed.
+    pub rescheduled: u64,
+    /// Records whose schedule could not be computed.
+    pub failed: u64,
 }
 
 /// A digest of everything that decides a policy's retention: per kind, the retention
@@ -74,29 +100,69 @@ pub fn fingerprint(policy: &Policy) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
-/// The current progress, if a recomputation ever ran.
-pub fn progress(state: &AppState) -> Result<Option<Progress>> {
+/// The progress of `scope`'s recomputation, if one ever ran.
+pub fn progress(state: &AppState, scope: Option<&str>) -> Result<Option<Progress>> {
     state
         .store
-        .meta(META_KEY)?
+        .meta(&meta_key(scope))?
         .map(|v| serde_json::from_str(&v).context("decoding the recompute progress"))
         .transpose()
 }
 
-/// Starts a recomputation if `new` schedules differently from `previous`; returns whether
-/// it did.
-pub async fn on_activation(state: &AppState, previous: &Policy, new: &Policy) -> Result<bool> {
+/// The recomputation `tenant` is shown: of its own records when it runs on a bundle of its
+/// own; otherwise the later of its own (going back to the default) and its share of the
+/// default's, without the default's cursor or other tenants' counts.
+pub fn view(state: &AppState, tenant: &str) -> Result<Option<Progress>> {
+    let own = progress(state, Some(tenant))?;
+    if state.policies().has_own(tenant) {
+        return Ok(own);
+    }
+    let shared = progress(state, None)?.map(|mut p| {
+        let counts = p.tenants.remove(tenant).unwrap_or_default();
+        Progress {
+            tenant: None,
+            after: String::new(),
+            examined: counts.examined,
+            rescheduled: counts.rescheduled,
+            failed: counts.failed,
+            tenants: BTreeMap::new(),
+            ..p
+        }
+    });
+    Ok(match (own, shared) {
+        (Some(o), Some(s)) if o.started_at >= s.started_at => Some(o),
+        (o, s) => s.or(o),
+    })
+}
+
+/// Starts a recomputation of `scope`'s records if `new` schedules differently from
+/// `previous`; returns whether it did. `followed` says the scope ran on the default
+/// before (a tenant without a bundle of its own): when the default's own recomputation
+/// has not reached all of its records yet, the tenant's are recomputed all the same, since
+/// the default's run leaves the records of a tenant with a bundle of its own alone.
+pub async fn on_change(
+    state: &AppState,
+    scope: Option<&str>,
+    previous: &Policy,
+    new: &Policy,
+    followed: bool,
+) -> Result<bool> {
     let fp = fingerprint(new);
-    if fp == fingerprint(previous) {
+    let unfinished_default = scope.is_some()
+        && followed
+        && progress(state, None)?.is_some_and(|p| p.finished_at.is_none());
+    if fp == fingerprint(previous) && !unfinished_default {
         return Ok(false);
     }
     let progress = Progress {
+        tenant: scope.map(str::to_string),
         bundle: new.id.clone(),
         fingerprint: fp,
         after: String::new(),
         examined: 0,
         rescheduled: 0,
         failed: 0,
+        tenants: BTreeMap::new(),
         started_at: rfc3339_ms(state.clock.now_ms()),
         finished_at: None,
     };
@@ -111,7 +177,7 @@ pub async fn on_activation(state: &AppState, previous: &Policy, new: &Policy) ->
 
 fn set(progress: &Progress) -> Result<Op> {
     Ok(Op::SetMeta {
-        key: META_KEY.into(),
+        key: meta_key(progress.tenant.as_deref()),
         value: serde_json::to_string(progress)?,
     })
 }
@@ -137,83 +203,143 @@ pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::ta
     })
 }
 
-/// Works through the pending recomputation, if any, to its end. Public for tests, which
-/// may drive it directly.
+/// The policy a scope's recomputation applies, if it is still the one in force there
+/// (a recomputation superseded by a later change of the scope's retention stops).
+fn policy_of(policies: &Policies, progress: &Progress) -> Option<Arc<Policy>> {
+    let policy = policies.of(progress.tenant.as_deref());
+    (fingerprint(policy) == progress.fingerprint).then(|| policy.clone())
+}
+
+/// Works through the pending recomputations, if any, to their end, one batch of each scope
+/// in turn. Public for tests, which may drive it directly.
 pub async fn run(state: &Arc<AppState>) -> Result<()> {
     loop {
-        let Some(mut progress) = progress(state)? else {
-            return Ok(());
-        };
-        if progress.finished_at.is_some() {
+        let mut pending = Vec::new();
+        for (_, value) in state.store.meta_family(META_KEY)? {
+            let progress: Progress =
+                serde_json::from_str(&value).context("decoding the recompute progress")?;
+            if progress.finished_at.is_none() {
+                pending.push(progress);
+            }
+        }
+        let mut worked = false;
+        for progress in pending {
+            // Superseded: the change that replaced the scope's bundle started its own.
+            let Some(policy) = policy_of(&state.policies(), &progress) else {
+                continue;
+            };
+            step(state, policy, progress).await?;
+            worked = true;
+        }
+        if !worked {
             return Ok(());
         }
-        let policy = state.policy();
-        if fingerprint(&policy) != progress.fingerprint {
-            // Superseded: the activation that replaced the bundle started its own.
-            return Ok(());
-        }
-        let st = state.clone();
-        let after = progress.after.clone();
-        let pol = policy.clone();
-        let permit = state
-            .pipelines
-            .clone()
-            .acquire_owned()
-            .await
-            .context("the gateway is shutting down")?;
-        let (examined, last, ops, failed) = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            batch(&st, &pol, &after)
-        })
-        .await
-        .context("joining the recompute batch")??;
-        if examined == 0 {
-            progress.finished_at = Some(rfc3339_ms(state.clock.now_ms()));
-            state
-                .store
-                .write(vec![set(&progress)?])
-                .await
-                .map_err(anyhow::Error::from)?;
-            tracing::info!(bundle = %progress.bundle, examined = progress.examined,
-                rescheduled = progress.rescheduled, failed = progress.failed,
-                "retention schedule recomputed for the stored records");
-            return Ok(());
-        }
-        // A record written since it was read has a schedule of its own write (that op
-        // finds another revision and changes nothing); it is counted all the same.
-        progress.rescheduled += ops.len() as u64;
-        progress.examined += examined as u64;
-        progress.failed += failed;
-        progress.after = last;
-        let mut ops = ops;
-        ops.push(set(&progress)?);
-        state.store.write(ops).await.map_err(anyhow::Error::from)?;
     }
 }
 
-type Batch = (usize, String, Vec<Op>, u64);
+/// One batch of a scope's recomputation, committed with its progress.
+async fn step(state: &Arc<AppState>, policy: Arc<Policy>, mut progress: Progress) -> Result<()> {
+    let st = state.clone();
+    let (scope, after) = (progress.tenant.clone(), progress.after.clone());
+    let permit = state
+        .pipelines
+        .clone()
+        .acquire_owned()
+        .await
+        .context("the gateway is shutting down")?;
+    let pol = policy.clone();
+    let (last, ops, outcomes) = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let records = match &scope {
+            Some(t) => st.store.tenant_records_after(t, &after, BATCH)?,
+            None => st.store.records_after(&after, BATCH)?,
+        };
+        let last = records.last().map(|r| r.id.clone());
+        // The default's run leaves the records of tenants with a bundle of their own alone.
+        let policies = st.policies();
+        let records: Vec<StoredRecord> = match &scope {
+            Some(_) => records,
+            None => records
+                .into_iter()
+                .filter(|r| !policies.has_own(&r.tenant))
+                .collect(),
+        };
+        let (ops, outcomes) = batch(&st, &pol, &records);
+        Ok::<_, anyhow::Error>((last, ops, outcomes))
+    })
+    .await
+    .context("joining the recompute batch")??;
+    let Some(last) = last else {
+        progress.finished_at = Some(rfc3339_ms(state.clock.now_ms()));
+        state
+            .store
+            .write(vec![set(&progress)?])
+            .await
+            .map_err(anyhow::Error::from)?;
+        tracing::info!(bundle = %progress.bundle, tenant = ?progress.tenant,
+            examined = progress.examined, rescheduled = progress.rescheduled,
+            failed = progress.failed, "retention schedule recomputed for the stored records");
+        return Ok(());
+    };
+    // A record written since it was read has a schedule of its own write (that op finds
+    // another revision and changes nothing); it is counted all the same.
+    for (tenant, outcome) in outcomes {
+        let (rescheduled, failed) = (
+            u64::from(outcome == Outcome::Rescheduled),
+            u64::from(outcome == Outcome::Failed),
+        );
+        progress.examined += 1;
+        progress.rescheduled += rescheduled;
+        progress.failed += failed;
+        if progress.tenant.is_none() {
+            let counts = progress.tenants.entry(tenant).or_default();
+            counts.examined += 1;
+            counts.rescheduled += rescheduled;
+            counts.failed += failed;
+        }
+    }
+    progress.after = last;
+    let mut ops = ops;
+    ops.push(set(&progress)?);
+    state.store.write(ops).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
 
-fn batch(state: &AppState, policy: &Policy, after: &str) -> Result<Batch> {
-    let records = state.store.records_after(after, BATCH)?;
+/// What became of one record's schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Unchanged,
+    Rescheduled,
+    Failed,
+}
+
+/// The reschedule ops of `records` under `policy`, and each record's tenant and outcome.
+fn batch(
+    state: &AppState,
+    policy: &Policy,
+    records: &[StoredRecord],
+) -> (Vec<Op>, Vec<(String, Outcome)>) {
     let now = state.clock.now_secs();
     let mut instances = Instances::new(&state.runtime);
     let mut ops = Vec::new();
-    let mut failed = 0;
-    for record in &records {
+    let mut outcomes = Vec::with_capacity(records.len());
+    for record in records {
         let expiries = match pipeline::schedule(policy, record, now, &mut instances, &state.metrics)
         {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(record = %record.id, error = %e, "retention recompute: schedule kept");
-                failed += 1;
+                outcomes.push((record.tenant.clone(), Outcome::Failed));
                 // A failed instance is not reused.
                 instances = Instances::new(&state.runtime);
                 continue;
             }
         };
         if same(&expiries, &record.expiries) {
+            outcomes.push((record.tenant.clone(), Outcome::Unchanged));
             continue;
         }
+        outcomes.push((record.tenant.clone(), Outcome::Rescheduled));
         let decisions: Vec<crate::record::Decision> = expiries
             .iter()
             .map(|e| crate::record::Decision {
@@ -244,8 +370,7 @@ fn batch(state: &AppState, policy: &Policy, after: &str) -> Result<Batch> {
             ),
         });
     }
-    let last = records.last().map(|r| r.id.clone()).unwrap_or_default();
-    Ok((records.len(), last, ops, failed))
+    (ops, outcomes)
 }
 
 fn same(a: &[Expiry], b: &[Expiry]) -> bool {

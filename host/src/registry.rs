@@ -57,11 +57,21 @@ pub struct BundleEntry {
     pub package: Package,
 }
 
-/// One activation of a bundle.
+/// One activation of a bundle, for the gateway default or for one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activation {
     /// Position in the history (1-based).
     pub seq: u64,
+    /// The tenant that activated the bundle for itself; `None` for the gateway default
+    /// (the bootstrap and reloads of the policy directory; every activation of a database
+    /// written before tenants had bundles of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Whether the tenant went back to the gateway default with this activation (a
+    /// rollback past its first bundle of its own): from then on it runs on whatever the
+    /// default is, and `bundle` names the default of that moment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_default: bool,
     /// The bundle activated.
     pub bundle: String,
     /// Its package digest.
@@ -79,6 +89,9 @@ pub struct Activation {
 pub struct Notice {
     /// Position in the list (1-based).
     pub seq: u64,
+    /// The tenant whose policy changed; `None` for the gateway default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// The bundle whose activation changed the policy.
     pub bundle: String,
     /// Its version.
@@ -87,6 +100,28 @@ pub struct Notice {
     pub summary: String,
     /// When the change took effect (RFC 3339).
     pub at: String,
+}
+
+/// Whose activations and notices a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View<'a> {
+    /// The gateway default's and those of one tenant.
+    Tenant(&'a str),
+    /// The gateway default's only.
+    Default,
+    /// Everything (operators).
+    All,
+}
+
+impl View<'_> {
+    /// Whether an entry of `tenant` (`None`: the default's) is in the view.
+    pub fn shows(self, tenant: Option<&str>) -> bool {
+        match (self, tenant) {
+            (_, None) | (Self::All, _) => true,
+            (Self::Tenant(t), Some(of)) => t == of,
+            (Self::Default, Some(_)) => false,
+        }
+    }
 }
 
 /// What became of an upload.
@@ -253,20 +288,48 @@ impl Registry {
         Ok(out)
     }
 
-    /// The last activation: the active bundle.
-    pub fn active(&self) -> Result<Option<Activation>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ACTIVATIONS)?;
-        table.last()?.map(|(_, v)| decode(v.value())).transpose()
+    /// The activations a tenant's view holds, oldest first: the gateway default's and the
+    /// tenant's own (`None`: the default's only; see [`View`]).
+    pub fn activations_for(&self, view: View<'_>) -> Result<Vec<Activation>> {
+        Ok(self
+            .activations()?
+            .into_iter()
+            .filter(|a| view.shows(a.tenant.as_deref()))
+            .collect())
     }
 
-    /// The policy change notices, oldest first, after `after` (exclusive).
-    pub fn notices(&self, after: u64) -> Result<Vec<Notice>> {
+    /// The last activation of the gateway default: the default bundle.
+    pub fn active(&self) -> Result<Option<Activation>> {
+        Ok(self
+            .activations()?
+            .into_iter()
+            .rev()
+            .find(|a| a.tenant.is_none()))
+    }
+
+    /// The last activation of every tenant that runs on a bundle of its own (a tenant whose
+    /// last activation took it back to the default is left out).
+    pub fn tenant_actives(&self) -> Result<std::collections::BTreeMap<String, Activation>> {
+        let mut last = std::collections::BTreeMap::new();
+        for a in self.activations()? {
+            if let Some(t) = a.tenant.clone() {
+                last.insert(t, a);
+            }
+        }
+        last.retain(|_, a| !a.follows_default);
+        Ok(last)
+    }
+
+    /// The policy change notices of a view, oldest first, after `after` (exclusive).
+    pub fn notices(&self, after: u64, view: View<'_>) -> Result<Vec<Notice>> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(NOTICES)?;
         let mut out = Vec::new();
         for entry in table.range(after.saturating_add(1)..)? {
-            out.push(decode(entry?.1.value())?);
+            let notice: Notice = decode(entry?.1.value())?;
+            if view.shows(notice.tenant.as_deref()) {
+                out.push(notice);
+            }
         }
         Ok(out)
     }

@@ -1,6 +1,7 @@
-//! Shadow runs: a candidate bundle processes a copy of the live writes beside the active
-//! one, with no effect on what is stored, disclosed or forwarded. The report lists the
-//! records whose decisions differ: which plugin, which clause, before and after.
+//! Shadow runs: a candidate bundle processes a copy of one tenant's live writes beside the
+//! bundle that tenant runs on, with no effect on what is stored, disclosed or forwarded.
+//! Each tenant has at most one run, and sees only its own. The report lists the records
+//! whose decisions differ: which plugin, which clause, before and after.
 //!
 //! The candidate runs after the live write, on its own blocking task, only when a pipeline
 //! slot is free: a shadow run never slows live traffic (writes it had to skip are counted).
@@ -211,17 +212,24 @@ impl Shadow {
     }
 }
 
-/// Runs the shadow candidate, if any, over writes the active bundle `active` just decided,
-/// in the background. `now` is the time the live writes ran at (seconds).
+/// Runs `tenant`'s shadow candidate, if it has one, over writes of that tenant the active
+/// bundle `active` just decided, in the background. `now` is the time the live writes ran
+/// at (seconds).
 pub fn observe(
     state: &Arc<AppState>,
+    tenant: &str,
     active: &Arc<Policy>,
     writes: &[(WriteInput, Result<Outcome, PipelineError>)],
     now: i64,
 ) {
-    let Some(shadow) = state.shadow.load_full() else {
+    let shadows = state.shadows.load();
+    if shadows.is_empty() {
+        return;
+    }
+    let Some(shadow) = shadows.get(tenant).cloned() else {
         return;
     };
+    drop(shadows);
     let Ok(permit) = state.pipelines.clone().try_acquire_owned() else {
         shadow.record(|r| r.skipped += writes.len() as u64);
         return;

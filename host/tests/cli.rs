@@ -116,6 +116,8 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     let data = root.join("data");
     // Tokens are issued on the stopped gateway's data directory.
     let compliance = common::create_token(&data, &["--role", "compliance"]);
+    // The compliance team of another tenant, which never activates a bundle of its own.
+    let other = common::create_token(&data, &["--role", "compliance", "--tenant", "other"]);
     let gateway = Child(
         Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args([
@@ -183,7 +185,18 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     assert!(stderr.contains("422: the bundle is unsigned"), "{stderr}");
     assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));
 
-    // SIGHUP reloads the policy directory through the gate.
+    // The activation was tenant `default`'s: the gateway default and the other tenant are
+    // still on the bundle the gateway started with.
+    let other_active = || http_get_as(port, "/v1/admin/active", &other).unwrap_or_default();
+    assert!(other_active().contains("\"bundle\":\"provu@2026.11.0\""));
+    assert!(
+        http_get(port, "/healthz")
+            .unwrap_or_default()
+            .contains("provu@2026.11.0")
+    );
+
+    // SIGHUP reloads the policy directory through the gate, as the gateway default: the
+    // tenant without a bundle of its own runs on it, the one with its own keeps it.
     set_version(std::path::Path::new(&served), "2026.11.0", "2026.11.5");
     let pid = gateway.0.id().to_string();
     assert!(
@@ -194,9 +207,15 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
             .success()
     );
     wait_for("the reload", || {
-        active().contains("\"bundle\":\"provu@2026.11.5\"")
+        other_active().contains("\"bundle\":\"provu@2026.11.5\"")
     });
-    assert!(active().contains("\"action\":\"reload\""));
+    assert!(other_active().contains("\"action\":\"reload\""));
+    assert!(
+        http_get(port, "/healthz")
+            .unwrap_or_default()
+            .contains("provu@2026.11.5")
+    );
+    assert!(active().contains("\"bundle\":\"provu@2026.12.0\""));
 }
 
 #[cfg(unix)]

@@ -88,6 +88,7 @@ fn routes() -> Vec<Route> {
         route(M::GET, "/v1/admin/outbox/missing", ADMIN),
         route(M::POST, "/v1/admin/outbox/missing/redrive", ADMIN),
         route(M::GET, "/v1/admin/backup", ADMIN),
+        route(M::POST, "/v1/admin/reload", ADMIN),
         route(
             M::POST,
             "/v1/admin/plugins?name=x&world=admission",

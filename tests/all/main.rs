@@ -17,6 +17,7 @@ mod redaction;
 mod retention;
 mod rights;
 mod sandbox;
+mod tenancy;
 
 use serde_json::{Value, json};
 

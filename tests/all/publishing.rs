@@ -15,28 +15,28 @@ use sluice_tests::{
     provisioning_log_rule, provu_with_log_days,
 };
 
-const V1: &str = "provu@2026.11.0";
-const DAY: i64 = 86_400;
+pub(crate) const V1: &str = "provu@2026.11.0";
+pub(crate) const DAY: i64 = 86_400;
 
-fn publisher() -> SigningKey {
+pub(crate) fn publisher() -> SigningKey {
     signing::generate().unwrap()
 }
 
 /// A ProVu gateway that trusts `key`.
-async fn gateway_trusting(key: &SigningKey) -> TestEnv {
+pub(crate) async fn gateway_trusting(key: &SigningKey) -> TestEnv {
     let public = key.verifying_key();
     TestEnv::provu_with(move |o| o.trust = TrustedKeys::new(vec![public], false)).await
 }
 
 /// A provisioning-request record requested `ago` seconds before the gateway's clock.
-fn log_entry(env: &TestEnv, ago: i64, path: &str) -> Value {
+pub(crate) fn log_entry(env: &TestEnv, ago: i64, path: &str) -> Value {
     let at = sluice::clock::rfc3339_secs(env.clock.now_secs() - ago);
     json!({"kind": "provisioning-request", "subject": "203.0.113.9", "fields": {
         "ip": "203.0.113.9", "requested_at": at, "path": path, "status": 404}})
 }
 
 /// The retention period, in days, the record's single expiry gives it.
-fn period_days(record: &Value) -> i64 {
+pub(crate) fn period_days(record: &Value) -> i64 {
     let requested =
         sluice::clock::parse_rfc3339_ms(record["fields"]["requested_at"].as_str().unwrap())
             .unwrap()

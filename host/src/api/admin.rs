@@ -1,7 +1,11 @@
 //! `/v1/admin/...`: publishing policy to the running gateway (plugins, bundles, activation,
 //! rollback, shadow runs, impact reports), and `GET /v1/policy/changes`.
 //!
-//! Every change is audited with who made it: the id and role of the caller's token.
+//! Uploads are global (content-addressed, and a bundle id never changes); everything else
+//! acts on, and shows, the caller's tenant only: its active bundle (its own, or the gateway
+//! default), its activations and the default's, its shadow run, its records in impact
+//! reports and retention recomputes. Every change is audited with who made it: the id and
+//! role of the caller's token, and the tenant.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::records::ApiJson;
 use crate::bundle::package::Package;
@@ -120,14 +125,16 @@ pub struct BundleQuery {
 /// "signature"}`) as the body.
 pub async fn upload_bundle(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
     ApiQuery(q): ApiQuery<BundleQuery>,
     ApiJson(package): ApiJson<Package>,
 ) -> Result<Response, ApiError> {
+    let actor = caller.actor();
     let (entry, created) = control::upload_bundle(&state, package, Source::Api, &actor).await?;
-    let mut body = summary(&state, &entry)?;
+    let mut body = summary(&state, caller.tenant(), &entry)?;
     if q.activate {
-        let report = control::activate(&state, &entry.id, "activate", &actor).await?;
+        let report =
+            control::activate(&state, Some(caller.tenant()), &entry.id, "activate", &actor).await?;
         body["activation"] = serde_json::to_value(report).unwrap_or_default();
         body["state"] = json!("active");
     }
@@ -139,13 +146,16 @@ pub async fn upload_bundle(
     Ok((status, Json(body)).into_response())
 }
 
-/// A bundle as listed: everything but the package's contents, plus its state.
-fn summary(state: &AppState, entry: &BundleEntry) -> Result<Value, ApiError> {
-    let active = state.policy();
-    let shadow = state.shadow.load();
+/// A bundle as listed: everything but the package's contents, plus its state for `tenant`.
+fn summary(state: &AppState, tenant: &str, entry: &BundleEntry) -> Result<Value, ApiError> {
+    let active = state.policy_for(tenant);
+    let shadows = state.shadows.load();
     let st = if active.id == entry.id {
         "active"
-    } else if shadow.as_ref().is_some_and(|s| s.candidate.id == entry.id) {
+    } else if shadows
+        .get(tenant)
+        .is_some_and(|s| s.candidate.id == entry.id)
+    {
         "shadow"
     } else {
         "available"
@@ -165,20 +175,29 @@ fn summary(state: &AppState, entry: &BundleEntry) -> Result<Value, ApiError> {
     }))
 }
 
-/// `GET /v1/admin/bundles`
-pub async fn list_bundles(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /v1/admin/bundles`: every bundle, with its state and activations for the caller's
+/// tenant.
+pub async fn list_bundles(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let st = state.clone();
-    let (bundles, activations) =
-        blocking(move || Ok((st.registry.bundles()?, st.registry.activations()?))).await?;
+    let tenant = caller.tenant().to_string();
+    let (bundles, activations) = blocking(move || {
+        let view = crate::registry::View::Tenant(&tenant);
+        Ok((st.registry.bundles()?, st.registry.activations_for(view)?))
+    })
+    .await?;
     let list: Vec<Value> = bundles
         .iter()
         .map(|b| {
-            let mut v = summary(&state, b)?;
+            let mut v = summary(&state, caller.tenant(), b)?;
             v["activations"] = json!(activations.iter().filter(|a| a.bundle == b.id).count());
             Ok(v)
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(Json(json!({ "active": state.policy().id, "bundles": list })).into_response())
+    let active = state.policy_for(caller.tenant()).id.clone();
+    Ok(Json(json!({ "active": active, "bundles": list })).into_response())
 }
 
 async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiError> {
@@ -192,22 +211,30 @@ async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiErro
 /// `GET /v1/admin/bundles/{id}`: the bundle, with its manifest and cases.
 pub async fn show_bundle(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let entry = entry(&state, id).await?;
-    let mut body = summary(&state, &entry)?;
+    let mut body = summary(&state, caller.tenant(), &entry)?;
     body["manifest"] = json!(entry.package.manifest);
     body["signature"] = serde_json::to_value(&entry.package.signature).unwrap_or_default();
     Ok(Json(body).into_response())
 }
 
-/// `POST /v1/admin/bundles/{id}/activate`
+/// `POST /v1/admin/bundles/{id}/activate`: activates the bundle for the caller's tenant.
 pub async fn activate(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let report = control::activate(&state, &id, "activate", &actor).await?;
+    let report = control::activate(
+        &state,
+        Some(caller.tenant()),
+        &id,
+        "activate",
+        &caller.actor(),
+    )
+    .await?;
     Ok(Json(report).into_response())
 }
 
@@ -215,15 +242,16 @@ pub async fn activate(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
-    /// The bundle to go back to; default: the one active before the current one.
+    /// The bundle to go back to; default: the one the tenant ran on before the current one
+    /// (the gateway default when it had no earlier bundle of its own).
     #[serde(default)]
     to: Option<String>,
 }
 
-/// `POST /v1/admin/rollback`
+/// `POST /v1/admin/rollback`: rolls the caller's tenant back.
 pub async fn rollback(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: RollbackBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -232,11 +260,13 @@ pub async fn rollback(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid rollback body: {e}")))?
     };
-    let report = control::rollback(&state, body.to.as_deref(), &actor).await?;
+    let report =
+        control::rollback(&state, caller.tenant(), body.to.as_deref(), &caller.actor()).await?;
     Ok(Json(report).into_response())
 }
 
-/// `POST /v1/admin/reload`: reloads the gateway's policy directory through the gate.
+/// `POST /v1/admin/reload` (operators): reloads the gateway's policy directory through the
+/// gate as the gateway default.
 pub async fn reload(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -245,13 +275,31 @@ pub async fn reload(
     Ok(Json(report).into_response())
 }
 
-/// `GET /v1/admin/active`: the active bundle, its history and the retention recompute.
-pub async fn active(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let policy = state.policy();
+/// `GET /v1/admin/active`: the bundle the caller's tenant runs on, the activation that put
+/// it there and the retention recompute of the tenant's records.
+pub async fn active(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let tenant = caller.tenant().to_string();
+    let policies = state.policies();
+    let policy = policies.get(&tenant).clone();
+    let own = policies.has_own(&tenant);
+    drop(policies);
     let st = state.clone();
-    let (activations, progress) =
-        blocking(move || Ok((st.registry.activations()?, crate::recompute::progress(&st)?)))
-            .await?;
+    let (activation, progress) = blocking(move || {
+        let view = crate::registry::View::Tenant(&tenant);
+        let activation = st
+            .registry
+            .activations_for(view)?
+            .into_iter()
+            .rev()
+            // With a bundle of its own, the tenant's last activation; otherwise the later
+            // of the default's last and the tenant's going back to the default.
+            .find(|a| !own || a.tenant.is_some());
+        Ok((activation, crate::recompute::view(&st, &tenant)?))
+    })
+    .await?;
     Ok(Json(json!({
         "bundle": policy.id,
         "digest": policy.digest,
@@ -259,23 +307,37 @@ pub async fn active(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
         "plugins": policy.plugins.values()
             .map(|p| json!({"name": p.name, "digest": p.digest, "world": p.world}))
             .collect::<Vec<_>>(),
-        "activation": activations.last(),
+        "activation": activation,
         "retention_recompute": progress,
     }))
     .into_response())
 }
 
-/// `GET /v1/admin/activations`: every activation, oldest first.
-pub async fn activations(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /v1/admin/activations`: the activations of the gateway default and of the caller's
+/// tenant, oldest first.
+pub async fn activations(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let st = state.clone();
-    let list = blocking(move || st.registry.activations()).await?;
+    let tenant = caller.tenant().to_string();
+    let list = blocking(move || {
+        st.registry
+            .activations_for(crate::registry::View::Tenant(&tenant))
+    })
+    .await?;
     Ok(Json(json!({ "activations": list })).into_response())
 }
 
-/// `GET /v1/admin/retention`: the progress of the retention recompute.
-pub async fn retention(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /v1/admin/retention`: the progress of the retention recompute of the caller's
+/// tenant's records.
+pub async fn retention(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let st = state.clone();
-    let progress = blocking(move || crate::recompute::progress(&st)).await?;
+    let tenant = caller.tenant().to_string();
+    let progress = blocking(move || crate::recompute::view(&st, &tenant)).await?;
     Ok(Json(json!({ "recompute": progress })).into_response())
 }
 
@@ -311,14 +373,30 @@ async fn audit(state: &Arc<AppState>, entry: AuditEntry) -> Result<(), ApiError>
     blocking(move || st.registry.audit(entry)).await
 }
 
-/// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle (replacing any).
+/// An administrative audit entry about `tenant`'s policy, naming the tenant.
+fn tenant_entry(
+    event: &str,
+    at: i64,
+    caller: &Caller,
+    bundle: &str,
+    mut detail: Value,
+) -> AuditEntry {
+    detail["tenant"] = json!(caller.tenant());
+    AuditEntry {
+        tenant: caller.tenant().to_string(),
+        ..AuditEntry::admin(event, at, &caller.actor(), Some(bundle), detail)
+    }
+}
+
+/// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle over the caller's
+/// tenant's writes (replacing the tenant's run, if any).
 pub async fn start_shadow(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
     ApiJson(body): ApiJson<ShadowBody>,
 ) -> Result<Response, ApiError> {
     let candidate = load_candidate(&state, body.bundle).await?;
-    let active = state.policy();
+    let active = state.policy_for(caller.tenant());
     if candidate.id == active.id {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -328,46 +406,61 @@ pub async fn start_shadow(
     let now = state.clock.now_ms();
     audit(
         &state,
-        AuditEntry::admin(
+        tenant_entry(
             "policy.shadow-started",
             now,
-            &actor,
-            Some(&candidate.id),
+            &caller,
+            &candidate.id,
             json!({"digest": candidate.digest, "active": active.id}),
         ),
     )
     .await?;
-    let shadow = Arc::new(Shadow::new(candidate, &actor, now));
+    let shadow = Arc::new(Shadow::new(candidate, &caller.actor(), now));
     let report = shadow.report();
-    state.shadow.store(Some(shadow));
+    let tenant = caller.tenant();
+    state.shadows.rcu(|runs| {
+        let mut runs = std::collections::HashMap::clone(runs);
+        runs.insert(tenant.to_string(), shadow.clone());
+        runs
+    });
     Ok((StatusCode::CREATED, Json(report)).into_response())
 }
 
-/// `GET /v1/admin/shadow`: the report of the shadow run.
-pub async fn shadow_report(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    match state.shadow.load_full() {
+/// `GET /v1/admin/shadow`: the report of the caller's tenant's shadow run.
+pub async fn shadow_report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    match state.shadows.load().get(caller.tenant()) {
         Some(s) => Ok(Json(s.report()).into_response()),
         None => Err(ApiError::not_found("no shadow run is in progress")),
     }
 }
 
-/// `DELETE /v1/admin/shadow`: stops the shadow run; returns its final report.
+/// `DELETE /v1/admin/shadow`: stops the caller's tenant's shadow run; returns its final
+/// report.
 pub async fn stop_shadow(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let Some(shadow) = state.shadow.swap(None) else {
+    let tenant = caller.tenant();
+    let before = state.shadows.rcu(|runs| {
+        let mut runs = std::collections::HashMap::clone(runs);
+        runs.remove(tenant);
+        runs
+    });
+    let Some(shadow) = before.get(tenant).cloned() else {
         return Err(ApiError::not_found("no shadow run is in progress"));
     };
     let now = state.clock.now_ms();
     let report = shadow.stop(now);
     audit(
         &state,
-        AuditEntry::admin(
+        tenant_entry(
             "policy.shadow-stopped",
             now,
-            &actor,
-            Some(&report.candidate),
+            &caller,
+            &report.candidate,
             json!({"observed": report.observed, "differing": report.differing,
                    "skipped": report.skipped}),
         ),
@@ -388,16 +481,17 @@ pub struct ImpactQuery {
     limit: Option<usize>,
 }
 
-/// `GET /v1/admin/bundles/{id}/impact`: what activating the bundle would delete, redact,
-/// reject or stop disclosing among the stored records now.
+/// `GET /v1/admin/bundles/{id}/impact`: what activating the bundle for the caller's tenant
+/// would delete, redact, reject or stop disclosing among the tenant's stored records now.
 pub async fn impact(
     State(state): State<Arc<AppState>>,
-    Actor(actor): Actor,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ImpactQuery>,
 ) -> Result<Response, ApiError> {
     let candidate = load_candidate(&state, id).await?;
-    let active = state.policy();
+    let tenant = caller.tenant().to_string();
+    let active = state.policy_for(&tenant);
     let st = state.clone();
     let cand = candidate.clone();
     // Two pipelines' worth of plugin instances: the active bundle's and the candidate's.
@@ -416,6 +510,7 @@ pub async fn impact(
         let _permits = permits;
         crate::impact::report(
             &st,
+            &tenant,
             &active,
             &cand,
             &q.after,
@@ -425,11 +520,11 @@ pub async fn impact(
     .await?;
     audit(
         &state,
-        AuditEntry::admin(
+        tenant_entry(
             "policy.impact-reported",
             state.clock.now_ms(),
-            &actor,
-            Some(&candidate.id),
+            &caller,
+            &candidate.id,
             json!({"examined": report.examined}),
         ),
     )
@@ -437,9 +532,11 @@ pub async fn impact(
     Ok(Json(report).into_response())
 }
 
-/// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8), oldest first.
+/// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8) the caller may
+/// see (see [`Caller::view`]), oldest first.
 pub async fn changes(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let after = match q.get("after") {
@@ -449,6 +546,6 @@ pub async fn changes(
             .map_err(|_| ApiError::bad_request("`after` must be a notice number"))?,
     };
     let st = state.clone();
-    let notices = blocking(move || st.registry.notices(after)).await?;
+    let notices = blocking(move || st.registry.notices(after, caller.view())).await?;
     Ok(Json(json!({ "clause": "8", "changes": notices })).into_response())
 }

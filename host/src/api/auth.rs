@@ -107,6 +107,19 @@ impl Caller {
     pub fn actor(&self) -> String {
         self.0.actor()
     }
+
+    /// Whose policy activations and change notices the caller sees: a service's or
+    /// compliance token's, its tenant's (and the default's); an operator's, everything; a
+    /// vendor's, the default's only (a vendor serves every tenant, and learns none of their
+    /// own policies).
+    pub fn view(&self) -> crate::registry::View<'_> {
+        use crate::registry::View;
+        match self.0.role {
+            Role::Admin => View::All,
+            Role::Vendor => View::Default,
+            Role::Service | Role::Compliance => View::Tenant(self.tenant()),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

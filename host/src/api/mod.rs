@@ -113,7 +113,6 @@ fn policy_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/bundles/{id}/activate", post(admin::activate))
         .route("/bundles/{id}/impact", get(admin::impact))
         .route("/rollback", post(admin::rollback))
-        .route("/reload", post(admin::reload))
         .route("/active", get(admin::active))
         .route("/activations", get(admin::activations))
         .route("/retention", get(admin::retention))
@@ -125,9 +124,11 @@ fn policy_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         )
 }
 
-/// `/v1/admin/...` routes of operators: tokens, the outbox, backups.
+/// `/v1/admin/...` routes of operators: tokens, the outbox, backups, and reloading the
+/// policy directory (it changes the default of every tenant without a bundle of its own).
 fn operator_routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/reload", post(admin::reload))
         .route("/tokens", post(auth::issue).get(auth::list))
         .route("/tokens/{id}", axum::routing::delete(auth::revoke))
         .route("/outbox", get(outbox::list))
@@ -139,7 +140,7 @@ fn operator_routes() -> Router<Arc<AppState>> {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(serde_json::json!({
         "status": "ok",
-        "bundle": state.policy().id,
+        "bundle": state.default_policy().id,
     }))
     .into_response()
 }

@@ -163,8 +163,10 @@ fn own_vendor(state: &AppState, caller: &Caller, named: Option<&str>) -> Result<
     Ok(vendor)
 }
 
+/// A vendor's feed gathers the deliveries of every tenant: it exists when the register of
+/// any active bundle lists the vendor.
 fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
-    if state.policy().register.contains_key(vendor) {
+    if state.policies().any_register_has(vendor) {
         Ok(())
     } else {
         Err(ApiError {
@@ -206,11 +208,16 @@ pub async fn feed(
         Ok((entries, acknowledged))
     })
     .await?;
-    let policy = state.policy();
-    let shapes = policy.register.get(&own).map(|s| &s.delivery.shapes);
+    // Each delivery in the shape the register of its tenant's bundle gives the vendor.
+    let policies = state.policies();
     let items: Vec<Value> = entries
         .iter()
         .map(|e| {
+            let shapes = policies
+                .get(&e.tenant)
+                .register
+                .get(&own)
+                .map(|s| &s.delivery.shapes);
             json!({
                 "cursor": e.seq,
                 "id": e.id,

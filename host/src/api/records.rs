@@ -116,10 +116,11 @@ fn new_input(tenant: &str, body: NewRecord, now_ms: i64) -> Result<WriteInput, A
     })
 }
 
-/// Runs the write chain over `inputs` off the async workers, with one set of plugin
-/// instances for the whole request.
+/// Runs the write chain of `tenant`'s policy over `inputs` (all of that tenant) off the
+/// async workers, with one set of plugin instances for the whole request.
 async fn run_chain(
     state: &Arc<AppState>,
+    tenant: &str,
     inputs: Vec<WriteInput>,
 ) -> Result<
     (
@@ -128,7 +129,7 @@ async fn run_chain(
     ),
     ApiError,
 > {
-    let policy = state.policy();
+    let policy = state.policy_for(tenant);
     let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -154,7 +155,7 @@ async fn run_chain(
     })
     .await
     .map_err(|e| ApiError::internal(&anyhow::anyhow!("policy pipeline task failed: {e}")))?;
-    crate::shadow::observe(state, &policy, &results, now);
+    crate::shadow::observe(state, tenant, &policy, &results, now);
     Ok((policy, results))
 }
 
@@ -389,7 +390,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let now_ms = state.clock.now_ms();
     let input = new_input(caller.tenant(), body, now_ms)?;
-    let (policy, mut results) = run_chain(&state, vec![input]).await?;
+    let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
     let (input, outcome) = results.pop().expect("one input, one result");
     let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
     attribute(&mut op, &caller.actor(), None);
@@ -457,7 +458,7 @@ pub async fn batch(
             "the batch holds no records (NDJSON: one JSON record per line)",
         ));
     }
-    let (policy, results) = run_chain(&state, inputs).await?;
+    let (policy, results) = run_chain(&state, caller.tenant(), inputs).await?;
     let actor = caller.actor();
     let mut planned = Vec::with_capacity(results.len());
     let mut ops = Vec::new();
@@ -698,7 +699,7 @@ pub async fn read(
     Path(id): Path<String>,
     Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
-    let policy = state.policy();
+    let policy = state.policy_for(caller.tenant());
     let request = read_request(&policy, q)?;
     let internal = request.audience == pipeline::INTERNAL;
     let record = load_off_runtime(&state, caller.tenant(), &id).await?;
@@ -724,7 +725,7 @@ pub async fn search(
     caller: Caller,
     Query(mut q): Query<std::collections::BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let policy = state.policy();
+    let policy = state.policy_for(caller.tenant());
     let Some(kind_name) = q.remove("kind") else {
         return Err(ApiError::bad_request(
             "`kind` is required, with one searchable field, e.g. ?kind=device-provisioning&mac=00:15:65:aa:bb:cc",
@@ -808,7 +809,7 @@ pub async fn update(
             created_at: current.created_at,
             updated_at: now_ms,
         };
-        let (policy, mut results) = run_chain(&state, vec![input]).await?;
+        let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
         let (input, outcome) = results.pop().expect("one input, one result");
         let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
         attribute(&mut op, &caller.actor(), Some(&rectification));
@@ -886,7 +887,7 @@ pub async fn by_subject(
     Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
     check_subject(&subject)?;
-    let policy = state.policy();
+    let policy = state.policy_for(caller.tenant());
     let request = read_request(&policy, q)?;
     let internal = request.audience == pipeline::INTERNAL;
     let records = subject_records(&state, caller.tenant(), &subject).await?;

@@ -60,7 +60,7 @@ pub async fn permissions(
             names.join(", ")
         )));
     };
-    let policy = state.policy();
+    let policy = state.policy_for(caller.tenant());
     let request = read_request(
         &policy,
         ReadQuery {
@@ -307,7 +307,11 @@ pub async fn object(
     Path(subject): Path<String>,
     super::records::ApiJson(body): super::records::ApiJson<Objection>,
 ) -> Result<Response, ApiError> {
-    if !state.policy().purposes.contains(&body.purpose) {
+    if !state
+        .policy_for(caller.tenant())
+        .purposes
+        .contains(&body.purpose)
+    {
         return Err(ApiError::bad_request(format!(
             "`{}` is not a purpose of the bundle",
             body.purpose
@@ -352,7 +356,7 @@ pub async fn erase(
     let actor = caller.actor();
     for _ in 0..ERASURE_ATTEMPTS {
         let records = subject_records(&state, caller.tenant(), &subject).await?;
-        let policy = state.policy();
+        let policy = state.policy_for(caller.tenant());
         let now = state.clock.now_ms();
         let mut ops = Vec::with_capacity(records.len());
         let mut report = Vec::with_capacity(records.len());

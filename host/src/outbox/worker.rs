@@ -252,9 +252,9 @@ async fn push_and_record(state: &Arc<AppState>, client: &reqwest::Client, entry:
     }
 }
 
-/// One push attempt, against the active bundle's register.
+/// One push attempt, against the register of the bundle the delivery's tenant runs on.
 async fn push(state: &AppState, client: &reqwest::Client, entry: &Entry) -> Attempt {
-    let policy = state.policy();
+    let policy = state.policy_for(&entry.tenant);
     let Some(sub) = policy.register.get(&entry.vendor) else {
         return Attempt::Refused {
             clause: "3.2".into(),

@@ -137,6 +137,32 @@ pub struct Erasure {
     pub audit: AuditEntry,
 }
 
+/// Fills `tenant_records` from `records` when it is empty and `records` is not: a database
+/// written before the table existed, or restored from a backup without it.
+fn backfill_tenant_records(txn: &redb::WriteTransaction) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Owner {
+        tenant: String,
+    }
+    let mut index = txn.open_table(tables::TENANT_RECORDS)?;
+    if !index.is_empty()? {
+        return Ok(());
+    }
+    let records = txn.open_table(RECORDS)?;
+    let mut n = 0u64;
+    for entry in records.iter()? {
+        let (id, bytes) = entry?;
+        let owner: Owner =
+            serde_json::from_slice(bytes.value()).context("decoding a stored record")?;
+        index.insert((owner.tenant.as_str(), id.value()), ())?;
+        n += 1;
+    }
+    if n > 0 {
+        tracing::info!(records = n, "indexed the stored records by tenant");
+    }
+    Ok(())
+}
+
 /// The records named by an index lookup, oldest first.
 fn records_of(
     txn: &redb::ReadTransaction,
@@ -330,6 +356,7 @@ impl Store {
             txn.open_table(tables::OUTBOX_BY_RECORD)?;
             txn.open_table(tables::RECIPIENTS)?;
             txn.open_table(tables::TOKENS)?;
+            backfill_tenant_records(&txn)?;
         }
         txn.commit()?;
         let db = Arc::new(db);
@@ -408,6 +435,24 @@ impl Store {
         Ok(table.get(key)?.map(|v| v.value().to_string()))
     }
 
+    /// Every metadata value whose key is `key` or starts with `key.`.
+    pub fn meta_family(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(META)?;
+        let mut out = Vec::new();
+        for entry in table.range(key..)? {
+            let (k, v) = entry?;
+            let k = k.value();
+            if !k.starts_with(key) {
+                break;
+            }
+            if k == key || k[key.len()..].starts_with('.') {
+                out.push((k.to_string(), v.value().to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` records with ids after `after` (exclusive), in id order.
     pub fn records_after(&self, after: &str, limit: usize) -> Result<Vec<StoredRecord>> {
         use std::ops::Bound;
@@ -424,6 +469,59 @@ impl Store {
             out.push(serde_json::from_slice(v.value()).context("decoding a stored record")?);
         }
         Ok(out)
+    }
+
+    /// Up to `limit` records of `tenant` with ids after `after` (exclusive), in id order.
+    /// Walks the tenant's own index only: other tenants' records cost nothing.
+    pub fn tenant_records_after(
+        &self,
+        tenant: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>> {
+        use std::ops::Bound;
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::TENANT_RECORDS)?;
+        let records = txn.open_table(RECORDS)?;
+        let start = if after.is_empty() {
+            Bound::Included((tenant, ""))
+        } else {
+            Bound::Excluded((tenant, after))
+        };
+        let mut out = Vec::new();
+        for entry in index.range::<(&str, &str)>((start, Bound::Unbounded))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = entry?;
+            let (owner, id) = key.value();
+            if owner != tenant {
+                break;
+            }
+            let Some(bytes) = records.get(id)? else {
+                continue;
+            };
+            let record: StoredRecord =
+                serde_json::from_slice(bytes.value()).context("decoding a stored record")?;
+            if record.tenant == tenant {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many records `tenant` has.
+    pub fn tenant_count(&self, tenant: &str) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::TENANT_RECORDS)?;
+        let mut n = 0;
+        for entry in index.range((tenant, "")..)? {
+            if entry?.0.value().0 != tenant {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The record `id`, if it exists.
@@ -501,5 +599,143 @@ impl Store {
                 let _ = handle.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Expiry;
+
+    fn open(dir: &std::path::Path) -> Store {
+        let data = Dir::open_ambient_dir(dir, cap_std::ambient_authority()).unwrap();
+        Store::open(&data, Arc::new(Metrics::new())).unwrap()
+    }
+
+    fn record(id: &str, tenant: &str, due: Option<i64>) -> StoredRecord {
+        StoredRecord {
+            id: id.into(),
+            tenant: tenant.into(),
+            kind: "k".into(),
+            subject: format!("s-{id}"),
+            fields: serde_json::json!({"a": 1}),
+            created_at: 1,
+            updated_at: 1,
+            revision: 1,
+            bundle: "b@1".into(),
+            plugins: vec![],
+            decisions: vec![],
+            expiries: due
+                .map(|due| Expiry {
+                    path: String::new(),
+                    due,
+                    clause: "1".into(),
+                    reason: String::new(),
+                    plugin: "r".into(),
+                })
+                .into_iter()
+                .collect(),
+            deliveries: vec![],
+            retention_bundle: None,
+            index: vec![],
+        }
+    }
+
+    fn put(record: &StoredRecord, expect: Option<u64>) -> Op {
+        Op::Put {
+            record: Box::new(PutRecord::new(record).unwrap()),
+            expect,
+            audit: AuditEntry::admin("test", 1, "test", None, serde_json::json!({})),
+        }
+    }
+
+    fn ids(store: &Store, tenant: &str, after: &str, limit: usize) -> Vec<String> {
+        store
+            .tenant_records_after(tenant, after, limit)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_writer_keeps_each_tenants_records_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let ops = vec![
+            put(&record("r1", "acme", None), None),
+            put(&record("r2", "beta", None), None),
+            put(&record("r3", "acme", Some(10)), None),
+            put(&record("r4", "beta", Some(10)), None),
+            put(&record("r5", "acme", None), None),
+            put(&record("r6", "beta", None), None),
+            put(&record("r7", "acme", None), None),
+        ];
+        store.write(ops).await.unwrap();
+        assert_eq!(ids(&store, "acme", "", 10), ["r1", "r3", "r5", "r7"]);
+        assert_eq!(ids(&store, "acme", "r1", 2), ["r3", "r5"]);
+        assert_eq!(ids(&store, "acme", "r2", 10), ["r3", "r5", "r7"]);
+        assert_eq!(ids(&store, "acme", "r7", 10), Vec::<String>::new());
+        assert_eq!(ids(&store, "beta", "", 10), ["r2", "r4", "r6"]);
+        assert_eq!(ids(&store, "gamma", "", 10), Vec::<String>::new());
+        assert_eq!(store.tenant_count("acme").unwrap(), 4);
+
+        // An update is no new record; a delete, a sweep of the whole record and an erasure
+        // each remove one.
+        let mut r1 = record("r1", "acme", None);
+        r1.revision = 2;
+        let delete = Op::Delete {
+            id: "r5".into(),
+            tenant: "acme".into(),
+            audit: AuditEntry::admin("test", 1, "test", None, serde_json::json!({})),
+        };
+        let erase = Op::Erase {
+            records: vec![Erasure {
+                id: "r6".into(),
+                tenant: "beta".into(),
+                revision: 1,
+                kept: None,
+                audit: AuditEntry::admin("test", 1, "test", None, serde_json::json!({})),
+            }],
+            audit: AuditEntry::admin("test", 1, "test", None, serde_json::json!({})),
+        };
+        let results = store
+            .write(vec![put(&r1, Some(1)), delete, erase])
+            .await
+            .unwrap();
+        assert_eq!(results[0], OpResult::Done(2));
+        assert_eq!(results[1], OpResult::Done(1));
+        store
+            .write(vec![Op::Sweep {
+                now: 100,
+                limit: 10,
+            }])
+            .await
+            .unwrap();
+        assert_eq!(ids(&store, "acme", "", 10), ["r1", "r7"]);
+        assert_eq!(ids(&store, "beta", "", 10), ["r2"]);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn a_database_without_the_tenant_index_gets_it_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let ops = vec![
+            put(&record("r1", "acme", None), None),
+            put(&record("r2", "beta", None), None),
+            put(&record("r3", "acme", None), None),
+        ];
+        store.write(ops).await.unwrap();
+        // As written before the index existed.
+        let txn = store.db().begin_write().unwrap();
+        txn.delete_table(tables::TENANT_RECORDS).unwrap();
+        txn.commit().unwrap();
+        store.close();
+
+        let store = open(dir.path());
+        assert_eq!(ids(&store, "acme", "", 10), ["r1", "r3"]);
+        assert_eq!(ids(&store, "beta", "", 10), ["r2"]);
+        store.close();
     }
 }

@@ -9,6 +9,11 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const SUBJECTS: MultimapTableDefinition<(&str, &str), &str> =
     MultimapTableDefinition::new("subjects");
 
+/// `(tenant, record id)` -> (): each tenant's records in id order, so that work over one
+/// tenant's records (impact reports, retention recomputes) never walks another's.
+pub const TENANT_RECORDS: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("tenant_records");
+
 /// `(tenant, kind, path, value)` -> record ids: the search index of the fields each kind
 /// declares searchable (`index` in the bundle).
 pub const FIELDS: MultimapTableDefinition<(&str, &str, &str, &str), &str> =
@@ -70,8 +75,9 @@ pub const SUBJECT_RIGHTS: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 /// The token itself is never stored.
 pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 
-/// Store metadata (`format`; `retention.recompute`, the progress of recomputing the
-/// retention schedule after a policy change).
+/// Store metadata (`format`; `retention.recompute` and `retention.recompute.<tenant>`, the
+/// progress of recomputing the retention schedule after a change of the default's or a
+/// tenant's policy).
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// The on-disk format this gateway writes.

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::tables::{
     AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
-    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS,
+    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS, TENANT_RECORDS,
 };
 use super::{AuditEntry, Job, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
@@ -75,6 +75,7 @@ fn commit(db: &Database, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>>
 struct Writer<'t> {
     records: redb::Table<'t, &'static str, &'static [u8]>,
     subjects: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    tenant_records: redb::Table<'t, (&'static str, &'static str), ()>,
     expiries: redb::Table<'t, (i64, &'static str, &'static str), ()>,
     fields: redb::MultimapTable<
         't,
@@ -116,6 +117,7 @@ impl<'t> Writer<'t> {
             next_delivery,
             records: txn.open_table(RECORDS)?,
             subjects: txn.open_multimap_table(SUBJECTS)?,
+            tenant_records: txn.open_table(TENANT_RECORDS)?,
             expiries: txn.open_table(EXPIRIES)?,
             fields: txn.open_multimap_table(FIELDS)?,
             audit,
@@ -468,6 +470,8 @@ impl<'t> Writer<'t> {
             (record.tenant.as_str(), record.subject.as_str()),
             record.id.as_str(),
         )?;
+        self.tenant_records
+            .remove((record.tenant.as_str(), record.id.as_str()))?;
         Ok(cancelled)
     }
 
@@ -497,6 +501,8 @@ impl<'t> Writer<'t> {
                             (record.tenant.as_str(), record.subject.as_str()),
                             record.id.as_str(),
                         )?;
+                        self.tenant_records
+                            .insert((record.tenant.as_str(), record.id.as_str()), ())?;
                     }
                 }
                 self.put(&record)?;
