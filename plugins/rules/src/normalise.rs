@@ -52,15 +52,67 @@ pub fn is_ignorable(c: char) -> bool {
         )
 }
 
+/// Whether `c` is a combining mark (General Category Mn or Me), one of the ignorable
+/// characters that belong to the character before them.
+pub fn is_combining_mark(c: char) -> bool {
+    !c.is_ascii()
+        && matches!(
+            c.general_category(),
+            GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
+        )
+}
+
+/// The byte offset just past the combining marks (see [`is_combining_mark`]) that follow
+/// `offset` in `text`: where a character that ends at `offset` really ends.
+pub fn end_of_marks(text: &str, offset: usize) -> usize {
+    offset
+        + text[offset..]
+            .chars()
+            .take_while(|&c| is_combining_mark(c))
+            .map(char::len_utf8)
+            .sum::<usize>()
+}
+
+/// Whether `c` is in one of the common blocks of letters whose every character reads as
+/// letters only (some of them followed by dropped combining marks): Latin-1 and Latin
+/// Extended-A/B letters, basic Greek, Cyrillic, Hebrew, Arabic, Devanagari and Thai letters,
+/// hiragana, katakana, CJK unified ideographs and Hangul syllables.
+///
+/// A fast path for scanners, which can pass over such characters without normalising them;
+/// a unit test checks every character of these blocks against [`normalise_char`].
+pub fn is_plain_letter(c: char) -> bool {
+    matches!(
+        c,
+        '\u{c0}'..='\u{d6}'
+            | '\u{d8}'..='\u{f6}'
+            | '\u{f8}'..='\u{13e}'
+            | '\u{141}'..='\u{24f}'
+            | '\u{391}'..='\u{3a1}'
+            | '\u{3a3}'..='\u{3a9}'
+            | '\u{3b1}'..='\u{3c9}'
+            | '\u{400}'..='\u{45f}'
+            | '\u{5d0}'..='\u{5ea}'
+            | '\u{621}'..='\u{63a}'
+            | '\u{641}'..='\u{64a}'
+            | '\u{905}'..='\u{939}'
+            | '\u{e01}'..='\u{e30}'
+            | '\u{3041}'..='\u{3096}'
+            | '\u{30a1}'..='\u{30fa}'
+            | '\u{4e00}'..='\u{9fff}'
+            | '\u{ac00}'..='\u{d7a3}'
+    )
+}
+
 /// Calls `emit` with each normalised character that the single character `c` reads as, in
 /// order: `c` itself when it is ASCII, nothing when it is ignorable (see [`is_ignorable`]),
 /// else its compatibility decomposition without the ignorable characters in it.
 pub fn normalise_char(c: char, mut emit: impl FnMut(char)) {
     if c.is_ascii() {
         emit(c);
-    } else if !is_ignorable(c) {
+    } else if is_plain_letter(c) || !is_ignorable(c) {
         decompose_compatible(c, |d| {
-            if !is_ignorable(d) {
+            // `c` itself (no decomposition) is known not to be ignorable.
+            if d == c || !is_ignorable(d) {
                 emit(d);
             }
         });
@@ -88,11 +140,44 @@ pub fn chars(text: &str) -> NormChars<'_> {
     }
 }
 
-impl NormChars<'_> {
+impl<'a> NormChars<'a> {
     /// Byte offset in the original text of the next character to read (of its original
     /// character, when that one reads as several).
     pub fn offset(&self) -> usize {
         self.pos
+    }
+
+    /// Passes at once over the original characters from here on for which `skip` holds, up
+    /// to the first for which it does not, and returns them (as they are in the text, not
+    /// normalised). A fast path for scanners.
+    pub fn pass_over(&mut self, mut skip: impl FnMut(char) -> bool) -> &'a str {
+        if self.sub != 0 {
+            return "";
+        }
+        let rest = &self.text[self.pos..];
+        let n = rest
+            .char_indices()
+            .find(|&(_, c)| !skip(c))
+            .map_or(rest.len(), |(i, _)| i);
+        self.pos += n;
+        &rest[..n]
+    }
+
+    /// Reads at once the ASCII characters from here on for which `skip` holds, up to the
+    /// first for which it does not or the first non-ASCII character, and returns them: each
+    /// is one normalised character, its own original. A fast path for scanners.
+    pub fn skip_ascii(&mut self, mut skip: impl FnMut(u8) -> bool) -> &'a str {
+        if self.sub != 0 {
+            return "";
+        }
+        let rest = &self.text.as_bytes()[self.pos..];
+        let n = rest
+            .iter()
+            .position(|&b| !(b.is_ascii() && skip(b)))
+            .unwrap_or(rest.len());
+        let skipped = &self.text[self.pos..self.pos + n];
+        self.pos += n;
+        skipped
     }
 }
 
@@ -187,6 +272,11 @@ mod tests {
         assert!(is_ignorable('\u{200b}'));
         assert!(!is_ignorable('a'));
         assert!(!is_ignorable('\u{a0}'));
+        assert!(is_combining_mark('\u{20e3}'));
+        assert!(!is_combining_mark('\u{200b}'));
+        let keycap = "4\u{fe0f}\u{20e3}\u{200b}x";
+        assert_eq!(end_of_marks(keycap, 1), 7);
+        assert_eq!(end_of_marks(keycap, 7), 7);
     }
 
     #[test]
@@ -216,5 +306,58 @@ mod tests {
         assert_eq!(it.map(|c| c.ch).collect::<String>(), "1)z");
         assert_eq!(ahead.next().map(|c| c.ch), Some(')'));
         assert_eq!(ahead.offset(), "⑴".len());
+    }
+
+    #[test]
+    fn plain_letters_read_as_letters_only() {
+        let mut checked = 0;
+        for c in (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_plain_letter(c))
+        {
+            assert!(!is_ignorable(c), "{c:?}");
+            let mut reads = String::new();
+            normalise_char(c, |d| reads.push(d));
+            assert!(!reads.is_empty(), "{c:?}");
+            assert!(
+                reads
+                    .chars()
+                    .all(|d| d.is_alphabetic() && !d.is_whitespace()),
+                "{c:?} reads as {reads:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 30_000);
+        for c in [
+            'a', '1', ' ', '\u{d7}', '\u{f7}', '\u{13f}', '\u{387}', '\u{30fb}', '\u{30fc}',
+            '\u{483}',
+        ] {
+            assert!(!is_plain_letter(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn pass_over_passes_over_original_characters() {
+        let mut it = chars("日本é1x");
+        assert_eq!(it.pass_over(is_plain_letter), "日本é");
+        assert_eq!(it.next().map(|c| c.ch), Some('1'));
+        assert_eq!(it.pass_over(|_| true), "x");
+        assert_eq!(it.pass_over(|_| true), "");
+    }
+
+    #[test]
+    fn skip_ascii_reads_ascii_characters_at_once() {
+        let mut it = chars("ab1２c");
+        assert_eq!(it.skip_ascii(|b| b.is_ascii_alphabetic()), "ab");
+        assert_eq!(it.skip_ascii(|b| b.is_ascii_alphabetic()), "");
+        assert_eq!(it.skip_ascii(|_| true), "1");
+        assert_eq!(it.next().map(|c| c.ch), Some('2'));
+        assert_eq!(it.skip_ascii(|_| true), "c");
+        assert_eq!(it.next(), None);
+        // Not in the middle of a character that reads as several.
+        let mut it = chars("⑴");
+        it.next();
+        assert_eq!(it.skip_ascii(|_| true), "");
+        assert_eq!(it.map(|c| c.ch).collect::<String>(), "1)");
     }
 }
