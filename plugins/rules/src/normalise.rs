@@ -43,13 +43,15 @@ pub struct NormChar {
 /// Whether `c` is dropped when normalising: a format character (General Category Cf) or a
 /// combining mark (Mn, Me).
 pub fn is_ignorable(c: char) -> bool {
-    !c.is_ascii()
-        && matches!(
-            c.general_category(),
-            GeneralCategory::Format
-                | GeneralCategory::NonspacingMark
-                | GeneralCategory::EnclosingMark
-        )
+    // The combining diacritical marks (all Mn) are the commonest by far.
+    matches!(c, '\u{300}'..='\u{36f}')
+        || !c.is_ascii()
+            && matches!(
+                c.general_category(),
+                GeneralCategory::Format
+                    | GeneralCategory::NonspacingMark
+                    | GeneralCategory::EnclosingMark
+            )
 }
 
 /// Whether `c` is a combining mark (General Category Mn or Me), one of the ignorable
@@ -155,10 +157,19 @@ impl<'a> NormChars<'a> {
             return "";
         }
         let rest = &self.text[self.pos..];
-        let n = rest
-            .char_indices()
-            .find(|&(_, c)| !skip(c))
-            .map_or(rest.len(), |(i, _)| i);
+        let bytes = rest.as_bytes();
+        let mut n = 0;
+        while let Some(&b) = bytes.get(n) {
+            let c = if b.is_ascii() {
+                char::from(b)
+            } else {
+                rest[n..].chars().next().expect("at a char boundary")
+            };
+            if !skip(c) {
+                break;
+            }
+            n += c.len_utf8();
+        }
         self.pos += n;
         &rest[..n]
     }
@@ -184,7 +195,26 @@ impl<'a> NormChars<'a> {
 impl Iterator for NormChars<'_> {
     type Item = NormChar;
 
+    #[inline]
     fn next(&mut self) -> Option<NormChar> {
+        let &byte = self.text.as_bytes().get(self.pos)?;
+        if byte.is_ascii() {
+            let start = self.pos;
+            self.pos += 1;
+            return Some(NormChar {
+                ch: char::from(byte),
+                start,
+                end: start + 1,
+            });
+        }
+        self.next_non_ascii()
+    }
+}
+
+impl NormChars<'_> {
+    /// [`Iterator::next`] from a non-ASCII character on.
+    #[inline(never)]
+    fn next_non_ascii(&mut self) -> Option<NormChar> {
         loop {
             let &byte = self.text.as_bytes().get(self.pos)?;
             let start = self.pos;
@@ -325,6 +355,12 @@ mod tests {
                     .all(|d| d.is_alphabetic() && !d.is_whitespace()),
                 "{c:?} reads as {reads:?}"
             );
+            if c >= '\u{370}' {
+                assert!(
+                    !reads.chars().any(|d| d.is_ascii()),
+                    "{c:?} reads as {reads:?}"
+                );
+            }
             checked += 1;
         }
         assert!(checked > 30_000);
@@ -333,6 +369,19 @@ mod tests {
             '\u{483}',
         ] {
             assert!(!is_plain_letter(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn combining_diacritical_marks_are_ignorable() {
+        for c in ('\u{300}'..='\u{36f}').chain(['\u{20e3}', '\u{200b}']) {
+            assert!(is_ignorable(c), "{c:?}");
+            assert!(matches!(
+                c.general_category(),
+                GeneralCategory::NonspacingMark
+                    | GeneralCategory::EnclosingMark
+                    | GeneralCategory::Format
+            ));
         }
     }
 

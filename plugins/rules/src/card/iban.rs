@@ -5,7 +5,7 @@
 //! when, moved so that its first four characters come last and read with `A` = 10 ... `Z` =
 //! 35, it leaves 1 when divided by 97.
 
-use crate::normalise::NormChars;
+use crate::normalise::{NormChar, NormChars};
 
 /// The fewest characters an IBAN has (Norway's).
 const MIN_LEN: usize = 15;
@@ -23,14 +23,15 @@ fn value(c: char) -> Option<u32> {
     }
 }
 
-/// Where the valid IBAN that starts with the letters `l1 l2` ends, given the characters
-/// `rest` that follow them (starting with the check digits): the byte offset in the original
-/// text just past its last character, or `None` when no valid IBAN starts there.
+/// Where the valid IBAN that starts with the letters `l1 l2` ends, given the character
+/// `first` that follows them and the characters `rest` after that: the byte offset in the
+/// original text just past its last character, or `None` when no valid IBAN starts there.
 ///
 /// The IBAN is read in blocks of letters and digits separated by single spaces, and may end
 /// at the end of any block: the first end at which the check holds, with at least 15
 /// characters, is taken.
-pub(super) fn end(l1: char, l2: char, mut rest: NormChars<'_>) -> Option<usize> {
+pub(super) fn end(l1: char, l2: char, first: NormChar, rest: NormChars<'_>) -> Option<usize> {
+    let mut rest = std::iter::once(first).chain(rest);
     let (Some(v1), Some(v2)) = (value(l1), value(l2)) else {
         return None;
     };
@@ -85,7 +86,8 @@ mod tests {
         let mut it = chars(text);
         let l1 = it.next()?.ch;
         let l2 = it.next()?.ch;
-        end(l1, l2, it).map(|e| &text[..e])
+        let first = it.next()?;
+        end(l1, l2, first, it).map(|e| &text[..e])
     }
 
     #[test]

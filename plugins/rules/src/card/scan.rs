@@ -40,23 +40,50 @@ pub(super) enum Sep {
 }
 
 /// The class of a normalised character.
+#[inline]
 pub(super) fn classify(c: char) -> Class {
+    match ASCII_CLASSES.get(c as usize) {
+        Some(&class) => class,
+        None => classify_non_ascii(c),
+    }
+}
+
+/// The classes of the ASCII characters.
+const ASCII_CLASSES: [Class; 128] = {
+    let mut classes = [Class::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        classes[b] = classify_ascii(b as u8);
+        b += 1;
+    }
+    classes
+};
+
+const fn classify_ascii(b: u8) -> Class {
+    match b {
+        b'0'..=b'9' => Class::Digit(b - b'0'),
+        b'\n' | b'\r' | 0x0b | 0x0c => Class::Sep(Sep::LineBreak),
+        b' ' | b'\t' => Class::Sep(Sep::Space),
+        b'-' => Class::Sep(Sep::Dash),
+        b'.' => Class::Sep(Sep::Dot),
+        b',' => Class::Sep(Sep::Comma),
+        b'/' => Class::Sep(Sep::Slash),
+        b'_' => Class::Sep(Sep::Underscore),
+        b'(' => Class::Sep(Sep::Open),
+        b')' => Class::Sep(Sep::Close),
+        _ => Class::Other,
+    }
+}
+
+#[inline(never)]
+fn classify_non_ascii(c: char) -> Class {
     match c {
-        '0'..='9' => Class::Digit(c as u8 - b'0'),
-        '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-            Class::Sep(Sep::LineBreak)
-        }
-        '-' | '\u{2212}' => Class::Sep(Sep::Dash),
-        '.' => Class::Sep(Sep::Dot),
-        ',' | '\u{3001}' => Class::Sep(Sep::Comma),
-        '/' => Class::Sep(Sep::Slash),
-        '_' => Class::Sep(Sep::Underscore),
-        '(' => Class::Sep(Sep::Open),
-        ')' => Class::Sep(Sep::Close),
+        '\u{85}' | '\u{2028}' | '\u{2029}' => Class::Sep(Sep::LineBreak),
+        '\u{2212}' => Class::Sep(Sep::Dash),
+        '\u{3001}' => Class::Sep(Sep::Comma),
         '\u{b7}' | '\u{2022}' | '\u{2027}' | '\u{2219}' | '\u{30fb}' => Class::Sep(Sep::MiddleDot),
         _ if c.is_whitespace() => Class::Sep(Sep::Space),
-        _ if !c.is_ascii()
-            && !normalise::is_plain_letter(c)
+        _ if !normalise::is_plain_letter(c)
             && c.general_category() == GeneralCategory::DashPunctuation =>
         {
             Class::Sep(Sep::Dash)
@@ -212,6 +239,21 @@ impl<'a> Groups<'a> {
     /// Remembers the last characters of `read`, original text that ends where the reader
     /// now is, as they normalise.
     fn remember_read(&mut self, read: &str) {
+        let Some(last) = read.chars().next_back() else {
+            return;
+        };
+        if read.len() >= 3 && read.as_bytes()[read.len() - 3..].is_ascii() {
+            self.remember_ascii(&read[read.len() - 3..]);
+            return;
+        }
+        if last >= '\u{370}' && normalise::is_plain_letter(last) {
+            // It reads as letters, none of them ASCII. All that is asked of the characters
+            // behind a group is whether they are `+`, `(`, ASCII letters or letters, so the
+            // letter itself stands for each of them, whatever came before it.
+            self.behind = [Some(last); 3];
+            self.behind_start = self.chars.offset() - last.len_utf8();
+            return;
+        }
         let base = self.chars.offset() - read.len();
         let tail = read.char_indices().rev().nth(2).map_or(0, |(i, _)| i);
         for c in normalise::chars(&read[tail..]) {
@@ -241,7 +283,7 @@ impl Iterator for Groups<'_> {
     type Item = Group;
 
     fn next(&mut self) -> Option<Group> {
-        let (first, digit, at_first) = loop {
+        let (first, digit) = loop {
             if self.gap.is_none() {
                 // Nothing before the next digit matters but the last characters read, and
                 // letters are never digits or separators.
@@ -254,10 +296,9 @@ impl Iterator for Groups<'_> {
                 });
                 self.remember_read(read);
             }
-            let at = self.chars.clone();
             let c = self.chars.next()?;
             match classify(c.ch) {
-                Class::Digit(d) => break (c, d, at),
+                Class::Digit(d) => break (c, d),
                 Class::Sep(sep) => {
                     self.gap = self.gap.and_then(|mut g| g.push(sep).then_some(g));
                 }
@@ -282,7 +323,7 @@ impl Iterator for Groups<'_> {
             && l1.is_ascii_alphabetic()
             && l2.is_ascii_alphabetic()
             && !before.is_some_and(char::is_alphanumeric)
-            && let Some(end) = iban::end(l1, l2, at_first)
+            && let Some(end) = iban::end(l1, l2, first, self.chars.clone())
         {
             self.iban_until = end;
         }

@@ -1969,3 +1969,40 @@ fn throughput() {
         );
     }
 }
+
+#[test]
+fn characters_are_classified_as_documented() {
+    use super::scan::{Class, Sep, classify};
+    for c in (0..0x3100).filter_map(char::from_u32) {
+        let expected = match c {
+            '0'..='9' => Class::Digit(c as u8 - b'0'),
+            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                Class::Sep(Sep::LineBreak)
+            }
+            '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{2e3a}' | '\u{2e3b}' | '\u{301c}' => {
+                Class::Sep(Sep::Dash)
+            }
+            '.' => Class::Sep(Sep::Dot),
+            ',' | '\u{3001}' => Class::Sep(Sep::Comma),
+            '/' => Class::Sep(Sep::Slash),
+            '_' => Class::Sep(Sep::Underscore),
+            '(' => Class::Sep(Sep::Open),
+            ')' => Class::Sep(Sep::Close),
+            '\u{b7}' | '\u{2022}' | '\u{2027}' | '\u{2219}' | '\u{30fb}' => {
+                Class::Sep(Sep::MiddleDot)
+            }
+            _ if c.is_whitespace() => Class::Sep(Sep::Space),
+            _ => match classify(c) {
+                // Other dashes (Pd) of the scripts of the world.
+                Class::Sep(Sep::Dash) => Class::Sep(Sep::Dash),
+                _ => Class::Other,
+            },
+        };
+        assert_eq!(classify(c), expected, "{c:?}");
+    }
+    assert_eq!(classify('a'), Class::Other);
+    assert_eq!(classify('+'), Class::Other);
+    assert_eq!(classify(':'), Class::Other);
+    assert_eq!(classify('\u{1c}'), Class::Other);
+    assert_eq!(classify('\u{58a}'), Class::Sep(Sep::Dash));
+}
