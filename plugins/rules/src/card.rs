@@ -49,16 +49,26 @@
 //!    one character, mixed freely (`4111.1111-1111 1111`, `4111–1111/1111_1111`), or all with
 //!    the same signature (`4111, 1111, 1111, 1111`, `4111 - 1111 - 1111 - 1111`,
 //!    `(4111) 1111 1111 1111`). Line-break gaps are allowed anywhere (`4111 1111\n1111 1111`,
-//!    a PDF's `4111-\n1111`). The layouts that end in a short group, and 4-4-4, must not be
-//!    followed by another group printed the same way (a gap without parentheses that is a line
-//!    break, a single character after single characters, or has their signature):
-//!    `6759 6498 2643 8454` is a 16-digit number, not a 12-digit card followed by `8454`.
+//!    a PDF's `4111-\n1111`). A gap *continues* the printing of a layout when it holds no
+//!    parenthesis and is a line break, or a single separator after gaps of single separators,
+//!    or has the signature of the layout's gaps. A layout is not taken when it starts right
+//!    after a four-digit group joined by a gap that continues it (other than a line break):
+//!    `2160 3455 5555 4189 883` is a 19-digit number, not `2160` followed by a 15-digit card.
+//!    The layouts that end in a short group, and 4-4-4, are not taken either when the group
+//!    after them is joined by a gap that continues them: `6759 6498 2643 8454` is a 16-digit
+//!    number, not a 12-digit card followed by `8454`. (A complete layout may be followed by
+//!    more groups: `4111 1111 1111 1111 1227` is a card and its expiry date.)
 //! 3. **Irregular grouping**: two to four groups joined by simple gaps (`41 11111 111 111111`)
-//!    that are not joined by a simple gap to another group before or after them (a phone
-//!    number before them does not count).
+//!    that are not joined by a gap of a single separator to another group before or after
+//!    them.
 //! 4. **Digit by digit**: 12 to 19 single digits each separated by one space, as a
 //!    speech-to-text transcript writes a number read out (`4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1`),
 //!    not joined by one space to another single digit before or after them.
+//!
+//! The group before a candidate does not count, for these rules, when it is part of a phone
+//! number, a date, an IBAN or a UUID (below), or is the last group of a card found just before:
+//! `call 01484 840048 4111 1111 1111 1111` and `4111 1111 1111 1111 5555 5555 5555 4444` hold
+//! their cards.
 //!
 //! # What is never a card
 //!
@@ -78,6 +88,8 @@
 //!   (1 or 2 digits, 1 to 31) then a year of 2 digits or from 1900 to 2099, or such a year
 //!   then a month and a day (`25/11/2026`, `2026-11-25`), never start a candidate, and so are
 //!   not taken for a phone number either.
+//! - **UUIDs.** 32 hex digits in groups of 8, 4, 4, 4 and 12 joined by `-`, as a word of their
+//!   own: no group of one is part of a candidate, whatever digits chance has put in it.
 //! - **IBANs.** Two letters at the start of a word, two digits, then letters and digits
 //!   (in blocks separated by single spaces), whose IBAN check (ISO 13616, mod 97) holds at
 //!   the end of a block, 15 to 34 characters in all: no group of it is part of a candidate
@@ -85,7 +97,7 @@
 //!   an IBAN apart; an account number that fails the IBAN check is read like any other text.
 //!
 //! Other numbers (order numbers `ORD-2024-000123`, timestamps `2026-11-25T09:30:00Z` and
-//! `20261125093000`, UUIDs, IP and MAC addresses, versions, amounts such as `1,234,567.89`,
+//! `20261125093000`, IP and MAC addresses, versions, amounts such as `1,234,567.89`,
 //! lists such as `1, 2, 3`) are left alone because they fail the shapes, the prefix, the
 //! length or the Luhn check: no printed layout is made of groups of one to three digits, and
 //! irregular groupings of at most four groups of three digits hold at most 12.
@@ -122,14 +134,18 @@
 //! non-ASCII bytes and too few ASCII digits, a pass that normalises its non-ASCII
 //! characters). Otherwise the scan is linear: every character is read once into groups (an
 //! IBAN check looks at most 34 letters and digits ahead, and only where a word starts with two
-//! letters and two digits), at most 24 groups are held at a time, and each group starts at
-//! most one candidate of at most 19 digits. Nothing is allocated unless a card number is
+//! letters and a digit; a UUID check at most 36 bytes either side of a group that touches a
+//! hex letter or a `-`), at most 32 groups are held at a time, a run with fewer than 12
+//! digits is passed at once, and each group starts at most one candidate of at most 19
+//! digits. Letters of the common scripts and runs of ASCII letters or digits are passed
+//! without being normalised one by one. Nothing is allocated unless a card number is
 //! found.
 
 mod iban;
 mod scan;
 #[cfg(test)]
 mod tests;
+mod uuid;
 
 use std::fmt;
 use std::iter::FusedIterator;

@@ -2,7 +2,7 @@
 //! a window of groups is held, and candidates are tried at its front. The rules are those of
 //! the module documentation of [`super`].
 
-use super::{CardMatch, MAX_DIGITS, MIN_DIGITS, Network, iban, network_of};
+use super::{CardMatch, MAX_DIGITS, MIN_DIGITS, Network, iban, network_of, uuid};
 use crate::normalise::{self, NormChar, NormChars};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -216,8 +216,9 @@ struct Groups<'a> {
     /// The last three characters read, the latest first, and where the latest starts.
     behind: [Option<char>; 3],
     behind_start: usize,
-    /// Groups that start before this offset are part of an IBAN.
-    iban_until: usize,
+    /// Groups that start before this offset are part of an IBAN or a UUID.
+    masked_until: usize,
+    text: &'a str,
 }
 
 impl<'a> Groups<'a> {
@@ -227,7 +228,8 @@ impl<'a> Groups<'a> {
             gap: None,
             behind: [None; 3],
             behind_start: 0,
-            iban_until: 0,
+            masked_until: 0,
+            text,
         }
     }
 
@@ -325,9 +327,8 @@ impl Iterator for Groups<'_> {
             && !before.is_some_and(char::is_alphanumeric)
             && let Some(end) = iban::end(l1, l2, first, self.chars.clone())
         {
-            self.iban_until = end;
+            self.masked_until = end;
         }
-        group.masked = group.start < self.iban_until;
         self.remember(first);
         loop {
             let read = self.chars.skip_ascii(|b| b.is_ascii_digit());
@@ -360,6 +361,12 @@ impl Iterator for Groups<'_> {
                 }
             }
         }
+        if group.start >= self.masked_until
+            && let Some(end) = uuid::around(self.text, group.start, group.end)
+        {
+            self.masked_until = end;
+        }
+        group.masked = group.start < self.masked_until;
         self.gap = Some(Gap::default());
         Some(group)
     }
@@ -369,6 +376,8 @@ impl Iterator for Groups<'_> {
 #[derive(Debug, Clone, Copy)]
 struct Prev {
     len: usize,
+    /// Part of a phone number, a date, an IBAN or a UUID, or the last group of a card found:
+    /// the end of another number, which does not run on into the front.
     masked: bool,
 }
 
@@ -599,20 +608,26 @@ impl<'a> Scanner<'a> {
         if lens.len() == 1 {
             return true;
         }
+        let Some(front) = self.get(0) else {
+            return false;
+        };
         let next = self.joined(last + 1);
-        let front_gap = self.get(0).and_then(|g| g.gap_before);
-        // Printed layouts.
+        let front_gap = front.gap_before;
+        let prev_unmasked = self.prev.filter(|p| !p.masked);
+        // Printed layouts, not started in the middle of a number printed in fours.
         if is_layout(lens)
             && (gaps.all_short || gaps.all_same)
             && (is_complete_layout(lens) || !next.is_some_and(|(_, gap)| gaps.continued_by(gap)))
+            && !(prev_unmasked.is_some_and(|p| p.len == 4)
+                && front_gap.is_some_and(|g| !g.line_break && gaps.continued_by(&g)))
         {
             return true;
         }
         // Irregular grouping: on its own among simple gaps.
         if lens.len() <= 4
             && gaps.all_simple
-            && !(front_gap.is_some_and(|g| g.is_simple()) && self.prev.is_some_and(|p| !p.masked))
-            && !next.is_some_and(|(_, gap)| gap.is_simple())
+            && !(front_gap.is_some_and(|g| g.len == 1) && prev_unmasked.is_some())
+            && next.is_none_or(|(_, gap)| gap.len != 1)
         {
             return true;
         }
@@ -636,7 +651,7 @@ impl<'a> Scanner<'a> {
         let front_gap = self.get(0)?.gap_before;
         // Whether the shapes that must stand on their own still may.
         let irregular_may =
-            !(front_gap.is_some_and(|g| g.is_simple()) && self.prev.is_some_and(|p| !p.masked));
+            !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
         let by_digit_may = !(front_gap.is_some_and(|g| g.is_single_space())
             && self.prev.is_some_and(|p| p.len == 1));
         for i in 0..self.len {
@@ -709,7 +724,8 @@ impl Iterator for Scanner<'_> {
                     // Marks on the last digit (a keycap's) belong to it.
                     _ => normalise::end_of_marks(self.text, end_group.end),
                 };
-                self.pass(last + 1, false);
+                // A card ends where it ends: what follows is read as if after a phone number.
+                self.pass(last + 1, true);
                 return Some(CardMatch {
                     start,
                     end,

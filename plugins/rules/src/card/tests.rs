@@ -370,8 +370,8 @@ fn finds_every_standard_test_number_inside_free_text() {
         ("\"", "\""),
         ("number=", "&x=1"),
         ("line one\n", "\nline three"),
-        ("ref", "x"),
         ("no. ", "."),
+        ("ref", "x"),
     ];
     for &(number, network) in STANDARD {
         for written in notations(number) {
@@ -432,6 +432,14 @@ fn finds_a_card_next_to_letters() {
     assert_eq!(
         found("x4111-1111-1111-1111y"),
         [("4111-1111-1111-1111", Network::Visa)]
+    );
+    assert_eq!(
+        found("card\u{200b}4111 1111 1111 1111"),
+        [("4111 1111 1111 1111", Network::Visa)]
+    );
+    assert_eq!(
+        found("カード番号4111 1111 1111 1111です"),
+        [("4111 1111 1111 1111", Network::Visa)]
     );
 }
 
@@ -1570,7 +1578,27 @@ mod reference {
         }
     }
 
+    /// The byte ranges of the UUIDs of `text`.
+    fn uuids(text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        (0..b.len().saturating_sub(35))
+            .filter(|&i| {
+                (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+                    && !b.get(i + 36).is_some_and(u8::is_ascii_alphanumeric)
+                    && b[i..i + 36].iter().enumerate().all(|(k, c)| {
+                        if [8, 13, 18, 23].contains(&k) {
+                            *c == b'-'
+                        } else {
+                            c.is_ascii_hexdigit()
+                        }
+                    })
+            })
+            .map(|i| (i, i + 36))
+            .collect()
+    }
+
     fn groups(text: &str) -> Vec<G> {
+        let uuids = uuids(text);
         let cs: Vec<NormChar> = crate::normalise::chars(text).collect();
         let digit = |i: usize| matches!(classify(cs[i].ch), Class::Digit(_));
         let mut out: Vec<G> = Vec::new();
@@ -1615,7 +1643,8 @@ mod reference {
                 plus: back(1) == Some('+') || (back(1) == Some('(') && back(2) == Some('+')),
                 paren_before: (back(1) == Some('(')).then(|| cs[s - 1].start),
                 paren_after: (ch(i) == Some(')')).then(|| cs[i].end),
-                masked: cs[s].start < iban_until,
+                masked: cs[s].start < iban_until
+                    || uuids.iter().any(|&(a, b)| (a..b).contains(&cs[s].start)),
             });
             prev_end = Some(i);
         }
@@ -1718,17 +1747,22 @@ mod reference {
             .collect();
         let short = sigs.iter().all(|s| s.len() <= 1);
         let uniform = short || sigs.windows(2).all(|w| w[0] == w[1]);
-        let continued = next.as_ref().is_some_and(|n| {
+        let continues = |n: &Vec<Sep>| {
             !n.iter().any(|s| matches!(s, Sep::Open | Sep::Close))
                 && (line_break(n) || (short && sig(n).len() <= 1) || sigs.first() == Some(&sig(n)))
-        });
-        if is_layout(&lens) && uniform && (is_complete(&lens) || !continued) {
+        };
+        let continued = next.as_ref().is_some_and(continues);
+        let fours_before = prev.is_some_and(|p| p.0 == 4 && !p.1)
+            && before
+                .as_ref()
+                .is_some_and(|b| !line_break(b) && continues(b));
+        if is_layout(&lens) && uniform && (is_complete(&lens) || !continued) && !fours_before {
             return true;
         }
         if lens.len() <= 4
             && gaps.iter().all(|g| simple(g))
-            && !(before.as_ref().is_some_and(|g| simple(g)) && prev.is_some_and(|p| !p.1))
-            && !next.as_ref().is_some_and(|g| simple(g))
+            && !(before.as_ref().is_some_and(|g| g.len() == 1) && prev.is_some_and(|p| !p.1))
+            && next.as_ref().is_none_or(|g| g.len() != 1)
         {
             return true;
         }
@@ -1788,7 +1822,7 @@ mod reference {
                             .unwrap_or_else(|| crate::normalise::end_of_marks(text, gs[j].end)),
                         network,
                     });
-                    prev = Some((gs[j].digits.len(), false));
+                    prev = Some((gs[j].digits.len(), true));
                     k = j + 1;
                 }
                 None => {
@@ -2005,4 +2039,41 @@ fn characters_are_classified_as_documented() {
     assert_eq!(classify(':'), Class::Other);
     assert_eq!(classify('\u{1c}'), Class::Other);
     assert_eq!(classify('\u{58a}'), Class::Sep(Sep::Dash));
+}
+
+#[test]
+fn uuids_are_never_cards() {
+    for text in [
+        "68FB842E-36B7-4102-8613-47151FD27A84",
+        "68fb842e-36b7-4102-8613-47151fd27a84",
+        "12345678-4111-1111-1111-111111111111",
+        "id=41111111-1111-4111-8111-111111111111&x",
+    ] {
+        assert_no_card(text);
+    }
+    // Not a UUID: glued to other letters and digits, or of another shape.
+    assert_eq!(
+        found("x68FB842E-36B7-4102-8613-47151FD27A84"),
+        [("4102-8613-47151", Network::Visa)]
+    );
+}
+
+#[test]
+fn a_layout_does_not_start_inside_a_number_printed_in_fours() {
+    assert_no_card("2160 3455 5555 4189 883");
+    assert_no_card("2160-3455-5555-4189-883");
+    // After a line break, a phone number, a date or another card, it does.
+    for before in [
+        "2160\n",
+        "+44 1484 840048 ",
+        "2024-01-15 ",
+        "5555 5555 5555 4444 ",
+    ] {
+        let text = format!("{before}3455 5555 4189 883");
+        assert_eq!(
+            found(&text).last(),
+            Some(&("3455 5555 4189 883", Network::Amex)),
+            "{text:?}"
+        );
+    }
 }
