@@ -99,8 +99,9 @@
 //! Other numbers (order numbers `ORD-2024-000123`, timestamps `2026-11-25T09:30:00Z` and
 //! `20261125093000`, IP and MAC addresses, versions, amounts such as `1,234,567.89`,
 //! lists such as `1, 2, 3`) are left alone because they fail the shapes, the prefix, the
-//! length or the Luhn check: no printed layout is made of groups of one to three digits, and
-//! irregular groupings of at most four groups of three digits hold at most 12.
+//! length or the Luhn check: every printed layout starts with a group of four digits, and an
+//! irregular grouping of at most four groups of three digits holds at most 12 (a 12-digit card
+//! is a Maestro card, with one of a few four-digit prefixes).
 //!
 //! # Where recall and precision meet
 //!
@@ -123,9 +124,10 @@
 //!
 //! Groups are scanned left to right. At each group that may start a candidate, the *longest*
 //! candidate that is a card number is taken and scanning resumes after it, so matches never
-//! overlap. A match runs from the first digit to the last, internal separators included; a
-//! `(` before the first group (or a `)` after the last) is included when the number's gaps
-//! hold the other half of the pair, so `(4111) 1111 1111 1111` is replaced whole.
+//! overlap. A match runs from the first digit to the last, internal separators and dropped
+//! characters included, with the combining marks on the last digit (a keycap's); a `(` before
+//! the first group (or a `)` after the last) is included when the number's gaps hold the
+//! other half of the pair, so `(4111) 1111 1111 1111` is replaced whole.
 //!
 //! # Cost
 //!
