@@ -1,18 +1,29 @@
-//! Redaction plugin: card data is never stored (clauses 2.1.2 and 2.1.3).
+//! Redaction plugin: card data is never stored or recorded (clauses 2.1.2 and 2.1.3).
 //!
-//! Two passes over the record:
+//! Two passes over the record, whose leaves arrive flattened as `(JSON Pointer, value)`:
 //!
-//! 1. **Fields named for card data are removed.** Every object key on the path of every leaf
-//!    is compared with `remove_fields` in compact form (lowercase, letters and digits only;
-//!    see `sluice_rules::names::compact`), so `cardNumber`, `Card-Number` and `card_number`
-//!    all match `card_number`, and `CVV` matches `cvv`. The field at the first matching key is
-//!    removed with everything below it (`/payment/card_number` when a leaf is
-//!    `/payment/card_number/0`), once however many leaves it holds. Segments made only of
-//!    digits (array indices) never match.
-//! 2. **Card numbers in text are redacted.** Every remaining string field, at any depth and
-//!    free text included, is scanned for numbers a card network could have issued that pass
-//!    the Luhn check (see `sluice_rules::card`); each is replaced by a marker. Phone numbers,
-//!    order numbers and other digit runs are left alone.
+//! 1. **Fields named for card data, or named with a card number, are removed.** Every object
+//!    key on the path of every leaf (unescaped: `~1` is `/`, `~0` is `~`) is compared with
+//!    `remove_fields` in compact form (lowercase, letters and digits only; see
+//!    `sluice_rules::names::compact`), so `cardNumber`, `Card-Number` and `card_number` all
+//!    match `card_number`, and `CVV` matches `cvv`; segments made only of digits (array
+//!    indices) never match a name. Every segment is also scanned for a card number, as text
+//!    is (below), so `{"4111 1111 1111 1111": {...}}` is caught. The field at the first such
+//!    segment is removed with everything below it (`/payment/card_number` when a leaf is
+//!    `/payment/card_number/0`), once however many leaves it holds. The reason names a
+//!    matching field but never quotes a card number (the path of the edit has to hold it, to
+//!    say what is removed).
+//! 2. **Card numbers in values are replaced by the marker.** Every remaining string, at any
+//!    depth and free text included, is scanned for numbers a card network could have issued
+//!    that pass the Luhn check, after Unicode normalisation, in the notations people, PDFs and
+//!    transcripts use (see `sluice_rules::card`); each is replaced whole by the marker, the
+//!    rest of the text kept as it was. Phone numbers, IBANs, order numbers, dates and other
+//!    numbers are left alone. A number field whose value is a card number (an integer of 12
+//!    to 19 digits that passes the prefix and Luhn checks, such as
+//!    `{"paid_with": 4111111111111111}`) is replaced by the marker as text. Every card number
+//!    fits in an integer; a float is checked only when it holds an integer exactly (below
+//!    2^53): a larger float has lost its last digits to rounding, and its Luhn check cannot be
+//!    made (see `sluice_rules::card::network_of_float`).
 //!
 //! Removals come before redactions in the returned edits.
 //!
@@ -102,22 +113,50 @@ fn is_index(segment: &str) -> bool {
     !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Why a field is removed.
+enum Removal {
+    /// A segment of its path is named in `remove_fields`: that segment.
+    Named(String),
+    /// A segment of its path holds a card number.
+    CardNumberInName,
+}
+
 /// The field to remove for the leaf at `path`: the pointer up to and including its first
-/// segment named in `remove` (compact forms), and that segment's name.
-fn removal<'p>(path: &'p str, remove: &[String]) -> Option<(&'p str, String)> {
+/// segment that is named in `remove` (compact forms) or holds a card number, and why.
+fn removal<'p>(path: &'p str, remove: &[String]) -> Option<(&'p str, Removal)> {
     // Byte offset just past each escaped segment, alongside the unescaped segment.
     let mut end = 0;
     for (raw, segment) in path.split('/').skip(1).zip(pointer::segments(path)) {
         end += 1 + raw.len();
+        if card::contains_card_number(&segment) {
+            return Some((&path[..end], Removal::CardNumberInName));
+        }
         if is_index(&segment) {
             continue;
         }
         let compact = names::compact(&segment);
         if remove.contains(&compact) {
-            return Some((&path[..end], segment.into_owned()));
+            return Some((&path[..end], Removal::Named(segment.into_owned())));
         }
     }
     None
+}
+
+/// The value that replaces `value` when it is, or holds, card numbers, and their networks.
+fn redacted(value: &Value, marker: &str) -> Option<(Value, Vec<card::Network>)> {
+    match value {
+        Value::Text(text) => {
+            let (text, networks) = card::redact_card_numbers(text, marker)?;
+            Some((Value::Text(text), networks))
+        }
+        Value::Integer(n) => {
+            card::network_of_integer(*n).map(|n| (Value::Text(marker.to_owned()), vec![n]))
+        }
+        Value::Float(x) => {
+            card::network_of_float(*x).map(|n| (Value::Text(marker.to_owned()), vec![n]))
+        }
+        _ => None,
+    }
 }
 
 struct Plugin;
@@ -135,42 +174,46 @@ impl redact::Guest for Plugin {
             .map(|n| names::compact(n))
             .collect();
 
-        // Pass 1: fields named for card data. Paths cut at their first matching segment never
-        // nest (a path below a removed one would have been cut there too), so deduplicating
-        // exact paths is enough.
+        // Pass 1: fields named for card data or with a card number. Paths cut at their first
+        // matching segment never nest (a path below a removed one would have been cut there
+        // too), so deduplicating exact paths is enough.
         let mut removed: Vec<String> = Vec::new();
         let mut edits = Vec::new();
         for field in &record.fields {
-            let Some((path, name)) = removal(&field.path, &remove) else {
+            let Some((path, why)) = removal(&field.path, &remove) else {
                 continue;
             };
             if removed.iter().any(|r| r == path) {
                 continue;
             }
             removed.push(path.to_owned());
+            let reason = match why {
+                Removal::Named(name) => {
+                    format!("field named for card data ({name}) removed: card data is never stored")
+                }
+                Removal::CardNumberInName => {
+                    "field whose name holds a card number removed: card data is never stored"
+                        .to_owned()
+                }
+            };
             edits.push(redact::Edit {
                 path: path.to_owned(),
                 change: redact::Change::Remove,
                 clause: cfg.clause.clone(),
-                reason: format!(
-                    "field named for card data ({name}) removed: card data is never stored"
-                ),
+                reason,
             });
         }
 
-        // Pass 2: card numbers in the text that remains.
+        // Pass 2: card numbers in the values that remain.
         for field in record.fields {
-            let Value::Text(text) = &field.value else {
-                continue;
-            };
             if removed.iter().any(|r| pointer::is_within(&field.path, r)) {
                 continue;
             }
-            if let Some((redacted, networks)) = card::redact_card_numbers(text, &cfg.marker) {
+            if let Some((value, networks)) = redacted(&field.value, &cfg.marker) {
                 let names: Vec<&str> = networks.iter().map(|n| n.name()).collect();
                 edits.push(redact::Edit {
                     path: field.path,
-                    change: redact::Change::Redact(Value::Text(redacted)),
+                    change: redact::Change::Redact(value),
                     clause: cfg.clause.clone(),
                     reason: format!(
                         "card number ({}) replaced: card data is never stored",

@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact::{Change, Edit, Guest};
-use sluice_plugin_sdk::testing::{context, record};
+use sluice_plugin_sdk::testing::{context, record, to_json};
 use sluice_plugin_sdk::types::Value;
 
 use crate::Plugin;
@@ -250,5 +250,219 @@ fn unknown_configuration_keys_are_refused() {
     assert!(
         problems[0].contains("unknown field `remove`"),
         "{problems:?}"
+    );
+}
+
+// ---- Card numbers in numbers. ----
+
+/// The redacted values, as JSON.
+fn redacted_values(edits: &[Edit]) -> Vec<(&str, Json)> {
+    edits
+        .iter()
+        .filter_map(|e| match &e.change {
+            Change::Redact(v) => Some((e.path.as_str(), to_json(v))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_card_number_held_in_a_json_integer_is_replaced_by_the_marker() {
+    let edits = redact(
+        json!({}),
+        json!({
+            "paid_with": 4_111_111_111_111_111_i64,
+            "order": { "amex": 378_282_246_310_005_i64, "maestro": [501_800_000_009_i64] },
+            "negative": -5_555_555_555_554_444_i64,
+        }),
+    );
+    let marker = json!("[card number removed]");
+    assert_eq!(
+        redacted_values(&edits),
+        [
+            ("/negative", marker.clone()),
+            ("/order/amex", marker.clone()),
+            ("/order/maestro/0", marker.clone()),
+            ("/paid_with", marker),
+        ]
+    );
+    let paid = edits.iter().find(|e| e.path == "/paid_with").unwrap();
+    assert_eq!(
+        paid.reason,
+        "card number (Visa) replaced: card data is never stored"
+    );
+    assert_eq!(paid.clause, "2.1.2");
+}
+
+#[test]
+fn a_float_holding_a_card_number_exactly_is_replaced() {
+    let edits = redact(
+        json!({ "marker": "[x]" }),
+        json!({ "as_float": 4_111_111_111_111_111.0_f64, "price": 12.5, "big": 4.111_111_111_111_111e18 }),
+    );
+    assert_eq!(redacted_values(&edits), [("/as_float", json!("[x]"))]);
+}
+
+#[test]
+fn integers_that_are_not_card_numbers_are_left_alone() {
+    let edits = redact(
+        json!({}),
+        json!({
+            "luhn_fails": 4_111_111_111_111_112_i64,
+            "phone": 441_484_840_048_i64,
+            "timestamp_ms": 1_781_438_400_000_i64,
+            "timestamp_us": 1_781_438_400_000_000_i64,
+            "count": 4111,
+            "max": i64::MAX,
+            "min": i64::MIN,
+        }),
+    );
+    assert!(edits.is_empty(), "{edits:?}");
+}
+
+// ---- Card numbers in keys. ----
+
+#[test]
+fn a_card_number_in_a_key_removes_the_field_at_that_key() {
+    let edits = redact(
+        json!({}),
+        json!({
+            "notes": {
+                "4111 1111 1111 1111": { "amount": 12, "ok": true },
+                "+44 1484 840048": "call back",
+                "other": "fine",
+            },
+        }),
+    );
+    assert_eq!(removed(&edits), ["/notes/4111 1111 1111 1111"]);
+    assert_eq!(edits.len(), 1, "one removal however many leaves: {edits:?}");
+    assert_eq!(edits[0].clause, "2.1.2");
+    assert_eq!(
+        edits[0].reason,
+        "field whose name holds a card number removed: card data is never stored"
+    );
+    assert!(!edits[0].reason.contains("4111"));
+}
+
+#[test]
+fn a_card_number_in_a_key_is_found_in_any_notation_and_after_unescaping() {
+    let edits = redact(
+        json!({ "clause": "2.1.3" }),
+        json!({
+            "cards": [ { "5555555555554444": 1 } ],
+            "4111/1111/1111/1111": "slashes",
+            "x~４１１１ １１１１ １１１１ １１１１": "tilde and full-width digits",
+            "ids": { "378282246310005": [] },
+        }),
+    );
+    assert_eq!(
+        removed(&edits),
+        [
+            "/4111~11111~11111~11111",
+            "/cards/0/5555555555554444",
+            "/ids/378282246310005",
+            "/x~0４１１１ １１１１ １１１１ １１１１",
+        ]
+    );
+    for edit in &edits {
+        assert_eq!(edit.clause, "2.1.3");
+        assert!(!edit.reason.contains("4111") && !edit.reason.contains("5555"));
+    }
+}
+
+#[test]
+fn the_first_matching_segment_wins_between_names_and_card_numbers() {
+    let edits = redact(
+        json!({}),
+        json!({ "pan": { "4111111111111111": 1 }, "4111111111111111": { "cvv": "1" } }),
+    );
+    assert_eq!(removed(&edits), ["/4111111111111111", "/pan"]);
+    assert_eq!(
+        edits[1].reason,
+        "field named for card data (pan) removed: card data is never stored"
+    );
+}
+
+#[test]
+fn keys_with_other_numbers_are_kept() {
+    let edits = redact(
+        json!({}),
+        json!({
+            "2026-11-25T09:30:00Z": "a",
+            "+44 (0)1484 840048": "b",
+            "ORD-2024-000123": "c",
+            "GB29 NWBK 6016 1331 9268 19": "d",
+            "0190e7a8-0000-7000-8000-000000000001": "e",
+            "4111111111111112": "f",
+        }),
+    );
+    assert!(edits.is_empty(), "{edits:?}");
+}
+
+// ---- Card numbers in Unicode notations, in nested text. ----
+
+#[test]
+fn cards_in_unicode_notations_inside_nested_text_are_redacted_in_place() {
+    let edits = redact(
+        json!({}),
+        json!({
+            "ticket": {
+                "messages": [
+                    { "body": "Grüße — meine Karte: 4111\u{a0}1111\u{a0}1111\u{a0}1111, danke 🙂" },
+                    { "body": "card 5555\u{200b}5555\u{200b}5555\u{200b}4444 (zero-width)" },
+                    { "body": "カード番号は４１１１－１１１１－１１１１－１１１１です。" },
+                    { "body": "read out: 3 7 8 2 8 2 2 4 6 3 1 0 0 0 5 — thanks" },
+                    { "body": "call +44 (0)1484 840048 or (555) 123-4567, IBAN GB29 NWBK 6016 1331 9268 19" },
+                ],
+            },
+        }),
+    );
+    assert_eq!(
+        redacted(&edits),
+        [
+            (
+                "/ticket/messages/0/body",
+                "Grüße — meine Karte: [card number removed], danke 🙂"
+            ),
+            (
+                "/ticket/messages/1/body",
+                "card [card number removed] (zero-width)"
+            ),
+            (
+                "/ticket/messages/2/body",
+                "カード番号は[card number removed]です。"
+            ),
+            (
+                "/ticket/messages/3/body",
+                "read out: [card number removed] — thanks"
+            ),
+        ]
+    );
+    let networks: Vec<&str> = edits.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(
+        networks,
+        [
+            "card number (Visa) replaced: card data is never stored",
+            "card number (Mastercard) replaced: card data is never stored",
+            "card number (Visa) replaced: card data is never stored",
+            "card number (American Express) replaced: card data is never stored",
+        ]
+    );
+}
+
+#[test]
+fn the_text_around_a_card_is_kept_byte_for_byte() {
+    let before = "«Zahlung» 🙂\u{200b} per ";
+    let after = " — 日本語\tend\u{a0}";
+    let edits = redact(
+        json!({}),
+        json!({ "note": format!("{before}(4111) 1111 1111 1111{after}") }),
+    );
+    assert_eq!(
+        redacted(&edits),
+        [(
+            "/note",
+            format!("{before}[card number removed]{after}").as_str()
+        )]
     );
 }

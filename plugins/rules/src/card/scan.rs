@@ -1,0 +1,739 @@
+//! The scanner behind [`super::card_numbers`]: normalised characters are read into groups,
+//! a window of groups is held, and candidates are tried at its front. The rules are those of
+//! the module documentation of [`super`].
+
+use super::{CardMatch, MAX_DIGITS, MIN_DIGITS, Network, iban, network_of, uuid};
+use crate::normalise::{self, NormChar, NormChars};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// The most separators a gap holds.
+pub(super) const MAX_GAP: usize = 4;
+
+/// How many groups are held at a time (a power of two): a candidate spans at most 19 groups,
+/// and one more is looked at after it.
+const WINDOW: usize = 32;
+
+/// A phone number has at most this many digits (E.164).
+const MAX_PHONE_DIGITS: usize = 15;
+
+/// What a normalised character is to the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Class {
+    Digit(u8),
+    Sep(Sep),
+    Other,
+}
+
+/// The kinds of separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sep {
+    Space,
+    LineBreak,
+    Dash,
+    Dot,
+    Comma,
+    Slash,
+    Underscore,
+    MiddleDot,
+    Open,
+    Close,
+}
+
+/// The class of a normalised character.
+#[inline]
+pub(super) fn classify(c: char) -> Class {
+    match ASCII_CLASSES.get(c as usize) {
+        Some(&class) => class,
+        None => classify_non_ascii(c),
+    }
+}
+
+/// The classes of the ASCII characters.
+const ASCII_CLASSES: [Class; 128] = {
+    let mut classes = [Class::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        classes[b] = classify_ascii(b as u8);
+        b += 1;
+    }
+    classes
+};
+
+const fn classify_ascii(b: u8) -> Class {
+    match b {
+        b'0'..=b'9' => Class::Digit(b - b'0'),
+        b'\n' | b'\r' | 0x0b | 0x0c => Class::Sep(Sep::LineBreak),
+        b' ' | b'\t' => Class::Sep(Sep::Space),
+        b'-' => Class::Sep(Sep::Dash),
+        b'.' => Class::Sep(Sep::Dot),
+        b',' => Class::Sep(Sep::Comma),
+        b'/' => Class::Sep(Sep::Slash),
+        b'_' => Class::Sep(Sep::Underscore),
+        b'(' => Class::Sep(Sep::Open),
+        b')' => Class::Sep(Sep::Close),
+        _ => Class::Other,
+    }
+}
+
+#[inline(never)]
+fn classify_non_ascii(c: char) -> Class {
+    match c {
+        '\u{85}' | '\u{2028}' | '\u{2029}' => Class::Sep(Sep::LineBreak),
+        '\u{2212}' => Class::Sep(Sep::Dash),
+        '\u{3001}' => Class::Sep(Sep::Comma),
+        '\u{b7}' | '\u{2022}' | '\u{2027}' | '\u{2219}' | '\u{30fb}' => Class::Sep(Sep::MiddleDot),
+        _ if c.is_whitespace() => Class::Sep(Sep::Space),
+        _ if !normalise::is_plain_letter(c)
+            && c.general_category() == GeneralCategory::DashPunctuation =>
+        {
+            Class::Sep(Sep::Dash)
+        }
+        _ => Class::Other,
+    }
+}
+
+/// The separators between two groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Gap {
+    /// How many separators.
+    len: u8,
+    /// The separator, when there is exactly one.
+    only: Option<Sep>,
+    /// The signature: the separators without parentheses and line breaks, each stretch of
+    /// spaces read as one.
+    sig: [Option<Sep>; MAX_GAP],
+    sig_len: u8,
+    line_break: bool,
+    opens: u8,
+    closes: u8,
+}
+
+impl Gap {
+    /// Adds a separator; false when the gap would then be too long to join two groups.
+    fn push(&mut self, sep: Sep) -> bool {
+        if usize::from(self.len) == MAX_GAP {
+            return false;
+        }
+        self.only = if self.len == 0 { Some(sep) } else { None };
+        self.len += 1;
+        match sep {
+            Sep::Open => self.opens += 1,
+            Sep::Close => self.closes += 1,
+            Sep::LineBreak => self.line_break = true,
+            Sep::Space
+                if self.sig_len > 0
+                    && self.sig[usize::from(self.sig_len) - 1] == Some(Sep::Space) => {}
+            _ => {
+                self.sig[usize::from(self.sig_len)] = Some(sep);
+                self.sig_len += 1;
+            }
+        }
+        true
+    }
+
+    fn signature(&self) -> &[Option<Sep>] {
+        &self.sig[..usize::from(self.sig_len)]
+    }
+
+    /// A single space or a single dash.
+    fn is_simple(&self) -> bool {
+        matches!(self.only, Some(Sep::Space | Sep::Dash))
+    }
+
+    fn is_single_space(&self) -> bool {
+        self.only == Some(Sep::Space)
+    }
+
+    /// A gap a phone number goes on over: at most one separator besides parentheses, not a
+    /// comma, no line break.
+    fn continues_phone(&self) -> bool {
+        !self.line_break && self.sig_len <= 1 && self.sig[0] != Some(Sep::Comma)
+    }
+
+    /// The single `/`, `.` or `-` between the parts of a date.
+    fn date_separator(&self) -> Option<Sep> {
+        self.only
+            .filter(|s| matches!(s, Sep::Slash | Sep::Dot | Sep::Dash))
+    }
+}
+
+/// A maximal run of digits, with what the scanner needs to know about its surroundings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Group {
+    /// Byte offset in the original text of the first digit.
+    start: usize,
+    /// Byte offset just past the last digit.
+    end: usize,
+    /// How many digits.
+    len: usize,
+    /// The first digits (all of them when there are at most [`MAX_DIGITS`]).
+    digits: [u8; MAX_DIGITS],
+    /// The gap that joins it to the group before, when they are in the same run.
+    gap_before: Option<Gap>,
+    /// Right after `+` or `+(`.
+    plus_before: bool,
+    /// The offset of a `(` right before the first digit.
+    paren_before: Option<usize>,
+    /// The offset just past a `)` right after the last digit.
+    paren_after: Option<usize>,
+    /// Part of a phone number, a date or an IBAN: never starts a candidate.
+    masked: bool,
+}
+
+const NO_GROUP: Group = Group {
+    start: 0,
+    end: 0,
+    len: 0,
+    digits: [0; MAX_DIGITS],
+    gap_before: None,
+    plus_before: false,
+    paren_before: None,
+    paren_after: None,
+    masked: false,
+};
+
+impl Group {
+    fn digits(&self) -> &[u8] {
+        &self.digits[..self.len.min(MAX_DIGITS)]
+    }
+
+    /// The number the group reads as, for groups of at most four digits.
+    fn value(&self) -> u32 {
+        self.digits().iter().fold(0, |v, &d| v * 10 + u32::from(d))
+    }
+
+    fn first_digit(&self) -> u8 {
+        self.digits[0]
+    }
+}
+
+/// Reads the groups of a text, left to right.
+#[derive(Debug, Clone)]
+struct Groups<'a> {
+    chars: NormChars<'a>,
+    /// The separators read since the last group, while they may still join it to the next.
+    gap: Option<Gap>,
+    /// The last three characters read, the latest first, and where the latest starts.
+    behind: [Option<char>; 3],
+    behind_start: usize,
+    /// Groups that start before this offset are part of an IBAN or a UUID.
+    masked_until: usize,
+    text: &'a str,
+}
+
+impl<'a> Groups<'a> {
+    fn new(text: &'a str) -> Self {
+        Groups {
+            chars: normalise::chars(text),
+            gap: None,
+            behind: [None; 3],
+            behind_start: 0,
+            masked_until: 0,
+            text,
+        }
+    }
+
+    fn remember(&mut self, c: NormChar) {
+        self.behind = [Some(c.ch), self.behind[0], self.behind[1]];
+        self.behind_start = c.start;
+    }
+
+    /// Remembers the last characters of `read`, original text that ends where the reader
+    /// now is, as they normalise.
+    fn remember_read(&mut self, read: &str) {
+        let Some(last) = read.chars().next_back() else {
+            return;
+        };
+        if read.len() >= 3 && read.as_bytes()[read.len() - 3..].is_ascii() {
+            self.remember_ascii(&read[read.len() - 3..]);
+            return;
+        }
+        if last >= '\u{370}' && normalise::is_plain_letter(last) {
+            // It reads as letters, none of them ASCII. All that is asked of the characters
+            // behind a group is whether they are `+`, `(`, ASCII letters or letters, so the
+            // letter itself stands for each of them, whatever came before it.
+            self.behind = [Some(last); 3];
+            self.behind_start = self.chars.offset() - last.len_utf8();
+            return;
+        }
+        let base = self.chars.offset() - read.len();
+        let tail = read.char_indices().rev().nth(2).map_or(0, |(i, _)| i);
+        for c in normalise::chars(&read[tail..]) {
+            self.remember(NormChar {
+                ch: c.ch,
+                start: base + tail + c.start,
+                end: base + tail + c.end,
+            });
+        }
+    }
+
+    /// Remembers the ASCII characters `read`, which end where the reader now is.
+    fn remember_ascii(&mut self, read: &str) {
+        let end = self.chars.offset();
+        let start = end - read.len();
+        for (i, b) in read.bytes().enumerate().skip(read.len().saturating_sub(3)) {
+            self.remember(NormChar {
+                ch: char::from(b),
+                start: start + i,
+                end: start + i + 1,
+            });
+        }
+    }
+}
+
+impl Iterator for Groups<'_> {
+    type Item = Group;
+
+    fn next(&mut self) -> Option<Group> {
+        let (first, digit) = loop {
+            if self.gap.is_none() {
+                // Nothing before the next digit matters but the last characters read, and
+                // letters are never digits or separators.
+                let read = self.chars.pass_over(|c| {
+                    if c.is_ascii() {
+                        !c.is_ascii_digit()
+                    } else {
+                        normalise::is_plain_letter(c)
+                    }
+                });
+                self.remember_read(read);
+            }
+            let c = self.chars.next()?;
+            match classify(c.ch) {
+                Class::Digit(d) => break (c, d),
+                Class::Sep(sep) => {
+                    self.gap = self.gap.and_then(|mut g| g.push(sep).then_some(g));
+                }
+                Class::Other => self.gap = None,
+            }
+            self.remember(c);
+        };
+        let behind = self.behind;
+        let mut group = Group {
+            start: first.start,
+            end: first.end,
+            len: 1,
+            gap_before: self.gap.take(),
+            plus_before: behind[0] == Some('+')
+                || (behind[0] == Some('(') && behind[1] == Some('+')),
+            paren_before: (behind[0] == Some('(')).then_some(self.behind_start),
+            ..NO_GROUP
+        };
+        group.digits[0] = digit;
+        // Two letters that start a word, then a digit: perhaps an IBAN.
+        if let [Some(l2), Some(l1), before] = behind
+            && l1.is_ascii_alphabetic()
+            && l2.is_ascii_alphabetic()
+            && !before.is_some_and(char::is_alphanumeric)
+            && let Some(end) = iban::end(l1, l2, first, self.chars.clone())
+        {
+            self.masked_until = end;
+        }
+        self.remember(first);
+        loop {
+            let read = self.chars.skip_ascii(|b| b.is_ascii_digit());
+            if !read.is_empty() {
+                let room = MAX_DIGITS.saturating_sub(group.len);
+                for (i, b) in read.bytes().take(room).enumerate() {
+                    group.digits[group.len + i] = b - b'0';
+                }
+                group.len += read.len();
+                group.end = self.chars.offset();
+                self.remember_ascii(read);
+            }
+            let mut ahead = self.chars.clone();
+            let Some(c) = ahead.next() else { break };
+            match classify(c.ch) {
+                Class::Digit(d) => {
+                    if group.len < MAX_DIGITS {
+                        group.digits[group.len] = d;
+                    }
+                    group.len += 1;
+                    group.end = c.end;
+                    self.chars = ahead;
+                    self.remember(c);
+                }
+                class => {
+                    if class == Class::Sep(Sep::Close) {
+                        group.paren_after = Some(c.end);
+                    }
+                    break;
+                }
+            }
+        }
+        if group.start >= self.masked_until
+            && let Some(end) = uuid::around(self.text, group.start, group.end)
+        {
+            self.masked_until = end;
+        }
+        group.masked = group.start < self.masked_until;
+        self.gap = Some(Gap::default());
+        Some(group)
+    }
+}
+
+/// What is remembered of the group before the front of the window.
+#[derive(Debug, Clone, Copy)]
+struct Prev {
+    len: usize,
+    /// Part of a phone number, a date, an IBAN or a UUID, or the last group of a card found:
+    /// the end of another number, which does not run on into the front.
+    masked: bool,
+}
+
+/// The card numbers of a text, found left to right.
+#[derive(Debug, Clone)]
+pub(super) struct Scanner<'a> {
+    text: &'a str,
+    groups: Groups<'a>,
+    /// The groups read but not yet passed, `len` of them from `ring[head]` on, wrapping.
+    ring: [Group; WINDOW],
+    head: usize,
+    len: usize,
+    /// Every group of the text has been read.
+    exhausted: bool,
+    /// The group before `ring[head]`, if any.
+    prev: Option<Prev>,
+}
+
+/// What the gaps of a candidate have in common.
+#[derive(Debug, Clone, Copy)]
+struct Gaps<'g> {
+    /// The signature of the first gap without a line break.
+    first_sig: Option<&'g [Option<Sep>]>,
+    /// Every gap without a line break has a signature of at most one separator.
+    all_short: bool,
+    /// Every gap without a line break has the signature `first_sig`.
+    all_same: bool,
+    all_simple: bool,
+    all_single_space: bool,
+    /// Opening minus closing parentheses.
+    balance: i32,
+}
+
+impl<'g> Gaps<'g> {
+    const NONE: Gaps<'static> = Gaps {
+        first_sig: None,
+        all_short: true,
+        all_same: true,
+        all_simple: true,
+        all_single_space: true,
+        balance: 0,
+    };
+
+    /// Whether `next`, the gap after the candidate, would continue its printing: without a
+    /// parenthesis, a line break, a single character after gaps of single characters, or the
+    /// same signature.
+    fn continued_by(&self, next: &Gap) -> bool {
+        if next.opens > 0 || next.closes > 0 {
+            // A parenthesis closes or opens another part of the text.
+            return false;
+        }
+        next.line_break
+            || (self.all_short && next.signature().len() <= 1)
+            || self.first_sig == Some(next.signature())
+    }
+
+    fn add(&mut self, gap: &'g Gap) {
+        if !gap.line_break {
+            let sig = gap.signature();
+            self.all_short &= sig.len() <= 1;
+            match self.first_sig {
+                None => self.first_sig = Some(sig),
+                Some(first) => self.all_same &= first == sig,
+            }
+        }
+        self.all_simple &= gap.is_simple();
+        self.all_single_space &= gap.is_single_space();
+        self.balance += i32::from(gap.opens) - i32::from(gap.closes);
+    }
+}
+
+/// Whether group lengths `lens` are a printed layout of a card number.
+fn is_layout(lens: &[u8]) -> bool {
+    matches!(
+        lens,
+        [4, 4, 4]
+            | [4, 4, 5]
+            | [4, 6, 4]
+            | [4, 6, 5]
+            | [4, 5, 6]
+            | [4, 4, 4, 1..=4]
+            | [4, 4, 4, 4, 1..=3]
+    )
+}
+
+/// Whether a printed layout may be followed by more groups of its run: the layouts that do
+/// not end in a short group.
+fn is_complete_layout(lens: &[u8]) -> bool {
+    matches!(
+        lens,
+        [4, 4, 4, 4] | [4, 4, 5] | [4, 6, 4] | [4, 6, 5] | [4, 5, 6]
+    )
+}
+
+/// Whether more groups after `lens` may make a printed layout.
+fn may_become_layout(lens: &[u8]) -> bool {
+    matches!(
+        lens,
+        [4] | [4, 4] | [4, 5] | [4, 6] | [4, 4, 4] | [4, 4, 4, 4]
+    )
+}
+
+impl<'a> Scanner<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Scanner {
+            text,
+            groups: Groups::new(text),
+            ring: [NO_GROUP; WINDOW],
+            head: 0,
+            len: 0,
+            exhausted: false,
+            prev: None,
+        }
+    }
+
+    /// The `i`-th group from the front, if it has been read.
+    fn get(&self, i: usize) -> Option<&Group> {
+        (i < self.len).then(|| &self.ring[(self.head + i) & (WINDOW - 1)])
+    }
+
+    fn get_mut(&mut self, i: usize) -> &mut Group {
+        &mut self.ring[(self.head + i) & (WINDOW - 1)]
+    }
+
+    fn fill(&mut self) {
+        while self.len < WINDOW && !self.exhausted {
+            match self.groups.next() {
+                Some(group) => {
+                    self.ring[(self.head + self.len) & (WINDOW - 1)] = group;
+                    self.len += 1;
+                }
+                None => self.exhausted = true,
+            }
+        }
+    }
+
+    /// Passes the first `n` groups; the last of them becomes `prev`.
+    fn pass(&mut self, n: usize, masked: bool) {
+        let last = self.get(n - 1).expect("passing groups that were read");
+        self.prev = Some(Prev {
+            len: last.len,
+            masked,
+        });
+        self.head = (self.head + n) & (WINDOW - 1);
+        self.len -= n;
+    }
+
+    /// The group `i` if it is joined to the one before it by a gap, with that gap.
+    fn joined(&self, i: usize) -> Option<(&Group, &Gap)> {
+        let group = self.get(i)?;
+        Some((group, group.gap_before.as_ref()?))
+    }
+
+    /// Marks the phone number, or date, that starts at the front, if one does.
+    fn mask_number_at_front(&mut self) {
+        let Some(&front) = self.get(0) else { return };
+        // A number starts a run or follows a gap that is not simple (`, `, ` / `, a line break).
+        let number_start = front.gap_before.is_none_or(|g| !g.is_simple());
+        if number_start && self.is_date_at_front() {
+            self.mask(3);
+        } else if front.plus_before {
+            self.mask_phone(10);
+        } else if number_start && (2..=5).contains(&front.len) && front.first_digit() == 0 {
+            self.mask_phone(if front.digits[1] == 0 { 12 } else { 10 });
+        } else if number_start && let Some(n) = self.north_american_at_front() {
+            self.mask(n);
+        }
+    }
+
+    fn mask(&mut self, n: usize) {
+        for i in 0..n {
+            self.get_mut(i).masked = true;
+        }
+    }
+
+    /// Masks a phone number from the front on: groups joined by gaps a phone number goes on
+    /// over, while it has fewer than `until` digits and at most [`MAX_PHONE_DIGITS`].
+    fn mask_phone(&mut self, until: usize) {
+        let mut digits = self.get(0).map_or(0, |g| g.len);
+        let mut n = 1;
+        while digits < until
+            && let Some((group, gap)) = self.joined(n)
+            && gap.continues_phone()
+            && digits + group.len <= MAX_PHONE_DIGITS
+        {
+            digits += group.len;
+            n += 1;
+        }
+        self.mask(n);
+    }
+
+    fn is_date_at_front(&self) -> bool {
+        let (Some(a), Some((b, g1)), Some((c, g2))) = (self.get(0), self.joined(1), self.joined(2))
+        else {
+            return false;
+        };
+        let day = |g: &Group| g.len <= 2 && (1..=31).contains(&g.value());
+        let year = |g: &Group| g.len == 4 && (1900..=2099).contains(&g.value());
+        g1.date_separator().is_some()
+            && g1.date_separator() == g2.date_separator()
+            && ((day(a) && day(b) && (c.len == 2 || year(c))) || (year(a) && day(b) && day(c)))
+    }
+
+    /// How many groups a North American number at the front spans: 3-3-4 digits, the first
+    /// group starting with 2 to 9, optionally after a group `1`.
+    fn north_american_at_front(&self) -> Option<usize> {
+        let front = self.get(0)?;
+        let skip = usize::from(front.len == 1 && front.first_digit() == 1);
+        let area = self.get(skip)?;
+        if area.len != 3 || area.first_digit() < 2 {
+            return None;
+        }
+        for (i, len) in [(skip + 1, 3), (skip + 2, 4)] {
+            let (group, gap) = self.joined(i)?;
+            if group.len != len || !gap.continues_phone() {
+                return None;
+            }
+        }
+        if skip == 1 && !self.joined(1)?.1.continues_phone() {
+            return None;
+        }
+        Some(skip + 3)
+    }
+
+    /// Whether the candidate made of the groups `0..=last` has one of the shapes of a card
+    /// number, given its group lengths and gaps.
+    fn has_card_shape(&self, lens: &[u8], gaps: &Gaps<'_>, last: usize) -> bool {
+        if lens.len() == 1 {
+            return true;
+        }
+        let Some(front) = self.get(0) else {
+            return false;
+        };
+        let next = self.joined(last + 1);
+        let front_gap = front.gap_before;
+        let prev_unmasked = self.prev.filter(|p| !p.masked);
+        // Printed layouts, not started in the middle of a number printed in fours.
+        if is_layout(lens)
+            && (gaps.all_short || gaps.all_same)
+            && (is_complete_layout(lens) || !next.is_some_and(|(_, gap)| gaps.continued_by(gap)))
+            && !(prev_unmasked.is_some_and(|p| p.len == 4)
+                && front_gap.is_some_and(|g| !g.line_break && gaps.continued_by(&g)))
+        {
+            return true;
+        }
+        // Irregular grouping: on its own among simple gaps.
+        if lens.len() <= 4
+            && gaps.all_simple
+            && !(front_gap.is_some_and(|g| g.len == 1) && prev_unmasked.is_some())
+            && next.is_none_or(|(_, gap)| gap.len != 1)
+        {
+            return true;
+        }
+        // Digit by digit.
+        lens.iter().all(|&l| l == 1)
+            && gaps.all_single_space
+            && !(front_gap.is_some_and(|g| g.is_single_space())
+                && self.prev.is_some_and(|p| p.len == 1))
+            && !next.is_some_and(|(group, gap)| gap.is_single_space() && group.len == 1)
+    }
+
+    /// The longest candidate starting at the front that is a card number: the index of its
+    /// last group, its network, and the balance of parentheses in its gaps.
+    fn longest_card_at_front(&self) -> Option<(usize, Network, i32)> {
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut count = 0;
+        let mut lens = [0u8; MAX_DIGITS];
+        let mut gaps = Gaps::NONE;
+        let mut best = None;
+        let mut all_single_digits = true;
+        let front_gap = self.get(0)?.gap_before;
+        // Whether the shapes that must stand on their own still may.
+        let irregular_may =
+            !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
+        let by_digit_may = !(front_gap.is_some_and(|g| g.is_single_space())
+            && self.prev.is_some_and(|p| p.len == 1));
+        for i in 0..self.len {
+            let group = self.get(i)?;
+            if i > 0 {
+                let Some(gap) = &group.gap_before else { break };
+                if group.masked {
+                    break;
+                }
+                gaps.add(gap);
+            }
+            if count + group.len > MAX_DIGITS {
+                break;
+            }
+            digits[count..count + group.len].copy_from_slice(group.digits());
+            count += group.len;
+            lens[i] = group.len as u8;
+            all_single_digits &= group.len == 1;
+            let lens = &lens[..=i];
+            if count >= MIN_DIGITS
+                && self.has_card_shape(lens, &gaps, i)
+                && let Some(network) = network_of(&digits[..count])
+            {
+                best = Some((i, network, gaps.balance));
+            }
+            let may_grow = may_become_layout(lens)
+                || (irregular_may && lens.len() < 4 && gaps.all_simple)
+                || (by_digit_may && all_single_digits && gaps.all_single_space);
+            if !may_grow {
+                break;
+            }
+        }
+        best
+    }
+}
+
+impl Iterator for Scanner<'_> {
+    type Item = CardMatch;
+
+    fn next(&mut self) -> Option<CardMatch> {
+        loop {
+            self.fill();
+            let &front = self.get(0)?;
+            // A run with fewer digits than a card (most runs) holds none: pass it whole.
+            let (mut n, mut digits) = (1, front.len);
+            while digits < MIN_DIGITS
+                && let Some((group, _)) = self.joined(n)
+            {
+                digits += group.len;
+                n += 1;
+            }
+            if digits < MIN_DIGITS && (n < self.len || self.exhausted) {
+                let masked = self.get(n - 1)?.masked;
+                self.pass(n, masked);
+                continue;
+            }
+            if !front.masked {
+                self.mask_number_at_front();
+            }
+            if !self.get(0)?.masked
+                && let Some((last, network, balance)) = self.longest_card_at_front()
+            {
+                let end_group = self.get(last)?;
+                let start = match front.paren_before {
+                    Some(open) if balance < 0 => open,
+                    _ => front.start,
+                };
+                let end = match end_group.paren_after {
+                    Some(close) if balance > 0 => close,
+                    // Marks on the last digit (a keycap's) belong to it.
+                    _ => normalise::end_of_marks(self.text, end_group.end),
+                };
+                // A card ends where it ends: what follows is read as if after a phone number.
+                self.pass(last + 1, true);
+                return Some(CardMatch {
+                    start,
+                    end,
+                    network,
+                });
+            }
+            let masked = self.get(0)?.masked;
+            self.pass(1, masked);
+        }
+    }
+}
