@@ -1,0 +1,325 @@
+//! Compiles the special-category vocabulary (`vocabulary/special-categories.toml`) into
+//! sorted static tables (`$OUT_DIR/special_categories.rs`, included by `src/names/mod.rs`),
+//! so that a plugin instance searches them without building anything.
+//!
+//! Terms are read with the same normaliser as field names (`src/names/normalise.rs`). The
+//! build fails, naming the term, when a term has no letters or digits, names two
+//! categories or appears twice, when a technical entry names no term or holds more than one
+//! word, or when an ordinary word would not be matched by any term anyway.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[path = "src/names/normalise.rs"]
+#[allow(dead_code, reason = "shared with the library, which uses all of it")]
+mod normalise;
+
+use normalise::{Normalised, normalise};
+
+const SOURCE: &str = "vocabulary/special-categories.toml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    category: Vec<Category>,
+    technical: BTreeMap<String, Vec<String>>,
+    ordinary: Ordinary,
+    matching: Matching,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Category {
+    name: String,
+    #[expect(dead_code, reason = "for the reader of the file")]
+    gdpr: String,
+    terms: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ordinary {
+    words: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Matching {
+    compound_min_letters: usize,
+    qualifiers: Vec<String>,
+}
+
+struct Term {
+    category: usize,
+    text: String,
+    norm: String,
+    compact: String,
+}
+
+fn read(text: &str) -> Normalised {
+    let mut n = Normalised::default();
+    normalise(text, b'i', &mut n);
+    n
+}
+
+/// The one word `text` reads as, or an error.
+fn one_word(what: &str, text: &str, errors: &mut Vec<String>) -> Option<String> {
+    let n = read(text);
+    if n.len() == 1 {
+        Some(n.text)
+    } else {
+        errors.push(format!(
+            "{what} {text:?} must be one word (it reads as {:?})",
+            n.words().collect::<Vec<_>>()
+        ));
+        None
+    }
+}
+
+fn main() {
+    println!("cargo::rerun-if-changed={SOURCE}");
+    println!("cargo::rerun-if-changed=src/names/normalise.rs");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(manifest.join(SOURCE)).expect("read the vocabulary");
+    let file: File = toml::from_str(&source).unwrap_or_else(|e| panic!("{SOURCE}: {e}"));
+    let mut errors = Vec::new();
+
+    let mut terms: Vec<Term> = Vec::new();
+    let mut seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for (index, category) in file.category.iter().enumerate() {
+        if category.name.trim().is_empty() {
+            errors.push(format!(
+                "category {}: the name must not be empty",
+                index + 1
+            ));
+        }
+        if category.terms.is_empty() {
+            errors.push(format!("{}: give at least one term", category.name));
+        }
+        for text in &category.terms {
+            let n = read(text);
+            if n.is_empty() {
+                errors.push(format!(
+                    "{}: the term {text:?} has no letter or digit",
+                    category.name
+                ));
+                continue;
+            }
+            let norm = n.words().collect::<Vec<_>>().join(" ");
+            if let Some((other, first)) = seen.get(&norm) {
+                errors.push(format!(
+                    "{}: the term {text:?} is already given as {first:?} in {}",
+                    category.name, file.category[*other].name
+                ));
+                continue;
+            }
+            seen.insert(norm.clone(), (index, text.clone()));
+            terms.push(Term {
+                category: index,
+                text: text.clone(),
+                norm,
+                compact: n.text,
+            });
+        }
+    }
+    if terms.len() > u16::MAX as usize {
+        errors.push("too many terms".into());
+    }
+    let min = file.matching.compound_min_letters;
+    if min < 3 {
+        errors.push("matching.compound_min_letters must be at least 3".into());
+    }
+    let qualifiers: BTreeSet<String> = file
+        .matching
+        .qualifiers
+        .iter()
+        .filter_map(|q| one_word("the qualifier", q, &mut errors))
+        .collect();
+
+    // Technical readings are keyed by the term's compact form, so that they hold for
+    // every spelling of it (`fingerprint`, `finger print`).
+    let mut technical: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (term, words) in &file.technical {
+        let compact = read(term).text;
+        if !terms.iter().any(|t| t.compact == compact) {
+            errors.push(format!("technical: {term:?} is not a term of any category"));
+            continue;
+        }
+        if words.is_empty() {
+            errors.push(format!("technical.{term}: give at least one word"));
+        }
+        let set = technical.entry(compact).or_default();
+        for word in words {
+            if let Some(w) = one_word(&format!("technical.{term}: the word"), word, &mut errors) {
+                set.insert(w);
+            }
+        }
+    }
+
+    let mut ordinary = BTreeSet::new();
+    for word in &file.ordinary.words {
+        let Some(w) = one_word("the ordinary word", word, &mut errors) else {
+            continue;
+        };
+        let compound = terms.iter().any(|t| {
+            let letters = t.compact.chars().count();
+            let long = letters >= min;
+            w.len() > t.compact.len()
+                && ((w.starts_with(&t.compact)
+                    && (long || qualifiers.contains(&w[t.compact.len()..])))
+                    || (long && !t.norm.contains(' ') && w.ends_with(&t.compact)))
+        });
+        if !compound {
+            errors.push(format!(
+                "ordinary: no term begins or ends {word:?}; it needs no entry"
+            ));
+        }
+        ordinary.insert(w);
+    }
+
+    if !errors.is_empty() {
+        panic!("{SOURCE}:\n  {}", errors.join("\n  "));
+    }
+
+    let mut out = String::new();
+    writeln!(out, "// Generated by build.rs from {SOURCE}. Do not edit.").unwrap();
+    writeln!(out).unwrap();
+    writeln!(
+        out,
+        "/// The categories, in the order of the vocabulary file."
+    )
+    .unwrap();
+    writeln!(out, "pub(super) static CATEGORIES: &[&str] = &[").unwrap();
+    for c in &file.category {
+        writeln!(out, "    {:?},", c.name).unwrap();
+    }
+    writeln!(out, "];").unwrap();
+    writeln!(out).unwrap();
+    writeln!(out, "/// The terms, in the order of the vocabulary file.").unwrap();
+    writeln!(out, "pub(super) static TERMS: &[BuiltinTerm] = &[").unwrap();
+    for t in &terms {
+        writeln!(
+            out,
+            "    BuiltinTerm {{ category: {}, text: {:?}, compact: {:?}, letters: {} }},",
+            t.category,
+            t.text,
+            t.compact,
+            t.compact.chars().count()
+        )
+        .unwrap();
+    }
+    writeln!(out, "];").unwrap();
+    let sorted = |key: &dyn Fn(&Term) -> Option<String>| {
+        let mut v: Vec<(String, usize)> = terms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| key(t).map(|k| (k, i)))
+            .collect();
+        v.sort();
+        v
+    };
+    type Table = Vec<(String, usize)>;
+    let tables: [(&str, &str, Table); 3] = [
+        (
+            "BY_NORM",
+            "Each term's words joined by single spaces, sorted, with the term's index.",
+            sorted(&|t| Some(t.norm.clone())),
+        ),
+        (
+            "BY_COMPACT",
+            "Each term's words run together, sorted, with the term's index.",
+            sorted(&|t| Some(t.compact.clone())),
+        ),
+        (
+            "BY_REVERSED",
+            "One-word terms of at least COMPOUND_MIN_LETTERS letters, spelt backwards, sorted.",
+            sorted(&|t| {
+                (!t.norm.contains(' ') && t.compact.chars().count() >= min)
+                    .then(|| t.compact.chars().rev().collect())
+            }),
+        ),
+    ];
+    for (name, doc, table) in tables {
+        writeln!(out).unwrap();
+        writeln!(out, "/// {doc}").unwrap();
+        writeln!(out, "pub(super) static {name}: &[(&str, usize)] = &[").unwrap();
+        for (k, i) in table {
+            writeln!(out, "    ({k:?}, {i}),").unwrap();
+        }
+        writeln!(out, "];").unwrap();
+    }
+    writeln!(out).unwrap();
+    writeln!(out, "/// Terms with technical readings, run together (sorted), and the words that make them technical (sorted).").unwrap();
+    writeln!(out, "pub(super) static TECHNICAL: &[(&str, &[&str])] = &[").unwrap();
+    for (term, words) in &technical {
+        writeln!(
+            out,
+            "    ({term:?}, &{:?}),",
+            words.iter().collect::<Vec<_>>()
+        )
+        .unwrap();
+    }
+    writeln!(out, "];").unwrap();
+    let list = |out: &mut String, name: &str, doc: &str, words: Vec<String>| {
+        writeln!(out).unwrap();
+        writeln!(out, "/// {doc}").unwrap();
+        writeln!(out, "pub(super) static {name}: &[(&str, usize)] = &[").unwrap();
+        for w in words {
+            writeln!(out, "    ({w:?}, 0),").unwrap();
+        }
+        writeln!(out, "];").unwrap();
+    };
+    list(
+        &mut out,
+        "ORDINARY",
+        "Ordinary words, sorted.",
+        ordinary.iter().cloned().collect(),
+    );
+    let mut reversed: Vec<String> = ordinary.iter().map(|w| w.chars().rev().collect()).collect();
+    reversed.sort();
+    list(
+        &mut out,
+        "ORDINARY_REVERSED",
+        "Ordinary words spelt backwards, sorted.",
+        reversed,
+    );
+    writeln!(out).unwrap();
+    writeln!(out, "/// Qualifiers, sorted.").unwrap();
+    writeln!(
+        out,
+        "pub(super) static QUALIFIERS: &[&str] = &{:?};",
+        qualifiers.iter().collect::<Vec<_>>()
+    )
+    .unwrap();
+    writeln!(out).unwrap();
+    writeln!(
+        out,
+        "/// Terms of at least this many letters also name the start or end of a longer word."
+    )
+    .unwrap();
+    writeln!(out, "pub(super) const COMPOUND_MIN_LETTERS: usize = {min};").unwrap();
+    writeln!(out).unwrap();
+    writeln!(
+        out,
+        "/// The special categories of personal data (GDPR article 9, and criminal offence data,"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "/// article 10) that clause 2.4 says ProVu never collects, each with its terms as written"
+    )
+    .unwrap();
+    writeln!(out, "/// in `plugins/rules/{SOURCE}`.").unwrap();
+    writeln!(out, "pub const SPECIAL_CATEGORIES: &[(&str, &[&str])] = &[").unwrap();
+    for c in &file.category {
+        writeln!(out, "    ({:?}, &{:?}),", c.name, c.terms).unwrap();
+    }
+    writeln!(out, "];").unwrap();
+
+    let dest =
+        PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("special_categories.rs");
+    std::fs::write(dest, out).expect("write the tables");
+}

@@ -1,0 +1,502 @@
+//! Field names: reading them as words and matching them against vocabularies.
+//!
+//! Used by plugins that decide from a field's *name*, never its value: clause 2.4 ("we do
+//! not collect any special category data") rejects records with fields such as `ethnicity`,
+//! `hiv_status` or `religiousBeliefs`, and clause 2.1.2 removes fields named for card data
+//! (`card_number`, `cvv`).
+//!
+//! # Compact form
+//!
+//! [`compact`] drops everything but letters and digits and lowercases, so that
+//! `cardNumber`, `Card-Number` and `card_number` all compare equal (`cardnumber`). It does
+//! nothing else: the card plugins compare compact names with names of their own.
+//!
+//! # Words
+//!
+//! [`words`] reads a name the way it looks and splits it the way people write names
+//! (`normalise` has the details):
+//!
+//! - NFKC, then format characters (soft hyphen, zero-width characters, ...) and other
+//!   default-ignorable characters dropped: `ｈｅａｌｔｈ`, `hea\u{AD}lth` and
+//!   `he\u{200B}alth` are `health`;
+//! - letters outside ASCII replaced by their Unicode TR39 confusable skeleton, accents
+//!   dropped: `rеligion` with a Cyrillic `е`, `ΗΕΑLΤΗ` with Greek capitals, `santé` and
+//!   `Gesundheitszustand` read as plain Latin letters;
+//! - lowercase; words split at separators (`_`, `-`, `.`, space, `/`, ...), at camelCase
+//!   (`sexualOrientation`) and around digits (`line1` is `line`, `1`);
+//! - digits that stand for letters inside a word read as those letters (`rel1gion`, `h3alth`,
+//!   `r4ce`: `0` o, `1` i or l, `3` e, `4` a, `5` s, `7` t); a `1`, or a look-alike of `l`,
+//!   is tried both as `i` and as `l`.
+//!
+//! # Vocabularies
+//!
+//! A [`Vocabulary`] is named categories of terms; [`Vocabulary::special_categories`] is the
+//! vocabulary of clause 2.4, compiled from `plugins/rules/vocabulary/special-categories.toml`
+//! (by `build.rs`, into sorted static tables: a plugin instance builds nothing to use it,
+//! and each lookup is a few binary searches). A term is one or more words. It names a field
+//! when, reading both with [`words`]:
+//!
+//! 1. its words appear contiguously in the field's words (`health` names `health_notes` and
+//!    `mentalHealth`; `blood type` names `patient_blood_type`; `party` alone, in
+//!    `party_number`, is not `party affiliation`; `trace_id` does not hold `race`);
+//! 2. or its words run together are one of the field's words, or all of them run together
+//!    (`bloodtype`, `TRADEUNION`, `HIVstatus`);
+//! 3. or, for compound words written without separators, a word of the field begins with
+//!    the term run together and the term has at least [`COMPOUND_MIN_LETTERS`] letters
+//!    (`healthrecord`, `religions`, `bloodtypecode`), or the rest of the word is a
+//!    qualifier such as `status`, `test`, `id` or `number` (`hivstatus`, `dnaprofile`,
+//!    `sicknote`: shorter terms would otherwise be found in ordinary words, `gay` in
+//!    `gayle` and `race` in `raceway`); all the field's words run together count too, with
+//!    a qualifier (`HIVstatus`, whose capitals split it as `hi`, `vstatus`);
+//! 4. or a word of the field ends with a one-word term of at least [`COMPOUND_MIN_LETTERS`]
+//!    letters (`mentalhealth`, `physiotherapy`, `interracial`). Terms of several words are
+//!    not matched at the end of a word: `face id` is not in `interfaceid`.
+//!
+//! Two lists of the vocabulary file keep ordinary names from being refused:
+//!
+//! - *ordinary words*, which begin or end with a term without naming its category
+//!   (`hospitality`, `faithful`, `incidental`, `rabbit`, `syndicate`, `genesis`,
+//!   `healthy`), are never read as compounds, nor are longer words that begin or end with
+//!   them (`rabbitmq`); a term that is a word of its own still names the field;
+//! - *technical readings*: a term such as `health`, `race`, `disabled`, `std`, `aids` or
+//!   `fingerprint` is technical, and does not name a field, when the field also holds one
+//!   of the words listed for it (`health_check_url`, `service_health`, `disk_health`,
+//!   `race_condition`, `is_disabled`, `disabled_at`, `std_code`, `cert_fingerprint`), or
+//!   the rest of the compound that holds the term is such a word or begins or ends with one
+//!   of three letters or more (`healthcheck`, `healthz`, `diskhealth`, `stdcode`). The
+//!   other matches of a field still count: `health_checkup`, `healthcare` and
+//!   `health_status` name health; a bare `disabled` names a disability.
+//!
+//! Of several terms that name a field, [`Vocabulary::find`] reports the longest (so
+//! `sexualOrientation` is sexual orientation rather than the sex-life term `sexual`), and of
+//! equally long terms the first added.
+//!
+//! The judgments behind the vocabulary (which words are terms, which are too ambiguous) are
+//! written beside it in the vocabulary file: `sex` and `gender` alone, `nationality`,
+//! `nhs` and `dbs` alone, `ms`, `mental`, `blind`, `stroke`, `heart`, `probation`,
+//! `labour` and `conservative` are not terms.
+
+mod normalise;
+
+use std::borrow::Cow;
+
+use normalise::{Normalised, normalise};
+
+/// A term of the built-in vocabulary.
+#[derive(Debug)]
+struct BuiltinTerm {
+    /// Index of its category in `tables::CATEGORIES`.
+    category: usize,
+    /// The term as written in the vocabulary file.
+    text: &'static str,
+    /// Its [`words`] run together.
+    compact: &'static str,
+    /// The number of letters (and digits) of its words.
+    letters: usize,
+}
+
+mod tables {
+    use super::BuiltinTerm;
+    include!(concat!(env!("OUT_DIR"), "/special_categories.rs"));
+}
+
+pub use tables::SPECIAL_CATEGORIES;
+
+/// Terms of at least this many letters also name a word that begins with them and, if they
+/// are one word, a word that ends with them. Set in the vocabulary file.
+pub const COMPOUND_MIN_LETTERS: usize = tables::COMPOUND_MIN_LETTERS;
+
+/// Reads a field name as lowercase words: normalised (look-alike letters, invisible
+/// characters, accents and digits standing for letters read as plain letters; see the
+/// module docs) and split at separators, camelCase and digits.
+///
+/// - a lowercase letter or digit followed by an uppercase letter starts a word
+///   (`sexualOrientation` -> `sexual`, `orientation`);
+/// - the last capital of a run of capitals followed by a lowercase letter starts a word
+///   (`DNAProfile` -> `dna`, `profile`);
+/// - digits are words of their own (`line1` -> `line`, `1`), unless they stand for letters
+///   inside a word (`h3alth` -> `health`; a `1` is read as `i` here).
+///
+/// Letters without case (as in Chinese or Japanese) count as lowercase. A name with no
+/// letters or digits has no words.
+///
+/// ```
+/// use sluice_rules::names::words;
+/// assert_eq!(words("sexualOrientation"), ["sexual", "orientation"]);
+/// assert_eq!(words("ethnic_origin"), ["ethnic", "origin"]);
+/// assert_eq!(words("DNA_profile"), ["dna", "profile"]);
+/// assert_eq!(words("ｈｅａ\u{AD}lth-Rеcord"), ["health", "record"]);
+/// ```
+pub fn words(segment: &str) -> Vec<String> {
+    let mut n = Normalised::default();
+    normalise(segment, b'i', &mut n);
+    n.words().map(str::to_owned).collect()
+}
+
+/// A field name in lowercase with everything but letters and digits removed
+/// (`"card-Number"` -> `"cardnumber"`), for comparing names written in different styles.
+pub fn compact(segment: &str) -> String {
+    segment
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether the words of `term` appear contiguously, in order, in `words`. An empty term
+/// matches nothing.
+pub fn contains_term(words: &[String], term: &[String]) -> bool {
+    !term.is_empty() && words.windows(term.len()).any(|w| w == term)
+}
+
+/// A term added to a [`Vocabulary`] at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AddedTerm {
+    category: usize,
+    text: String,
+    compact: String,
+    letters: usize,
+}
+
+/// What [`Vocabulary::find`] needs of a term.
+struct TermRef<'a> {
+    category: usize,
+    text: &'a str,
+    compact: &'a str,
+    letters: usize,
+}
+
+/// A field name that matched a [`Vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermMatch<'a> {
+    /// The category of the term, e.g. `"health"`.
+    pub category: &'a str,
+    /// The term that matched, as given, e.g. `"blood type"`.
+    pub term: &'a str,
+}
+
+/// Named categories of terms to look for in field names, such as the special categories of
+/// clause 2.4 ([`Vocabulary::special_categories`]). See the module docs for how terms
+/// match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Whether the built-in special categories are part of it (their tables are static).
+    builtin: bool,
+    /// The category names: the built-in ones first when `builtin`.
+    categories: Vec<Cow<'static, str>>,
+    /// Terms added at run time; term `tables::TERMS.len() + i` is `added[i]`.
+    added: Vec<AddedTerm>,
+    /// Sorted tables of the added terms, as those of `tables`.
+    by_norm: Vec<(Box<str>, usize)>,
+    by_compact: Vec<(Box<str>, usize)>,
+    by_reversed: Vec<(Box<str>, usize)>,
+}
+
+/// Calls `found(length, index)` for each key of `table` (sorted by key) that is a prefix of
+/// `query`, shortest first: a walk down the sorted keys as down a trie, stopping as soon as
+/// no key continues the query.
+fn prefixes<K: AsRef<str>>(
+    table: &[(K, usize)],
+    query: impl Iterator<Item = u8>,
+    mut found: impl FnMut(usize, usize),
+) {
+    let mut range = table;
+    for (depth, byte) in query.enumerate() {
+        let key = |k: &K| k.as_ref().as_bytes().get(depth).copied();
+        let lo = range.partition_point(|(k, _)| key(k) < Some(byte));
+        let hi = range.partition_point(|(k, _)| key(k) <= Some(byte));
+        range = &range[lo..hi];
+        for (k, index) in range {
+            if k.as_ref().len() != depth + 1 {
+                break;
+            }
+            found(depth + 1, *index);
+        }
+        if range.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The length of the longest key of `table` that is a prefix of `query` (0 if none).
+fn longest_prefix(table: &[(&str, usize)], query: impl Iterator<Item = u8>) -> usize {
+    let mut longest = 0;
+    prefixes(table, query, |len, _| longest = len);
+    longest
+}
+
+/// Whether a match of the term `compact` (run together) is technical: the field holds one
+/// of the term's technical words, or the rest of the compound word holding the term is one,
+/// or begins or ends with one of three letters or more.
+fn is_technical(compact: &str, name: &Normalised, rest: Option<&str>) -> bool {
+    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _)| (*t).cmp(compact)) else {
+        return false;
+    };
+    let technical = tables::TECHNICAL[at].1;
+    if name.words().any(|w| technical.binary_search(&w).is_ok()) {
+        return true;
+    }
+    rest.is_some_and(|rest| {
+        technical.binary_search(&rest).is_ok()
+            || technical
+                .iter()
+                .any(|t| t.len() >= 3 && (rest.starts_with(t) || rest.ends_with(t)))
+    })
+}
+
+fn is_qualifier(rest: &str) -> bool {
+    tables::QUALIFIERS.binary_search(&rest).is_ok()
+}
+
+/// The best match so far: the longest term, then the first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Found {
+    letters: usize,
+    index: usize,
+}
+
+impl Found {
+    fn better_than(self, other: Option<Found>) -> bool {
+        other.is_none_or(|o| {
+            (self.letters, std::cmp::Reverse(self.index)) > (o.letters, std::cmp::Reverse(o.index))
+        })
+    }
+}
+
+/// The bytes of `word` spelt backwards, character by character.
+fn backwards(word: &str) -> impl Iterator<Item = u8> + Clone + '_ {
+    word.char_indices()
+        .rev()
+        .flat_map(move |(at, c)| word.as_bytes()[at..at + c.len_utf8()].iter().copied())
+}
+
+impl Vocabulary {
+    /// An empty vocabulary, which matches nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The special categories of clause 2.4 ([`SPECIAL_CATEGORIES`], compiled from
+    /// `plugins/rules/vocabulary/special-categories.toml`). Its tables are static: this
+    /// allocates only the list of category names.
+    pub fn special_categories() -> Self {
+        Self {
+            builtin: true,
+            categories: tables::CATEGORIES
+                .iter()
+                .map(|c| Cow::Borrowed(*c))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds `term` to `category` (creating the category after the existing ones if it is
+    /// new). The term may be written in any naming style (`"sick note"`, `"sickNote"`,
+    /// `"sick-note"`). Returns false, and adds nothing, when the term has no [`words`].
+    pub fn add(&mut self, category: &str, term: &str) -> bool {
+        let mut name = Normalised::default();
+        normalise(term, b'i', &mut name);
+        if name.is_empty() {
+            return false;
+        }
+        let index = match self.categories.iter().position(|c| *c == category) {
+            Some(i) => i,
+            None => {
+                self.categories.push(Cow::Owned(category.to_owned()));
+                self.categories.len() - 1
+            }
+        };
+        let norm = name.words().collect::<Vec<_>>().join(" ");
+        let letters = name.text.chars().count();
+        let id = tables::TERMS.len() + self.added.len();
+        let insert = |table: &mut Vec<(Box<str>, usize)>, key: &str| {
+            let at = table.partition_point(|(k, i)| (k.as_ref(), *i) < (key, id));
+            table.insert(at, (key.into(), id));
+        };
+        insert(&mut self.by_norm, &norm);
+        insert(&mut self.by_compact, &name.text);
+        if name.len() == 1 && letters >= COMPOUND_MIN_LETTERS {
+            insert(
+                &mut self.by_reversed,
+                &name.text.chars().rev().collect::<String>(),
+            );
+        }
+        self.added.push(AddedTerm {
+            category: index,
+            text: term.to_owned(),
+            compact: name.text.clone(),
+            letters,
+        });
+        true
+    }
+
+    /// The categories, in the order they were first added.
+    pub fn categories(&self) -> impl Iterator<Item = &str> {
+        self.categories.iter().map(|c| c.as_ref())
+    }
+
+    /// Whether the vocabulary holds no term.
+    pub fn is_empty(&self) -> bool {
+        !self.builtin && self.added.is_empty()
+    }
+
+    fn term(&self, index: usize) -> TermRef<'_> {
+        match tables::TERMS.get(index) {
+            Some(t) => TermRef {
+                category: t.category,
+                text: t.text,
+                compact: t.compact,
+                letters: t.letters,
+            },
+            None => {
+                let t = &self.added[index - tables::TERMS.len()];
+                TermRef {
+                    category: t.category,
+                    text: &t.text,
+                    compact: &t.compact,
+                    letters: t.letters,
+                }
+            }
+        }
+    }
+
+    /// Calls `found` for each key of the built-in table `builtin` (when this vocabulary has
+    /// the built-in terms) and of the added-terms table `added` that is a prefix of `query`.
+    fn prefixes(
+        &self,
+        builtin: &[(&str, usize)],
+        added: &[(Box<str>, usize)],
+        query: impl Iterator<Item = u8> + Clone,
+        mut found: impl FnMut(usize, usize),
+    ) {
+        if self.builtin {
+            prefixes(builtin, query.clone(), &mut found);
+        }
+        prefixes(added, query, &mut found);
+    }
+
+    /// The term (among all the terms that name the field) that names the field `segment`
+    /// best: the longest, then the first added. See the module docs for how terms match.
+    ///
+    /// ```
+    /// use sluice_rules::names::Vocabulary;
+    /// let v = Vocabulary::special_categories();
+    /// assert_eq!(v.find("hiv_status").unwrap().category, "health");
+    /// assert_eq!(v.find("rеligion").unwrap().category, "religious or philosophical beliefs");
+    /// assert_eq!(v.find("health_check_url"), None);
+    /// assert_eq!(v.find("party_number"), None);
+    /// ```
+    pub fn find(&self, segment: &str) -> Option<TermMatch<'_>> {
+        let mut name = Normalised::with_capacity(segment.len());
+        normalise(segment, b'i', &mut name);
+        let mut best = self.best(&name);
+        if name.ambiguous {
+            normalise(segment, b'l', &mut name);
+            if let Some(other) = self.best(&name)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
+        let best = best?;
+        let term = self.term(best.index);
+        Some(TermMatch {
+            category: &self.categories[term.category],
+            term: term.text,
+        })
+    }
+
+    /// The best of the terms that name the field read as `name`.
+    fn best(&self, name: &Normalised) -> Option<Found> {
+        let mut best: Option<Found> = None;
+        let mut consider = |index: usize, rest: Option<&str>| {
+            let term = self.term(index);
+            if !is_technical(term.compact, name, rest) {
+                let found = Found {
+                    letters: term.letters,
+                    index,
+                };
+                if found.better_than(best) {
+                    best = Some(found);
+                }
+            }
+        };
+        let mut start = 0;
+        for (i, &end) in name.ends.iter().enumerate() {
+            let word = &name.text[start..end];
+            // 1. Terms of several words starting at this word: the walk reads this word and
+            // the following ones, joined by spaces, and a term must end where a word does.
+            let spaced = name
+                .words()
+                .skip(i)
+                .enumerate()
+                .flat_map(|(k, w)| (k > 0).then_some(b' ').into_iter().chain(w.bytes()));
+            let word_end = |len: usize| {
+                name.ends[i..]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| e - start + k)
+                    .take_while(|e| *e <= len)
+                    .any(|e| e == len)
+            };
+            self.prefixes(tables::BY_NORM, &self.by_norm, spaced, |len, index| {
+                if len > word.len() && word_end(len) {
+                    consider(index, None);
+                }
+            });
+            // 2 and 3. The word is a term run together, or begins with one.
+            let ordinary = longest_prefix(tables::ORDINARY, word.bytes());
+            self.prefixes(
+                tables::BY_COMPACT,
+                &self.by_compact,
+                word.bytes(),
+                |len, index| {
+                    if len == word.len() {
+                        consider(index, None);
+                    } else if ordinary <= len {
+                        let rest = &word[len..];
+                        if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
+                            consider(index, Some(rest));
+                        }
+                    }
+                },
+            );
+            // 4. The word ends with a one-word term.
+            let ordinary = longest_prefix(tables::ORDINARY_REVERSED, backwards(word));
+            self.prefixes(
+                tables::BY_REVERSED,
+                &self.by_reversed,
+                backwards(word),
+                |len, index| {
+                    if len < word.len() && ordinary <= len {
+                        consider(index, Some(&word[..word.len() - len]));
+                    }
+                },
+            );
+            start = end;
+        }
+        if name.len() > 1 {
+            // 2 and 3 for all the words run together, for names whose case splits them
+            // elsewhere than their words (`HIVstatus` reads as `hi`, `vstatus`): the whole
+            // is a term, or a term and a qualifier. (A term ending inside a word of the name
+            // with any other rest, as `genetica` in `genetic_algorithm`, does not count.)
+            let all = name.text.as_str();
+            self.prefixes(
+                tables::BY_COMPACT,
+                &self.by_compact,
+                all.bytes(),
+                |len, index| {
+                    if len == all.len() {
+                        consider(index, None);
+                    } else if is_qualifier(&all[len..]) {
+                        consider(index, Some(&all[len..]));
+                    }
+                },
+            );
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests;
