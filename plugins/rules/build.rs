@@ -25,7 +25,7 @@ const SOURCE: &str = "vocabulary/special-categories.toml";
 #[serde(deny_unknown_fields)]
 struct File {
     category: Vec<Category>,
-    technical: BTreeMap<String, Vec<String>>,
+    technical: BTreeMap<String, Technical>,
     ordinary: Ordinary,
     matching: Matching,
 }
@@ -37,6 +37,18 @@ struct Category {
     #[expect(dead_code, reason = "for the reader of the file")]
     gdpr: String,
     terms: Vec<String>,
+}
+
+/// The words that make a term technical, and whether any word before it does.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Technical {
+    Words(Vec<String>),
+    Table {
+        words: Vec<String>,
+        #[serde(default)]
+        after_another_word: bool,
+    },
 }
 
 #[derive(Deserialize)]
@@ -141,17 +153,25 @@ fn main() {
 
     // Technical readings are keyed by the term's compact form, so that they hold for
     // every spelling of it (`fingerprint`, `finger print`).
-    let mut technical: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (term, words) in &file.technical {
+    let mut technical: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+    for (term, entry) in &file.technical {
+        let (words, after) = match entry {
+            Technical::Words(words) => (words, false),
+            Technical::Table {
+                words,
+                after_another_word,
+            } => (words, *after_another_word),
+        };
         let compact = read(term).text;
         if !terms.iter().any(|t| t.compact == compact) {
             errors.push(format!("technical: {term:?} is not a term of any category"));
             continue;
         }
-        if words.is_empty() {
+        if words.is_empty() && !after {
             errors.push(format!("technical.{term}: give at least one word"));
         }
-        let set = technical.entry(compact).or_default();
+        let (set, after_any) = technical.entry(compact).or_default();
+        *after_any |= after;
         for word in words {
             if let Some(w) = one_word(&format!("technical.{term}: the word"), word, &mut errors) {
                 set.insert(w);
@@ -253,11 +273,16 @@ fn main() {
     }
     writeln!(out).unwrap();
     writeln!(out, "/// Terms with technical readings, run together (sorted), and the words that make them technical (sorted).").unwrap();
-    writeln!(out, "pub(super) static TECHNICAL: &[(&str, &[&str])] = &[").unwrap();
-    for (term, words) in &technical {
+    writeln!(out, "/// The flag: technical after any other word too.").unwrap();
+    writeln!(
+        out,
+        "pub(super) static TECHNICAL: &[(&str, &[&str], bool)] = &["
+    )
+    .unwrap();
+    for (term, (words, after)) in &technical {
         writeln!(
             out,
-            "    ({term:?}, &{:?}),",
+            "    ({term:?}, &{:?}, {after}),",
             words.iter().collect::<Vec<_>>()
         )
         .unwrap();

@@ -46,8 +46,9 @@
 //!    (`healthrecord`, `religions`, `bloodtypecode`), or the rest of the word is a
 //!    qualifier such as `status`, `test`, `id` or `number` (`hivstatus`, `dnaprofile`,
 //!    `sicknote`: shorter terms would otherwise be found in ordinary words, `gay` in
-//!    `gayle` and `race` in `raceway`); all the field's words run together count too, with
-//!    a qualifier (`HIVstatus`, whose capitals split it as `hi`, `vstatus`);
+//!    `gayle` and `race` in `raceway`); in a name without separators, all its words run
+//!    together count too, whole or with a qualifier (`HIVstatus`, whose capitals split it
+//!    as `hi`, `vstatus`);
 //! 4. or a word of the field ends with a one-word term of at least [`COMPOUND_MIN_LETTERS`]
 //!    letters (`mentalhealth`, `physiotherapy`, `interracial`). Terms of several words are
 //!    not matched at the end of a word: `face id` is not in `interfaceid`.
@@ -225,14 +226,28 @@ fn longest_prefix(table: &[(&str, usize)], query: impl Iterator<Item = u8>) -> u
     longest
 }
 
+/// Where a term was found in a field name.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    /// The rest of the compound word that holds the term, if it is in a compound.
+    rest: Option<&'a str>,
+    /// Whether a word, or part of a compound, comes before the term.
+    after_another_word: bool,
+}
+
 /// Whether a match of the term `compact` (run together) is technical: the field holds one
 /// of the term's technical words, or the rest of the compound word holding the term is one,
-/// or begins or ends with one of three letters or more.
-fn is_technical(compact: &str, name: &Normalised, rest: Option<&str>) -> bool {
-    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _)| (*t).cmp(compact)) else {
+/// or begins or ends with one of three letters or more, or (for terms so marked) another
+/// word comes before the term.
+fn is_technical(compact: &str, name: &Normalised, place: Place<'_>) -> bool {
+    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _)| (*t).cmp(compact)) else {
         return false;
     };
-    let technical = tables::TECHNICAL[at].1;
+    let (_, technical, after_another_word) = tables::TECHNICAL[at];
+    if after_another_word && place.after_another_word {
+        return true;
+    }
+    let rest = place.rest;
     if name.words().any(|w| technical.binary_search(&w).is_ok()) {
         return true;
     }
@@ -409,9 +424,9 @@ impl Vocabulary {
     /// The best of the terms that name the field read as `name`.
     fn best(&self, name: &Normalised) -> Option<Found> {
         let mut best: Option<Found> = None;
-        let mut consider = |index: usize, rest: Option<&str>| {
+        let mut consider = |index: usize, place: Place<'_>| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, rest) {
+            if !is_technical(term.compact, name, place) {
                 let found = Found {
                     letters: term.letters,
                     index,
@@ -439,9 +454,13 @@ impl Vocabulary {
                     .take_while(|e| *e <= len)
                     .any(|e| e == len)
             };
+            let whole = Place {
+                rest: None,
+                after_another_word: i > 0,
+            };
             self.prefixes(tables::BY_NORM, &self.by_norm, spaced, |len, index| {
                 if len > word.len() && word_end(len) {
-                    consider(index, None);
+                    consider(index, whole);
                 }
             });
             // 2 and 3. The word is a term run together, or begins with one.
@@ -452,11 +471,15 @@ impl Vocabulary {
                 word.bytes(),
                 |len, index| {
                     if len == word.len() {
-                        consider(index, None);
+                        consider(index, whole);
                     } else if ordinary <= len {
                         let rest = &word[len..];
                         if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
-                            consider(index, Some(rest));
+                            let place = Place {
+                                rest: Some(rest),
+                                ..whole
+                            };
+                            consider(index, place);
                         }
                     }
                 },
@@ -469,27 +492,35 @@ impl Vocabulary {
                 backwards(word),
                 |len, index| {
                     if len < word.len() && ordinary <= len {
-                        consider(index, Some(&word[..word.len() - len]));
+                        let place = Place {
+                            rest: Some(&word[..word.len() - len]),
+                            after_another_word: true,
+                        };
+                        consider(index, place);
                     }
                 },
             );
             start = end;
         }
-        if name.len() > 1 {
+        if name.len() > 1 && !name.separated {
             // 2 and 3 for all the words run together, for names whose case splits them
             // elsewhere than their words (`HIVstatus` reads as `hi`, `vstatus`): the whole
-            // is a term, or a term and a qualifier. (A term ending inside a word of the name
-            // with any other rest, as `genetica` in `genetic_algorithm`, does not count.)
+            // is a term, or a term and a qualifier. (Not for names with separators, whose
+            // words are as written: `st_ino` is not `sti` and `no`; nor a term ending inside
+            // a word with any other rest, as `genetica` in `geneticAlgorithm`.)
             let all = name.text.as_str();
             self.prefixes(
                 tables::BY_COMPACT,
                 &self.by_compact,
                 all.bytes(),
                 |len, index| {
-                    if len == all.len() {
-                        consider(index, None);
-                    } else if is_qualifier(&all[len..]) {
-                        consider(index, Some(&all[len..]));
+                    let rest = &all[len..];
+                    if len == all.len() || is_qualifier(rest) {
+                        let place = Place {
+                            rest: (!rest.is_empty()).then_some(rest),
+                            after_another_word: false,
+                        };
+                        consider(index, place);
                     }
                 },
             );

@@ -24,9 +24,10 @@
 //!    (`line`, `1`). A character's case is its own, before its skeleton replaces it.
 //! 6. A run of digits with a letter on each side stands for letters when all its digits
 //!    look like letters: `0` o, `1` i or l, `3` e, `4` a, `5` s, `7` t (`rel1gion`, `h3alth`,
-//!    `r4ce`, `HE4LTH`). Other digits, and digits at either end of a word, stay digits and
-//!    words of their own (`address2line`, `line1`, `v2`). A `1` (or a look-alike of `l`) is
-//!    read as `i` or as `l` according to [`normalise`]'s `one`.
+//!    `r4ce`, `HE4LTH`), unless the letter after them is a capital that starts a camelCase
+//!    word (`JA3Fingerprint`, `ipv4Address`). Other digits, and digits at either end of a
+//!    word, stay digits and words of their own (`address2line`, `line1`, `v2`). A `1` (or a
+//!    look-alike of `l`) is read as `i` or as `l` according to [`normalise`]'s `one`.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
@@ -41,6 +42,9 @@ pub struct Normalised {
     pub ends: Vec<usize>,
     /// Whether a character that may stand for `i` or `l` was read as `one`.
     pub ambiguous: bool,
+    /// Whether a separator (anything but a letter or digit) follows a word: the words were
+    /// not all split at case and digit changes.
+    pub separated: bool,
 }
 
 impl Normalised {
@@ -50,6 +54,7 @@ impl Normalised {
             text: String::with_capacity(len + 4),
             ends: Vec::with_capacity(4),
             ambiguous: false,
+            separated: false,
         }
     }
 
@@ -120,6 +125,17 @@ struct Reader<'a> {
     /// A run of digits being read: where it starts in `text`, whether a letter precedes it
     /// (and its kind), and whether all its digits stand for letters.
     run: Option<Run>,
+    /// Digits that stand for letters followed by a capital, waiting for the next character:
+    /// a lowercase letter makes the capital start a word (`JA3Fingerprint`: `ja`, `3`,
+    /// `fingerprint`); anything else makes the digits letters (`H3ALTH`).
+    tentative: Option<Tentative>,
+}
+
+#[derive(Clone, Copy)]
+struct Tentative {
+    run_start: usize,
+    capital_start: usize,
+    before: Kind,
 }
 
 #[derive(Clone, Copy)]
@@ -137,43 +153,82 @@ impl Reader<'_> {
         }
     }
 
-    /// Decides a pending digit run, given the kind of what follows it.
-    fn settle_run(&mut self, next: Kind) {
-        let Some(run) = self.run.take() else { return };
+    /// Reads the digits of `text[from..to]` as the letters they stand for.
+    fn fold(&mut self, from: usize, to: usize) {
+        for at in from..to {
+            let digit = self.out.text.as_bytes()[at];
+            if digit == b'1' {
+                self.out.ambiguous = true;
+            }
+            let letter = char::from(digit_letter(digit, self.one).unwrap_or(digit));
+            self.out
+                .text
+                .replace_range(at..=at, letter.encode_utf8(&mut [0; 4]));
+        }
+    }
+
+    /// Decides a pending digit run, given the kind of what follows it. Returns true when
+    /// the decision waits for the character after (a capital follows foldable digits).
+    fn settle_run(&mut self, next: Kind) -> bool {
+        let Some(run) = self.run.take() else {
+            return false;
+        };
         match run.after {
-            Some(letter) if run.foldable && is_letter(next) => {
+            Some(before) if run.foldable && next == Kind::Upper => {
+                self.tentative = Some(Tentative {
+                    run_start: run.start,
+                    capital_start: self.out.text.len(),
+                    before,
+                });
+                true
+            }
+            Some(before) if run.foldable && is_letter(next) => {
                 // Letters: rewrite the digits in place (ASCII for ASCII) and go on with the
                 // word as though a letter of the preceding kind had been read.
-                for at in run.start..self.out.text.len() {
-                    let digit = self.out.text.as_bytes()[at];
-                    if digit == b'1' {
-                        self.out.ambiguous = true;
-                    }
-                    let letter = char::from(digit_letter(digit, self.one).unwrap_or(digit));
-                    self.out
-                        .text
-                        .replace_range(at..=at, letter.encode_utf8(&mut [0; 4]));
-                }
-                self.prev = letter;
+                self.fold(run.start, self.out.text.len());
+                self.prev = before;
                 // Not a run of capitals: `H3alth` is one word.
                 self.prev_prev = Kind::Lower;
+                false
             }
             _ => {
                 // A word of digits, apart from the letters before and after it.
                 self.end_word_at(run.start);
                 self.end_word_at(self.out.text.len());
+                false
             }
         }
     }
 
+    /// Decides tentative digits (see `tentative`), given the kind of what follows the capital.
+    fn settle_tentative(&mut self, next: Kind) {
+        let Some(t) = self.tentative.take() else {
+            return;
+        };
+        if next == Kind::Lower {
+            self.end_word_at(t.run_start);
+            self.end_word_at(t.capital_start);
+            // The capital starts a word, not the end of a run of capitals.
+            self.prev_prev = Kind::Digit;
+        } else {
+            self.fold(t.run_start, t.capital_start);
+            self.prev_prev = t.before;
+        }
+    }
+
     fn separator(&mut self) {
+        self.settle_tentative(Kind::Separator);
         self.settle_run(Kind::Separator);
+        if !self.out.text.is_empty() {
+            self.out.separated = true;
+        }
         self.end_word_at(self.out.text.len());
         self.prev_prev = self.prev;
         self.prev = Kind::Separator;
     }
 
     fn digit(&mut self, digit: u8) {
+        self.settle_tentative(Kind::Digit);
         let foldable = digit_letter(digit, self.one).is_some();
         match &mut self.run {
             Some(run) => run.foldable &= foldable,
@@ -195,7 +250,8 @@ impl Reader<'_> {
     /// A character of kind `kind` (a letter, or a digit outside ASCII) read as `letters`.
     /// ASCII digits among the letters of a letter stand for the letters they look like.
     fn letters(&mut self, kind: Kind, letters: impl Iterator<Item = char>) {
-        self.settle_run(kind);
+        self.settle_tentative(kind);
+        let waiting = self.settle_run(kind);
         let here = self.out.text.len();
         let boundary = matches!(
             (self.prev, kind),
@@ -203,7 +259,9 @@ impl Reader<'_> {
                 | (Kind::Upper | Kind::Lower, Kind::Digit)
                 | (Kind::Digit, Kind::Lower)
         );
-        if boundary {
+        if waiting {
+            // Decided by the next character.
+        } else if boundary {
             self.end_word_at(here);
         } else if kind == Kind::Lower && self.prev == Kind::Upper && self.prev_prev == Kind::Upper {
             // The last capital of a run of capitals starts the next word: `DNAProfile`.
@@ -233,6 +291,7 @@ impl Reader<'_> {
     }
 
     fn finish(&mut self) {
+        self.settle_tentative(Kind::Separator);
         self.settle_run(Kind::Separator);
         self.end_word_at(self.out.text.len());
     }
@@ -245,6 +304,7 @@ pub fn normalise(segment: &str, one: u8, out: &mut Normalised) {
     out.text.clear();
     out.ends.clear();
     out.ambiguous = false;
+    out.separated = false;
     let mut reader = Reader {
         out,
         one,
@@ -253,6 +313,7 @@ pub fn normalise(segment: &str, one: u8, out: &mut Normalised) {
         prev_prev: Kind::Separator,
         prev_start: 0,
         run: None,
+        tentative: None,
     };
     if segment.is_ascii() {
         // NFKC and skeletons leave ASCII as it is.
