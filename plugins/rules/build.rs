@@ -17,7 +17,7 @@ use serde::Deserialize;
 #[allow(dead_code, reason = "shared with the library, which uses all of it")]
 mod normalise;
 
-use normalise::{Normalised, normalise};
+use normalise::{Normalised, Reading, normalise};
 
 const SOURCE: &str = "vocabulary/special-categories.toml";
 
@@ -73,7 +73,7 @@ struct Term {
 
 fn read(text: &str) -> Normalised {
     let mut n = Normalised::default();
-    normalise(text, b'i', &mut n);
+    normalise(text, Reading::FIRST, &mut n);
     n
 }
 

@@ -26,7 +26,8 @@
 //!   (`sexualOrientation`) and around digits (`line1` is `line`, `1`);
 //! - digits that stand for letters inside a word read as those letters (`rel1gion`, `h3alth`,
 //!   `r4ce`: `0` o, `1` i or l, `3` e, `4` a, `5` s, `7` t); a `1`, or a look-alike of `l`,
-//!   is tried both as `i` and as `l`.
+//!   is tried both as `i` and as `l`, and digits at the start or end of a word of letters
+//!   (`dn4`, `rac3`) are tried both as digits and as letters.
 //!
 //! # Vocabularies
 //!
@@ -68,9 +69,10 @@
 //!   other matches of a field still count: `health_checkup`, `healthcare` and
 //!   `health_status` name health; a bare `disabled` names a disability.
 //!
-//! Of several terms that name a field, [`Vocabulary::find`] reports the longest (so
-//! `sexualOrientation` is sexual orientation rather than the sex-life term `sexual`), and of
-//! equally long terms the first added.
+//! Of several terms that name a field, [`Vocabulary::find`] reports the one that ends last
+//! in the name, as the last word of an English compound names what it is (`patient_race` is
+//! race, `sexual_health` health), then the longest (`sexualOrientation` is sexual
+//! orientation rather than the sex-life term `sexual`), then the first added.
 //!
 //! The judgments behind the vocabulary (which words are terms, which are too ambiguous) are
 //! written beside it in the vocabulary file: `sex` and `gender` alone, `nationality`,
@@ -81,7 +83,7 @@ mod normalise;
 
 use std::borrow::Cow;
 
-use normalise::{Normalised, normalise};
+use normalise::{Normalised, Reading, normalise};
 
 /// A term of the built-in vocabulary.
 #[derive(Debug)]
@@ -130,7 +132,7 @@ pub const COMPOUND_MIN_LETTERS: usize = tables::COMPOUND_MIN_LETTERS;
 /// ```
 pub fn words(segment: &str) -> Vec<String> {
     let mut n = Normalised::default();
-    normalise(segment, b'i', &mut n);
+    normalise(segment, Reading::FIRST, &mut n);
     n.words().map(str::to_owned).collect()
 }
 
@@ -263,21 +265,24 @@ fn is_qualifier(rest: &str) -> bool {
     tables::QUALIFIERS.binary_search(&rest).is_ok()
 }
 
-/// The best match so far: the longest term, then the first.
+/// The best match so far: the term that ends last in the name, then the longest, then the
+/// first.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Found {
+    end: usize,
     letters: usize,
     index: usize,
 }
 
 impl Found {
+    fn key(self) -> (usize, usize, std::cmp::Reverse<usize>) {
+        (self.end, self.letters, std::cmp::Reverse(self.index))
+    }
+
     fn better_than(self, other: Option<Found>) -> bool {
-        other.is_none_or(|o| {
-            (self.letters, std::cmp::Reverse(self.index)) > (o.letters, std::cmp::Reverse(o.index))
-        })
+        other.is_none_or(|o| self.key() > o.key())
     }
 }
-
 /// The bytes of `word` spelt backwards, character by character.
 fn backwards(word: &str) -> impl Iterator<Item = u8> + Clone + '_ {
     word.char_indices()
@@ -310,7 +315,7 @@ impl Vocabulary {
     /// `"sick-note"`). Returns false, and adds nothing, when the term has no [`words`].
     pub fn add(&mut self, category: &str, term: &str) -> bool {
         let mut name = Normalised::default();
-        normalise(term, b'i', &mut name);
+        normalise(term, Reading::FIRST, &mut name);
         if name.is_empty() {
             return false;
         }
@@ -391,7 +396,8 @@ impl Vocabulary {
     }
 
     /// The term (among all the terms that name the field) that names the field `segment`
-    /// best: the longest, then the first added. See the module docs for how terms match.
+    /// best: the one ending last in the name, then the longest, then the first added. See
+    /// the module docs for how terms match and how names are read.
     ///
     /// ```
     /// use sluice_rules::names::Vocabulary;
@@ -403,10 +409,16 @@ impl Vocabulary {
     /// ```
     pub fn find(&self, segment: &str) -> Option<TermMatch<'_>> {
         let mut name = Normalised::with_capacity(segment.len());
-        normalise(segment, b'i', &mut name);
+        normalise(segment, Reading::FIRST, &mut name);
         let mut best = self.best(&name);
-        if name.ambiguous {
-            normalise(segment, b'l', &mut name);
+        // Other readings of characters that may stand for more than one letter, only when
+        // the name has some.
+        let (ambiguous, edges) = (name.ambiguous, name.edge_digits);
+        for (one, edge) in [(b'l', false), (b'i', true), (b'l', true)] {
+            if (one == b'l' && !ambiguous) || (edge && !edges) {
+                continue;
+            }
+            normalise(segment, Reading { one, edges: edge }, &mut name);
             if let Some(other) = self.best(&name)
                 && other.better_than(best)
             {
@@ -424,10 +436,12 @@ impl Vocabulary {
     /// The best of the terms that name the field read as `name`.
     fn best(&self, name: &Normalised) -> Option<Found> {
         let mut best: Option<Found> = None;
-        let mut consider = |index: usize, place: Place<'_>| {
+        // A term found at `place`, ending at byte `end` of the words run together.
+        let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
             if !is_technical(term.compact, name, place) {
                 let found = Found {
+                    end,
                     letters: term.letters,
                     index,
                 };
@@ -446,21 +460,25 @@ impl Vocabulary {
                 .skip(i)
                 .enumerate()
                 .flat_map(|(k, w)| (k > 0).then_some(b' ').into_iter().chain(w.bytes()));
+            // The end (in `name.text`) of the word that ends `len` bytes into the walk.
             let word_end = |len: usize| {
                 name.ends[i..]
                     .iter()
                     .enumerate()
-                    .map(|(k, e)| e - start + k)
-                    .take_while(|e| *e <= len)
-                    .any(|e| e == len)
+                    .map(|(k, e)| (e - start + k, *e))
+                    .take_while(|(at, _)| *at <= len)
+                    .find(|(at, _)| *at == len)
+                    .map(|(_, e)| e)
             };
             let whole = Place {
                 rest: None,
                 after_another_word: i > 0,
             };
             self.prefixes(tables::BY_NORM, &self.by_norm, spaced, |len, index| {
-                if len > word.len() && word_end(len) {
-                    consider(index, whole);
+                if len > word.len()
+                    && let Some(end) = word_end(len)
+                {
+                    consider(index, whole, end);
                 }
             });
             // 2 and 3. The word is a term run together, or begins with one.
@@ -471,7 +489,7 @@ impl Vocabulary {
                 word.bytes(),
                 |len, index| {
                     if len == word.len() {
-                        consider(index, whole);
+                        consider(index, whole, end);
                     } else if ordinary <= len {
                         let rest = &word[len..];
                         if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
@@ -479,7 +497,7 @@ impl Vocabulary {
                                 rest: Some(rest),
                                 ..whole
                             };
-                            consider(index, place);
+                            consider(index, place, start + len);
                         }
                     }
                 },
@@ -496,7 +514,7 @@ impl Vocabulary {
                             rest: Some(&word[..word.len() - len]),
                             after_another_word: true,
                         };
-                        consider(index, place);
+                        consider(index, place, end);
                     }
                 },
             );
@@ -520,7 +538,7 @@ impl Vocabulary {
                             rest: (!rest.is_empty()).then_some(rest),
                             after_another_word: false,
                         };
-                        consider(index, place);
+                        consider(index, place, len);
                     }
                 },
             );

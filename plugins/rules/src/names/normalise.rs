@@ -27,7 +27,10 @@
 //!    `r4ce`, `HE4LTH`), unless the letter after them is a capital that starts a camelCase
 //!    word (`JA3Fingerprint`, `ipv4Address`). Other digits, and digits at either end of a
 //!    word, stay digits and words of their own (`address2line`, `line1`, `v2`). A `1` (or a
-//!    look-alike of `l`) is read as `i` or as `l` according to [`normalise`]'s `one`.
+//!    look-alike of `l`) is read as `i` or as `l`, as [`Reading::one`] says.
+//! 7. With [`Reading::edges`], foldable digits at the end of a word of two letters or more,
+//!    or at the start of one, stand for letters too (`dn4`, `rac3`, `3thnicity`): a second
+//!    reading, since `line1` or `v2` are more often digits.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
@@ -40,8 +43,11 @@ pub struct Normalised {
     /// The end of each word in `text` (byte offsets, increasing); word `i` starts where word
     /// `i - 1` ends.
     pub ends: Vec<usize>,
-    /// Whether a character that may stand for `i` or `l` was read as `one`.
+    /// Whether a character that may stand for `i` or `l` was read as [`Reading::one`].
     pub ambiguous: bool,
+    /// Whether a word begins or ends with digits that [`Reading::edges`] would read as
+    /// letters.
+    pub edge_digits: bool,
     /// Whether a separator (anything but a letter or digit) follows a word: the words were
     /// not all split at case and digit changes.
     pub separated: bool,
@@ -54,6 +60,7 @@ impl Normalised {
             text: String::with_capacity(len + 4),
             ends: Vec::with_capacity(4),
             ambiguous: false,
+            edge_digits: false,
             separated: false,
         }
     }
@@ -77,6 +84,24 @@ impl Normalised {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+}
+
+/// How to read the characters that may stand for more than one letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// What a `1` inside a word, and a look-alike of `l` or `I`, stands for: `b'i'` or
+    /// `b'l'`.
+    pub one: u8,
+    /// Whether digits at the start or end of a word stand for letters too.
+    pub edges: bool,
+}
+
+impl Reading {
+    /// The first reading: `1` is `i`, digits at the ends of words are digits.
+    pub const FIRST: Reading = Reading {
+        one: b'i',
+        edges: false,
+    };
 }
 
 /// What a character is, for finding word boundaries.
@@ -115,6 +140,7 @@ fn is_invisible(c: char) -> bool {
 struct Reader<'a> {
     out: &'a mut Normalised,
     one: u8,
+    edges: bool,
     /// Start of the word being read (equal to `text.len()` when none is).
     word_start: usize,
     /// The kinds of the previous two characters read (not dropped).
@@ -191,13 +217,42 @@ impl Reader<'_> {
                 self.prev_prev = Kind::Lower;
                 false
             }
+            Some(before) if run.foldable && run.start - self.word_start >= 2 => {
+                // At the end of a word of two letters or more (`dn4`).
+                if self.edges {
+                    self.fold(run.start, self.out.text.len());
+                    self.prev = before;
+                    self.prev_prev = Kind::Lower;
+                } else {
+                    self.out.edge_digits = true;
+                    self.digit_word(run.start);
+                }
+                false
+            }
+            None if run.foldable && is_letter(next) => {
+                // At the start of a word (`3thnicity`).
+                if self.edges {
+                    self.fold(run.start, self.out.text.len());
+                    self.prev = next;
+                    self.prev_prev = Kind::Lower;
+                } else {
+                    self.out.edge_digits = true;
+                    self.digit_word(run.start);
+                }
+                false
+            }
             _ => {
-                // A word of digits, apart from the letters before and after it.
-                self.end_word_at(run.start);
-                self.end_word_at(self.out.text.len());
+                self.digit_word(run.start);
                 false
             }
         }
+    }
+
+    /// Makes the digits from `start` to the end of `text` a word of their own, apart from
+    /// the letters before and after them.
+    fn digit_word(&mut self, start: usize) {
+        self.end_word_at(start);
+        self.end_word_at(self.out.text.len());
     }
 
     /// Decides tentative digits (see `tentative`), given the kind of what follows the capital.
@@ -206,7 +261,16 @@ impl Reader<'_> {
             return;
         };
         if next == Kind::Lower {
-            self.end_word_at(t.run_start);
+            // The digits end the word before the capital: as digits at the end of a word
+            // (`dn4Profile`), except after capitals, where they end an acronym
+            // (`JA3Fingerprint`) and stay digits in every reading.
+            let edge = t.before == Kind::Lower && t.run_start - self.word_start >= 2;
+            if edge && self.edges {
+                self.fold(t.run_start, t.capital_start);
+            } else {
+                self.out.edge_digits |= edge;
+                self.end_word_at(t.run_start);
+            }
             self.end_word_at(t.capital_start);
             // The capital starts a word, not the end of a run of capitals.
             self.prev_prev = Kind::Digit;
@@ -297,17 +361,19 @@ impl Reader<'_> {
     }
 }
 
-/// Reads `segment` as plain lowercase words into `out` (see the module docs), reading a `1`
-/// inside a word, and a look-alike of `l`, as `one` (`b'i'` or `b'l'`). `out.ambiguous`
-/// tells whether that choice was made.
-pub fn normalise(segment: &str, one: u8, out: &mut Normalised) {
+/// Reads `segment` as plain lowercase words into `out` (see the module docs), reading the
+/// characters that may stand for more than one letter as `reading` says. `out.ambiguous`
+/// and `out.edge_digits` tell whether another reading could differ.
+pub fn normalise(segment: &str, reading: Reading, out: &mut Normalised) {
     out.text.clear();
     out.ends.clear();
     out.ambiguous = false;
+    out.edge_digits = false;
     out.separated = false;
     let mut reader = Reader {
         out,
-        one,
+        one: reading.one,
+        edges: reading.edges,
         word_start: 0,
         prev: Kind::Separator,
         prev_prev: Kind::Separator,
