@@ -263,13 +263,21 @@ fn main() {
         ),
     ];
     for (name, doc, table) in tables {
+        // Where the keys of each first byte start.
+        let mut index = [0usize; 257];
+        for (b, slot) in index.iter_mut().enumerate() {
+            *slot = table.partition_point(|(k, _)| usize::from(k.as_bytes()[0]) < b);
+        }
         writeln!(out).unwrap();
         writeln!(out, "/// {doc}").unwrap();
-        writeln!(out, "pub(super) static {name}: &[(&str, usize)] = &[").unwrap();
-        for (k, i) in table {
-            writeln!(out, "    ({k:?}, {i}),").unwrap();
+        writeln!(out, "pub(super) static {name}: Table = Table {{").unwrap();
+        writeln!(out, "    keys: &[").unwrap();
+        for (k, i) in &table {
+            writeln!(out, "        ({k:?}, {i}),").unwrap();
         }
-        writeln!(out, "];").unwrap();
+        writeln!(out, "    ],").unwrap();
+        writeln!(out, "    index: {index:?},").unwrap();
+        writeln!(out, "}};").unwrap();
     }
     writeln!(out).unwrap();
     writeln!(out, "/// Terms with technical readings, run together (sorted), and the words that make them technical (sorted).").unwrap();

@@ -100,6 +100,14 @@ struct BuiltinTerm {
 
 mod tables {
     use super::BuiltinTerm;
+
+    /// A sorted table of keys (with term indices), and where the keys of each first byte
+    /// start in it.
+    pub(super) struct Table {
+        pub(super) keys: &'static [(&'static str, usize)],
+        pub(super) index: [u16; 257],
+    }
+
     include!(concat!(env!("OUT_DIR"), "/special_categories.rs"));
 }
 
@@ -201,10 +209,42 @@ pub struct Vocabulary {
 fn prefixes<K: AsRef<str>>(
     table: &[(K, usize)],
     query: impl Iterator<Item = u8>,
+    found: impl FnMut(usize, usize),
+) {
+    walk(table, 0, query, found);
+}
+
+/// [`prefixes`] for a static table, starting from the keys of the query's first byte (which
+/// `index` gives: the keys starting with byte `b` are `keys[index[b]..index[b + 1]]`).
+fn prefixes_indexed(
+    table: &tables::Table,
+    mut query: impl Iterator<Item = u8>,
     mut found: impl FnMut(usize, usize),
 ) {
-    let mut range = table;
-    for (depth, byte) in query.enumerate() {
+    let Some(first) = query.next() else { return };
+    let b = usize::from(first);
+    let range = &table.keys[usize::from(table.index[b])..usize::from(table.index[b + 1])];
+    for (k, index) in range {
+        if k.len() != 1 {
+            break;
+        }
+        found(1, *index);
+    }
+    walk(range, 1, query, found);
+}
+
+/// The walk of [`prefixes`] from `depth` bytes into the query, over the keys of `range`,
+/// which all begin with the query's first `depth` bytes.
+fn walk<K: AsRef<str>>(
+    mut range: &[(K, usize)],
+    depth: usize,
+    query: impl Iterator<Item = u8>,
+    mut found: impl FnMut(usize, usize),
+) {
+    if range.is_empty() {
+        return;
+    }
+    for (depth, byte) in (depth..).zip(query) {
         let key = |k: &K| k.as_ref().as_bytes().get(depth).copied();
         let lo = range.partition_point(|(k, _)| key(k) < Some(byte));
         let hi = range.partition_point(|(k, _)| key(k) <= Some(byte));
@@ -384,13 +424,13 @@ impl Vocabulary {
     /// the built-in terms) and of the added-terms table `added` that is a prefix of `query`.
     fn prefixes(
         &self,
-        builtin: &[(&str, usize)],
+        builtin: &tables::Table,
         added: &[(Box<str>, usize)],
         query: impl Iterator<Item = u8> + Clone,
         mut found: impl FnMut(usize, usize),
     ) {
         if self.builtin {
-            prefixes(builtin, query.clone(), &mut found);
+            prefixes_indexed(builtin, query.clone(), &mut found);
         }
         prefixes(added, query, &mut found);
     }
@@ -474,23 +514,28 @@ impl Vocabulary {
                 rest: None,
                 after_another_word: i > 0,
             };
-            self.prefixes(tables::BY_NORM, &self.by_norm, spaced, |len, index| {
-                if len > word.len()
-                    && let Some(end) = word_end(len)
-                {
-                    consider(index, whole, end);
-                }
-            });
+            if i + 1 < name.len() {
+                self.prefixes(&tables::BY_NORM, &self.by_norm, spaced, |len, index| {
+                    if len > word.len()
+                        && let Some(end) = word_end(len)
+                    {
+                        consider(index, whole, end);
+                    }
+                });
+            }
             // 2 and 3. The word is a term run together, or begins with one.
-            let ordinary = longest_prefix(tables::ORDINARY, word.bytes());
+            let mut ordinary = None;
             self.prefixes(
-                tables::BY_COMPACT,
+                &tables::BY_COMPACT,
                 &self.by_compact,
                 word.bytes(),
                 |len, index| {
                     if len == word.len() {
                         consider(index, whole, end);
-                    } else if ordinary <= len {
+                    } else if len
+                        >= *ordinary
+                            .get_or_insert_with(|| longest_prefix(tables::ORDINARY, word.bytes()))
+                    {
                         let rest = &word[len..];
                         if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
                             let place = Place {
@@ -503,13 +548,18 @@ impl Vocabulary {
                 },
             );
             // 4. The word ends with a one-word term.
-            let ordinary = longest_prefix(tables::ORDINARY_REVERSED, backwards(word));
+            let mut ordinary = None;
             self.prefixes(
-                tables::BY_REVERSED,
+                &tables::BY_REVERSED,
                 &self.by_reversed,
                 backwards(word),
                 |len, index| {
-                    if len < word.len() && ordinary <= len {
+                    if len < word.len()
+                        && len
+                            >= *ordinary.get_or_insert_with(|| {
+                                longest_prefix(tables::ORDINARY_REVERSED, backwards(word))
+                            })
+                    {
                         let place = Place {
                             rest: Some(&word[..word.len() - len]),
                             after_another_word: true,
@@ -528,7 +578,7 @@ impl Vocabulary {
             // a word with any other rest, as `genetica` in `geneticAlgorithm`.)
             let all = name.text.as_str();
             self.prefixes(
-                tables::BY_COMPACT,
+                &tables::BY_COMPACT,
                 &self.by_compact,
                 all.bytes(),
                 |len, index| {
