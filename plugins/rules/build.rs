@@ -2,6 +2,12 @@
 //! sorted static tables (`$OUT_DIR/special_categories.rs`, included by `src/names/mod.rs`),
 //! so that a plugin instance searches them without building anything.
 //!
+//! It also makes the table that says how each character outside ASCII is read (see
+//! `src/names/normalise.rs`): from its NFKC form (`unicode-normalization`), its general
+//! category (`unicode-properties`: format characters and marks are dropped) and its Unicode
+//! TR39 confusable skeleton (`unicode-security`). Only the characters read as ASCII, or
+//! dropped, are listed; the plugins then need none of those crates and their tables.
+//!
 //! Terms are read with the same normaliser as field names (`src/names/normalise.rs`). The
 //! build fails, naming the term, when a term has no letters or digits, names two
 //! categories or appears twice, when a technical entry names no term or holds more than one
@@ -17,7 +23,11 @@ use serde::Deserialize;
 #[allow(dead_code, reason = "shared with the library, which uses all of it")]
 mod normalise;
 
-use normalise::{Normalised, Reading, normalise};
+use normalise::{
+    FoldTable, LOWER_L_OR_I, Normalised, Reading, UPPER_L_OR_I, digit_letter, normalise,
+};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
 const SOURCE: &str = "vocabulary/special-categories.toml";
 
@@ -71,15 +81,124 @@ struct Term {
     compact: String,
 }
 
-fn read(text: &str) -> Normalised {
+/// Whether `c` is dropped without separating words: a format character or a mark.
+fn is_invisible(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+        || c.general_category_group() == GeneralCategoryGroup::Mark
+}
+
+/// How a character outside ASCII reads: `None` when it is kept as it is, else its reading
+/// in ASCII (empty when dropped), in which a capital is a capital and `LOWER_L_OR_I` and
+/// `UPPER_L_OR_I` stand for look-alikes of `l` or `I`.
+fn reading_of(c: char) -> Option<String> {
+    let mut out = String::new();
+    for d in std::iter::once(c).nfkc() {
+        if d.is_ascii() {
+            out.push(d);
+            continue;
+        }
+        if is_invisible(d) {
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        let skeleton: Vec<char> = unicode_security::skeleton(d.encode_utf8(&mut buf)).collect();
+        let marks = skeleton.iter().any(|s| is_invisible(*s));
+        let letters: Vec<char> = skeleton
+            .iter()
+            .filter(|s| !is_invisible(**s))
+            .flat_map(|s| s.to_lowercase())
+            .filter(|l| !is_invisible(*l))
+            .flat_map(|l| if l == 'ß' { vec!['s', 's'] } else { vec![l] })
+            .collect();
+        if letters.is_empty() {
+            // Default-ignorable (zero-width, fillers): its skeleton is empty.
+            continue;
+        }
+        let upper = d.is_uppercase();
+        // TR39's prototype of `I`, `l`, `|` and `1` is `l`: a character whose skeleton is
+        // that `l` alone, or a capital whose skeleton is `l` with a mark (`İ`), may stand
+        // for either `I` or `l`. (`ł` is `l` with a stroke: an `l`.)
+        if skeleton.first() == Some(&'l') && letters.len() == 1 && (!marks || upper) {
+            out.push(char::from(if upper { UPPER_L_OR_I } else { LOWER_L_OR_I }));
+            continue;
+        }
+        if !letters.iter().all(char::is_ascii) {
+            return None;
+        }
+        if d.is_alphabetic() {
+            for l in letters {
+                let l = if l.is_ascii_digit() {
+                    // A letter that looks like a digit (Cyrillic `З` is `3`): the letter that
+                    // digit stands for.
+                    match l {
+                        '1' => char::from(if upper { UPPER_L_OR_I } else { LOWER_L_OR_I }),
+                        _ => char::from(digit_letter(l as u8, b'i')?),
+                    }
+                } else if l.is_ascii_alphabetic() {
+                    l
+                } else {
+                    return None;
+                };
+                out.push(if upper { l.to_ascii_uppercase() } else { l });
+            }
+        } else if d.is_numeric() && letters.iter().all(char::is_ascii_digit) {
+            out.extend(letters);
+        } else if !d.is_numeric() && letters.iter().all(char::is_ascii_alphanumeric) {
+            // A symbol that looks like a letter (`℮`).
+            out.extend(letters);
+        } else if d.is_alphanumeric() {
+            return None;
+        } else {
+            // A separator.
+            out.push(' ');
+        }
+    }
+    Some(out)
+}
+
+/// The [`FoldTable`] of every character outside ASCII, and its entries, sorted.
+fn fold_table() -> (FoldTable, Vec<(char, String)>) {
+    let mut dropped: Vec<(char, char)> = Vec::new();
+    let mut entries: Vec<(char, String)> = Vec::new();
+    for c in (0x80..=0x10FFFF).filter_map(char::from_u32) {
+        match reading_of(c) {
+            None => {}
+            Some(r) if r.is_empty() => match dropped.last_mut() {
+                Some((_, last)) if char::from_u32(*last as u32 + 1) == Some(c) => *last = c,
+                _ => dropped.push((c, c)),
+            },
+            Some(r) => entries.push((c, r)),
+        }
+    }
+    // Each distinct reading once.
+    let mut text = String::new();
+    let mut at: BTreeMap<String, u16> = BTreeMap::new();
+    let mut packed = Vec::new();
+    for (c, r) in &entries {
+        let start = *at.entry(r.clone()).or_insert_with(|| {
+            let start = u16::try_from(text.len()).expect("readings fit in 64 KiB");
+            text.push_str(r);
+            start
+        });
+        packed.push((*c, start, u8::try_from(r.len()).expect("a short reading")));
+    }
+    let table = FoldTable {
+        entries: Box::leak(packed.into_boxed_slice()),
+        text: Box::leak(text.into_boxed_str()),
+        dropped: Box::leak(dropped.into_boxed_slice()),
+    };
+    (table, entries)
+}
+
+fn read(text: &str, table: &FoldTable) -> Normalised {
     let mut n = Normalised::default();
-    normalise(text, Reading::FIRST, &mut n);
+    normalise(text, Reading::FIRST, table, &mut n);
     n
 }
 
 /// The one word `text` reads as, or an error.
-fn one_word(what: &str, text: &str, errors: &mut Vec<String>) -> Option<String> {
-    let n = read(text);
+fn one_word(what: &str, text: &str, table: &FoldTable, errors: &mut Vec<String>) -> Option<String> {
+    let n = read(text, table);
     if n.len() == 1 {
         Some(n.text)
     } else {
@@ -98,6 +217,7 @@ fn main() {
     let source = std::fs::read_to_string(manifest.join(SOURCE)).expect("read the vocabulary");
     let file: File = toml::from_str(&source).unwrap_or_else(|e| panic!("{SOURCE}: {e}"));
     let mut errors = Vec::new();
+    let (fold, fold_entries) = fold_table();
 
     let mut terms: Vec<Term> = Vec::new();
     let mut seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -112,7 +232,7 @@ fn main() {
             errors.push(format!("{}: give at least one term", category.name));
         }
         for text in &category.terms {
-            let n = read(text);
+            let n = read(text, &fold);
             if n.is_empty() {
                 errors.push(format!(
                     "{}: the term {text:?} has no letter or digit",
@@ -148,7 +268,7 @@ fn main() {
         .matching
         .qualifiers
         .iter()
-        .filter_map(|q| one_word("the qualifier", q, &mut errors))
+        .filter_map(|q| one_word("the qualifier", q, &fold, &mut errors))
         .collect();
 
     // Technical readings are keyed by the term's compact form, so that they hold for
@@ -162,7 +282,7 @@ fn main() {
                 after_another_word,
             } => (words, *after_another_word),
         };
-        let compact = read(term).text;
+        let compact = read(term, &fold).text;
         if !terms.iter().any(|t| t.compact == compact) {
             errors.push(format!("technical: {term:?} is not a term of any category"));
             continue;
@@ -173,7 +293,12 @@ fn main() {
         let (set, after_any) = technical.entry(compact).or_default();
         *after_any |= after;
         for word in words {
-            if let Some(w) = one_word(&format!("technical.{term}: the word"), word, &mut errors) {
+            if let Some(w) = one_word(
+                &format!("technical.{term}: the word"),
+                word,
+                &fold,
+                &mut errors,
+            ) {
                 set.insert(w);
             }
         }
@@ -181,7 +306,7 @@ fn main() {
 
     let mut ordinary = BTreeSet::new();
     for word in &file.ordinary.words {
-        let Some(w) = one_word("the ordinary word", word, &mut errors) else {
+        let Some(w) = one_word("the ordinary word", word, &fold, &mut errors) else {
             continue;
         };
         let compound = terms.iter().any(|t| {
@@ -206,6 +331,19 @@ fn main() {
 
     let mut out = String::new();
     writeln!(out, "// Generated by build.rs from {SOURCE}. Do not edit.").unwrap();
+    writeln!(out).unwrap();
+    writeln!(
+        out,
+        "/// How characters outside ASCII are read ({} read as ASCII, {} ranges dropped).",
+        fold_entries.len(),
+        fold.dropped.len()
+    )
+    .unwrap();
+    writeln!(out, "pub(super) static FOLD: FoldTable = FoldTable {{").unwrap();
+    writeln!(out, "    entries: &{:?},", fold.entries).unwrap();
+    writeln!(out, "    text: {:?},", fold.text).unwrap();
+    writeln!(out, "    dropped: &{:?},", fold.dropped).unwrap();
+    writeln!(out, "}};").unwrap();
     writeln!(out).unwrap();
     writeln!(
         out,

@@ -14,7 +14,11 @@
 //! # Words
 //!
 //! [`words`] reads a name the way it looks and splits it the way people write names
-//! (`normalise` has the details):
+//! (`normalise` has the details). Characters outside ASCII are read through a table that
+//! the build script makes with `unicode-normalization` (NFKC), `unicode-properties`
+//! (general categories) and `unicode-security` (TR39 skeletons), holding only the
+//! characters that read as ASCII or are dropped, so the plugins carry none of those
+//! crates' tables:
 //!
 //! - NFKC, then format characters (soft hyphen, zero-width characters, ...) and other
 //!   default-ignorable characters dropped: `ｈｅａｌｔｈ`, `hea\u{AD}lth` and
@@ -100,6 +104,7 @@ struct BuiltinTerm {
 
 mod tables {
     use super::BuiltinTerm;
+    use super::normalise::FoldTable;
 
     /// A sorted table of keys (with term indices), and where the keys of each first byte
     /// start in it.
@@ -140,7 +145,7 @@ pub const COMPOUND_MIN_LETTERS: usize = tables::COMPOUND_MIN_LETTERS;
 /// ```
 pub fn words(segment: &str) -> Vec<String> {
     let mut n = Normalised::default();
-    normalise(segment, Reading::FIRST, &mut n);
+    normalise(segment, Reading::FIRST, &tables::FOLD, &mut n);
     n.words().map(str::to_owned).collect()
 }
 
@@ -355,7 +360,7 @@ impl Vocabulary {
     /// `"sick-note"`). Returns false, and adds nothing, when the term has no [`words`].
     pub fn add(&mut self, category: &str, term: &str) -> bool {
         let mut name = Normalised::default();
-        normalise(term, Reading::FIRST, &mut name);
+        normalise(term, Reading::FIRST, &tables::FOLD, &mut name);
         if name.is_empty() {
             return false;
         }
@@ -449,7 +454,7 @@ impl Vocabulary {
     /// ```
     pub fn find(&self, segment: &str) -> Option<TermMatch<'_>> {
         let mut name = Normalised::with_capacity(segment.len());
-        normalise(segment, Reading::FIRST, &mut name);
+        normalise(segment, Reading::FIRST, &tables::FOLD, &mut name);
         let mut best = self.best(&name);
         // Other readings of characters that may stand for more than one letter, only when
         // the name has some.
@@ -458,7 +463,12 @@ impl Vocabulary {
             if (one == b'l' && !ambiguous) || (edge && !edges) {
                 continue;
             }
-            normalise(segment, Reading { one, edges: edge }, &mut name);
+            normalise(
+                segment,
+                Reading { one, edges: edge },
+                &tables::FOLD,
+                &mut name,
+            );
             if let Some(other) = self.best(&name)
                 && other.better_than(best)
             {

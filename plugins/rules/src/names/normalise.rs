@@ -1,39 +1,89 @@
 //! Reading a field name the way it looks: plain lowercase words.
 //!
 //! This file is also compiled into the build script (`plugins/rules/build.rs`), which reads
-//! the vocabulary's terms with it, so it depends on nothing else in the crate: terms and
-//! field names are read by the same code.
+//! the vocabulary's terms with it, so it depends on nothing else: terms and field names are
+//! read by the same code.
 //!
 //! A name is read character by character:
 //!
-//! 1. NFKC (Unicode compatibility composition): full-width `ｈ` is `h`, `ﬁ` is `fi`,
-//!    mathematical and circled letters are letters, `²` is `2`.
-//! 2. Format characters (general category Cf: soft hyphen, zero-width space and joiners,
-//!    bidirectional marks, ...), other default-ignorable code points (Hangul fillers,
-//!    variation selectors) and combining marks left alone by NFKC are dropped: they do not
-//!    separate words.
-//! 3. Every other character outside ASCII is replaced by its confusable skeleton (Unicode
-//!    TR39, `unicode_security::skeleton`), whose combining marks are dropped: Cyrillic `е`
-//!    and Greek `ο` read as `e` and `o`, `é` as `e`, `ø` as `o`, `ł` as `l`, `æ` as `ae`. A
-//!    character whose skeleton is `l` (Greek `Ι`, Cyrillic `І` and `ӏ`, `İ`) stands for `I`
-//!    as much as for `l`: it is read like the digit `1` (below). ASCII is kept as it is:
-//!    TR39 maps ASCII `I` to `l` and `m` to `rn`, which would confuse ordinary words.
-//! 4. Letters are lowercased (`ß` reads as `ss`).
-//! 5. Words are split at every character that is not a letter or digit, and at case and
+//! 1. A character outside ASCII is read through a [`FoldTable`], which the build script
+//!    makes from the Unicode crates (`unicode-normalization`, `unicode-security`,
+//!    `unicode-properties`): its NFKC form (full-width `ｈ` is `h`, `ﬁ` is `fi`,
+//!    mathematical and circled letters are letters, `²` is `2`), with format characters
+//!    (general category Cf: soft hyphen, zero-width space and joiners, bidirectional marks),
+//!    other default-ignorable code points (Hangul fillers, variation selectors) and
+//!    combining marks dropped (they do not separate words), and every other character
+//!    replaced by its Unicode TR39 confusable skeleton, lowercased, its marks dropped:
+//!    Cyrillic `е` and Greek `ο` read as `e` and `o`, `é` as `e`, `ø` as `o`, `ł` as `l`,
+//!    `æ` as `ae`, `ß` as `ss`. A character keeps its own case (Cyrillic `Н` is a capital
+//!    `H`). A character whose skeleton is `l` (Greek `Ι`, Cyrillic `І` and `ӏ`, `İ`) stands
+//!    for `I` as much as for `l`: it is read like the digit `1` (below). The table holds
+//!    the characters read as ASCII; any other character is kept as it is, lowercased (a
+//!    letter or digit of its own script, or a separator). ASCII is kept as it is: TR39 maps
+//!    ASCII `I` to `l` and `m` to `rn`, which would confuse ordinary words.
+//! 2. Letters are lowercased.
+//! 3. Words are split at every character that is not a letter or digit, and at case and
 //!    digit changes: `sexualOrientation`, `DNAProfile` (`dna`, `profile`), `line1`
-//!    (`line`, `1`). A character's case is its own, before its skeleton replaces it.
-//! 6. A run of digits with a letter on each side stands for letters when all its digits
+//!    (`line`, `1`).
+//! 4. A run of digits with a letter on each side stands for letters when all its digits
 //!    look like letters: `0` o, `1` i or l, `3` e, `4` a, `5` s, `7` t (`rel1gion`, `h3alth`,
 //!    `r4ce`, `HE4LTH`), unless the letter after them is a capital that starts a camelCase
 //!    word (`JA3Fingerprint`, `ipv4Address`). Other digits, and digits at either end of a
 //!    word, stay digits and words of their own (`address2line`, `line1`, `v2`). A `1` (or a
 //!    look-alike of `l`) is read as `i` or as `l`, as [`Reading::one`] says.
-//! 7. With [`Reading::edges`], foldable digits at the end of a word of two letters or more,
+//! 5. With [`Reading::edges`], foldable digits at the end of a word of two letters or more,
 //!    or at the start of one, stand for letters too (`dn4`, `rac3`, `3thnicity`): a second
 //!    reading, since `line1` or `v2` are more often digits.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+/// How characters outside ASCII are read: the characters read as ASCII (their reading, in
+/// which a capital is a capital, and `\x01` and `\x02` stand for a lowercase and a capital
+/// look-alike of `l` or `I`), and those dropped. Made by the build script.
+#[derive(Debug)]
+pub struct FoldTable {
+    /// Sorted by character: the character and its reading, `text[start..start + len]`.
+    pub entries: &'static [(char, u16, u8)],
+    /// The readings.
+    pub text: &'static str,
+    /// Sorted, disjoint ranges of characters that are dropped.
+    pub dropped: &'static [(char, char)],
+}
+
+/// What a [`FoldTable`] says of a character.
+pub enum Fold {
+    /// It is dropped.
+    Dropped,
+    /// It reads as these ASCII characters (with `\x01` and `\x02` as in [`FoldTable`]).
+    Ascii(&'static str),
+    /// It is kept as it is.
+    Kept,
+}
+
+/// In a [`FoldTable`] reading: a lowercase look-alike of `l` or `I`.
+pub const LOWER_L_OR_I: u8 = 1;
+/// In a [`FoldTable`] reading: a capital look-alike of `l` or `I`.
+pub const UPPER_L_OR_I: u8 = 2;
+
+impl FoldTable {
+    /// How `c` is read.
+    pub fn fold(&self, c: char) -> Fold {
+        let dropped = self.dropped.partition_point(|(_, last)| *last < c);
+        if self
+            .dropped
+            .get(dropped)
+            .is_some_and(|(first, _)| *first <= c)
+        {
+            return Fold::Dropped;
+        }
+        match self.entries.binary_search_by(|(k, _, _)| k.cmp(&c)) {
+            Ok(at) => {
+                let (_, start, len) = self.entries[at];
+                let start = usize::from(start);
+                Fold::Ascii(&self.text[start..start + usize::from(len)])
+            }
+            Err(_) => Fold::Kept,
+        }
+    }
+}
 
 /// A field name read as plain lowercase words (see the module docs).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -118,7 +168,7 @@ fn is_letter(kind: Kind) -> bool {
 }
 
 /// The letter an ASCII digit stands for inside a word, if any (`one` for `1`).
-fn digit_letter(digit: u8, one: u8) -> Option<u8> {
+pub fn digit_letter(digit: u8, one: u8) -> Option<u8> {
     match digit {
         b'0' => Some(b'o'),
         b'1' => Some(one),
@@ -128,12 +178,6 @@ fn digit_letter(digit: u8, one: u8) -> Option<u8> {
         b'7' => Some(b't'),
         _ => None,
     }
-}
-
-/// Whether `c` is dropped without separating words: a format character or a mark.
-fn is_invisible(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format
-        || c.general_category_group() == GeneralCategoryGroup::Mark
 }
 
 /// The streaming word splitter of [`normalise`].
@@ -312,7 +356,6 @@ impl Reader<'_> {
     }
 
     /// A character of kind `kind` (a letter, or a digit outside ASCII) read as `letters`.
-    /// ASCII digits among the letters of a letter stand for the letters they look like.
     fn letters(&mut self, kind: Kind, letters: impl Iterator<Item = char>) {
         self.settle_tentative(kind);
         let waiting = self.settle_run(kind);
@@ -331,24 +374,7 @@ impl Reader<'_> {
             // The last capital of a run of capitals starts the next word: `DNAProfile`.
             self.end_word_at(self.prev_start);
         }
-        for c in letters {
-            if let Some(letter) = u8::try_from(c)
-                .ok()
-                .filter(|b| b.is_ascii_digit() && is_letter(kind))
-            {
-                // A letter that looks like a digit (Cyrillic `З` is `3`): read as the letter
-                // that digit stands for.
-                let one = self.one;
-                if letter == b'1' {
-                    self.out.ambiguous = true;
-                }
-                self.out
-                    .text
-                    .push(char::from(digit_letter(letter, one).unwrap_or(letter)));
-            } else {
-                self.out.text.push(c);
-            }
-        }
+        self.out.text.extend(letters);
         self.prev_start = here;
         self.prev_prev = self.prev;
         self.prev = kind;
@@ -364,7 +390,7 @@ impl Reader<'_> {
 /// Reads `segment` as plain lowercase words into `out` (see the module docs), reading the
 /// characters that may stand for more than one letter as `reading` says. `out.ambiguous`
 /// and `out.edge_digits` tell whether another reading could differ.
-pub fn normalise(segment: &str, reading: Reading, out: &mut Normalised) {
+pub fn normalise(segment: &str, reading: Reading, table: &FoldTable, out: &mut Normalised) {
     out.text.clear();
     out.ends.clear();
     out.ambiguous = false;
@@ -382,16 +408,15 @@ pub fn normalise(segment: &str, reading: Reading, out: &mut Normalised) {
         tentative: None,
     };
     if segment.is_ascii() {
-        // NFKC and skeletons leave ASCII as it is.
         for b in segment.bytes() {
             ascii(&mut reader, b);
         }
     } else {
-        for c in segment.nfkc() {
+        for c in segment.chars() {
             if c.is_ascii() {
                 ascii(&mut reader, c as u8);
             } else {
-                other(&mut reader, c);
+                other(&mut reader, c, table);
             }
         }
     }
@@ -413,75 +438,35 @@ fn ascii(reader: &mut Reader<'_>, b: u8) {
     }
 }
 
-fn other(reader: &mut Reader<'_>, c: char) {
-    if is_invisible(c) {
-        return;
-    }
-    let mut buf = [0u8; 4];
-    let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf)).peekable();
-    // TR39's prototype of `I`, `l`, `|` and `1` is `l`: a character whose skeleton is that
-    // `l` alone, or a capital whose skeleton is `l` with a mark (`İ`), may stand for either
-    // `I` or `l`. (`ł` is `l` with a stroke: an `l`.)
-    let mut ambiguous = skeleton.peek() == Some(&'l');
-    // The skeleton, lowercased, without marks; at most a few characters.
-    let mut letters: [char; 8] = ['\0'; 8];
-    let mut n = 0;
-    let mut marks = false;
-    for s in skeleton {
-        for l in s.to_lowercase() {
-            if is_invisible(l) {
-                marks = true;
-                continue;
-            }
-            let expanded: &[char] = if l == 'ß' { &['s', 's'] } else { &[l] };
-            for &e in expanded {
-                if n < letters.len() {
-                    letters[n] = e;
-                    n += 1;
+fn other(reader: &mut Reader<'_>, c: char, table: &FoldTable) {
+    match table.fold(c) {
+        Fold::Dropped => {}
+        Fold::Ascii(reading) => {
+            for b in reading.bytes() {
+                match b {
+                    LOWER_L_OR_I | UPPER_L_OR_I => {
+                        // Looks like `l` or `I`: read as the digit `1` inside a word would be.
+                        reader.out.ambiguous = true;
+                        let kind = if b == UPPER_L_OR_I {
+                            Kind::Upper
+                        } else {
+                            Kind::Lower
+                        };
+                        reader.letters(kind, std::iter::once(char::from(reader.one)));
+                    }
+                    _ => ascii(reader, b),
                 }
             }
         }
-    }
-    if n == 0 {
-        // Default-ignorable (zero-width, fillers): its skeleton is empty.
-        return;
-    }
-    ambiguous &= n == 1 && (!marks || c.is_uppercase());
-    let letters = &letters[..n];
-    if c.is_numeric() && !c.is_alphabetic() && letters.iter().all(char::is_ascii_digit) {
-        for &d in letters {
-            reader.digit(d as u8);
-        }
-        return;
-    }
-    let kind = if c.is_alphabetic() {
-        if c.is_uppercase() {
-            Kind::Upper
-        } else {
-            Kind::Lower
-        }
-    } else if c.is_numeric() {
-        Kind::Digit
-    } else if letters.iter().all(char::is_ascii_alphanumeric) {
-        // A symbol that looks like a letter (`℮`).
-        Kind::Lower
-    } else {
-        reader.separator();
-        return;
-    };
-    if ambiguous {
-        // Looks like `l` or `I`: read as the digit `1` inside a word would be.
-        reader.out.ambiguous = true;
-        let one = char::from(reader.one);
-        reader.letters(
-            if kind == Kind::Digit {
-                Kind::Lower
+        Fold::Kept if c.is_alphabetic() => {
+            let kind = if c.is_uppercase() {
+                Kind::Upper
             } else {
-                kind
-            },
-            std::iter::once(one),
-        );
-    } else {
-        reader.letters(kind, letters.iter().copied());
+                Kind::Lower
+            };
+            reader.letters(kind, c.to_lowercase());
+        }
+        Fold::Kept if c.is_numeric() => reader.letters(Kind::Digit, std::iter::once(c)),
+        Fold::Kept => reader.separator(),
     }
 }
