@@ -44,16 +44,17 @@
 //! 1. its words appear contiguously in the field's words (`health` names `health_notes` and
 //!    `mentalHealth`; `blood type` names `patient_blood_type`; `party` alone, in
 //!    `party_number`, is not `party affiliation`; `trace_id` does not hold `race`);
-//! 2. or its words run together are one of the field's words, or all of them run together
-//!    (`bloodtype`, `TRADEUNION`, `HIVstatus`);
+//! 2. or its words run together are one of the field's words (`bloodtype`, `TRADEUNION`,
+//!    `patient_bloodtype`);
 //! 3. or, for compound words written without separators, a word of the field begins with
 //!    the term run together and the term has at least [`COMPOUND_MIN_LETTERS`] letters
 //!    (`healthrecord`, `religions`, `bloodtypecode`), or the rest of the word is a
 //!    qualifier such as `status`, `test`, `id` or `number` (`hivstatus`, `dnaprofile`,
 //!    `sicknote`: shorter terms would otherwise be found in ordinary words, `gay` in
 //!    `gayle` and `race` in `raceway`); in a name without separators, all its words run
-//!    together count too, whole or with a qualifier (`HIVstatus`, whose capitals split it
-//!    as `hi`, `vstatus`);
+//!    together count as one word too, whole or with a qualifier (`HIVstatus`, whose
+//!    capitals split it as `hi`, `vstatus`); with separators the words are as written, and
+//!    `st_ino` is not `sti` and `no`;
 //! 4. or a word of the field ends with a one-word term of at least [`COMPOUND_MIN_LETTERS`]
 //!    letters (`mentalhealth`, `physiotherapy`, `interracial`). Terms of several words are
 //!    not matched at the end of a word: `face id` is not in `interfaceid`.
@@ -64,14 +65,17 @@
 //!   (`hospitality`, `faithful`, `incidental`, `rabbit`, `syndicate`, `genesis`,
 //!   `healthy`), are never read as compounds, nor are longer words that begin or end with
 //!   them (`rabbitmq`); a term that is a word of its own still names the field;
-//! - *technical readings*: a term such as `health`, `race`, `disabled`, `std`, `aids` or
-//!   `fingerprint` is technical, and does not name a field, when the field also holds one
-//!   of the words listed for it (`health_check_url`, `service_health`, `disk_health`,
-//!   `race_condition`, `is_disabled`, `disabled_at`, `std_code`, `cert_fingerprint`), or
-//!   the rest of the compound that holds the term is such a word or begins or ends with one
-//!   of three letters or more (`healthcheck`, `healthz`, `diskhealth`, `stdcode`). The
-//!   other matches of a field still count: `health_checkup`, `healthcare` and
-//!   `health_status` name health; a bare `disabled` names a disability.
+//! - *technical readings*: a term such as `health`, `race`, `aids`, `handicap`, `retina`
+//!   or `fingerprint` is technical, and does not name a field, when the field also holds
+//!   one of the words listed for it (`health_check_url`, `service_health`, `disk_health`,
+//!   `race_condition`, `sales_aids`, `golf_handicap`, `retina_display`,
+//!   `cert_fingerprint`), or the rest of the compound that holds the term is such a word
+//!   or begins or ends with one of three letters or more (`healthcheck`, `healthz`,
+//!   `diskhealth`, `healthcheckurl`); `disabled` is also technical after any other word,
+//!   as the state of a setting (`is_disabled`, `dnd_disabled`, `KMSDisabledException`),
+//!   and before `at`, `by`, `until`, ... (`disabled_at`). The other matches of a field
+//!   still count: `health_checkup`, `healthcare` and `health_status` name health; a bare
+//!   `disabled`, `disabled_person` and `registered_disabled` name a disability.
 //!
 //! Of several terms that name a field, [`Vocabulary::find`] reports the one that ends last
 //! in the name, as the last word of an English compound names what it is (`patient_race` is
@@ -79,9 +83,15 @@
 //! orientation rather than the sex-life term `sexual`), then the first added.
 //!
 //! The judgments behind the vocabulary (which words are terms, which are too ambiguous) are
-//! written beside it in the vocabulary file: `sex` and `gender` alone, `nationality`,
-//! `nhs` and `dbs` alone, `ms`, `mental`, `blind`, `stroke`, `heart`, `probation`,
-//! `labour` and `conservative` are not terms.
+//! written beside it in the vocabulary file. Not terms: `sex` and `gender` alone (the sex
+//! recorded for a person), `nationality` and `marital_status` (not special category
+//! data), `nhs` and `dbs` alone (an organisation; databases), `std` alone (a UK dialling
+//! code, and "standard" in code: STD tests and statuses are terms), `ms` (milliseconds),
+//! `mental` (`incremental`), `blind` (`blind_transfer`), `stroke` (`stroke_width`,
+//! `keystroke`), `heart` (`heartbeat`), `treatment` alone (A/B tests), `voice id` (a
+//! text-to-speech voice), `agnostic` (`vendor_agnostic`), `probation`, `custody` and
+//! `caution` (employment and ordinary words), `labour` and `conservative` (so those
+//! parties are written out), `tories` (ends `histories`) and `races` (ends `traces`).
 
 mod normalise;
 
@@ -285,8 +295,9 @@ struct Place<'a> {
 /// Whether a match of the term `compact` (run together) is technical: the field holds one
 /// of the term's technical words, or the rest of the compound word holding the term is one,
 /// or begins or ends with one of three letters or more, or (for terms so marked) another
-/// word comes before the term.
-fn is_technical(compact: &str, name: &Normalised, place: Place<'_>) -> bool {
+/// word comes before the term. `name` is the reading in which the term was found, `first`
+/// the first reading of the same name.
+fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
     let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _)| (*t).cmp(compact)) else {
         return false;
     };
@@ -295,7 +306,13 @@ fn is_technical(compact: &str, name: &Normalised, place: Place<'_>) -> bool {
         return true;
     }
     let rest = place.rest;
-    if name.words().any(|w| technical.binary_search(&w).is_ok()) {
+    // The words of the first reading count too: `fingerprint_sha1` holds `sha` as written,
+    // though another reading makes `sha1` a word (`shai`).
+    if name
+        .words()
+        .chain(first.words())
+        .any(|w| technical.binary_search(&w).is_ok())
+    {
         return true;
     }
     rest.is_some_and(|rest| {
@@ -453,12 +470,13 @@ impl Vocabulary {
     /// assert_eq!(v.find("party_number"), None);
     /// ```
     pub fn find(&self, segment: &str) -> Option<TermMatch<'_>> {
-        let mut name = Normalised::with_capacity(segment.len());
-        normalise(segment, Reading::FIRST, &tables::FOLD, &mut name);
-        let mut best = self.best(&name);
+        let mut first = Normalised::with_capacity(segment.len());
+        normalise(segment, Reading::FIRST, &tables::FOLD, &mut first);
+        let mut best = self.best(&first, &first);
         // Other readings of characters that may stand for more than one letter, only when
         // the name has some.
-        let (ambiguous, edges) = (name.ambiguous, name.edge_digits);
+        let (ambiguous, edges) = (first.ambiguous, first.edge_digits);
+        let mut name = Normalised::default();
         for (one, edge) in [(b'l', false), (b'i', true), (b'l', true)] {
             if (one == b'l' && !ambiguous) || (edge && !edges) {
                 continue;
@@ -469,7 +487,7 @@ impl Vocabulary {
                 &tables::FOLD,
                 &mut name,
             );
-            if let Some(other) = self.best(&name)
+            if let Some(other) = self.best(&name, &first)
                 && other.better_than(best)
             {
                 best = Some(other);
@@ -483,13 +501,14 @@ impl Vocabulary {
         })
     }
 
-    /// The best of the terms that name the field read as `name`.
-    fn best(&self, name: &Normalised) -> Option<Found> {
+    /// The best of the terms that name the field read as `name` (`first` is its first
+    /// reading).
+    fn best(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let mut best: Option<Found> = None;
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, place) {
+            if !is_technical(term.compact, name, first, place) {
                 let found = Found {
                     end,
                     letters: term.letters,

@@ -364,7 +364,7 @@ fn a_name_without_words_matches_nothing() {
 }
 
 #[test]
-fn the_longest_matching_term_wins() {
+fn the_term_ending_last_then_the_longest_wins() {
     let mut v = Vocabulary::new();
     assert!(v.add("short", "sexual"));
     assert!(v.add("long", "sexual orientation"));
@@ -372,6 +372,8 @@ fn the_longest_matching_term_wins() {
     assert_eq!(v.find("sexual_history").unwrap().category, "short");
     assert_eq!(category_of("sexualOrientation"), Some("sexual orientation"));
     assert_eq!(category_of("sexual_health"), Some("health"));
+    assert_eq!(category_of("patient_race"), Some("race or ethnicity"));
+    assert_eq!(category_of("race_of_patient"), Some("health"));
 }
 
 // ---- Reading names the way they look ----
