@@ -7,14 +7,42 @@
 //! offences."
 //!
 //! A record is rejected when any object key on the path of any of its leaves, at any depth,
-//! names a special category: its words (`sexualOrientation` -> `sexual orientation`) hold a
-//! term of the vocabulary, or it is a term written without separators (see
-//! `sluice_rules::names::Vocabulary::find`). Segments made only of digits (array indices)
-//! are ignored. The decision is made from field *names* only; values are never read.
+//! names a special category. Segments made only of digits (array indices) are ignored. The
+//! decision is made from field *names* only; values are never read.
 //!
-//! The default vocabulary is `sluice_rules::names::SPECIAL_CATEGORIES`. `categories`
-//! replaces it; `extra` adds terms to it (or to the replacement), to existing or new
-//! categories.
+//! Whether a key names a category is decided by `sluice_rules::names::Vocabulary::find`
+//! (whose module docs give every rule and judgment):
+//!
+//! - the key is read the way it looks: NFKC, invisible (format) characters dropped,
+//!   Cyrillic and Greek look-alike letters read as Latin ones (Unicode TR39 skeletons),
+//!   accents dropped, digits standing for letters inside a word read as letters, then split
+//!   into lowercase words at separators and camelCase: `rеligion` (Cyrillic `е`),
+//!   `ｈｅａｌｔｈ`, `hea\u{AD}lth`, `h3alth`, `HIV-Status` and `sexualOrientation` are all
+//!   read as plain words;
+//! - a term names the key when its words appear in the key's words (`hiv_status`,
+//!   `patientBloodType`), or run together as one of its words, also at the start of a longer
+//!   word (`bloodtype`, `healthrecord`) or, for one-word terms of five letters or more, at
+//!   the end (`mentalhealth`); a shorter term names a longer word only run together with a
+//!   qualifier (`hivstatus`, `dnaprofile`);
+//! - a few terms also have technical readings, which do not count: `health_check_url`,
+//!   `healthz`, `service_health`, `race_condition`, `is_disabled`, `cert_fingerprint`; and
+//!   ordinary words that merely begin or end with a term (`hospitality`, `faithful`,
+//!   `incidental`) are not compounds of it.
+//!
+//! The default vocabulary is `sluice_rules::names::SPECIAL_CATEGORIES`, compiled into the
+//! plugin from `plugins/rules/vocabulary/special-categories.toml`: the GDPR article 9
+//! categories and article 10 criminal offence data, with conditions, treatments,
+//! health-service identifiers, faiths and places of worship, identities, parties,
+//! biometrics and criminal records, their usual abbreviations, and the main terms in
+//! German, French, Dutch, Spanish, Italian, Polish and Czech. Its tables are static, so a
+//! fresh instance builds nothing to use it. `categories` replaces it; `extra` adds terms to
+//! it (or to the replacement), to existing or new categories. Terms given in the
+//! configuration are read and matched the same way (compounds included), and the technical
+//! readings and ordinary words of the vocabulary file apply to them too.
+//!
+//! A rejection names the category of the term that ends last in the key (`patient_race` is
+//! race or ethnicity), and the key as written, with invisible characters shown as escapes
+//! (`hea\u{ad}lth`).
 //!
 //! Configuration (all optional):
 //! ```toml
@@ -123,6 +151,21 @@ fn add_all(vocabulary: &mut Vocabulary, map: &BTreeMap<String, Vec<String>>) {
     }
 }
 
+/// A key as written, with characters that do not show (invisible, combining, control)
+/// escaped: `hea\u{ad}lth`.
+fn shown(segment: &str) -> String {
+    segment
+        .chars()
+        .map(|c| {
+            if matches!(c, '\'' | '"' | '\\') {
+                c.to_string()
+            } else {
+                c.escape_debug().to_string()
+            }
+        })
+        .collect()
+}
+
 /// Whether a path segment is made only of ASCII digits, as array indices are.
 fn is_index(segment: &str) -> bool {
     !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
@@ -160,8 +203,9 @@ impl admit::Guest for Plugin {
                     return Err(admit::Rejection {
                         clause: clause.clone(),
                         reason: format!(
-                            "special category data ({}) is not collected: field `{segment}`",
-                            found.category
+                            "special category data ({}) is not collected: field `{}`",
+                            found.category,
+                            shown(&segment)
                         ),
                         path: Some(field.path[..end].to_owned()),
                         erase: false,

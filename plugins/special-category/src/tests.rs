@@ -215,3 +215,133 @@ fn a_bad_configuration_at_call_time_rejects_the_record() {
     assert!(r.reason.contains("misconfigured"));
     assert!(r.path.is_none());
 }
+
+#[test]
+fn names_of_conditions_treatments_faiths_identities_and_biometrics_are_rejected() {
+    let cases = [
+        ("hiv_status", "health"),
+        ("cancer", "health"),
+        ("diabetes", "health"),
+        ("therapy", "health"),
+        ("disabled", "health"),
+        ("maternity", "health"),
+        ("muslim", "religious or philosophical beliefs"),
+        ("church", "religious or philosophical beliefs"),
+        ("transgender", "sexual orientation"),
+        ("lgbt", "sexual orientation"),
+        ("face_id", "biometric data"),
+        ("dbs_check", "criminal convictions and offences"),
+        ("Gesundheit", "health"),
+        ("santé", "health"),
+        ("zdrowie", "health"),
+        ("religion", "religious or philosophical beliefs"),
+    ];
+    for (name, category) in cases {
+        let (path, reason) = rejected(json!({}), json!({ "contact": { name: "x" } }));
+        assert_eq!(path, format!("/contact/{name}"));
+        assert!(
+            reason.contains(&format!("({category})")),
+            "{name}: {reason}"
+        );
+    }
+}
+
+#[test]
+fn disguised_names_are_rejected_and_shown_as_written() {
+    let cases = [
+        ("r\u{435}ligion", "religious", "r\u{435}ligion"),
+        ("ｈｅａｌｔｈ", "health", "ｈｅａｌｔｈ"),
+        ("hea\u{ad}lth", "health", "hea\\u{ad}lth"),
+        ("he\u{200b}alth", "health", "he\\u{200b}alth"),
+        ("rel1gion", "religious", "rel1gion"),
+        ("HIVstatus", "health", "HIVstatus"),
+    ];
+    for (name, category, shown) in cases {
+        let (path, reason) = rejected(json!({}), json!({ name: 1 }));
+        assert_eq!(path, format!("/{name}"));
+        assert!(reason.contains(&format!("({category}")), "{reason}");
+        assert!(reason.ends_with(&format!("field `{shown}`")), "{reason}");
+    }
+}
+
+#[test]
+fn technical_and_ordinary_names_are_accepted() {
+    let fields = json!({
+        "health_check_url": "u", "healthcheck": true, "healthz": "ok", "service_health": 1,
+        "disk_health": 1, "race_condition": false, "trace_id": "t", "party_number": "p",
+        "union_id": 1, "is_disabled": false, "dnd_disabled": true, "std_code": "01484",
+        "sip_settings": { "tls_fingerprint": "ab:cd", "transport": "tls" },
+        "hospitality": "yes", "gender": "f", "nationality": "GB", "marital_status": "m",
+        "voice_id": "Amy", "blind_transfer": true, "diagnostics": {}, "stroke_width": 2,
+    });
+    assert!(admit(json!({}), fields).unwrap().is_empty());
+}
+
+#[test]
+fn configured_terms_are_read_like_field_names() {
+    let config = json!({ "extra": { "hobbies": ["golf", "fishing trips"] } });
+    for name in [
+        "ＧＯＬＦ",
+        "golfStatus",
+        "FishingTrips",
+        "fishingtripsbooked",
+    ] {
+        assert!(
+            rejected(config.clone(), json!({ name: 1 }))
+                .1
+                .contains("(hobbies)"),
+            "{name}"
+        );
+    }
+    assert!(admit(config, json!({ "golfer_id": 1 })).unwrap().is_empty());
+}
+
+/// Not a check: prints what matching the keys of a 20-key record costs, with the vocabulary
+/// kept by the instance and with the vocabulary built afresh (as for a new instance).
+#[test]
+fn cost_of_a_twenty_key_record() {
+    let fields = json!({
+        "name": "A", "organisation": "B", "relationship": "customer", "email": "a@b",
+        "phone": "1", "job_title": "t", "left_organisation_at": "x", "telephone_opt_out_at": "x",
+        "order_ref": "o", "courier": "dpd", "shipped_at": "s", "ready_to_ship": true,
+        "line1": "1", "line2": "2", "city": "c", "postcode": "p", "country": "GB",
+        "notes": "n", "health_check_url": "u", "displayName": "d",
+    });
+    let record = sluice_plugin_sdk::testing::record("contact", &fields, NOW);
+    assert_eq!(record.fields.len(), 20);
+    let keys: Vec<String> = record
+        .fields
+        .iter()
+        .flat_map(|f| sluice_plugin_sdk::pointer::segments(&f.path).collect::<Vec<_>>())
+        .map(|s| s.into_owned())
+        .collect();
+    let rounds = 2_000;
+    let vocabulary = sluice_rules::names::Vocabulary::special_categories();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for key in &keys {
+            assert!(std::hint::black_box(&vocabulary).find(key).is_none());
+        }
+    }
+    let kept = start.elapsed() / rounds;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        let vocabulary =
+            std::hint::black_box(sluice_rules::names::Vocabulary::special_categories());
+        for key in &keys {
+            assert!(vocabulary.find(key).is_none());
+        }
+    }
+    let fresh = start.elapsed() / rounds;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        let notes = Plugin::admit(context(&json!({}), NOW), record.clone());
+        assert!(notes.unwrap().is_empty());
+    }
+    let admitted = start.elapsed() / rounds;
+    println!(
+        "{} keys: {kept:?} per record with the kept vocabulary, {fresh:?} building it \
+         afresh, {admitted:?} per admit call",
+        keys.len()
+    );
+}
