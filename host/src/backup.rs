@@ -1417,7 +1417,9 @@ fn carry_deletions(live: &Path, staging: &Path) -> Result<Carried> {
         });
     }
     let forgets = crate::forgetting::since(&old, last.map_or(0, |(seq, _)| seq))?;
-    crate::forgetting::leave(&restored, &forgets)?;
+    if !forgets.is_empty() {
+        crate::forgetting::leave(&restored, &forgets)?;
+    }
     restored
         .close()
         .with_context(|| format!("closing the database {}", staging.display()))?;
