@@ -205,7 +205,7 @@ pub fn write<'a>(
                 Ok(notes) => out.decisions.extend(notes.into_iter().map(|n| Decision {
                     plugin: plugin.to_string(),
                     action: Action::Admit,
-                    path: n.path,
+                    path: n.path.map(record::without_cards),
                     clause: n.clause,
                     reason: n.reason,
                 })),
@@ -215,7 +215,7 @@ pub fn write<'a>(
                         decision: Decision {
                             plugin: plugin.to_string(),
                             action: Action::Reject,
-                            path: r.path,
+                            path: r.path.map(record::without_cards),
                             clause: r.clause,
                             reason: r.reason,
                         },
@@ -250,7 +250,7 @@ pub fn write<'a>(
                         out.decisions.push(Decision {
                             plugin: plugin.to_string(),
                             action,
-                            path: Some(edit.path),
+                            path: Some(record::without_cards(edit.path)),
                             clause: edit.clause,
                             reason: edit.reason,
                         });

@@ -180,6 +180,34 @@ pub fn escape_segment(key: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `path` (a JSON Pointer a plugin named in a decision) with every card number in its
+/// segments replaced by the card marker. Decisions are stored with the record and in the
+/// audit log, and a field's *name* may hold a card number (`{"4111 1111 1111 1111": ..}`),
+/// so no path is kept as the client wrote it when it holds one (clause 2.1.2: card data is
+/// never stored). Paths without twelve digits are returned as they are, at no cost.
+pub fn without_cards(path: String) -> String {
+    if path.bytes().filter(u8::is_ascii_digit).count() < sluice_rules::card::MIN_DIGITS
+        && path.is_ascii()
+    {
+        return path;
+    }
+    let segments: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|raw| {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            match sluice_rules::card::redact_card_numbers(&key, sluice_rules::card::MARKER) {
+                Some((masked, _)) => escape_segment(&masked).into_owned(),
+                None => raw.to_string(),
+            }
+        })
+        .collect();
+    if segments.is_empty() {
+        return path;
+    }
+    format!("/{}", segments.join("/"))
+}
+
 /// Removes the value at `pointer` (not the root). Returns whether something was removed.
 pub fn remove_at(root: &mut Value, pointer: &str) -> bool {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
@@ -352,6 +380,23 @@ mod tests {
         );
         assert_eq!(p, json!({"name": "A", "address": {"city": "X"}}));
         assert_eq!(project(&v, &["".into()]), v);
+    }
+
+    #[test]
+    fn decision_paths_never_hold_a_card_number() {
+        assert_eq!(without_cards("/notes/0/text".into()), "/notes/0/text");
+        assert_eq!(
+            without_cards("/fields/4111 1111 1111 1111/note".into()),
+            "/fields/[card number removed]/note"
+        );
+        assert_eq!(
+            without_cards("/a~14111111111111111".into()),
+            "/a~1[card number removed]"
+        );
+        assert_eq!(
+            without_cards("/order_2024000123456789".into()),
+            "/order_2024000123456789"
+        );
     }
 
     #[test]

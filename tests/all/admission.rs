@@ -77,3 +77,64 @@ async fn an_update_rejected_with_erase_deletes_the_stored_record() {
     assert_eq!(env.audit().last().unwrap().event, "record.erased");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn special_categories_are_refused_by_meaning_and_disguise_and_business_fields_pass() {
+    let env = TestEnv::provu().await;
+    let refused = [
+        "hiv_status",
+        "cancer",
+        "diabetes",
+        "therapy",
+        "disabled",
+        "maternity",
+        "muslim",
+        "church",
+        "transgender",
+        "lgbt",
+        "face_id",
+        "r\u{435}ligion", // Cyrillic е
+        "h\u{435}alth",   // Cyrillic е
+        "rel\u{3b9}gion", // Greek ι
+        "ｈｅａｌｔｈ",   // full-width
+        "hea\u{ad}lth",   // soft hyphen
+        "heal\u{200b}th", // zero-width space
+        "rel1gion",       // a digit for a letter
+        "sexualOrientation",
+        "TRADE-UNION",
+        "Gesundheit",
+        "religión",
+    ];
+    for name in refused {
+        let record = json!({"kind": "web-form", "subject": "v-9", "fields": {
+            "form": "contact", "purpose": "contact-request",
+            "fields": {"name": "A", name: "x"}}});
+        let (status, body) = env.post("/v1/records", &record).await;
+        assert_eq!(status, 422, "{name:?} was admitted: {body}");
+        assert_eq!(body["clause"], "2.4", "{name:?}: {body}");
+    }
+    for name in [
+        "name",
+        "organisation",
+        "job_title",
+        "phone",
+        "notes",
+        "address",
+        "health_check_url",
+        "healthcheck",
+        "race_condition",
+        "union_id",
+        "is_disabled",
+        "status",
+        "party_number",
+        "trace_id",
+    ] {
+        let record = json!({"kind": "web-form", "subject": "v-8", "fields": {
+            "form": "contact", "purpose": "contact-request",
+            "fields": {name: "x"}}});
+        let (status, body) = env.post("/v1/records", &record).await;
+        assert_eq!(status, 201, "{name:?} was refused: {body}");
+    }
+    assert!(env.stored_records() >= 1);
+    env.stop().await;
+}

@@ -83,3 +83,126 @@ async fn every_card_in_every_string_field_is_redacted_with_its_path() {
     );
     env.stop().await;
 }
+
+/// The digits of a stored record as one string, whatever characters stood between them
+/// (full-width digits read as digits).
+fn digits_of(record: &sluice::record::StoredRecord) -> String {
+    let text = serde_json::to_string(record).unwrap();
+    text.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn card_numbers_in_every_notation_shape_and_place_are_never_stored() {
+    let env = TestEnv::provu().await;
+    // Notations a hostile tester stored in clear before: every separator, invisible and
+    // wide characters, parentheses, digit by digit, as typed by speech-to-text.
+    let notations = [
+        "4111.1111.1111.1111",
+        "4111/1111/1111/1111",
+        "4111_1111_1111_1111",
+        "4111,1111,1111,1111",
+        "4111\u{2013}1111\u{2013}1111\u{2013}1111",
+        "4111\t1111\t1111\t1111",
+        "4111\n1111\n1111\n1111",
+        "4111  1111  1111  1111",
+        "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+        "4111\u{202f}1111\u{202f}1111\u{202f}1111",
+        "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+        "4111.1111-1111 1111",
+        "４１１１ １１１１ １１１１ １１１１",
+        "(4111) 1111 1111 1111",
+        "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+        "4111, 1111, 1111, 1111",
+    ];
+    for notation in notations {
+        let record = call_recording("cust-9", &format!("paid with {notation} today"));
+        let body = env.create(&record).await;
+        let id = body["id"].as_str().unwrap();
+        let stored = env.gateway().state().store.get(id).unwrap().unwrap();
+        assert!(
+            !digits_of(&stored).contains("4111111111111111"),
+            "{notation:?} was stored: {}",
+            stored.fields
+        );
+        assert_eq!(
+            stored.fields["notes"]["summary"]["text"], "paid with [card number removed] today",
+            "{notation:?}"
+        );
+    }
+    // A JSON number, an object key and a card deep in an array of a free object.
+    let body = env
+        .create(
+            &json!({"kind": "web-form", "subject": "visitor-9", "fields": {
+            "form": "quote", "purpose": "quote-request",
+            "fields": {"paid_with": 4111111111111111i64,
+                       "4111 1111 1111 1111": {"note": "key"},
+                       "lines": [{"text": "ok"}, {"text": "card 5555 5555 5555 4444"}]}}}),
+        )
+        .await;
+    let id = body["id"].as_str().unwrap();
+    let stored = env.gateway().state().store.get(id).unwrap().unwrap();
+    let digits = digits_of(&stored);
+    assert!(!digits.contains("4111111111111111"), "{}", stored.fields);
+    assert!(!digits.contains("5555555555554444"), "{}", stored.fields);
+    assert_eq!(
+        stored.fields["fields"]["paid_with"],
+        "[card number removed]"
+    );
+    assert_eq!(
+        stored.fields["fields"]["lines"],
+        json!([{"text": "ok"}, {"text": "card [card number removed]"}])
+    );
+    assert!(stored.fields["fields"].get("4111 1111 1111 1111").is_none());
+    // Nor in the audit log, which names paths: the removed key is named by its path only in
+    // the response, never stored in the audit entry's clear text with the number.
+    // A refused record's audit entry names the field by a path without the number.
+    let (status, refused) = env
+        .post(
+            "/v1/records",
+            &json!({"kind": "web-form", "subject": "visitor-9", "fields": {
+                "form": "quote", "purpose": "quote-request",
+                "fields": {"diagnosis 4111 1111 1111 1111": "x"}}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["clause"], "2.4");
+    let audit = serde_json::to_string(&env.audit()).unwrap();
+    let audit_digits: String = audit.chars().filter(char::is_ascii_digit).collect();
+    assert!(!audit_digits.contains("4111111111111111"), "{audit}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn phone_numbers_ibans_dates_and_ids_survive_the_card_scan() {
+    let env = TestEnv::provu().await;
+    let keep = [
+        "+44 1484 840048",
+        "+44 (0)1484 840048",
+        "0044 1484 840048",
+        "01484 840048",
+        "(555) 123-4567",
+        "+1 555 123 4567",
+        "+49 30 12345678",
+        "+33 1 23 45 67 89",
+        "GB29 NWBK 6016 1331 9268 19",
+        "DE89 3704 0044 0532 0130 00",
+        "ORD-2024-000123",
+        "2026-11-25T09:30:00Z",
+        "20261125093000",
+        "0190d2a4-7c1e-7b3a-9f3e-2c4b5d6e7f80",
+        "192.168.100.200",
+        "1,234,567.89",
+        "4111 1111 1111 1112",
+    ];
+    for text in keep {
+        let body = env.create(&call_recording("cust-8", text)).await;
+        assert_eq!(body["fields"]["notes"]["summary"]["text"], text, "{text}");
+    }
+    env.stop().await;
+}
