@@ -118,6 +118,9 @@ pub enum SpecError {
     /// A tenant on a token that reaches no tenant's records.
     #[error("{0} tokens are not bound to a tenant")]
     TenantNotAllowed(Role),
+    /// A label holding a card number (clause 2.1.2: card data is never stored).
+    #[error("the label holds a card number, and card data is never stored (clause 2.1.2)")]
+    CardInLabel,
     /// A malformed name.
     #[error("{0} must be 1 to 64 characters of a-z, A-Z, 0-9, `-`, `_` or `.`")]
     BadName(&'static str),
@@ -166,6 +169,11 @@ impl TokenSpec {
             && (l.len() > 200 || l.chars().any(char::is_control))
         {
             return Err(SpecError::BadName("the label"));
+        }
+        if let Some(l) = &self.label
+            && sluice_rules::card::contains_card_number(l)
+        {
+            return Err(SpecError::CardInLabel);
         }
         Ok(self)
     }

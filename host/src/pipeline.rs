@@ -259,12 +259,55 @@ pub fn write<'a>(
                 }
             }
             World::Retention => {
+                let mut overdue = false;
                 for e in instance.schedule(&ctx, &data)? {
                     let path = e.path.unwrap_or_default();
                     if !path.is_empty() && fields.pointer(&path).is_none() {
+                        // Already deleted at this write, as overdue under an earlier rule.
+                        if out
+                            .decisions
+                            .iter()
+                            .any(|d| d.action == Action::Delete && d.path.as_deref() == Some(&path))
+                        {
+                            continue;
+                        }
                         return Err(contract(format!(
                             "it scheduled `{path}`, which is not a field of the record"
                         )));
+                    }
+                    if e.due <= now {
+                        // Past its retention already: never stored, never forwarded.
+                        let due = crate::clock::rfc3339_secs(e.due);
+                        if path.is_empty() {
+                            metrics.plugin_call(plugin, started.elapsed());
+                            return Ok(Outcome::Rejected(Rejected {
+                                decision: Decision {
+                                    plugin: plugin.to_string(),
+                                    action: Action::Reject,
+                                    path: None,
+                                    clause: e.clause,
+                                    reason: format!(
+                                        "the record is past its retention period ({}, due \
+                                         {due}): it is not kept",
+                                        e.reason
+                                    ),
+                                },
+                                erase: true,
+                                decisions: out.decisions,
+                            }));
+                        }
+                        let removed = fields.pointer(&path).cloned().unwrap_or(Value::Null);
+                        record::remove_at(&mut fields, &path);
+                        crate::outbox::scrub(&mut fields, "", &removed);
+                        out.decisions.push(Decision {
+                            plugin: plugin.to_string(),
+                            action: Action::Delete,
+                            path: Some(path),
+                            clause: e.clause,
+                            reason: format!("{} (due {due}, already past: not stored)", e.reason),
+                        });
+                        overdue = true;
+                        continue;
                     }
                     out.decisions.push(Decision {
                         plugin: plugin.to_string(),
@@ -280,6 +323,19 @@ pub fn write<'a>(
                         reason: e.reason,
                         plugin: plugin.to_string(),
                     });
+                }
+                if overdue {
+                    // Expiries below a field deleted now have nothing left to delete.
+                    let gone: Vec<String> = out
+                        .decisions
+                        .iter()
+                        .filter(|d| d.action == Action::Delete)
+                        .filter_map(|d| d.path.clone())
+                        .collect();
+                    out.expiries.retain(|x| {
+                        x.path.is_empty() || !gone.iter().any(|g| record::is_within(&x.path, g))
+                    });
+                    data.fields = flatten(&fields);
                 }
             }
             World::Forwarder => {

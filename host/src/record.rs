@@ -208,6 +208,34 @@ pub fn without_cards(path: String) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// The retention schedule of a rectified record: `new` (what the chain scheduled for the
+/// rectified `fields`) with the deadlines of the revision before (`old`) carried over, so that a
+/// rectification can shorten retention but never lengthen or cancel it. A deadline of the
+/// whole record, and one of a field whose value is unchanged, stays unless the new schedule is
+/// earlier; a deadline of a field whose value changed stays only when nothing schedules the
+/// new value (moving or clearing the date a period runs from does not keep data longer); a
+/// field that is gone takes its deadline with it.
+pub fn carry_deadlines(old: &StoredRecord, fields: &Value, mut new: Vec<Expiry>) -> Vec<Expiry> {
+    for before in &old.expiries {
+        let scheduled = new.iter().position(|e| e.path == before.path);
+        let unchanged = before.path.is_empty()
+            || match (
+                fields.pointer(&before.path),
+                old.fields.pointer(&before.path),
+            ) {
+                (Some(now), Some(was)) => now == was,
+                (None, _) => continue,
+                (Some(_), None) => false,
+            };
+        match scheduled {
+            Some(i) if unchanged && before.due < new[i].due => new[i] = before.clone(),
+            Some(_) => {}
+            None => new.push(before.clone()),
+        }
+    }
+    new
+}
+
 /// Removes the value at `pointer` (not the root). Returns whether something was removed.
 pub fn remove_at(root: &mut Value, pointer: &str) -> bool {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
@@ -380,6 +408,73 @@ mod tests {
         );
         assert_eq!(p, json!({"name": "A", "address": {"city": "X"}}));
         assert_eq!(project(&v, &["".into()]), v);
+    }
+
+    #[test]
+    fn a_rectification_never_extends_or_cancels_a_deadline() {
+        let expiry = |path: &str, due: i64| Expiry {
+            path: path.into(),
+            due,
+            clause: "2.2.2".into(),
+            reason: String::new(),
+            plugin: "retention".into(),
+        };
+        let old = StoredRecord {
+            id: "r".into(),
+            tenant: "t".into(),
+            kind: "device".into(),
+            subject: "s".into(),
+            fields: json!({"password": "a", "pin": "1", "at": "x"}),
+            created_at: 0,
+            updated_at: 0,
+            revision: 1,
+            bundle: "b@1".into(),
+            plugins: vec![],
+            decisions: vec![],
+            expiries: vec![
+                expiry("/password", 100),
+                expiry("/pin", 100),
+                expiry("", 500),
+            ],
+            deliveries: vec![],
+            index: vec![],
+            retention_bundle: None,
+        };
+        let dues = |v: Vec<Expiry>| {
+            let mut d: Vec<(String, i64)> = v.into_iter().map(|e| (e.path, e.due)).collect();
+            d.sort();
+            d
+        };
+        // The anchor moved later, or cleared: the unchanged password keeps its deadline.
+        let later = carry_deadlines(
+            &old,
+            &json!({"password": "a", "pin": "1"}),
+            vec![expiry("/password", 900), expiry("", 900)],
+        );
+        assert_eq!(
+            dues(later),
+            vec![
+                ("".into(), 500),
+                ("/password".into(), 100),
+                ("/pin".into(), 100)
+            ]
+        );
+        // A new password scheduled anew follows its own deadline; one left unscheduled
+        // keeps the old one; a field that is gone takes its deadline with it.
+        let changed = carry_deadlines(
+            &old,
+            &json!({"password": "b"}),
+            vec![expiry("/password", 900), expiry("", 400)],
+        );
+        assert_eq!(
+            dues(changed),
+            vec![("".into(), 400), ("/password".into(), 900)]
+        );
+        let cleared = carry_deadlines(&old, &json!({"password": "b"}), vec![]);
+        assert_eq!(
+            dues(cleared),
+            vec![("".into(), 500), ("/password".into(), 100)]
+        );
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub struct BundleEntry {
 /// One activation of a bundle, for the gateway default or for one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activation {
-    /// Position in the history (1-based).
+    /// Position in the history (1-based) as the reader sees it: in a tenant's view the
+    /// position among the activations that view holds, so that numbering reveals nothing of
+    /// other tenants' activations; in the operators' view the position in the whole history.
     pub seq: u64,
     /// The tenant that activated the bundle for itself; `None` for the gateway default
     /// (the bootstrap and reloads of the policy directory; every activation of a database
@@ -87,7 +89,8 @@ pub struct Activation {
 /// A policy change notice (clause 8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// Position in the list (1-based).
+    /// Position in the list (1-based) as the reader sees it (in a tenant's view, among the
+    /// notices that view holds; the `after` cursor of `/v1/policy/changes` counts the same).
     pub seq: u64,
     /// The tenant whose policy changed; `None` for the gateway default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,6 +277,9 @@ impl Registry {
             audit::append(&txn, entry)?;
         }
         txn.commit()?;
+        if let Some(tenant) = activation.tenant.clone() {
+            activation.seq = self.activations_for(View::Tenant(&tenant))?.len() as u64;
+        }
         Ok(activation)
     }
 
@@ -291,11 +297,17 @@ impl Registry {
     /// The activations a tenant's view holds, oldest first: the gateway default's and the
     /// tenant's own (`None`: the default's only; see [`View`]).
     pub fn activations_for(&self, view: View<'_>) -> Result<Vec<Activation>> {
-        Ok(self
+        let mut seen: Vec<Activation> = self
             .activations()?
             .into_iter()
             .filter(|a| view.shows(a.tenant.as_deref()))
-            .collect())
+            .collect();
+        if !matches!(view, View::All) {
+            for (i, a) in seen.iter_mut().enumerate() {
+                a.seq = i as u64 + 1;
+            }
+        }
+        Ok(seen)
     }
 
     /// The last activation of the gateway default: the default bundle.
@@ -325,9 +337,17 @@ impl Registry {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(NOTICES)?;
         let mut out = Vec::new();
-        for entry in table.range(after.saturating_add(1)..)? {
-            let notice: Notice = decode(entry?.1.value())?;
-            if view.shows(notice.tenant.as_deref()) {
+        let mut position = 0;
+        for entry in table.iter()? {
+            let mut notice: Notice = decode(entry?.1.value())?;
+            if !view.shows(notice.tenant.as_deref()) {
+                continue;
+            }
+            position += 1;
+            if !matches!(view, View::All) {
+                notice.seq = position;
+            }
+            if notice.seq > after {
                 out.push(notice);
             }
         }

@@ -301,3 +301,37 @@ async fn a_card_number_is_never_a_subject_key() {
     env.create(&ok).await;
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_already_past_its_retention_is_never_stored_or_forwarded() {
+    let env = TestEnv::provu().await;
+    let password = "Pw-overdue-5150-qq";
+    // Provisioned 30 days ago: the password was due for deletion 15 days ago (2.2.2).
+    let body = env.create(&device(password, "2026-10-26T00:00:00Z")).await;
+    let id = body["id"].as_str().unwrap();
+    assert!(body["fields"].get("password").is_none(), "{body}");
+    let deleted: Vec<&Value> = body["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["action"] == "delete")
+        .collect();
+    assert_eq!(deleted.len(), 1, "{body}");
+    assert_eq!(deleted[0]["path"], "/password");
+    assert_eq!(deleted[0]["clause"], "2.2.2");
+    assert_eq!(body["expiries"], json!([]));
+    assert_nowhere(&env, id, "yealink", password).await;
+    // A recording older than its year (2.1.3) is refused whole, and nothing is stored.
+    let (status, refused) = env
+        .post(
+            "/v1/records",
+            &json!({"kind": "call-recording", "subject": "cust-7", "fields": {
+                "direction": "inbound", "party_number": "01484 840048",
+                "started_at": "2025-10-01T09:00:00Z", "recording_ref": "rec-old"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["clause"], "2.1.3");
+    assert_eq!(env.stored_records(), 1);
+    env.stop().await;
+}

@@ -2,15 +2,22 @@
 //! running gateway, forwarding, searching and marketing permissions.
 
 use serde_json::{Value, json};
-use sluice_tests::TestEnv;
+use sluice_tests::{START_MS, TestEnv};
 
 use crate::contact;
 
-/// Writes `record`, runs the sweeper, and returns the stored record as read back (or
-/// `None` when it is gone).
+const DAY_MS: i64 = 86_400_000;
+
+/// Writes `record` 400 days before the tests' start (before anything of it is due: data past
+/// its retention is never stored), runs the sweeper 400 days after it, and returns the stored
+/// record as read back at the start (or `None` when it is gone).
 async fn write_and_sweep(env: &TestEnv, record: &Value) -> Option<Value> {
+    env.clock.set_ms(START_MS - 400 * DAY_MS);
     let body = env.create(record).await;
-    assert!(env.sweep().await >= 1, "something was due: {body}");
+    env.clock.set_ms(START_MS + 400 * DAY_MS);
+    let swept = env.sweep().await;
+    env.clock.set_ms(START_MS);
+    assert!(swept >= 1, "something was due: {body}");
     let (status, read) = env
         .get(&format!("/v1/records/{}", body["id"].as_str().unwrap()))
         .await;
@@ -23,14 +30,14 @@ fn delivery(courier: &str) -> Value {
         "address": {"line1": "1 Savile Street", "city": "Huddersfield", "postcode": "HD3 4PG", "country": "GB"},
         "courier": courier, "order_ref": "ORD-2026-004242",
         "phone": "07700 900123", "email": "grace@example.co.uk",
-        "shipped_at": "2026-06-01T10:00:00Z"}})
+        "shipped_at": "2026-11-20T10:00:00Z"}})
 }
 
 fn device(host: &str) -> Value {
     json!({"kind": "device-provisioning", "subject": "end-user-1", "fields": {
         "mac": "0015.65AA.BBCC", "vendor": "yealink", "username": "1001", "password": "s3cret-Pass",
         "sip_server": "sip.example.net", "display_name": "Reception",
-        "sip_settings": {"transport": "tls"}, "provisioned_at": "2026-11-01T00:00:00Z",
+        "sip_settings": {"transport": "tls"}, "provisioned_at": "2026-11-20T00:00:00Z",
         "provisioning_host": host}})
 }
 

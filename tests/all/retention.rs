@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::TestEnv;
+use sluice_tests::{START_MS, TestEnv};
 
 use crate::contact;
 
@@ -15,7 +15,10 @@ async fn the_sweeper_deletes_due_fields_keeps_the_rest_and_audits_each_deletion(
     // Left 100 days ago: phone and email are 10 days overdue (2.1.1: 90 days).
     let mut left = contact("c-left");
     left["fields"]["left_organisation_at"] = json!("2026-08-17T12:00:00Z");
+    // Written 20 days ago, before they were due (data already overdue is never stored).
+    env.clock.set_ms(START_MS - 20 * DAY * 1000);
     let body = env.create(&left).await;
+    env.clock.set_ms(START_MS);
     let id = body["id"].as_str().unwrap().to_string();
     let scheduled: Vec<&str> = body["expiries"]
         .as_array()
@@ -93,7 +96,7 @@ async fn a_whole_record_is_deleted_when_its_period_ends_and_not_before() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rectification_reschedules_retention() {
+async fn rectification_shortens_retention_and_never_extends_or_cancels_it() {
     let env = TestEnv::provu().await;
     let body = env.create(&contact("c-r")).await;
     let id = body["id"].as_str().unwrap().to_string();
@@ -104,17 +107,45 @@ async fn rectification_reschedules_retention() {
         )
         .await;
     assert_eq!(patched["expiries"][0]["due"], "2027-01-30T00:00:00Z");
+    // An earlier date shortens it.
     let (_, patched) = env
         .patch(
             &format!("/v1/records/{id}"),
-            &json!({"fields": {"left_organisation_at": null}}),
+            &json!({"fields": {"left_organisation_at": "2026-10-01T00:00:00Z"}}),
         )
         .await;
-    assert_eq!(patched["expiries"], json!([]));
-    assert!(
-        env.gateway().state().store.expiries().unwrap().is_empty(),
-        "old schedule removed"
-    );
+    assert_eq!(patched["expiries"][0]["due"], "2026-12-30T00:00:00Z");
+    // A later date, or none, keeps the phone and email to their deadline all the same.
+    for later in [json!("2026-12-20T00:00:00Z"), json!(null)] {
+        let (status, patched) = env
+            .patch(
+                &format!("/v1/records/{id}"),
+                &json!({"fields": {"left_organisation_at": later}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{patched}");
+        let dues: Vec<(&str, &str)> = patched["expiries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["path"].as_str().unwrap(), e["due"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            dues,
+            [
+                ("/phone", "2026-12-30T00:00:00Z"),
+                ("/email", "2026-12-30T00:00:00Z")
+            ],
+            "{later}"
+        );
+    }
+    // Only those deadlines are in the schedule table.
+    assert_eq!(env.gateway().state().store.expiries().unwrap().len(), 2);
+    // A new phone number has a deadline of its own from the (earliest) date it runs from.
+    env.clock.advance_secs(36 * DAY);
+    assert_eq!(env.sweep().await, 2);
+    let (_, read) = env.get(&format!("/v1/records/{id}")).await;
+    assert!(read["fields"].get("phone").is_none(), "{read}");
     env.stop().await;
 }
 

@@ -811,6 +811,14 @@ pub async fn update(
         };
         let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
         let (input, outcome) = results.pop().expect("one input, one result");
+        // A rectification may shorten retention, never lengthen or cancel it.
+        let outcome = outcome.map(|o| match o {
+            Outcome::Accepted(mut a) => {
+                a.expiries = crate::record::carry_deadlines(&current, &a.fields, a.expiries);
+                Outcome::Accepted(a)
+            }
+            rejected => rejected,
+        });
         let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
         attribute(&mut op, &caller.actor(), Some(&rectification));
         let result = match op {

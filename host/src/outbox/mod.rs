@@ -139,14 +139,15 @@ pub fn settle(mut e: Entry) -> Entry {
 
 /// Removes from `payload` everything that a retention deletion of the record's field at
 /// `path`, whose value was `removed`, took away: the part at `path` itself (payloads use
-/// the record's pointers for the fields they copy), every leaf whose value is one of the
-/// removed values (a copy under another name), and, inside longer texts, every occurrence
-/// of a removed text, which is replaced by [`SCRUBBED`]. Texts shorter than
-/// [`MIN_COPIED_TEXT`] characters and numbers with fewer digits are matched at `path` only:
-/// such short values are not specific enough to be a copy. Used for delivery payloads and
-/// for the rest of the record itself. Returns the number of leaves changed or removed.
+/// the record's pointers for the fields they copy), and every other copy of a removed value:
+/// a text leaf that is, or holds, the value (compared without regard to ASCII case) has it
+/// replaced by [`SCRUBBED`]; an object member whose key holds it is removed; a number leaf
+/// equal to a removed number is removed. Texts shorter than [`MIN_COPIED_TEXT`] characters and
+/// numbers with fewer digits are matched at `path` only: short values (a PIN, an extension
+/// number) are not specific enough to tell a copy from an unrelated equal value. Used for
+/// delivery payloads and for the rest of the record itself. Returns the number of leaves
+/// changed or removed.
 pub fn scrub(payload: &mut serde_json::Value, path: &str, removed: &serde_json::Value) -> usize {
-    use serde_json::Value;
     if payload.is_null() {
         return 0;
     }
@@ -165,35 +166,80 @@ pub fn scrub(payload: &mut serde_json::Value, path: &str, removed: &serde_json::
     if texts.is_empty() && numbers.is_empty() {
         return changed;
     }
-    // Later leaves first, so removing an array element never shifts one still to visit.
-    for leaf in leaves(payload).into_iter().rev() {
-        let Some(value) = payload.pointer_mut(&leaf) else {
-            continue;
-        };
-        let remove = match value {
-            Value::String(s) if texts.iter().any(|t| s == t) => true,
-            Value::String(s) if texts.iter().any(|t| s.contains(t.as_str())) => {
-                for t in &texts {
-                    *s = s.replace(t.as_str(), SCRUBBED);
-                }
-                changed += 1;
-                false
-            }
-            Value::Number(n) => numbers.contains(n),
-            _ => false,
-        };
-        if remove && crate::record::remove_at(payload, &leaf) {
-            changed += 1;
-        }
-    }
-    changed
+    changed + scrub_copies(payload, &texts, &numbers)
 }
 
-/// What replaces a deleted value found inside a longer text.
+fn scrub_copies(
+    v: &mut serde_json::Value,
+    texts: &[String],
+    numbers: &[serde_json::Number],
+) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => match replace_copies(s, texts) {
+            Some(scrubbed) => {
+                *s = scrubbed;
+                1
+            }
+            None => 0,
+        },
+        Value::Array(items) => {
+            let before = items.len();
+            items.retain(|x| !matches!(x, Value::Number(n) if numbers.contains(n)));
+            let mut n = before - items.len();
+            for x in items.iter_mut() {
+                n += scrub_copies(x, texts, numbers);
+            }
+            n
+        }
+        Value::Object(map) => {
+            let before = map.len();
+            map.retain(|k, x| {
+                replace_copies(k, texts).is_none()
+                    && !matches!(x, Value::Number(n) if numbers.contains(n))
+            });
+            let mut n = before - map.len();
+            for x in map.values_mut() {
+                n += scrub_copies(x, texts, numbers);
+            }
+            n
+        }
+        _ => 0,
+    }
+}
+
+/// `s` with every occurrence of each of `texts` replaced by [`SCRUBBED`] (ASCII case
+/// ignored), or `None` when it holds none.
+fn replace_copies(s: &str, texts: &[String]) -> Option<String> {
+    let mut out: Option<String> = None;
+    for t in texts {
+        let current = out.as_deref().unwrap_or(s);
+        let folded = current.to_ascii_lowercase();
+        let needle = t.to_ascii_lowercase();
+        if !folded.contains(&needle) {
+            continue;
+        }
+        // ASCII lowercasing keeps every byte offset, so positions in `folded` are positions
+        // in `current`.
+        let mut result = String::with_capacity(current.len());
+        let mut last = 0;
+        for (at, _) in folded.match_indices(&needle) {
+            result.push_str(&current[last..at]);
+            result.push_str(SCRUBBED);
+            last = at + needle.len();
+        }
+        result.push_str(&current[last..]);
+        out = Some(result);
+    }
+    out
+}
+
+/// What replaces a deleted value found in another field or inside a longer text.
 pub const SCRUBBED: &str = "[deleted]";
 
-/// The shortest text (in characters) that counts as a copy wherever it appears.
-pub const MIN_COPIED_TEXT: usize = 4;
+/// The shortest text (in characters) and number (in digits) that counts as a copy wherever
+/// it appears.
+pub const MIN_COPIED_TEXT: usize = 8;
 
 fn collect_scalars(
     v: &serde_json::Value,
@@ -492,23 +538,24 @@ mod tests {
     #[test]
     fn scrubbing_removes_the_field_and_its_copies_under_other_names() {
         use serde_json::json;
-        let mut p = json!({"password": "s3cret-Pass", "sip": {"auth": "s3cret-Pass"},
+        let mut p = json!({"password": "s3cret-Pass", "sip": {"auth": "S3CRET-PASS"},
                            "note": "pass=s3cret-Pass;", "mac": "00:15", "list": ["a", "s3cret-Pass", "b"],
-                           "pin": 48213, "short": "ab"});
+                           "keys": {"s3cret-Pass": true, "other": 1}, "user": "1001"});
         let n = scrub(&mut p, "/password", &json!("s3cret-Pass"));
-        assert_eq!(n, 4);
+        assert_eq!(n, 5);
         assert_eq!(
             p,
-            json!({"sip": {}, "note": "pass=[deleted];", "mac": "00:15", "list": ["a", "b"],
-                   "pin": 48213, "short": "ab"})
+            json!({"sip": {"auth": "[deleted]"}, "note": "pass=[deleted];", "mac": "00:15",
+                   "list": ["a", "[deleted]", "b"], "keys": {"other": 1}, "user": "1001"})
         );
-        // A short value goes only where it was.
-        let mut p = json!({"a": "ab", "b": "ab"});
-        assert_eq!(scrub(&mut p, "/a", &json!("ab")), 1);
-        assert_eq!(p, json!({"b": "ab"}));
-        // A number copied elsewhere goes too; a dropped payload stays dropped.
-        let mut p = json!({"x": {"pin": 48213}, "y": 48213});
-        assert_eq!(scrub(&mut p, "/x", &json!({"pin": 48213})), 2);
+        // A short value goes only where it was: an equal username stays.
+        let mut p = json!({"password": "1001", "username": "1001", "line": "1001@sip"});
+        assert_eq!(scrub(&mut p, "/password", &json!("1001")), 1);
+        assert_eq!(p, json!({"username": "1001", "line": "1001@sip"}));
+        // A long number copied elsewhere goes too; a dropped payload stays dropped.
+        let mut p = json!({"x": {"pin": 48213377}, "y": 48213377, "z": [48213377, 1]});
+        assert_eq!(scrub(&mut p, "/x", &json!({"pin": 48213377})), 3);
+        assert_eq!(p, json!({"z": [1]}));
         let mut dropped = serde_json::Value::Null;
         assert_eq!(scrub(&mut dropped, "/x", &json!("s3cret-Pass")), 0);
     }
