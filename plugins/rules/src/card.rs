@@ -15,7 +15,9 @@
 //!
 //! The text is read after Unicode normalisation ([`crate::normalise`]): compatibility
 //! decomposition (as in NFKC) turns full-width, mathematical and other digits into `0-9` and
-//! no-break and other Unicode spaces into spaces; format characters (Cf: zero-width spaces and
+//! no-break and other Unicode spaces into spaces; every other decimal digit (General Category
+//! Nd: Arabic-Indic `٤١١١`, Extended Arabic-Indic `۴۱۱۱`, Devanagari `४१११`, Bengali, Thai,
+//! ...) reads as its value, so one number may mix scripts (`4111 ١١١١ 1111 1111`); format characters (Cf: zero-width spaces and
 //! joiners, word joiner, BOM, soft hyphen, bidirectional controls) and combining marks are
 //! dropped. Every character keeps the byte range of the original character it comes from, so
 //! matches are reported, and replaced, in the original text. A text without non-ASCII bytes is
@@ -117,8 +119,7 @@
 //! - A number in a printed layout followed by a shorter group (`4111 1111 1111 1111 123`, a
 //!   card and its security code) is the card: the longest candidate that is a card wins.
 //!
-//! Spelled-out digits (`four one one one`) are not read. Digits that normalisation does not
-//! turn into `0-9` (Arabic-Indic, Devanagari, ...) are not digits.
+//! Spelled-out digits (`four one one one`) are not read.
 //!
 //! # Choosing among candidates
 //!

@@ -860,10 +860,24 @@ fn digits_that_normalise_to_ascii_are_digits() {
 }
 
 #[test]
-fn digits_that_do_not_normalise_to_ascii_are_not_digits() {
-    // Arabic-Indic and Devanagari digits keep their own code points under NFKC.
-    assert_no_card("٤١١١١١١١١١١١١١١١");
-    assert_no_card("४१११११११११११११११");
+fn decimal_digits_of_every_script_are_digits() {
+    // Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali and Thai digits keep their own
+    // code points under NFKC; every decimal digit (Nd) reads as its value.
+    for text in [
+        "٤١١١١١١١١١١١١١١١",
+        "۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱",
+        "४१११११११११११११११",
+        "৪১১১১১১১১১১১১১১১",
+        "๔๑๑๑๑๑๑๑๑๑๑๑๑๑๑๑",
+        "٤١١١ ١١١١ ١١١١ ١١١١",
+        "4111 ١١١١ 1111 1111",
+        "4111-۱۱۱۱-११११-1111",
+    ] {
+        assert_single_card("card ", text, " ok", Network::Visa);
+        assert!(contains_card_number(text), "{text}");
+    }
+    // Their Luhn check is made as for ASCII digits.
+    assert_no_card("٤١١١١١١١١١١١١١١٢");
 }
 
 #[test]
