@@ -670,8 +670,13 @@ impl<'a> Scanner<'a> {
         };
         let day = |g: &Group| g.len <= 2 && (1..=31).contains(&g.value());
         let year = |g: &Group| g.len == 4 && (1900..=2099).contains(&g.value());
+        // A fourth part joined by the same separator: not a date.
+        let fourth = self
+            .joined(3)
+            .is_some_and(|(_, g3)| g3.date_separator() == g1.date_separator());
         g1.date_separator().is_some()
             && g1.date_separator() == g2.date_separator()
+            && !fourth
             && ((day(a) && day(b) && (c.len == 2 || year(c))) || (year(a) && day(b) && day(c)))
     }
 
@@ -715,6 +720,11 @@ impl<'a> Scanner<'a> {
             && (is_complete_layout(lens) || !next.is_some_and(|(_, gap)| gaps.continued_by(gap)))
             && !(prev_unmasked.is_some_and(|p| p.len == 4)
                 && front_gap.is_some_and(|g| !g.line_break && gaps.continued_by(&g)))
+            && !(gaps
+                .first
+                .is_some_and(|first| first.only == Some(Sep::Punct(b':')))
+                && (front_gap.is_some_and(|g| g.only == Some(Sep::Punct(b':')))
+                    || next.is_some_and(|(_, g)| g.only == Some(Sep::Punct(b':')))))
         {
             return true;
         }

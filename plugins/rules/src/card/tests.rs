@@ -1862,6 +1862,7 @@ mod reference {
             && joined(gs, k + 2)
             && date_gap(&gap(gs, k + 1)).is_some()
             && date_gap(&gap(gs, k + 1)) == date_gap(&gap(gs, k + 2))
+            && !(joined(gs, k + 3) && date_gap(&gap(gs, k + 3)) == date_gap(&gap(gs, k + 1)))
             && {
                 let value = |g: &G| g.digits.iter().fold(0u64, |v, &d| v * 10 + u64::from(d));
                 let day = |g: &G| g.digits.len() <= 2 && (1..=31).contains(&value(g));
@@ -1940,11 +1941,15 @@ mod reference {
                 .is_some_and(|b| !line_break(b) && continues(b));
         let all_alike = gaps.iter().all(|g| alike(g, &gaps[0]));
         let any_long = gaps.iter().any(|g| g.len() > 4);
+        let colon = |g: &Vec<Sep>| g == &[Sep::Punct(b':')];
+        let colon_run = colon(&gaps[0])
+            && (before.as_ref().is_some_and(colon) || next.as_ref().is_some_and(colon));
         if is_layout(&lens)
             && uniform
             && (all_alike || !any_long)
             && (is_complete(&lens) || !continued)
             && !fours_before
+            && !colon_run
         {
             return true;
         }
