@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact::{Change, Edit, Guest};
-use sluice_plugin_sdk::testing::{context, record, to_json};
+use sluice_plugin_sdk::testing::{context, record};
 use sluice_plugin_sdk::types::Value;
 
 use crate::Plugin;

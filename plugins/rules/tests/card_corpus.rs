@@ -700,7 +700,7 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
         out.push(("list", format!("\"{}\"", scores.join("\", \""))));
         out.push(("list", format!("[{}]", scores.join("], ["))));
         out.push(("list", format!("<td>{}</td>", scores.join("</td><td>"))));
-        out.push(("list", format!("{}", list.join("|"))));
+        out.push(("list", list.join("|")));
     }
     for _ in 0..300 {
         let (y, mo, d, h, mi, s) = moment(rng);

@@ -872,6 +872,18 @@ fn long_gaps_join_groups_when_they_are_alike() {
 }
 
 #[test]
+fn a_date_has_three_parts_and_a_colon_layout_is_its_whole_run() {
+    // A fourth part joined by the same separator: the number, not a date.
+    assert_single_card("", "26-30-37-75-64-34-32-55", "", Network::Mastercard);
+    assert_no_card("25-11-26");
+    // Groups joined by colons before or after: an address or a time, not a card.
+    assert_no_card("8668:7047:5189:850:3932:9956:1040:8161");
+    assert_no_card("12:4111:1111:1111:1111");
+    assert_no_card("4111:1111:1111:1111:12");
+    assert_single_card("", "4111:1111:1111:1111", "", Network::Visa);
+}
+
+#[test]
 fn times_ratios_and_lists_with_the_new_separators_are_not_cards() {
     for text in [
         "12:30:45",
@@ -1418,6 +1430,22 @@ fn long_texts_are_scanned_in_linear_time() {
         "４ ",
         "01 ",
         "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 ",
+        "4111<b>",
+        "4<",
+        "4<b",
+        "<<<<4",
+        "4111:",
+        "4|",
+        "41 ",
+        "411 ",
+        "4-",
+        "4  ",
+        "4111     ",
+        "4111                 ",
+        "4+",
+        "\u{664} ",
+        "\u{664}\u{661}\u{661}\u{661} ",
+        "12:30:45 ",
     ] {
         let text = repeat(unit);
         let matches = find_card_numbers(&text);
