@@ -765,6 +765,8 @@ impl<'a> Scanner<'a> {
         // Whether the shapes that must stand on their own still may.
         let irregular_may =
             !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
+        // Digit by digit: not when the front is the next digit of a chain.
+        let mut by_digit_may = true;
         for i in 0..self.len {
             let group = self.get(i)?;
             if i > 0 {
@@ -773,6 +775,10 @@ impl<'a> Scanner<'a> {
                     break;
                 }
                 gaps.add(gap);
+                if i == 1 {
+                    by_digit_may = !(front_gap.is_some_and(|g| g.is_alike(gap))
+                        && self.prev.is_some_and(|p| p.len == 1));
+                }
             }
             if count + group.len > MAX_DIGITS {
                 break;
@@ -790,7 +796,8 @@ impl<'a> Scanner<'a> {
             }
             let may_grow = may_become_layout(lens)
                 || (irregular_may && lens.len() < MAX_IRREGULAR_GROUPS && gaps.all_simple)
-                || (all_single_digits
+                || (by_digit_may
+                    && all_single_digits
                     && gaps.all_alike
                     && gaps.first.is_none_or(Gap::separates_digits));
             if !may_grow {
