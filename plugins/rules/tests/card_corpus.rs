@@ -7,14 +7,20 @@
 //!
 //! Positives: Luhn-valid numbers of every range and length of `CARD_RANGES`, in every
 //! notation (plain, printed layouts with each separator, mixed separators, full-width and
-//! mathematical digits, zero-width characters, no-break spaces, a parenthesised group, one
-//! digit per space, line breaks and hyphenation) and every context (alone, in a sentence,
+//! mathematical digits, digits of other scripts (Arabic-Indic, Extended Arabic-Indic,
+//! Devanagari, Bengali, Thai) and mixed scripts, zero-width characters, no-break spaces, a
+//! parenthesised group, ASCII punctuation and symbols, quotes, brackets and short HTML tags
+//! between groups, long alike gaps, groups of two or three digits and five irregular
+//! groups, one digit per space, two spaces, tab, dash, dot, slash or comma, line breaks and
+//! hyphenation) and every context (alone, in a sentence,
 //! after a label, in JSON, next to a phone number, in quotes). A positive is found when a
 //! match spans exactly the number as written.
 //!
-//! Negatives: phone numbers of many countries in national and international notation, valid
-//! IBANs, order numbers, dates and timestamps, UUIDs, IP and MAC addresses, versions,
-//! amounts, lists of numbers, Luhn-invalid 16-digit numbers in card notations, Luhn-valid
+//! Negatives: phone numbers of many countries in national and international notation (also
+//! bracketed, in a tag, and after `tel:`), valid IBANs, order numbers, dates and timestamps,
+//! times and ratios with `:`, UUIDs, IP and MAC addresses (also all-decimal ones, and
+//! bracketed), versions, amounts, lists of numbers (with `, `, spaces, `|`, `;`, `:`, `*`,
+//! `+`, `#`, quoted, bracketed, in table cells), Luhn-invalid 16-digit numbers in card notations, Luhn-valid
 //! numbers of a length or prefix no card has, and runs of 20 digits or more, in the same
 //! contexts. A negative is a false positive when any match is found in it.
 //!
