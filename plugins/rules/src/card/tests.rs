@@ -150,6 +150,8 @@ fn assert_single_card(prefix: &str, written: &str, suffix: &str, network: Networ
         Some((format!("{prefix}{MARKER}{suffix}"), vec![network])),
         "in {text:?}"
     );
+    assert!(contains_card_number(&text), "in {text:?}");
+    assert!(contains_card_number(written), "in {written:?}");
 }
 
 // ---- Luhn and classification. ----
@@ -1509,6 +1511,10 @@ fn does_not_allocate_when_no_card_is_found() {
         "４１１１ １１１１ １１１１ １１１２ and 4111\u{200b}1111\u{200b}1111\u{200b}1112",
         "GB29 NWBK 6016 1331 9268 19, DE89 3704 0044 0532 0130 00",
         "+44 (0)1484 840048, (555) 123-4567, 2026-11-25T09:30:00Z",
+        "12:30:45 2026-11-25 09:30:00 00:15:65:aa:bb:cc 1|2|3|4|5|6|7|8|9|1|2|3|4",
+        "<b>4111</b><b>1111</b><b>1111</b><b>1112</b> \"4111\" \"1111\" \"1111\" \"1112\"",
+        "٤١١١ ١١١١ ١١١١ ١١١٢ and ४१११ 1111 1111 1112",
+        "4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-2 41 11 11 11 11 11 11 12",
     ];
     // The counter works: allocating is seen.
     let before = allocations();
