@@ -824,6 +824,14 @@ fn any_ascii_punctuation_or_symbol_separates_groups() {
     );
     assert_single_card("[", "4111][1111][1111][1111", "]", Network::Visa);
     assert_single_card("{", "4111}{1111}{1111}{1111", "}", Network::Visa);
+    assert_single_card(
+        "[\"",
+        "4111\",\"1111\",\"1111\",\"1111",
+        "\"]",
+        Network::Visa,
+    );
+    assert_single_card("<", "4111><1111><1111><1111", ">", Network::Visa);
+    assert_single_card("", "4111 ١١١١ 1111 1111", "", Network::Visa);
     // A `+` that does not follow a digit is an international prefix.
     assert_no_card("+4111 +1111 +1111 +1111");
     assert_eq!(
