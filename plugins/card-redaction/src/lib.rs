@@ -18,14 +18,18 @@
 //!    that pass the Luhn check, after Unicode normalisation, in the notations people, PDFs and
 //!    transcripts use (see `sluice_rules::card`); each is replaced whole by the marker, the
 //!    rest of the text kept as it was. Phone numbers, IBANs, order numbers, dates and other
-//!    numbers are left alone. A number field whose value is a card number (an integer of 12
-//!    to 19 digits that passes the prefix and Luhn checks, such as
-//!    `{"paid_with": 4111111111111111}`) is replaced by the marker as text. Every card number
-//!    fits in an integer; a float is checked only when it holds an integer exactly (below
-//!    2^53): a larger float has lost its last digits to rounding, and its Luhn check cannot be
-//!    made (see `sluice_rules::card::network_of_float`).
+//!    numbers are left alone.
+//! 3. **Number fields that hold a card number are removed.** A number field whose value is a
+//!    card number (an integer of 12 to 19 digits that passes the prefix and Luhn checks, such
+//!    as `{"paid_with": 4111111111111111}`) is removed rather than replaced by the marker:
+//!    the marker is text, and a text in a field that held an integer would break the
+//!    record's schema for later rectifications. The reason names the network, never the
+//!    number. Every card number fits in an integer; a float is checked only when it holds an
+//!    integer exactly (below 2^53): a larger float has lost its last digits to rounding, and
+//!    its Luhn check cannot be made (see `sluice_rules::card::network_of_float`).
 //!
-//! Removals come before redactions in the returned edits.
+//! Removals (of named fields, then of number fields, in record order) come before
+//! redactions in the returned edits.
 //!
 //! Configuration (all optional):
 //! ```toml
@@ -142,19 +146,22 @@ fn removal<'p>(path: &'p str, remove: &[String]) -> Option<(&'p str, Removal)> {
     None
 }
 
-/// The value that replaces `value` when it is, or holds, card numbers, and their networks.
+/// The value that replaces `value` when it is text holding card numbers, and their networks.
 fn redacted(value: &Value, marker: &str) -> Option<(Value, Vec<card::Network>)> {
     match value {
         Value::Text(text) => {
             let (text, networks) = card::redact_card_numbers(text, marker)?;
             Some((Value::Text(text), networks))
         }
-        Value::Integer(n) => {
-            card::network_of_integer(*n).map(|n| (Value::Text(marker.to_owned()), vec![n]))
-        }
-        Value::Float(x) => {
-            card::network_of_float(*x).map(|n| (Value::Text(marker.to_owned()), vec![n]))
-        }
+        _ => None,
+    }
+}
+
+/// The network of the card number that `value` is, when it is a number holding one.
+fn card_in_number(value: &Value) -> Option<card::Network> {
+    match value {
+        Value::Integer(n) => card::network_of_integer(*n),
+        Value::Float(x) => card::network_of_float(*x),
         _ => None,
     }
 }
@@ -204,14 +211,26 @@ impl redact::Guest for Plugin {
             });
         }
 
-        // Pass 2: card numbers in the values that remain.
+        // Pass 2: card numbers in the values that remain. Number fields that are card
+        // numbers are removed (after the named fields); texts are redacted, after every
+        // removal.
+        let mut redactions = Vec::new();
         for field in record.fields {
             if removed.iter().any(|r| pointer::is_within(&field.path, r)) {
                 continue;
             }
-            if let Some((value, networks)) = redacted(&field.value, &cfg.marker) {
-                let names: Vec<&str> = networks.iter().map(|n| n.name()).collect();
+            if let Some(network) = card_in_number(&field.value) {
                 edits.push(redact::Edit {
+                    path: field.path,
+                    change: redact::Change::Remove,
+                    clause: cfg.clause.clone(),
+                    reason: format!(
+                        "number field holding a card number ({network}) removed: card data is never stored"
+                    ),
+                });
+            } else if let Some((value, networks)) = redacted(&field.value, &cfg.marker) {
+                let names: Vec<&str> = networks.iter().map(|n| n.name()).collect();
+                redactions.push(redact::Edit {
                     path: field.path,
                     change: redact::Change::Redact(value),
                     clause: cfg.clause.clone(),
@@ -222,6 +241,7 @@ impl redact::Guest for Plugin {
                 });
             }
         }
+        edits.extend(redactions);
         Ok(edits)
     }
 }

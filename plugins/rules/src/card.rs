@@ -3,7 +3,8 @@
 //! Enforces privacy-policy clauses 2.1.2, "we do not store credit card information", and
 //! 2.1.3, "we do not record credit card information": every string that reaches storage is
 //! scanned, each card number found is replaced by a marker, and a number field that holds a
-//! card number is replaced too ([`network_of_integer`]).
+//! card number is removed ([`network_of_integer`]; a marker, which is text, would change the
+//! field's type).
 //!
 //! # What counts as a card number
 //!
@@ -15,7 +16,9 @@
 //!
 //! The text is read after Unicode normalisation ([`crate::normalise`]): compatibility
 //! decomposition (as in NFKC) turns full-width, mathematical and other digits into `0-9` and
-//! no-break and other Unicode spaces into spaces; format characters (Cf: zero-width spaces and
+//! no-break and other Unicode spaces into spaces; every other decimal digit (General Category
+//! Nd: Arabic-Indic `٤١١١`, Extended Arabic-Indic `۴۱۱۱`, Devanagari `४१११`, Bengali, Thai,
+//! ...) reads as its value, so one number may mix scripts (`4111 ١١١١ 1111 1111`); format characters (Cf: zero-width spaces and
 //! joiners, word joiner, BOM, soft hyphen, bidirectional controls) and combining marks are
 //! dropped. Every character keeps the byte range of the original character it comes from, so
 //! matches are reported, and replaced, in the original text. A text without non-ASCII bytes is
@@ -23,19 +26,30 @@
 //!
 //! Each normalised character is then a *digit*, a *separator* or *something else*.
 //! Separators are: whitespace (spaces, tabs, line breaks), dashes (`-`, every Unicode dash
-//! such as `–` and `—`, the minus sign `−`), `.` `,` `/` `_` `(` `)`, and the middle dots and
-//! bullets `·` `•` `‧` `∙` `・` and the ideographic comma `、`.
+//! such as `–` and `—`, the minus sign `−`), the middle dots and bullets `·` `•` `‧` `∙` `・`,
+//! the ideographic comma `、`, and every ASCII punctuation mark or symbol: `.` `,` `/` `_`
+//! `(` `)`, and `:` `+` `|` `*` `\` `;` `~` `#` `'` `"` `[` `]` `{` `}` `<` `>` `=` `&` ... So
+//! groups may be quoted or bracketed: `"4111" "1111" "1111" "1111"`, `[4111][1111][1111][1111]`.
+//! A **short HTML tag** between groups, `<`, an optional `/`, one to ten ASCII letters, an
+//! optional `/` and `>` (`<b>`, `</td>`, `<br/>`), is read as one separator:
+//! `<b>4111</b><b>1111</b><b>1111</b><b>1111</b>` holds a card. A `+` that does not come
+//! right after a digit is an international prefix rather than a separator: it ends the run,
+//! and the group after it starts a phone number (below); `4111+1111+1111+1111` is a card,
+//! `4111 +44 1484 840048` is a number followed by a phone number.
 //!
 //! - A **group** is a maximal run of digits. Anything that is not a digit ends it, so a
 //!   longer run of digits is never cut to find a card inside it, while
 //!   `ref4111111111111111` still holds the group `4111111111111111`.
-//! - A **gap** is a stretch of one to four separators between two groups. Two groups joined
-//!   by a gap are in the same **run**; anything else between them (a letter, a `:`, a `+`,
-//!   five separators) ends the run.
+//! - A **gap** is a stretch of one to sixteen separators between two groups. Two groups
+//!   joined by a gap are in the same **run**; anything else between them (a letter, a `+`
+//!   that starts a phone number, seventeen separators) ends the run. A gap of more than four
+//!   separators is *long*.
 //! - A gap's **signature** is what is left of it once parentheses are dropped, every stretch
 //!   of spaces reads as one space, every dash as `-` and every middle dot as `·`: the gaps of
 //!   `4111 - 1111` and `4111  -  1111` both read as ` - `. A gap that holds a line break is a
-//!   *line-break gap*. A gap is *simple* when it is a single space or a single dash.
+//!   *line-break gap*. A gap is *simple* when it is a single space or a single dash. Two gaps
+//!   are *alike* when they have as many separators, the same signature, and as many
+//!   parentheses and line breaks (`     ` and `     `, but not ` ` and `  `).
 //!
 //! # The shapes of a card number
 //!
@@ -48,7 +62,9 @@
 //!    Diners) or 4-5-6 (UATP) — and its gaps other than line-break gaps are either all of
 //!    one character, mixed freely (`4111.1111-1111 1111`, `4111–1111/1111_1111`), or all with
 //!    the same signature (`4111, 1111, 1111, 1111`, `4111 - 1111 - 1111 - 1111`,
-//!    `(4111) 1111 1111 1111`). Line-break gaps are allowed anywhere (`4111 1111\n1111 1111`,
+//!    `(4111) 1111 1111 1111`, `4111|1111|1111|1111`, `4111" "1111" "1111" "1111`), and when
+//!    one of them is long they are all alike (`4111     1111     1111     1111`, five tabs,
+//!    dashes or dots between the groups). Line-break gaps are allowed anywhere (`4111 1111\n1111 1111`,
 //!    a PDF's `4111-\n1111`). A gap *continues* the printing of a layout when it holds no
 //!    parenthesis and is a line break, or a single separator after gaps of single separators,
 //!    or has the signature of the layout's gaps. A layout is not taken when it starts right
@@ -58,12 +74,21 @@
 //!    after them is joined by a gap that continues them: `6759 6498 2643 8454` is a 16-digit
 //!    number, not a 12-digit card followed by `8454`. (A complete layout may be followed by
 //!    more groups: `4111 1111 1111 1111 1227` is a card and its expiry date.)
-//! 3. **Irregular grouping**: two to four groups joined by simple gaps (`41 11111 111 111111`)
-//!    that are not joined by a gap of a single separator to another group before or after
-//!    them.
-//! 4. **Digit by digit**: 12 to 19 single digits each separated by one space, as a
-//!    speech-to-text transcript writes a number read out (`4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1`),
-//!    not joined by one space to another single digit before or after them.
+//!    A layout whose gaps are a single `:` must be its whole run (no group joined to it by a
+//!    single `:` before or after): colons also join the parts of IPv6 addresses, MAC
+//!    addresses and times (`8668:7047:5189:850:3932:9956:1040:8161` holds no card).
+//! 3. **Irregular grouping**: two to four groups joined by simple gaps (`41 11111 111 111111`),
+//!    or five to eight groups of at least two digits joined by alike simple gaps (all one
+//!    space, or all one dash: `41 11 11 11 11 11 11 11`, `411 111 111 111 1111`,
+//!    `41 111 1111 1111 111`), that are not joined by a gap of a single separator to another
+//!    group before or after them.
+//! 4. **Digit by digit**: 12 to 19 single digits with alike gaps between them, each gap
+//!    either spaces only (one or more, no line break) or a single dash, dot, slash or comma:
+//!    as a speech-to-text transcript writes a number read out
+//!    (`4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1`, `4  1  1  1 ...`), or a form one box per digit
+//!    (`4-1-1-1-...`, `4.1.1.1...`, `4/1/1/1...`, `4,1,1,1...`); not joined by an alike gap to
+//!    another single digit before or after them. Other gaps between single digits (`, `,
+//!    `; `, `|`, `:`) make a list (`1, 2, 3`, `1|2|3`), never a card.
 //!
 //! The group before a candidate does not count, for these rules, when it is part of a phone
 //! number, a date, an IBAN or a UUID (below), or is the last group of a card found just before:
@@ -75,19 +100,24 @@
 //! - **Phone numbers.** A group that starts a phone number, and the groups of the same run
 //!   that continue it, never start a candidate. A phone number starts at a group right after
 //!   `+` (or `+(`); at a group of 2 to 5 digits starting with `0` (a trunk prefix, or the
-//!   international `00`) that starts a run or follows a gap that is not simple; or at three
+//!   international `00`) that starts a run or follows a gap that is not simple (`+` starts a
+//!   run when it does not follow a digit: `tel:+44...`, `[+44 ...]`); or at three
 //!   groups of 3, 3 and 4 digits, the first starting with 2 to 9, optionally after a group `1`
 //!   (North American numbers: `(555) 123-4567`, `1-800-555-0199`), at the same places. A `+`
-//!   or `0` number goes on over gaps of at most one separator besides parentheses (not a
-//!   comma, not a line break) while it has fewer than 10 digits (12 after `00`) and at most 15
+//!   or `0` number goes on over gaps of at most one separator besides parentheses (a space,
+//!   dash, dot, slash, underscore or middle dot: not a comma, any other ASCII punctuation,
+//!   a tag or a line break) while it has fewer than 10 digits (12 after `00`) and at most 15
 //!   (the longest international number): `+44 (0)1484 840048`, `0049 30 12345678`,
 //!   `+1 555 123 4567`, `01484 840048`. No card range starts with `0`, so national numbers
 //!   could never start a card anyway; the rule keeps their last groups from starting one
 //!   together with the digits after them (`020 7946 0958 4111 ...`).
 //! - **Dates.** Three groups joined by the same single `/`, `.` or `-`: a day and a month
 //!   (1 or 2 digits, 1 to 31) then a year of 2 digits or from 1900 to 2099, or such a year
-//!   then a month and a day (`25/11/2026`, `2026-11-25`), never start a candidate, and so are
-//!   not taken for a phone number either.
+//!   then a month and a day (`25/11/2026`, `2026-11-25`), and not followed by a fourth group
+//!   joined by the same separator (`26-30-37-75-64-34-32-55` is a card written in pairs),
+//!   never start a candidate, and so are not taken for a phone number either. Times
+//!   (`12:30:45`, `2026-11-25 09:30:00`) fail every shape: their groups have two digits and
+//!   their gaps are colons, which no irregular grouping or digit chain uses.
 //! - **UUIDs.** 32 hex digits in groups of 8, 4, 4, 4 and 12 joined by `-`, as a word of their
 //!   own: no group of one is part of a candidate, whatever digits chance has put in it.
 //! - **IBANs.** Two letters at the start of a word, two digits, then letters and digits
@@ -97,11 +127,14 @@
 //!   an IBAN apart; an account number that fails the IBAN check is read like any other text.
 //!
 //! Other numbers (order numbers `ORD-2024-000123`, timestamps `2026-11-25T09:30:00Z` and
-//! `20261125093000`, IP and MAC addresses, versions, amounts such as `1,234,567.89`,
-//! lists such as `1, 2, 3`) are left alone because they fail the shapes, the prefix, the
-//! length or the Luhn check: every printed layout starts with a group of four digits, and an
-//! irregular grouping of at most four groups of three digits holds at most 12 (a 12-digit card
-//! is a Maestro card, with one of a few four-digit prefixes).
+//! `20261125093000`, IP and MAC addresses `00:15:65:aa:bb:cc`, versions, amounts such as
+//! `1,234,567.89` and `1'234'567.89`, ratios `16:9`, lists such as `1, 2, 3`, `1|2|3` and
+//! `12; 34; 56`) are left alone because they fail the shapes, the prefix, the length or the
+//! Luhn check: every printed layout starts with a group of four digits, an irregular grouping
+//! of at most four groups of three digits holds at most 12 (a 12-digit card is a Maestro
+//! card, with one of a few four-digit prefixes), longer irregular groupings and digit chains
+//! only use spaces, dashes and the few separators above, alike throughout, and a list that
+//! goes on past the number is no number on its own.
 //!
 //! # Where recall and precision meet
 //!
@@ -110,15 +143,19 @@
 //!
 //! - 12 to 19 single digits separated by single spaces, such as a list of ratings
 //!   `4 5 3 4 4 5 5 3 4 2 5 4 4 3 5 5`, when they happen to pass the prefix and Luhn checks
-//!   (about one list in ten with a card prefix and length). Single digits separated by
-//!   commas (`4, 1, 1, ...`) are not read as a card, so that lists of small numbers survive.
+//!   (about one list in ten with a card prefix and length), or by a single dash, dot, slash
+//!   or comma, or by alike stretches of spaces. Single digits separated by a comma and a
+//!   space (`4, 1, 1, ...`), or by other punctuation (`4|1|1...`, `4; 1; 1...`), are not read
+//!   as a card, so that lists of small numbers survive.
+//! - Five to eight numbers of two to four digits separated by single spaces (a list of
+//!   scores `45 23 67 12 89 34 56 78`) that make up a whole run and pass the prefix and
+//!   Luhn checks: read as a card written in pairs or threes.
 //! - Four 4-digit numbers with identical separators (`4101, 4102, 4103, 4104`, or one per
-//!   line) that pass the prefix and Luhn checks.
+//!   line, or quoted `"4101", "4102", ...`) that pass the prefix and Luhn checks.
 //! - A number in a printed layout followed by a shorter group (`4111 1111 1111 1111 123`, a
 //!   card and its security code) is the card: the longest candidate that is a card wins.
 //!
-//! Spelled-out digits (`four one one one`) are not read. Digits that normalisation does not
-//! turn into `0-9` (Arabic-Indic, Devanagari, ...) are not digits.
+//! Spelled-out digits (`four one one one`) are not read.
 //!
 //! # Choosing among candidates
 //!
@@ -127,19 +164,24 @@
 //! overlap. A match runs from the first digit to the last, internal separators and dropped
 //! characters included, with the combining marks on the last digit (a keycap's); a `(` before
 //! the first group (or a `)` after the last) is included when the number's gaps hold the
-//! other half of the pair, so `(4111) 1111 1111 1111` is replaced whole.
+//! other half of the pair, so `(4111) 1111 1111 1111` is replaced whole. Quotes, brackets
+//! and tags around the number (`"4111" ... "1111"`, `<b>4111</b>...<b>1111</b>`) are left
+//! outside the match.
 //!
 //! # Cost
 //!
 //! This runs on every string field of every record. Texts with fewer than 12 digits are
 //! rejected by a single vectorisable pass over their bytes (plus, only when the text has
 //! non-ASCII bytes and too few ASCII digits, a pass that normalises its non-ASCII
-//! characters). Otherwise the scan is linear: every character is read once into groups (an
+//! characters; a text whose bytes are all ASCII is never normalised, and only non-ASCII
+//! characters that are not plain letters are looked up as decimal digits). Otherwise the
+//! scan is linear: every character is read once into groups (an
 //! IBAN check looks at most 34 letters and digits ahead, and only where a word starts with two
 //! letters and a digit; a UUID check at most 36 bytes either side of a group that touches a
 //! hex letter or a `-`), at most 32 groups are held at a time, a run with fewer than 12
 //! digits is passed at once, and each group starts at most one candidate of at most 19
-//! digits. Letters of the common scripts and runs of ASCII letters or digits are passed
+//! digits; a short HTML tag is looked at at most twelve characters ahead, and only at a `<`
+//! between groups). Letters of the common scripts and runs of ASCII letters or digits are passed
 //! without being normalised one by one. Nothing is allocated unless a card number is
 //! found.
 

@@ -10,6 +10,9 @@
 //! - Every other character is replaced by its compatibility decomposition (the "K" of NFKC,
 //!   from the `unicode-normalization` crate): `４` reads as `4`, U+00A0 NO-BREAK SPACE and
 //!   U+2007 FIGURE SPACE as ` `, `⑴` as `(1)`, `⒋` as `4.`.
+//! - Decimal digits of every script (General Category Nd, which compatibility decomposition
+//!   leaves alone: Arabic-Indic `٤١١١`, Extended Arabic-Indic `۴۱۱۱`, Devanagari `४१११`,
+//!   Bengali, Thai, ...) read as the ASCII digit of the same value ([`decimal_digit`]).
 //! - Characters that are invisible or attach to the previous one are dropped: format
 //!   characters (General Category Cf: U+200B ZERO WIDTH SPACE, U+200C/U+200D zero-width
 //!   (non-)joiners, U+2060 WORD JOINER, U+FEFF, U+00AD SOFT HYPHEN, bidirectional controls,
@@ -115,10 +118,34 @@ pub fn normalise_char(c: char, mut emit: impl FnMut(char)) {
         decompose_compatible(c, |d| {
             // `c` itself (no decomposition) is known not to be ignorable.
             if d == c || !is_ignorable(d) {
-                emit(d);
+                emit(decimal_digit(d).unwrap_or(d));
             }
         });
     }
+}
+
+/// The ASCII digit that a non-ASCII decimal digit (General Category Nd: Arabic-Indic `٤`,
+/// Extended Arabic-Indic `۴`, Devanagari `४`, Bengali `৪`, Thai `๔`, ...) stands for, or
+/// `None` for any other character.
+///
+/// Unicode guarantees that the decimal digits of a script are encoded as one run of ten
+/// consecutive code points, from 0 to 9: a digit's value is the number of decimal digits
+/// right before it, modulo 10 (some runs, such as the mathematical digits, hold several sets
+/// of ten one after the other).
+pub fn decimal_digit(c: char) -> Option<char> {
+    if c.is_ascii() || c.general_category() != GeneralCategory::DecimalNumber {
+        return None;
+    }
+    let is_nd = |p: u32| {
+        char::from_u32(p).is_some_and(|d| d.general_category() == GeneralCategory::DecimalNumber)
+    };
+    let mut value = 0u32;
+    let mut p = u32::from(c);
+    while p > 0 && is_nd(p - 1) {
+        value += 1;
+        p -= 1;
+    }
+    char::from_digit(value % 10, 10)
 }
 
 /// An iterator over the normalised characters of a text; see [`chars`].
@@ -291,6 +318,36 @@ mod tests {
         assert_eq!(normalised("－／．，＿（）"), "-/.,_()");
         // Dashes without a compatibility mapping stay what they are.
         assert_eq!(normalised("–—"), "–—");
+    }
+
+    #[test]
+    fn decimal_digits_of_every_script_read_as_ascii_digits() {
+        assert_eq!(
+            normalised("٤١١١ ۴۱۱۱ ४१११ ৪১১১ ๔๑๑๑"),
+            "4111 4111 4111 4111 4111"
+        );
+        assert_eq!(normalised("٠١٢٣٤٥٦٧٨٩"), "0123456789");
+        assert_eq!(normalised("4111 ١١١١"), "4111 1111");
+        // Every Nd character reads as an ASCII digit, and the ten of a run in order.
+        let mut count = 0;
+        for c in (0x80..=0x10ffff).filter_map(char::from_u32) {
+            if c.general_category() == GeneralCategory::DecimalNumber {
+                let d = decimal_digit(c).expect("a digit");
+                assert!(d.is_ascii_digit(), "{c:?}");
+                if let Some(next) = char::from_u32(u32::from(c) + 1)
+                    && next.general_category() == GeneralCategory::DecimalNumber
+                    && d != '9'
+                {
+                    assert_eq!(decimal_digit(next), char::from_digit(d as u32 - 47, 10));
+                }
+                count += 1;
+            } else {
+                assert_eq!(decimal_digit(c), None);
+            }
+        }
+        assert!(count > 600, "{count}");
+        assert_eq!(decimal_digit('4'), None);
+        assert_eq!(decimal_digit('a'), None);
     }
 
     #[test]

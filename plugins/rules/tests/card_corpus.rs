@@ -7,14 +7,20 @@
 //!
 //! Positives: Luhn-valid numbers of every range and length of `CARD_RANGES`, in every
 //! notation (plain, printed layouts with each separator, mixed separators, full-width and
-//! mathematical digits, zero-width characters, no-break spaces, a parenthesised group, one
-//! digit per space, line breaks and hyphenation) and every context (alone, in a sentence,
+//! mathematical digits, digits of other scripts (Arabic-Indic, Extended Arabic-Indic,
+//! Devanagari, Bengali, Thai) and mixed scripts, zero-width characters, no-break spaces, a
+//! parenthesised group, ASCII punctuation and symbols, quotes, brackets and short HTML tags
+//! between groups, long alike gaps, groups of two or three digits and five irregular
+//! groups, one digit per space, two spaces, tab, dash, dot, slash or comma, line breaks and
+//! hyphenation) and every context (alone, in a sentence,
 //! after a label, in JSON, next to a phone number, in quotes). A positive is found when a
 //! match spans exactly the number as written.
 //!
-//! Negatives: phone numbers of many countries in national and international notation, valid
-//! IBANs, order numbers, dates and timestamps, UUIDs, IP and MAC addresses, versions,
-//! amounts, lists of numbers, Luhn-invalid 16-digit numbers in card notations, Luhn-valid
+//! Negatives: phone numbers of many countries in national and international notation (also
+//! bracketed, in a tag, and after `tel:`), valid IBANs, order numbers, dates and timestamps,
+//! times and ratios with `:`, UUIDs, IP and MAC addresses (also all-decimal ones, and
+//! bracketed), versions, amounts, lists of numbers (with `, `, spaces, `|`, `;`, `:`, `*`,
+//! `+`, `#`, quoted, bracketed, in table cells), Luhn-invalid 16-digit numbers in card notations, Luhn-valid
 //! numbers of a length or prefix no card has, and runs of 20 digits or more, in the same
 //! contexts. A negative is a false positive when any match is found in it.
 //!
@@ -125,10 +131,91 @@ fn bold(text: &str) -> String {
 
 /// Every separator a printed layout is tried with.
 const SEPARATORS: &[&str] = &[
-    " ", "-", ".", "/", "_", ",", "\t", "\n", "\r\n", "  ", "   ", ", ", " - ", " / ", "–", "—",
-    " – ", " — ", "‐", "‑", "−", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\u{3000}", "·",
-    "•", "-\n", " \n", "--",
+    " ",
+    "-",
+    ".",
+    "/",
+    "_",
+    ",",
+    "\t",
+    "\n",
+    "\r\n",
+    "  ",
+    "   ",
+    ", ",
+    " - ",
+    " / ",
+    "–",
+    "—",
+    " – ",
+    " — ",
+    "‐",
+    "‑",
+    "−",
+    "\u{a0}",
+    "\u{202f}",
+    "\u{2007}",
+    "\u{2009}",
+    "\u{3000}",
+    "·",
+    "•",
+    "-\n",
+    " \n",
+    "--",
+    ":",
+    "+",
+    "|",
+    "*",
+    "\\",
+    ";",
+    "~",
+    "#",
+    "'",
+    "\"",
+    "\" \"",
+    "][",
+    "}{",
+    "><",
+    " | ",
+    "</b><b>",
+    "</td><td>",
+    "<br>",
+    "<br/>",
+    "     ",
+    "\t\t\t\t\t",
+    "-----",
+    ".....",
+    "                ",
 ];
+
+/// Decimal digits of other scripts, by their zero: Arabic-Indic, Extended Arabic-Indic,
+/// Devanagari, Bengali, Thai.
+const SCRIPT_ZEROS: &[char] = &['\u{660}', '\u{6f0}', '\u{966}', '\u{9e6}', '\u{e50}'];
+
+/// `text` with its ASCII digits written in the script whose zero is `zero`.
+fn in_script(text: &str, zero: char) -> String {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(u32::from(c) - u32::from('0') + u32::from(zero)).unwrap(),
+            _ => c,
+        })
+        .collect()
+}
+
+/// `number` in groups of `size` digits, a last single digit joined to the group before.
+fn in_groups_of(number: &str, size: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < number.len() {
+        let mut end = (at + size).min(number.len());
+        if number.len() - end == 1 {
+            end += 1;
+        }
+        out.push(&number[at..end]);
+        at = end;
+    }
+    out
+}
 
 /// Zero-width and other format characters.
 const INVISIBLE: &[&str] = &[
@@ -187,6 +274,47 @@ fn notations(number: &str) -> Vec<(String, String)> {
     out.push(("line broken".into(), joined(&groups, &[" ", "\n"])));
     out.push(("hyphenated".into(), joined(&groups, &["-\n"])));
     out.push(("pdf".into(), joined(&groups, &["\u{a0}", " \n", "\u{a0}"])));
+    for zero in SCRIPT_ZEROS {
+        out.push((format!("script {zero}"), in_script(number, *zero)));
+        out.push((
+            format!("script {zero} layout"),
+            in_script(&joined(&groups, &[" "]), *zero),
+        ));
+    }
+    out.push(("mixed scripts".into(), {
+        let scripts: Vec<String> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| match i % 3 {
+                0 => (*g).to_owned(),
+                1 => in_script(g, SCRIPT_ZEROS[0]),
+                _ => in_script(g, SCRIPT_ZEROS[2]),
+            })
+            .collect();
+        scripts.join(" ")
+    }));
+    for size in [2, 3] {
+        let small = in_groups_of(number, size);
+        if small.len() <= 8 {
+            for sep in [" ", "-"] {
+                out.push((format!("groups of {size} {sep:?}"), small.join(sep)));
+            }
+        }
+    }
+    if number.len() >= 15 {
+        let irregular = [
+            &number[..2],
+            &number[2..5],
+            &number[5..9],
+            &number[9..13],
+            &number[13..],
+        ];
+        out.push(("irregular five groups".into(), irregular.join(" ")));
+    }
+    for sep in ["-", ".", "/", ",", "  ", "\t"] {
+        let every: Vec<String> = number.chars().map(String::from).collect();
+        out.push((format!("one digit per {sep:?}"), every.join(sep)));
+    }
     out
 }
 
@@ -396,6 +524,9 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
         for _ in 0..20 {
             let phone = fill(rng, template);
             out.push(("phone", phone.clone()));
+            out.push(("phone", format!("[{phone}]")));
+            out.push(("phone", format!("<b>{phone}</b>")));
+            out.push(("phone", format!("tel:{}", phone.replace(' ', ""))));
             let template = rng.pick(PHONES);
             let other = fill(rng, template);
             let join = rng.pick(&[", ", " or ", " / ", "; ", "\n", " and "]);
@@ -568,6 +699,66 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
         out.push(("list", bits.join(" ")));
         let digits: Vec<String> = (0..n).map(|_| rng.below(10).to_string()).collect();
         out.push(("list", digits.join(", ")));
+        for sep in ["|", " | ", "; ", ";", ":", "*", " + ", "#"] {
+            out.push(("list", digits.join(sep)));
+            out.push(("list", scores.join(sep)));
+        }
+        out.push(("list", format!("\"{}\"", scores.join("\", \""))));
+        out.push(("list", format!("[{}]", scores.join("], ["))));
+        out.push(("list", format!("<td>{}</td>", scores.join("</td><td>"))));
+        out.push(("list", list.join("|")));
+    }
+    for _ in 0..300 {
+        let (y, mo, d, h, mi, s) = moment(rng);
+        let (h2, mi2, s2) = (rng.below(24), rng.below(60), rng.below(60));
+        for text in [
+            format!("{h:02}:{mi:02}:{s:02}"),
+            format!("{h:02}:{mi:02}:{s:02}, {h2:02}:{mi2:02}:{s2:02}"),
+            format!("{h:02}:{mi:02}:{s:02} {h2:02}:{mi2:02}:{s2:02} {h:02}:{mi2:02}"),
+            format!("{h:02}:{mi:02}-{h2:02}:{mi2:02} | {h:02}:{mi:02}-{h2:02}:{mi2:02}"),
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"),
+            format!(
+                "[{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}] [{y:04}-{mo:02}-{d:02} {h2:02}:{mi2:02}:{s2:02}]"
+            ),
+            format!(
+                "{d:02}/{mo:02}/{y:04} {h:02}:{mi:02}:{s:02}.{:03}",
+                rng.below(1000)
+            ),
+            format!("{y:04}-{mo:02}-{d:02}|{h:02}:{mi:02}:{s:02}|{y:04}{mo:02}{d:02}"),
+            format!("{}:{}", 1 + rng.below(30), 1 + rng.below(30)),
+            format!(
+                "{}:{}:{}",
+                1 + rng.below(9),
+                1 + rng.below(9),
+                1 + rng.below(9)
+            ),
+            format!(
+                "{}/{}/{}/{}/{}",
+                rng.below(99),
+                rng.below(99),
+                rng.below(99),
+                rng.below(99),
+                rng.below(99)
+            ),
+        ] {
+            out.push(("time or ratio", text));
+        }
+    }
+    for _ in 0..300 {
+        let mac: Vec<String> = (0..6).map(|_| format!("{:02}", rng.below(100))).collect();
+        out.push(("numeric mac or ip", mac.join(":")));
+        out.push(("numeric mac or ip", mac.join("-")));
+        let v6: Vec<String> = (0..8).map(|_| format!("{}", rng.below(10_000))).collect();
+        out.push(("numeric mac or ip", v6.join(":")));
+        let ip = format!(
+            "{}.{}.{}.{}",
+            rng.below(256),
+            rng.below(256),
+            rng.below(256),
+            rng.below(256)
+        );
+        out.push(("numeric mac or ip", format!("[{ip}]:{}", rng.below(65536))));
+        out.push(("numeric mac or ip", format!("<{ip}>")));
     }
     // Luhn-invalid 16-digit numbers of card prefixes, in every notation.
     for number in cards(rng, 1).into_iter().filter(|n| n.len() == 16) {

@@ -6,8 +6,14 @@ use super::{CardMatch, MAX_DIGITS, MIN_DIGITS, Network, iban, network_of, uuid};
 use crate::normalise::{self, NormChar, NormChars};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-/// The most separators a gap holds.
-pub(super) const MAX_GAP: usize = 4;
+/// The most separators a gap holds (a short HTML tag counts as one).
+pub(super) const MAX_GAP: usize = 16;
+
+/// The most separators a gap holds unless every gap of the number is alike.
+const SHORT_GAP: usize = 4;
+
+/// The most letters in the name of an HTML tag read as a separator.
+const MAX_TAG_NAME: usize = 10;
 
 /// How many groups are held at a time (a power of two): a candidate spans at most 19 groups,
 /// and one more is looked at after it.
@@ -37,6 +43,11 @@ pub(super) enum Sep {
     MiddleDot,
     Open,
     Close,
+    /// Any other ASCII punctuation or symbol: `:` `+` `|` `*` `\\` `;` `~` `#` `'` `"`
+    /// `[` `]` `{` `}` `<` `>` ...
+    Punct(u8),
+    /// A short HTML tag, `<b>` or `</td>`.
+    Tag,
 }
 
 /// The class of a normalised character.
@@ -71,6 +82,7 @@ const fn classify_ascii(b: u8) -> Class {
         b'_' => Class::Sep(Sep::Underscore),
         b'(' => Class::Sep(Sep::Open),
         b')' => Class::Sep(Sep::Close),
+        _ if b.is_ascii_punctuation() => Class::Sep(Sep::Punct(b)),
         _ => Class::Other,
     }
 }
@@ -144,10 +156,37 @@ impl Gap {
         self.only == Some(Sep::Space)
     }
 
-    /// A gap a phone number goes on over: at most one separator besides parentheses, not a
-    /// comma, no line break.
+    /// More separators than a gap holds unless every gap of the number is alike.
+    fn is_long(&self) -> bool {
+        usize::from(self.len) > SHORT_GAP
+    }
+
+    /// As many separators as `other`, with the same signature: gaps that look alike.
+    fn is_alike(&self, other: &Gap) -> bool {
+        self.len == other.len
+            && self.signature() == other.signature()
+            && self.line_break == other.line_break
+            && self.opens == other.opens
+            && self.closes == other.closes
+    }
+
+    /// A gap between the digits of a number written digit by digit: spaces only (one or
+    /// more, no line break), or a single dash, dot, slash or comma.
+    fn separates_digits(&self) -> bool {
+        !self.line_break
+            && (self.signature() == [Some(Sep::Space)]
+                || matches!(
+                    self.only,
+                    Some(Sep::Dash | Sep::Dot | Sep::Slash | Sep::Comma)
+                ))
+    }
+
+    /// A gap a phone number goes on over: at most one separator besides parentheses, a
+    /// space, dash, dot, slash, underscore or middle dot, no line break.
     fn continues_phone(&self) -> bool {
-        !self.line_break && self.sig_len <= 1 && self.sig[0] != Some(Sep::Comma)
+        !self.line_break
+            && self.sig_len <= 1
+            && !matches!(self.sig[0], Some(Sep::Comma | Sep::Punct(_) | Sep::Tag))
     }
 
     /// The single `/`, `.` or `-` between the parts of a date.
@@ -301,6 +340,20 @@ impl Iterator for Groups<'_> {
             let c = self.chars.next()?;
             match classify(c.ch) {
                 Class::Digit(d) => break (c, d),
+                Class::Sep(Sep::Punct(b'+')) if self.gap.is_some_and(|g| g.len > 0) => {
+                    // A `+` that does not follow a digit: an international prefix, which
+                    // starts another number.
+                    self.gap = None;
+                }
+                Class::Sep(Sep::Punct(b'<'))
+                    if self.gap.is_some()
+                        && let Some((after, close)) = html_tag(self.chars.clone()) =>
+                {
+                    self.gap = self.gap.and_then(|mut g| g.push(Sep::Tag).then_some(g));
+                    self.chars = after;
+                    self.remember(close);
+                    continue;
+                }
                 Class::Sep(sep) => {
                     self.gap = self.gap.and_then(|mut g| g.push(sep).then_some(g));
                 }
@@ -314,8 +367,10 @@ impl Iterator for Groups<'_> {
             end: first.end,
             len: 1,
             gap_before: self.gap.take(),
-            plus_before: behind[0] == Some('+')
-                || (behind[0] == Some('(') && behind[1] == Some('+')),
+            plus_before: (behind[0] == Some('+') && !behind[1].is_some_and(|c| c.is_ascii_digit()))
+                || (behind[0] == Some('(')
+                    && behind[1] == Some('+')
+                    && !behind[2].is_some_and(|c| c.is_ascii_digit())),
             paren_before: (behind[0] == Some('(')).then_some(self.behind_start),
             ..NO_GROUP
         };
@@ -372,6 +427,28 @@ impl Iterator for Groups<'_> {
     }
 }
 
+/// Reads a short HTML tag (`<b>`, `</td>`, `<br/>`: an optional `/`, one to
+/// [`MAX_TAG_NAME`] ASCII letters, an optional `/`, then `>`) from `chars`, which are just past
+/// its `<`, and returns the reader just past its `>`.
+fn html_tag(mut chars: NormChars<'_>) -> Option<(NormChars<'_>, NormChar)> {
+    let mut c = chars.next()?;
+    if c.ch == '/' {
+        c = chars.next()?;
+    }
+    let mut letters = 0;
+    while c.ch.is_ascii_alphabetic() {
+        letters += 1;
+        if letters > MAX_TAG_NAME {
+            return None;
+        }
+        c = chars.next()?;
+    }
+    if letters > 0 && c.ch == '/' {
+        c = chars.next()?;
+    }
+    (letters > 0 && c.ch == '>').then_some((chars, c))
+}
+
 /// What is remembered of the group before the front of the window.
 #[derive(Debug, Clone, Copy)]
 struct Prev {
@@ -405,6 +482,12 @@ struct Gaps<'g> {
     all_short: bool,
     /// Every gap without a line break has the signature `first_sig`.
     all_same: bool,
+    /// The first gap.
+    first: Option<&'g Gap>,
+    /// Every gap is alike the first.
+    all_alike: bool,
+    /// Some gap is long.
+    any_long: bool,
     all_simple: bool,
     all_single_space: bool,
     /// Opening minus closing parentheses.
@@ -416,6 +499,9 @@ impl<'g> Gaps<'g> {
         first_sig: None,
         all_short: true,
         all_same: true,
+        first: None,
+        all_alike: true,
+        any_long: false,
         all_simple: true,
         all_single_space: true,
         balance: 0,
@@ -443,11 +529,19 @@ impl<'g> Gaps<'g> {
                 Some(first) => self.all_same &= first == sig,
             }
         }
+        match self.first {
+            None => self.first = Some(gap),
+            Some(first) => self.all_alike &= first.is_alike(gap),
+        }
+        self.any_long |= gap.is_long();
         self.all_simple &= gap.is_simple();
         self.all_single_space &= gap.is_single_space();
         self.balance += i32::from(gap.opens) - i32::from(gap.closes);
     }
 }
+
+/// The most groups of an irregular grouping.
+const MAX_IRREGULAR_GROUPS: usize = 8;
 
 /// Whether group lengths `lens` are a printed layout of a card number.
 fn is_layout(lens: &[u8]) -> bool {
@@ -576,8 +670,13 @@ impl<'a> Scanner<'a> {
         };
         let day = |g: &Group| g.len <= 2 && (1..=31).contains(&g.value());
         let year = |g: &Group| g.len == 4 && (1900..=2099).contains(&g.value());
+        // A fourth part joined by the same separator: not a date.
+        let fourth = self
+            .joined(3)
+            .is_some_and(|(_, g3)| g3.date_separator() == g1.date_separator());
         g1.date_separator().is_some()
             && g1.date_separator() == g2.date_separator()
+            && !fourth
             && ((day(a) && day(b) && (c.len == 2 || year(c))) || (year(a) && day(b) && day(c)))
     }
 
@@ -617,26 +716,40 @@ impl<'a> Scanner<'a> {
         // Printed layouts, not started in the middle of a number printed in fours.
         if is_layout(lens)
             && (gaps.all_short || gaps.all_same)
+            && (gaps.all_alike || !gaps.any_long)
             && (is_complete_layout(lens) || !next.is_some_and(|(_, gap)| gaps.continued_by(gap)))
             && !(prev_unmasked.is_some_and(|p| p.len == 4)
                 && front_gap.is_some_and(|g| !g.line_break && gaps.continued_by(&g)))
+            && !(gaps
+                .first
+                .is_some_and(|first| first.only == Some(Sep::Punct(b':')))
+                && (front_gap.is_some_and(|g| g.only == Some(Sep::Punct(b':')))
+                    || next.is_some_and(|(_, g)| g.only == Some(Sep::Punct(b':')))))
         {
             return true;
         }
-        // Irregular grouping: on its own among simple gaps.
-        if lens.len() <= 4
+        // Irregular grouping: on its own among simple gaps; more than four groups (of two
+        // digits or more) only with one and the same simple gap.
+        if (lens.len() <= 4
+            || (lens.len() <= MAX_IRREGULAR_GROUPS
+                && gaps.all_alike
+                && lens.iter().all(|&l| l >= 2)))
             && gaps.all_simple
             && !(front_gap.is_some_and(|g| g.len == 1) && prev_unmasked.is_some())
             && next.is_none_or(|(_, gap)| gap.len != 1)
         {
             return true;
         }
-        // Digit by digit.
+        // Digit by digit, with one and the same gap between the digits, on its own.
+        let Some(by_digit_gap) = gaps.first else {
+            return false;
+        };
         lens.iter().all(|&l| l == 1)
-            && gaps.all_single_space
-            && !(front_gap.is_some_and(|g| g.is_single_space())
+            && gaps.all_alike
+            && by_digit_gap.separates_digits()
+            && !(front_gap.is_some_and(|g| g.is_alike(by_digit_gap))
                 && self.prev.is_some_and(|p| p.len == 1))
-            && !next.is_some_and(|(group, gap)| gap.is_single_space() && group.len == 1)
+            && !next.is_some_and(|(group, gap)| gap.is_alike(by_digit_gap) && group.len == 1)
     }
 
     /// The longest candidate starting at the front that is a card number: the index of its
@@ -652,8 +765,8 @@ impl<'a> Scanner<'a> {
         // Whether the shapes that must stand on their own still may.
         let irregular_may =
             !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
-        let by_digit_may = !(front_gap.is_some_and(|g| g.is_single_space())
-            && self.prev.is_some_and(|p| p.len == 1));
+        // Digit by digit: not when the front is the next digit of a chain.
+        let mut by_digit_may = true;
         for i in 0..self.len {
             let group = self.get(i)?;
             if i > 0 {
@@ -662,6 +775,10 @@ impl<'a> Scanner<'a> {
                     break;
                 }
                 gaps.add(gap);
+                if i == 1 {
+                    by_digit_may = !(front_gap.is_some_and(|g| g.is_alike(gap))
+                        && self.prev.is_some_and(|p| p.len == 1));
+                }
             }
             if count + group.len > MAX_DIGITS {
                 break;
@@ -678,8 +795,11 @@ impl<'a> Scanner<'a> {
                 best = Some((i, network, gaps.balance));
             }
             let may_grow = may_become_layout(lens)
-                || (irregular_may && lens.len() < 4 && gaps.all_simple)
-                || (by_digit_may && all_single_digits && gaps.all_single_space);
+                || (irregular_may && lens.len() < MAX_IRREGULAR_GROUPS && gaps.all_simple)
+                || (by_digit_may
+                    && all_single_digits
+                    && gaps.all_alike
+                    && gaps.first.is_none_or(Gap::separates_digits));
             if !may_grow {
                 break;
             }

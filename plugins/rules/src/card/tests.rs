@@ -150,6 +150,8 @@ fn assert_single_card(prefix: &str, written: &str, suffix: &str, network: Networ
         Some((format!("{prefix}{MARKER}{suffix}"), vec![network])),
         "in {text:?}"
     );
+    assert!(contains_card_number(&text), "in {text:?}");
+    assert!(contains_card_number(written), "in {written:?}");
 }
 
 // ---- Luhn and classification. ----
@@ -790,13 +792,128 @@ fn gaps_with_different_signatures_do_not_join_a_layout() {
     assert_no_card("4111 1111, 1111 1111");
     assert_no_card("4111-1111 / 1111-1111");
     assert_no_card("4111, 1111 - 1111, 1111");
-    // Too many separators, or something else between the groups.
-    assert_no_card("4111     1111     1111     1111");
-    assert_no_card("4111:1111:1111:1111");
-    assert_no_card("4111|1111|1111|1111");
-    assert_no_card("4111+1111+1111+1111");
+    // Something else between the groups.
     assert_no_card("4111 x 1111 x 1111 x 1111");
-    assert_no_card("4111;1111;1111;1111");
+    // Long gaps that are not alike.
+    assert_no_card("4111     1111 1111     1111");
+    assert_no_card("4111\t\t\t\t\t1111-----1111     1111");
+    // More than sixteen separators.
+    let far = " ".repeat(17);
+    assert_no_card(&format!("4111{far}1111{far}1111{far}1111"));
+}
+
+#[test]
+fn any_ascii_punctuation_or_symbol_separates_groups() {
+    for sep in [
+        ":", "+", "|", "*", "\\", ";", "~", "#", "'", "\"", "[", "]", "{", "}", "<", ">", "=", "!",
+        "$", "%", "&", "?", "@", "^", "`", "\" \"", "][", "}{", "><", " | ", " : ",
+    ] {
+        assert_single_card(
+            "card ",
+            &in_layout("4111111111111111", sep),
+            " ok",
+            Network::Visa,
+        );
+    }
+    // Groups quoted or bracketed.
+    assert_single_card(
+        "card \"",
+        "4111\" \"1111\" \"1111\" \"1111",
+        "\" ok",
+        Network::Visa,
+    );
+    assert_single_card("[", "4111][1111][1111][1111", "]", Network::Visa);
+    assert_single_card("{", "4111}{1111}{1111}{1111", "}", Network::Visa);
+    assert_single_card(
+        "[\"",
+        "4111\",\"1111\",\"1111\",\"1111",
+        "\"]",
+        Network::Visa,
+    );
+    assert_single_card("<", "4111><1111><1111><1111", ">", Network::Visa);
+    assert_single_card("", "4111 ١١١١ 1111 1111", "", Network::Visa);
+    // A `+` that does not follow a digit is an international prefix.
+    assert_no_card("+4111 +1111 +1111 +1111");
+    assert_eq!(
+        found("card 4111 1111 1111 1111 +44 1484 840048"),
+        [("4111 1111 1111 1111", Network::Visa)]
+    );
+    assert_no_card("+44 1484 840048 +44 1484 840048");
+}
+
+#[test]
+fn short_html_tags_separate_groups() {
+    assert_single_card(
+        "<b>",
+        "4111</b><b>1111</b><b>1111</b><b>1111",
+        "</b>",
+        Network::Visa,
+    );
+    assert_single_card(
+        "<td>",
+        "4111</td><td>1111</td><td>1111</td><td>1111",
+        "</td>",
+        Network::Visa,
+    );
+    assert_single_card("", "4111<br/>1111<br/>1111<br/>1111", "", Network::Visa);
+    assert_single_card("", "4111<span>1111</span>1111 1111", "", Network::Visa);
+    // Not a short tag: letters, not a separator.
+    assert_no_card("4111<script type=x>1111</script>1111 1111");
+    assert_no_card("4111<abcdefghijk>1111<abcdefghijk>1111<abcdefghijk>1111");
+}
+
+#[test]
+fn long_gaps_join_groups_when_they_are_alike() {
+    for sep in [
+        "     ",
+        "\t\t\t\t\t",
+        "-----",
+        ".....",
+        &" ".repeat(16),
+        "  -  -  ",
+    ] {
+        assert_single_card(
+            "card ",
+            &in_layout("4111111111111111", sep),
+            " ok",
+            Network::Visa,
+        );
+    }
+}
+
+#[test]
+fn a_date_has_three_parts_and_a_colon_layout_is_its_whole_run() {
+    // A fourth part joined by the same separator: the number, not a date.
+    assert_single_card("", "26-30-37-75-64-34-32-55", "", Network::Mastercard);
+    assert_no_card("25-11-26");
+    // Groups joined by colons before or after: an address or a time, not a card.
+    assert_no_card("8668:7047:5189:850:3932:9956:1040:8161");
+    assert_no_card("12:4111:1111:1111:1111");
+    assert_no_card("4111:1111:1111:1111:12");
+    assert_single_card("", "4111:1111:1111:1111", "", Network::Visa);
+}
+
+#[test]
+fn times_ratios_and_lists_with_the_new_separators_are_not_cards() {
+    for text in [
+        "12:30:45",
+        "2026-11-25 09:30:00",
+        "2026-11-25 09:30:00, 2026-11-26 10:45:12",
+        "09:30:00.123456+01:00",
+        "16:9, 4:3, 21:9",
+        "1:2:3:4:5:6:7:8:9:1:2:3:4:5:6",
+        "1|2|3|4|5|6|7|8|9|1|2|3|4|5|6|7",
+        "4|1|1|1|1|1|1|1|1|1|1|1|1|1|1|1",
+        "4;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1",
+        "4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1",
+        "00:15:65:aa:bb:cc",
+        "00:15:65:12:34:56",
+        "+44 20 7946 0958 +33 6 12 34 56 78",
+        "#12 #34 #56 #78 #90",
+        "CHF 1'234'567'890.12",
+    ] {
+        assert_no_card(text);
+    }
 }
 
 #[test]
@@ -860,10 +977,24 @@ fn digits_that_normalise_to_ascii_are_digits() {
 }
 
 #[test]
-fn digits_that_do_not_normalise_to_ascii_are_not_digits() {
-    // Arabic-Indic and Devanagari digits keep their own code points under NFKC.
-    assert_no_card("٤١١١١١١١١١١١١١١١");
-    assert_no_card("४१११११११११११११११");
+fn decimal_digits_of_every_script_are_digits() {
+    // Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali and Thai digits keep their own
+    // code points under NFKC; every decimal digit (Nd) reads as its value.
+    for text in [
+        "٤١١١١١١١١١١١١١١١",
+        "۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱",
+        "४१११११११११११११११",
+        "৪১১১১১১১১১১১১১১১",
+        "๔๑๑๑๑๑๑๑๑๑๑๑๑๑๑๑",
+        "٤١١١ ١١١١ ١١١١ ١١١١",
+        "4111 ١١١١ 1111 1111",
+        "4111-۱۱۱۱-११११-1111",
+    ] {
+        assert_single_card("card ", text, " ok", Network::Visa);
+        assert!(contains_card_number(text), "{text}");
+    }
+    // Their Luhn check is made as for ASCII digits.
+    assert_no_card("٤١١١١١١١١١١١١١١٢");
 }
 
 #[test]
@@ -916,11 +1047,23 @@ fn digit_by_digit_chains_are_read_whole() {
     assert_no_card("1 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1");
     assert_no_card("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1");
     assert_no_card(&"4 1 ".repeat(20));
-    // Commas between single digits make a list.
+    // Commas and spaces between single digits make a list, as do other separators.
     assert_no_card("4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1");
-    assert_no_card("4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1");
+    assert_no_card("4|1|1|1|1|1|1|1|1|1|1|1|1|1|1|1");
+    // Gaps that are not alike.
+    assert_no_card("4-1-1-1-1-1-1-1 1-1-1-1-1-1-1-1");
+    assert_no_card("4 1 1 1 1 1 1 1  1 1 1 1 1 1 1 1");
+    assert_no_card(&"4-1-".repeat(20));
     // A longer group after the chain does not belong to it.
     assert_single_card("", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", " 12", Network::Visa);
+}
+
+#[test]
+fn digit_by_digit_with_any_uniform_gap() {
+    for sep in ["-", ".", "/", ",", "  ", "   ", "\t", "\u{a0}", "–"] {
+        let written: Vec<String> = "4111111111111111".chars().map(String::from).collect();
+        assert_single_card("card ", &written.join(sep), " ok", Network::Visa);
+    }
 }
 
 #[test]
@@ -942,8 +1085,21 @@ fn irregular_groupings_stand_on_their_own() {
     assert_single_card("", "41 11111 111 111111", "", Network::Visa);
     assert_single_card("card ", "4111111111 111111", ".", Network::Visa);
     assert_single_card("card ", "41-11111-111-111111", ", exp 12/27", Network::Visa);
-    // More than four groups, or joined to another group: not read as one number.
-    assert_no_card("41 11 111 111 111111");
+    // Up to eight groups of two digits or more with one and the same gap.
+    for written in [
+        "41 11 111 111 111111",
+        "41 11 11 11 11 11 11 11",
+        "411 111 111 111 1111",
+        "41 111 1111 1111 111",
+        "41-11-11-11-11-11-11-11",
+    ] {
+        assert_single_card("card ", written, " ok", Network::Visa);
+    }
+    // More than four groups with gaps not alike, a group of one, more than eight groups,
+    // or joined to another group: not read as one number.
+    assert_no_card("41 11-111 111 111111");
+    assert_no_card("4 1 11 111 111 111111");
+    assert_no_card("41 11 11 11 11 11 11 11 11");
     assert_no_card("12 41 11111 111 111111");
     assert_no_card("41 11111 111 111111 12");
     // A phone number before them does not count.
@@ -1284,6 +1440,22 @@ fn long_texts_are_scanned_in_linear_time() {
         "４ ",
         "01 ",
         "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 ",
+        "4111<b>",
+        "4<",
+        "4<b",
+        "<<<<4",
+        "4111:",
+        "4|",
+        "41 ",
+        "411 ",
+        "4-",
+        "4  ",
+        "4111     ",
+        "4111                 ",
+        "4+",
+        "\u{664} ",
+        "\u{664}\u{661}\u{661}\u{661} ",
+        "12:30:45 ",
     ] {
         let text = repeat(unit);
         let matches = find_card_numbers(&text);
@@ -1347,6 +1519,10 @@ fn does_not_allocate_when_no_card_is_found() {
         "４１１１ １１１１ １１１１ １１１２ and 4111\u{200b}1111\u{200b}1111\u{200b}1112",
         "GB29 NWBK 6016 1331 9268 19, DE89 3704 0044 0532 0130 00",
         "+44 (0)1484 840048, (555) 123-4567, 2026-11-25T09:30:00Z",
+        "12:30:45 2026-11-25 09:30:00 00:15:65:aa:bb:cc 1|2|3|4|5|6|7|8|9|1|2|3|4",
+        "<b>4111</b><b>1111</b><b>1111</b><b>1112</b> \"4111\" \"1111\" \"1111\" \"1112\"",
+        "٤١١١ ١١١١ ١١١١ ١١١٢ and ४१११ 1111 1111 1112",
+        "4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-2 41 11 11 11 11 11 11 12",
     ];
     // The counter works: allocating is seen.
     let before = allocations();
@@ -1525,13 +1701,45 @@ mod reference {
         matches!(gap, [Sep::Space | Sep::Dash])
     }
 
-    fn single_space(gap: &[Sep]) -> bool {
-        gap == [Sep::Space]
-    }
-
     fn phone_gap(gap: &[Sep]) -> bool {
         let s = sig(gap);
-        !line_break(gap) && s.len() <= 1 && s != [Sep::Comma]
+        !line_break(gap)
+            && s.len() <= 1
+            && !matches!(s.first(), Some(Sep::Comma | Sep::Punct(_) | Sep::Tag))
+    }
+
+    fn alike(a: &[Sep], b: &[Sep]) -> bool {
+        let count = |g: &[Sep], s: Sep| g.iter().filter(|&&x| x == s).count();
+        a.len() == b.len()
+            && sig(a) == sig(b)
+            && line_break(a) == line_break(b)
+            && count(a, Sep::Open) == count(b, Sep::Open)
+            && count(a, Sep::Close) == count(b, Sep::Close)
+    }
+
+    fn separates_digits(gap: &[Sep]) -> bool {
+        !line_break(gap)
+            && (sig(gap) == [Sep::Space]
+                || matches!(gap, [Sep::Dash | Sep::Dot | Sep::Slash | Sep::Comma]))
+    }
+
+    /// The end of a short HTML tag whose `<` is `cs[at]`: the index just past its `>`.
+    fn tag_end(cs: &[NormChar], at: usize) -> Option<usize> {
+        let mut i = at + 1;
+        if cs.get(i)?.ch == '/' {
+            i += 1;
+        }
+        let name = i;
+        while cs.get(i)?.ch.is_ascii_alphabetic() {
+            i += 1;
+        }
+        if i == name || i - name > 10 {
+            return None;
+        }
+        if cs.get(i)?.ch == '/' {
+            i += 1;
+        }
+        (cs.get(i)?.ch == '>').then_some(i + 1)
     }
 
     fn date_gap(gap: &[Sep]) -> Option<Sep> {
@@ -1615,14 +1823,27 @@ mod reference {
                 i += 1;
             }
             let gap = prev_end.and_then(|p| {
-                let seps: Option<Vec<Sep>> = cs[p..s]
-                    .iter()
-                    .map(|c| match classify(c.ch) {
-                        Class::Sep(sep) => Some(sep),
-                        _ => None,
-                    })
-                    .collect();
-                seps.filter(|g| (1..=4).contains(&g.len()))
+                let mut seps = Vec::new();
+                let mut k = p;
+                while k < s {
+                    if cs[k].ch == '+' && k > p {
+                        return None;
+                    }
+                    if cs[k].ch == '<'
+                        && let Some(end) = tag_end(&cs, k)
+                        && end <= s
+                    {
+                        seps.push(Sep::Tag);
+                        k = end;
+                        continue;
+                    }
+                    match classify(cs[k].ch) {
+                        Class::Sep(sep) => seps.push(sep),
+                        _ => return None,
+                    }
+                    k += 1;
+                }
+                Some(seps).filter(|g| (1..=16).contains(&g.len()))
             });
             let ch = |k: usize| (k < cs.len()).then(|| cs[k].ch);
             let back = |n: usize| s.checked_sub(n).map(|k| cs[k].ch);
@@ -1640,7 +1861,10 @@ mod reference {
                 end: cs[i - 1].end,
                 digits: cs[s..i].iter().map(|c| c.ch as u8 - b'0').collect(),
                 gap,
-                plus: back(1) == Some('+') || (back(1) == Some('(') && back(2) == Some('+')),
+                plus: (back(1) == Some('+') && !back(2).is_some_and(|c| c.is_ascii_digit()))
+                    || (back(1) == Some('(')
+                        && back(2) == Some('+')
+                        && !back(3).is_some_and(|c| c.is_ascii_digit())),
                 paren_before: (back(1) == Some('(')).then(|| cs[s - 1].start),
                 paren_after: (ch(i) == Some(')')).then(|| cs[i].end),
                 masked: cs[s].start < iban_until
@@ -1680,6 +1904,7 @@ mod reference {
             && joined(gs, k + 2)
             && date_gap(&gap(gs, k + 1)).is_some()
             && date_gap(&gap(gs, k + 1)) == date_gap(&gap(gs, k + 2))
+            && !(joined(gs, k + 3) && date_gap(&gap(gs, k + 3)) == date_gap(&gap(gs, k + 1)))
             && {
                 let value = |g: &G| g.digits.iter().fold(0u64, |v, &d| v * 10 + u64::from(d));
                 let day = |g: &G| g.digits.len() <= 2 && (1..=31).contains(&value(g));
@@ -1756,20 +1981,33 @@ mod reference {
             && before
                 .as_ref()
                 .is_some_and(|b| !line_break(b) && continues(b));
-        if is_layout(&lens) && uniform && (is_complete(&lens) || !continued) && !fours_before {
+        let all_alike = gaps.iter().all(|g| alike(g, &gaps[0]));
+        let any_long = gaps.iter().any(|g| g.len() > 4);
+        let colon = |g: &Vec<Sep>| g == &[Sep::Punct(b':')];
+        let colon_run = colon(&gaps[0])
+            && (before.as_ref().is_some_and(colon) || next.as_ref().is_some_and(colon));
+        if is_layout(&lens)
+            && uniform
+            && (all_alike || !any_long)
+            && (is_complete(&lens) || !continued)
+            && !fours_before
+            && !colon_run
+        {
             return true;
         }
-        if lens.len() <= 4
+        if (lens.len() <= 4 || (lens.len() <= 8 && all_alike && lens.iter().all(|&l| l >= 2)))
             && gaps.iter().all(|g| simple(g))
             && !(before.as_ref().is_some_and(|g| g.len() == 1) && prev.is_some_and(|p| !p.1))
             && next.as_ref().is_none_or(|g| g.len() != 1)
         {
             return true;
         }
+        let first = &gaps[0];
         lens.iter().all(|&l| l == 1)
-            && gaps.iter().all(|g| single_space(g))
-            && !(before.as_ref().is_some_and(|g| single_space(g)) && prev.is_some_and(|p| p.0 == 1))
-            && !(next.as_ref().is_some_and(|g| single_space(g)) && gs[j + 1].digits.len() == 1)
+            && all_alike
+            && separates_digits(first)
+            && !(before.as_ref().is_some_and(|g| alike(g, first)) && prev.is_some_and(|p| p.0 == 1))
+            && !(next.as_ref().is_some_and(|g| alike(g, first)) && gs[j + 1].digits.len() == 1)
     }
 
     pub(super) fn matches(text: &str) -> Vec<CardMatch> {
@@ -2022,6 +2260,7 @@ fn characters_are_classified_as_documented() {
             '_' => Class::Sep(Sep::Underscore),
             '(' => Class::Sep(Sep::Open),
             ')' => Class::Sep(Sep::Close),
+            _ if c.is_ascii_punctuation() => Class::Sep(Sep::Punct(c as u8)),
             '\u{b7}' | '\u{2022}' | '\u{2027}' | '\u{2219}' | '\u{30fb}' => {
                 Class::Sep(Sep::MiddleDot)
             }
@@ -2035,8 +2274,8 @@ fn characters_are_classified_as_documented() {
         assert_eq!(classify(c), expected, "{c:?}");
     }
     assert_eq!(classify('a'), Class::Other);
-    assert_eq!(classify('+'), Class::Other);
-    assert_eq!(classify(':'), Class::Other);
+    assert_eq!(classify('+'), Class::Sep(Sep::Punct(b'+')));
+    assert_eq!(classify(':'), Class::Sep(Sep::Punct(b':')));
     assert_eq!(classify('\u{1c}'), Class::Other);
     assert_eq!(classify('\u{58a}'), Class::Sep(Sep::Dash));
 }
