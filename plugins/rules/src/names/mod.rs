@@ -295,14 +295,17 @@ struct Place<'a> {
 /// Whether a match of the term `compact` (run together) is technical: the field holds one
 /// of the term's technical words, or the rest of the compound word holding the term is one,
 /// or begins or ends with one of three letters or more, or (for terms so marked) another
-/// word comes before the term. `name` is the reading in which the term was found, `first`
-/// the first reading of the same name.
+/// word comes before the term, or the term is the whole name. `name` is the reading in
+/// which the term was found, `first` the first reading of the same name.
 fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
-    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _)| (*t).cmp(compact)) else {
+    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _, _)| (*t).cmp(compact)) else {
         return false;
     };
-    let (_, technical, after_another_word) = tables::TECHNICAL[at];
+    let (_, technical, after_another_word, alone) = tables::TECHNICAL[at];
     if after_another_word && place.after_another_word {
+        return true;
+    }
+    if alone && place.rest.is_none() && name.len() == 1 {
         return true;
     }
     let rest = place.rest;
@@ -321,6 +324,15 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
                 .iter()
                 .any(|t| t.len() >= 3 && (rest.starts_with(t) || rest.ends_with(t)))
     })
+}
+
+/// Whether the field names an organisation, a product or a place rather than a person's
+/// data: it holds a business noun (`supplier`, `street`, `rate`, ...) that is not part of
+/// the term `compact` (`heart_rate` stays health), or the rest of the compound holding the
+/// term is one (`healthscore`).
+fn is_business(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+    let noun = |w: &str| tables::BUSINESS.binary_search(&w).is_ok() && !compact.contains(w);
+    name.words().chain(first.words()).any(noun) || place.rest.is_some_and(noun)
 }
 
 fn is_qualifier(rest: &str) -> bool {
@@ -345,6 +357,72 @@ impl Found {
         other.is_none_or(|o| self.key() > o.key())
     }
 }
+/// Where the byte `len` of the walk over the words of `name` from word `i` (joined by
+/// single spaces) falls inside a word: the walk offset at which that word starts, and its
+/// index. `None` when `len` is at a word's end or past the last word.
+fn word_at(name: &Normalised, i: usize, len: usize) -> Option<(usize, usize)> {
+    let start = if i == 0 { 0 } else { name.ends[i - 1] };
+    let mut at = 0;
+    let mut from = start;
+    for (k, &end) in name.ends.iter().enumerate().skip(i) {
+        let w = end - from;
+        if len > at && len < at + w {
+            return (k > i).then_some((at, k));
+        }
+        at += w + 1;
+        from = end;
+    }
+    None
+}
+
+/// `segment` with each ASCII capital that has a lowercase letter on both sides lowercased:
+/// `sexUal` is `sexual`, `criMinal` `criminal` (and `sexualOrientation`
+/// `sexualorientation`, which the compound rules read as well).
+fn odd_capitals_lowered(segment: &str) -> Cow<'_, str> {
+    let b = segment.as_bytes();
+    let odd = |i: usize| {
+        b[i].is_ascii_uppercase()
+            && i > 0
+            && b[i - 1].is_ascii_lowercase()
+            && b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+    };
+    if !(0..b.len()).any(odd) {
+        return Cow::Borrowed(segment);
+    }
+    let out: Vec<u8> = (0..b.len())
+        .map(|i| {
+            if odd(i) {
+                b[i].to_ascii_lowercase()
+            } else {
+                b[i]
+            }
+        })
+        .collect();
+    Cow::Owned(String::from_utf8(out).expect("only ASCII letters changed"))
+}
+
+/// `name` with each run of two or more words of one letter joined into one word
+/// (`h.e.a.l.t.h` is `health`); `None` when it has no such run.
+fn letters_joined(name: &Normalised) -> Option<Normalised> {
+    let ends = &name.ends;
+    let single = |k: usize| ends[k] - if k == 0 { 0 } else { ends[k - 1] } == 1;
+    let mut out = Vec::with_capacity(ends.len());
+    let mut changed = false;
+    for k in 0..ends.len() {
+        let joins = single(k) && k > 0 && single(k - 1);
+        if joins {
+            *out.last_mut().expect("a word before") = ends[k];
+            changed = true;
+        } else {
+            out.push(ends[k]);
+        }
+    }
+    changed.then(|| Normalised {
+        ends: out,
+        ..name.clone()
+    })
+}
+
 /// The bytes of `word` spelt backwards, character by character.
 fn backwards(word: &str) -> impl Iterator<Item = u8> + Clone + '_ {
     word.char_indices()
@@ -493,6 +571,38 @@ impl Vocabulary {
                 best = Some(other);
             }
         }
+        // Disguises of the writing: a capital inside a word (`sexUal_orientation`) read as
+        // lowercase, letters written apart joined (`h.e.a.l.t.h_record`), and the whole name
+        // run together as one word, matched as a whole (`hea-lth`, `he\talth`).
+        let lowered = odd_capitals_lowered(segment);
+        if lowered != segment {
+            normalise(&lowered, Reading::FIRST, &tables::FOLD, &mut name);
+            if let Some(other) = self.best_of(&name, &first, true)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
+        if let Some(joined) = letters_joined(&first) {
+            if let Some(other) = self.best(&joined, &first)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
+        if first.len() > 1 {
+            let whole = Normalised {
+                text: first.text.clone(),
+                ends: vec![first.text.len()],
+                separated: false,
+                ..first.clone()
+            };
+            if let Some(other) = self.exact(&whole, &first)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
         let best = best?;
         let term = self.term(best.index);
         Some(TermMatch {
@@ -501,14 +611,57 @@ impl Vocabulary {
         })
     }
 
+    /// The best of the terms that are `name`'s one word exactly (`first` is the first
+    /// reading of the name).
+    fn exact(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
+        let all = name.text.as_str();
+        let mut best: Option<Found> = None;
+        let place = Place {
+            rest: None,
+            after_another_word: false,
+        };
+        self.prefixes(
+            &tables::BY_COMPACT,
+            &self.by_compact,
+            all.bytes(),
+            |len, index| {
+                let term = self.term(index);
+                if len == all.len()
+                    && !is_technical(term.compact, name, first, place)
+                    && !is_business(term.compact, name, first, place)
+                {
+                    let found = Found {
+                        end: len,
+                        letters: term.letters,
+                        index,
+                    };
+                    if found.better_than(best) {
+                        best = Some(found);
+                    }
+                }
+            },
+        );
+        best
+    }
+
     /// The best of the terms that name the field read as `name` (`first` is its first
     /// reading).
     fn best(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
+        self.best_of(name, first, false)
+    }
+
+    /// [`Vocabulary::best`], counting only terms that are words of their own (or all of
+    /// a word) when `whole_words`: the reading of a name with its capitals lowered joins
+    /// camelCase words that were meant apart (`geneticAlgorithm`, `fingerprintSha1`).
+    fn best_of(&self, name: &Normalised, first: &Normalised, whole_words: bool) -> Option<Found> {
         let mut best: Option<Found> = None;
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, first, place) {
+            if !(whole_words && place.rest.is_some())
+                && !is_technical(term.compact, name, first, place)
+                && !is_business(term.compact, name, first, place)
+            {
                 let found = Found {
                     end,
                     letters: term.letters,
@@ -545,12 +698,61 @@ impl Vocabulary {
             };
             if i + 1 < name.len() {
                 self.prefixes(&tables::BY_NORM, &self.by_norm, spaced, |len, index| {
-                    if len > word.len()
-                        && let Some(end) = word_end(len)
-                    {
+                    if len <= word.len() {
+                        return;
+                    }
+                    if let Some(end) = word_end(len) {
                         consider(index, whole, end);
+                    } else if let Some((at, last)) = word_at(name, i, len)
+                        && len - at >= COMPOUND_MIN_LETTERS
+                    {
+                        // The term's last word begins a longer word (`trade_unionx`).
+                        let w_start = name.ends[last - 1];
+                        let word = &name.text[w_start..name.ends[last]];
+                        let cut = len - at;
+                        if longest_prefix(tables::ORDINARY, word.bytes()) <= cut {
+                            let place = Place {
+                                rest: Some(&word[cut..]),
+                                ..whole
+                            };
+                            consider(index, place, w_start + cut);
+                        }
                     }
                 });
+                // The term's first word ends a longer word (`xtrade_union`).
+                if longest_prefix(tables::ORDINARY_REVERSED, backwards(word)) == 0 {
+                    for cut in 1..word.len().saturating_sub(COMPOUND_MIN_LETTERS - 1) {
+                        if !word.is_char_boundary(cut) {
+                            continue;
+                        }
+                        let tail = name
+                            .words()
+                            .skip(i)
+                            .enumerate()
+                            .flat_map(|(k, w)| {
+                                let w = if k == 0 { &w[cut..] } else { w };
+                                (k > 0).then_some(b' ').into_iter().chain(w.bytes())
+                            })
+                            .collect::<Vec<u8>>();
+                        let head = word.len() - cut;
+                        let place = Place {
+                            rest: Some(&word[..cut]),
+                            after_another_word: true,
+                        };
+                        self.prefixes(
+                            &tables::BY_NORM,
+                            &self.by_norm,
+                            tail.iter().copied(),
+                            |len, index| {
+                                if len > head
+                                    && let Some(end) = word_end(len + cut)
+                                {
+                                    consider(index, place, end);
+                                }
+                            },
+                        );
+                    }
+                }
             }
             // 2 and 3. The word is a term run together, or begins with one.
             let mut ordinary = None;
