@@ -375,16 +375,23 @@ fn word_at(name: &Normalised, i: usize, len: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// `segment` with each ASCII capital that has a lowercase letter on both sides lowercased:
-/// `sexUal` is `sexual`, `criMinal` `criminal` (and `sexualOrientation`
-/// `sexualorientation`, which the compound rules read as well).
+/// `segment` with each odd capital lowercased: an ASCII capital followed by a lowercase
+/// letter, after one to three lowercase letters that start a word (after a separator or at
+/// the start): `sexUal` is `sexual`, `criMinal` `criminal`, `heAlthRecord` `healthRecord`.
+/// A longer camelCase word before a capital is a word of its own (`geneticAlgorithm`,
+/// `fingerprintSha1`).
 fn odd_capitals_lowered(segment: &str) -> Cow<'_, str> {
     let b = segment.as_bytes();
     let odd = |i: usize| {
-        b[i].is_ascii_uppercase()
-            && i > 0
-            && b[i - 1].is_ascii_lowercase()
-            && b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+        if !b[i].is_ascii_uppercase() || !b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+            return false;
+        }
+        let run = b[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        (1..=3).contains(&run) && (run == i || !b[i - run - 1].is_ascii_alphanumeric())
     };
     if !(0..b.len()).any(odd) {
         return Cow::Borrowed(segment);
@@ -399,6 +406,11 @@ fn odd_capitals_lowered(segment: &str) -> Cow<'_, str> {
         })
         .collect();
     Cow::Owned(String::from_utf8(out).expect("only ASCII letters changed"))
+}
+
+/// Whether `c` is a Greek or Cyrillic capital.
+fn is_greek_or_cyrillic(c: char) -> bool {
+    c.is_uppercase() && matches!(u32::from(c), 0x0370..=0x03FF | 0x0400..=0x052F | 0x1F00..=0x1FFF)
 }
 
 /// `name` with each run of two or more words of one letter joined into one word
@@ -577,11 +589,24 @@ impl Vocabulary {
         let lowered = odd_capitals_lowered(segment);
         if lowered != segment {
             normalise(&lowered, Reading::FIRST, &tables::FOLD, &mut name);
-            if let Some(other) = self.best_of(&name, &first, true)
+            if let Some(other) = self.best(&name, &first)
                 && other.better_than(best)
             {
                 best = Some(other);
             }
+        }
+        // Greek and Cyrillic words read as words of their script: capitals lowercased
+        // first, as the terms are written (`ΥΓΕΙΑ` is `υγεία`; read as they are, its
+        // capitals have skeletons of their own, which disguise Latin names): only when no
+        // other reading names a term, as its offsets are not those of the others.
+        if best.is_none() && segment.chars().any(is_greek_or_cyrillic) {
+            normalise(
+                &segment.to_lowercase(),
+                Reading::FIRST,
+                &tables::FOLD,
+                &mut name,
+            );
+            best = self.best(&name, &first);
         }
         if let Some(joined) = letters_joined(&first) {
             if let Some(other) = self.best(&joined, &first)
@@ -611,8 +636,10 @@ impl Vocabulary {
         })
     }
 
-    /// The best of the terms that are `name`'s one word exactly (`first` is the first
-    /// reading of the name).
+    /// The best of the terms that are `name`'s one word, or begin it and have at least
+    /// [`COMPOUND_MIN_LETTERS`] letters (`first` is the first reading of the name). Shorter
+    /// terms run together with a qualifier are not read across separators: `st_ino` is not
+    /// `sti` and `no`, and so `hi-vstatus` is not read as `hivstatus` either.
     fn exact(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let all = name.text.as_str();
         let mut best: Option<Found> = None;
@@ -620,13 +647,30 @@ impl Vocabulary {
             rest: None,
             after_another_word: false,
         };
+        let ordinary = longest_prefix(tables::ORDINARY, all.bytes());
         self.prefixes(
             &tables::BY_COMPACT,
             &self.by_compact,
             all.bytes(),
             |len, index| {
                 let term = self.term(index);
-                if len == all.len()
+                let place = Place {
+                    rest: (len < all.len()).then(|| &all[len..]),
+                    ..place
+                };
+                // A compound across the separators only when the words the term holds whole
+                // are fragments (`ge-sundheitszustand`), not words of their own
+                // (`genetic_algorithm` is not `genetica`, `belief_state` not `beliefs`).
+                let fragments = || {
+                    let mut start = 0;
+                    first.ends.iter().all(|&end| {
+                        let whole = end <= len && end - start >= COMPOUND_MIN_LETTERS;
+                        start = end;
+                        !whole
+                    })
+                };
+                if (len == all.len()
+                    || (term.letters >= COMPOUND_MIN_LETTERS && len >= ordinary && fragments()))
                     && !is_technical(term.compact, name, first, place)
                     && !is_business(term.compact, name, first, place)
                 {
@@ -647,19 +691,11 @@ impl Vocabulary {
     /// The best of the terms that name the field read as `name` (`first` is its first
     /// reading).
     fn best(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
-        self.best_of(name, first, false)
-    }
-
-    /// [`Vocabulary::best`], counting only terms that are words of their own (or all of
-    /// a word) when `whole_words`: the reading of a name with its capitals lowered joins
-    /// camelCase words that were meant apart (`geneticAlgorithm`, `fingerprintSha1`).
-    fn best_of(&self, name: &Normalised, first: &Normalised, whole_words: bool) -> Option<Found> {
         let mut best: Option<Found> = None;
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !(whole_words && place.rest.is_some())
-                && !is_technical(term.compact, name, first, place)
+            if !is_technical(term.compact, name, first, place)
                 && !is_business(term.compact, name, first, place)
             {
                 let found = Found {
