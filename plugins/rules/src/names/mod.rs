@@ -33,6 +33,26 @@
 //!   is tried both as `i` and as `l`, and digits at the start or end of a word of letters
 //!   (`dn4`, `rac3`) are tried both as digits and as letters.
 //!
+//! [`Vocabulary::find`] also tries other readings of the name, against disguises of the
+//! writing:
+//!
+//! - a capital after one to three lowercase letters that start a word, followed by a
+//!   lowercase letter, is read as lowercase (`sexUal_orientation`, `criMinal_record`,
+//!   `traDe_union`, `polItical_opinion`); a longer camelCase word before a capital is a word
+//!   of its own (`geneticAlgorithm` is not `genetica...`);
+//! - runs of words of one letter are joined (`h.e.a.l.t.h_record` is `health`, `record`);
+//! - all the words run together are matched as one word (`hea-lth`, `he\u{A0}alth`,
+//!   `he\talth`, `h_e_a_l_t_h`): a term that is all of it, or a term of at least
+//!   [`COMPOUND_MIN_LETTERS`] letters that begins it when the words it holds whole are
+//!   fragments shorter than that (`ge-sundheitszustand`; `genetic_algorithm` and
+//!   `belief_state` are words of their own, and not `genetica` or `beliefs`). Shorter terms
+//!   with a qualifier are not read across separators: `st_ino` is not `sti` and `no`;
+//! - a name with Greek or Cyrillic capitals is read lowercased too, when no other reading
+//!   names a term: the terms of those languages are written in their script (`υγεία`,
+//!   `здоровье`), and a capital's skeleton is not its small letter's (`Υ` reads as `Y`, `υ`
+//!   as `u`), so `ΥΓΕΙΑ` would not otherwise be `υγεία`. Read as they are, Greek and
+//!   Cyrillic capitals still disguise Latin names (`ΗΕΑLΤΗ`).
+//!
 //! # Vocabularies
 //!
 //! A [`Vocabulary`] is named categories of terms; [`Vocabulary::special_categories`] is the
@@ -57,7 +77,11 @@
 //!    `st_ino` is not `sti` and `no`;
 //! 4. or a word of the field ends with a one-word term of at least [`COMPOUND_MIN_LETTERS`]
 //!    letters (`mentalhealth`, `physiotherapy`, `interracial`). Terms of several words are
-//!    not matched at the end of a word: `face id` is not in `interfaceid`.
+//!    not matched at the end of a word: `face id` is not in `interfaceid`;
+//! 5. or, for a term of several words, the field's words hold it with its first word at
+//!    the end of a longer word, or its last word at the start of one, when that word of the
+//!    term has at least [`COMPOUND_MIN_LETTERS`] letters (`xtrade_union`, `trade_unionx`,
+//!    `trade_unions`; not `interface_id`, as `face` is shorter).
 //!
 //! Two lists of the vocabulary file keep ordinary names from being refused:
 //!
@@ -73,9 +97,24 @@
 //!   or begins or ends with one of three letters or more (`healthcheck`, `healthz`,
 //!   `diskhealth`, `healthcheckurl`); `disabled` is also technical after any other word,
 //!   as the state of a setting (`is_disabled`, `dnd_disabled`, `KMSDisabledException`),
-//!   and before `at`, `by`, `until`, ... (`disabled_at`). The other matches of a field
-//!   still count: `health_checkup`, `healthcare` and `health_status` name health; a bare
-//!   `disabled`, `disabled_person` and `registered_disabled` name a disability.
+//!   and before `at`, `by`, `until`, ... (`disabled_at`), and alone, as the whole name (a
+//!   feature flag: `{"lines":[{"disabled":true}]}`, `codecs.g729.disabled`). The other
+//!   matches of a field still count: `health_checkup`, `healthcare` and `health_status`
+//!   name health; `disabled_person`, `disabledParking`, `registered_disabled` and
+//!   `disability` name a disability. `blind` is technical with `transfer`, `copy`, `bcc`,
+//!   ... (`blind_transfer`), `probation` with `period`, `end`, ... (`probation_end_date`),
+//!   `adn` with `sim`, `entries`, ... (`sim_adn_entries`);
+//! - *business nouns* (`supplier`, `reseller`, `customer`, `vendor`, `device`, `reader`,
+//!   `model`, `sku`, `product`, `street`, `road`, `bar`, `address`, `firm`, `rate`,
+//!   `policy`, `score`, `sector`, `industry`, `market`, `appliances`, `equipment`, ...):
+//!   a field that holds one as a word of its own, or as the rest of the compound holding the
+//!   term, names an organisation, a product or a place, and no term names it
+//!   (`health_score`, `pharmacy_supplier`, `clinic_address`, `biometric_device_sku`,
+//!   `church_street`, `criminal_law_firm`, `conviction_rate`, `sick_day_policy`). A noun
+//!   that is part of the term does not count (`heart_rate` is health). The limit: records of
+//!   a person (`health_record`, `medical_history`, `criminal_record`, `union_membership`)
+//!   hold no business noun and are refused; `risk` is not one (`suicide_risk` is health),
+//!   though `political_risk` is a technical reading of `political`.
 //!
 //! Of several terms that name a field, [`Vocabulary::find`] reports the one that ends last
 //! in the name, as the last word of an English compound names what it is (`patient_race` is
@@ -84,14 +123,18 @@
 //!
 //! The judgments behind the vocabulary (which words are terms, which are too ambiguous) are
 //! written beside it in the vocabulary file. Not terms: `sex` and `gender` alone (the sex
-//! recorded for a person), `nationality` and `marital_status` (not special category
-//! data), `nhs` and `dbs` alone (an organisation; databases), `std` alone (a UK dialling
-//! code, and "standard" in code: STD tests and statuses are terms), `ms` (milliseconds),
-//! `mental` (`incremental`), `blind` (`blind_transfer`), `stroke` (`stroke_width`,
-//! `keystroke`), `heart` (`heartbeat`), `treatment` alone (A/B tests), `voice id` (a
-//! text-to-speech voice), `agnostic` (`vendor_agnostic`), `probation`, `custody` and
-//! `caution` (employment and ordinary words), `labour` and `conservative` (so those
-//! parties are written out), `tories` (ends `histories`) and `races` (ends `traces`).
+//! recorded for a person: sex life and orientation are special category data, and
+//! `sex_life`, `sexual_*` are terms), `nationality` and `marital_status` (not special
+//! category data), `nhs` and `dbs` alone (an organisation; databases), `std` alone (a UK
+//! dialling code, and "standard" in code: STD tests and statuses are terms), `ms`
+//! (milliseconds), `mental` (`incremental`), `stroke` (`stroke_width`, `keystroke`),
+//! `heart` (`heartbeat`), `treatment` alone (A/B tests), `voice id` (a text-to-speech
+//! voice), `agnostic` (`vendor_agnostic`), `custody` and `caution` (ordinary words),
+//! `labour` and `conservative` (so those parties are written out), `tories` (ends
+//! `histories`) and `races` (ends `traces`). Terms with technical readings instead:
+//! `blind` (a person's flag is health; `blind_transfer` is telephony), `probation` (an
+//! offender's; an employee's `probation_period` is not), `adn` (French and Spanish for DNA;
+//! the SIM's abbreviated dialling numbers only with `sim`, `entries`, ...).
 
 mod normalise;
 
@@ -420,13 +463,13 @@ fn letters_joined(name: &Normalised) -> Option<Normalised> {
     let single = |k: usize| ends[k] - if k == 0 { 0 } else { ends[k - 1] } == 1;
     let mut out = Vec::with_capacity(ends.len());
     let mut changed = false;
-    for k in 0..ends.len() {
+    for (k, &end) in ends.iter().enumerate() {
         let joins = single(k) && k > 0 && single(k - 1);
         if joins {
-            *out.last_mut().expect("a word before") = ends[k];
+            *out.last_mut().expect("a word before") = end;
             changed = true;
         } else {
-            out.push(ends[k]);
+            out.push(end);
         }
     }
     changed.then(|| Normalised {
@@ -608,12 +651,11 @@ impl Vocabulary {
             );
             best = self.best(&name, &first);
         }
-        if let Some(joined) = letters_joined(&first) {
-            if let Some(other) = self.best(&joined, &first)
-                && other.better_than(best)
-            {
-                best = Some(other);
-            }
+        if let Some(joined) = letters_joined(&first)
+            && let Some(other) = self.best(&joined, &first)
+            && other.better_than(best)
+        {
+            best = Some(other);
         }
         if first.len() > 1 {
             let whole = Normalised {
