@@ -37,7 +37,14 @@ struct File {
     category: Vec<Category>,
     technical: BTreeMap<String, Technical>,
     ordinary: Ordinary,
+    business: Business,
     matching: Matching,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Business {
+    words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,7 +56,8 @@ struct Category {
     terms: Vec<String>,
 }
 
-/// The words that make a term technical, and whether any word before it does.
+/// The words that make a term technical, whether any word before it does, and whether the
+/// term alone, as the whole name, is technical.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Technical {
@@ -58,6 +66,8 @@ enum Technical {
         words: Vec<String>,
         #[serde(default)]
         after_another_word: bool,
+        #[serde(default)]
+        alone: bool,
     },
 }
 
@@ -273,25 +283,27 @@ fn main() {
 
     // Technical readings are keyed by the term's compact form, so that they hold for
     // every spelling of it (`fingerprint`, `finger print`).
-    let mut technical: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+    let mut technical: BTreeMap<String, (BTreeSet<String>, bool, bool)> = BTreeMap::new();
     for (term, entry) in &file.technical {
-        let (words, after) = match entry {
-            Technical::Words(words) => (words, false),
+        let (words, after, is_alone) = match entry {
+            Technical::Words(words) => (words, false, false),
             Technical::Table {
                 words,
                 after_another_word,
-            } => (words, *after_another_word),
+                alone,
+            } => (words, *after_another_word, *alone),
         };
         let compact = read(term, &fold).text;
         if !terms.iter().any(|t| t.compact == compact) {
             errors.push(format!("technical: {term:?} is not a term of any category"));
             continue;
         }
-        if words.is_empty() && !after {
+        if words.is_empty() && !after && !is_alone {
             errors.push(format!("technical.{term}: give at least one word"));
         }
-        let (set, after_any) = technical.entry(compact).or_default();
+        let (set, after_any, alone_too) = technical.entry(compact).or_default();
         *after_any |= after;
+        *alone_too |= is_alone;
         for word in words {
             if let Some(w) = one_word(
                 &format!("technical.{term}: the word"),
@@ -303,6 +315,13 @@ fn main() {
             }
         }
     }
+
+    let business: BTreeSet<String> = file
+        .business
+        .words
+        .iter()
+        .filter_map(|w| one_word("the business word", w, &fold, &mut errors))
+        .collect();
 
     let mut ordinary = BTreeSet::new();
     for word in &file.ordinary.words {
@@ -419,16 +438,20 @@ fn main() {
     }
     writeln!(out).unwrap();
     writeln!(out, "/// Terms with technical readings, run together (sorted), and the words that make them technical (sorted).").unwrap();
-    writeln!(out, "/// The flag: technical after any other word too.").unwrap();
     writeln!(
         out,
-        "pub(super) static TECHNICAL: &[(&str, &[&str], bool)] = &["
+        "/// The flags: technical after any other word too; technical as the whole name."
     )
     .unwrap();
-    for (term, (words, after)) in &technical {
+    writeln!(
+        out,
+        "pub(super) static TECHNICAL: &[(&str, &[&str], bool, bool)] = &["
+    )
+    .unwrap();
+    for (term, (words, after, alone)) in &technical {
         writeln!(
             out,
-            "    ({term:?}, &{:?}, {after}),",
+            "    ({term:?}, &{:?}, {after}, {alone}),",
             words.iter().collect::<Vec<_>>()
         )
         .unwrap();
@@ -457,6 +480,18 @@ fn main() {
         "Ordinary words spelt backwards, sorted.",
         reversed,
     );
+    writeln!(out).unwrap();
+    writeln!(
+        out,
+        "/// Business nouns (organisations, products, places), sorted."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub(super) static BUSINESS: &[&str] = &{:?};",
+        business.iter().collect::<Vec<_>>()
+    )
+    .unwrap();
     writeln!(out).unwrap();
     writeln!(out, "/// Qualifiers, sorted.").unwrap();
     writeln!(

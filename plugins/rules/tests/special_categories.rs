@@ -5,9 +5,11 @@
 //! Every plain snake_case name of both lists is also tried in other naming styles, and every
 //! such name that must be refused also in disguise: Cyrillic and Greek look-alike letters,
 //! full-width letters, soft hyphens and zero-width characters inside its words, digits for
-//! letters. The test prints the counts and fails on any miss or false refusal, listing them.
+//! letters, odd capitals inside its words (`heAlth_reCord`), and, for a name of one word, a
+//! hyphen, no-break space or tab inside it (`he-alth`) or dots between all its letters
+//! (`h.e.a.l.t.h`). The test prints the counts and fails on any miss or false refusal, listing them.
 
-use sluice_rules::names::Vocabulary;
+use sluice_rules::names::{SPECIAL_CATEGORIES, Vocabulary, compact};
 
 const MUST_REJECT: &str = include_str!("special-categories/must-reject.txt");
 const MUST_PASS: &str = include_str!("special-categories/must-pass.txt");
@@ -153,6 +155,42 @@ fn leet(name: &str) -> Option<String> {
     changed.then(|| words.join("_"))
 }
 
+/// A capital for the third letter of each word of four letters or more (`heAlth_reCord`);
+/// `None` if no word is that long.
+fn odd_capitals(name: &str) -> Option<String> {
+    if name.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let out = name
+        .split('_')
+        .map(|w| {
+            if w.len() >= 4 && w.as_bytes()[2].is_ascii_lowercase() {
+                format!("{}{}{}", &w[..2], w[2..3].to_ascii_uppercase(), &w[3..])
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("_");
+    (out != name).then_some(out)
+}
+
+/// A `name` that is a term of one word with `separator` between its letters: after its
+/// second letter (`he-alth`) or, for `None`, between all of them (`h.e.a.l.t.h`).
+fn written_apart(name: &str, separator: Option<char>) -> Option<String> {
+    let is_term = SPECIAL_CATEGORIES
+        .iter()
+        .flat_map(|(_, terms)| terms.iter())
+        .any(|t| compact(t) == name);
+    if name.contains('_') || name.len() < 4 || !is_term {
+        return None;
+    }
+    Some(match separator {
+        Some(s) => format!("{}{s}{}", &name[..2], &name[2..]),
+        None => name.chars().map(String::from).collect::<Vec<_>>().join("."),
+    })
+}
+
 /// `name` (plain snake_case) in disguise.
 fn disguises(name: &str) -> Vec<(&'static str, String)> {
     const CYRILLIC: &[(char, char)] = &[
@@ -213,6 +251,11 @@ fn disguises(name: &str) -> Vec<(&'static str, String)> {
         ("Cyrillic capitals", capitals_cyrillic),
         ("Greek capitals", capitals_greek),
         ("digits for letters", leet(name)),
+        ("odd capitals", odd_capitals(name)),
+        ("hyphen inside", written_apart(name, Some('-'))),
+        ("no-break space inside", written_apart(name, Some('\u{A0}'))),
+        ("tab inside", written_apart(name, Some('\t'))),
+        ("letters apart", written_apart(name, None)),
     ] {
         if let Some(d) = disguised {
             out.push((what, d));

@@ -24,21 +24,29 @@
 //!   word (`bloodtype`, `healthrecord`) or, for one-word terms of five letters or more, at
 //!   the end (`mentalhealth`); a shorter term names a longer word only run together with a
 //!   qualifier (`hivstatus`, `dnaprofile`);
+//! - disguises of the writing are read through: odd capitals inside a word
+//!   (`sexUal_orientation`), letters written apart (`hea-lth`, `h.e.a.l.t.h`), a term with
+//!   an affix (`xtrade_union`, `trade_unionx`), Greek and Cyrillic words in capitals
+//!   (`ΘΡΗΣΚΕΙΑ`);
 //! - a few terms also have technical readings, which do not count: `health_check_url`,
-//!   `healthz`, `service_health`, `race_condition`, `is_disabled`, `cert_fingerprint`; and
-//!   ordinary words that merely begin or end with a term (`hospitality`, `faithful`,
-//!   `incidental`) are not compounds of it.
+//!   `healthz`, `service_health`, `race_condition`, `is_disabled`, a bare `disabled` (a
+//!   feature flag), `blind_transfer`, `cert_fingerprint`; a business noun makes a name one
+//!   of an organisation, product or place (`pharmacy_supplier`, `church_street`,
+//!   `conviction_rate`); and ordinary words that merely begin or end with a term
+//!   (`hospitality`, `faithful`, `incidental`) are not compounds of it.
 //!
 //! The default vocabulary is `sluice_rules::names::SPECIAL_CATEGORIES`, compiled into the
 //! plugin from `plugins/rules/vocabulary/special-categories.toml`: the GDPR article 9
 //! categories and article 10 criminal offence data, with conditions, treatments,
 //! health-service identifiers, faiths and places of worship, identities, parties,
 //! biometrics and criminal records, their usual abbreviations, and the main terms in
-//! German, French, Dutch, Spanish, Italian, Polish and Czech. Its tables are static, so a
-//! fresh instance builds nothing to use it. `categories` replaces it; `extra` adds terms to
-//! it (or to the replacement), to existing or new categories. Terms given in the
-//! configuration are read and matched the same way (compounds included), and the technical
-//! readings and ordinary words of the vocabulary file apply to them too.
+//! German, French, Dutch, Spanish, Italian, Polish, Czech, Portuguese, Swedish, Danish,
+//! Norwegian, Finnish, Greek, Hungarian, Romanian, Bulgarian and Russian. Its tables are
+//! static, so a fresh instance builds nothing to use it. `categories` replaces it; `extra`
+//! adds terms to it (or to the replacement), to existing or new categories. Terms given in
+//! the configuration are read and matched the same way (compounds included), and the
+//! technical readings, business nouns and ordinary words of the vocabulary file apply to
+//! them too.
 //!
 //! A rejection names the category of the term that ends last in the key (`patient_race` is
 //! race or ethnicity), and the key as written, with invisible characters shown as escapes

@@ -223,8 +223,21 @@ fn names_of_conditions_treatments_faiths_identities_and_biometrics_are_rejected(
         ("cancer", "health"),
         ("diabetes", "health"),
         ("therapy", "health"),
-        ("disabled", "health"),
+        ("disabled_person", "health"),
         ("maternity", "health"),
+        ("saúde", "health"),
+        ("hälsa", "health"),
+        ("υγεία", "health"),
+        ("здоровье", "health"),
+        ("Krankengeschichte", "health"),
+        ("ΘΡΗΣΚΕΙΑ", "religious or philosophical beliefs"),
+        ("fackförening", "trade union membership"),
+        ("ADN", "genetic data"),
+        ("biométrie", "biometric data"),
+        ("casier_judiciaire", "criminal convictions and offences"),
+        ("probation", "criminal convictions and offences"),
+        ("tribe", "race or ethnicity"),
+        ("is_blind", "health"),
         ("muslim", "religious or philosophical beliefs"),
         ("church", "religious or philosophical beliefs"),
         ("transgender", "sexual orientation"),
@@ -255,6 +268,16 @@ fn disguised_names_are_rejected_and_shown_as_written() {
         ("he\u{200b}alth", "health", "he\\u{200b}alth"),
         ("rel1gion", "religious", "rel1gion"),
         ("HIVstatus", "health", "HIVstatus"),
+        ("hea-lth", "health", "hea-lth"),
+        ("h.e.a.l.t.h", "health", "h.e.a.l.t.h"),
+        (
+            "sexUal_orientation",
+            "sexual orientation",
+            "sexUal_orientation",
+        ),
+        ("criMinal_record", "criminal", "criMinal_record"),
+        ("xtrade_union", "trade union", "xtrade_union"),
+        ("trade_unionx", "trade union", "trade_unionx"),
     ];
     for (name, category, shown) in cases {
         let (path, reason) = rejected(json!({}), json!({ name: 1 }));
@@ -273,6 +296,18 @@ fn technical_and_ordinary_names_are_accepted() {
         "sip_settings": { "tls_fingerprint": "ab:cd", "transport": "tls" },
         "hospitality": "yes", "gender": "f", "nationality": "GB", "marital_status": "m",
         "voice_id": "Amy", "blind_transfer": true, "diagnostics": {}, "stroke_width": 2,
+    });
+    assert!(admit(json!({}), fields).unwrap().is_empty());
+    // Settings flags, and organisations, products and places.
+    let fields = json!({
+        "sip_settings": { "lines": [{ "disabled": true, "enabled": false }] },
+        "codecs": { "g729": { "disabled": true } },
+        "health_score": 3, "healthcare_customer": true, "pharmacy_supplier": "s",
+        "clinic_address": "a", "hearing_aid_reseller": true, "biometric_device_sku": "k",
+        "fingerprint_reader_model": "m", "church_street": "c", "temple_bar": "t",
+        "political_risk": 1, "criminal_law_firm": "f", "conviction_rate": 0.1,
+        "aids_and_appliances": "a", "sick_day_policy": "p", "ethnic_food_supplier": "e",
+        "blind_copy": "b", "probation_end_date": "2026-01-01", "sim_adn_entries": 3,
     });
     assert!(admit(json!({}), fields).unwrap().is_empty());
 }

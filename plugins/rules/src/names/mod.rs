@@ -33,6 +33,26 @@
 //!   is tried both as `i` and as `l`, and digits at the start or end of a word of letters
 //!   (`dn4`, `rac3`) are tried both as digits and as letters.
 //!
+//! [`Vocabulary::find`] also tries other readings of the name, against disguises of the
+//! writing:
+//!
+//! - a capital after one to three lowercase letters that start a word, followed by a
+//!   lowercase letter, is read as lowercase (`sexUal_orientation`, `criMinal_record`,
+//!   `traDe_union`, `polItical_opinion`); a longer camelCase word before a capital is a word
+//!   of its own (`geneticAlgorithm` is not `genetica...`);
+//! - runs of words of one letter are joined (`h.e.a.l.t.h_record` is `health`, `record`);
+//! - all the words run together are matched as one word (`hea-lth`, `he\u{A0}alth`,
+//!   `he\talth`, `h_e_a_l_t_h`): a term that is all of it, or a term of at least
+//!   [`COMPOUND_MIN_LETTERS`] letters that begins it when the words it holds whole are
+//!   fragments shorter than that (`ge-sundheitszustand`; `genetic_algorithm` and
+//!   `belief_state` are words of their own, and not `genetica` or `beliefs`). Shorter terms
+//!   with a qualifier are not read across separators: `st_ino` is not `sti` and `no`;
+//! - a name with Greek or Cyrillic capitals is read lowercased too, when no other reading
+//!   names a term: the terms of those languages are written in their script (`υγεία`,
+//!   `здоровье`), and a capital's skeleton is not its small letter's (`Υ` reads as `Y`, `υ`
+//!   as `u`), so `ΥΓΕΙΑ` would not otherwise be `υγεία`. Read as they are, Greek and
+//!   Cyrillic capitals still disguise Latin names (`ΗΕΑLΤΗ`).
+//!
 //! # Vocabularies
 //!
 //! A [`Vocabulary`] is named categories of terms; [`Vocabulary::special_categories`] is the
@@ -57,7 +77,11 @@
 //!    `st_ino` is not `sti` and `no`;
 //! 4. or a word of the field ends with a one-word term of at least [`COMPOUND_MIN_LETTERS`]
 //!    letters (`mentalhealth`, `physiotherapy`, `interracial`). Terms of several words are
-//!    not matched at the end of a word: `face id` is not in `interfaceid`.
+//!    not matched at the end of a word: `face id` is not in `interfaceid`;
+//! 5. or, for a term of several words, the field's words hold it with its first word at
+//!    the end of a longer word, or its last word at the start of one, when that word of the
+//!    term has at least [`COMPOUND_MIN_LETTERS`] letters (`xtrade_union`, `trade_unionx`,
+//!    `trade_unions`; not `interface_id`, as `face` is shorter).
 //!
 //! Two lists of the vocabulary file keep ordinary names from being refused:
 //!
@@ -73,9 +97,24 @@
 //!   or begins or ends with one of three letters or more (`healthcheck`, `healthz`,
 //!   `diskhealth`, `healthcheckurl`); `disabled` is also technical after any other word,
 //!   as the state of a setting (`is_disabled`, `dnd_disabled`, `KMSDisabledException`),
-//!   and before `at`, `by`, `until`, ... (`disabled_at`). The other matches of a field
-//!   still count: `health_checkup`, `healthcare` and `health_status` name health; a bare
-//!   `disabled`, `disabled_person` and `registered_disabled` name a disability.
+//!   and before `at`, `by`, `until`, ... (`disabled_at`), and alone, as the whole name (a
+//!   feature flag: `{"lines":[{"disabled":true}]}`, `codecs.g729.disabled`). The other
+//!   matches of a field still count: `health_checkup`, `healthcare` and `health_status`
+//!   name health; `disabled_person`, `disabledParking`, `registered_disabled` and
+//!   `disability` name a disability. `blind` is technical with `transfer`, `copy`, `bcc`,
+//!   ... (`blind_transfer`), `probation` with `period`, `end`, ... (`probation_end_date`),
+//!   `adn` with `sim`, `entries`, ... (`sim_adn_entries`);
+//! - *business nouns* (`supplier`, `reseller`, `customer`, `vendor`, `device`, `reader`,
+//!   `model`, `sku`, `product`, `street`, `road`, `bar`, `address`, `firm`, `rate`,
+//!   `policy`, `score`, `sector`, `industry`, `market`, `appliances`, `equipment`, ...):
+//!   a field that holds one as a word of its own, or as the rest of the compound holding the
+//!   term, names an organisation, a product or a place, and no term names it
+//!   (`health_score`, `pharmacy_supplier`, `clinic_address`, `biometric_device_sku`,
+//!   `church_street`, `criminal_law_firm`, `conviction_rate`, `sick_day_policy`). A noun
+//!   that is part of the term does not count (`heart_rate` is health). The limit: records of
+//!   a person (`health_record`, `medical_history`, `criminal_record`, `union_membership`)
+//!   hold no business noun and are refused; `risk` is not one (`suicide_risk` is health),
+//!   though `political_risk` is a technical reading of `political`.
 //!
 //! Of several terms that name a field, [`Vocabulary::find`] reports the one that ends last
 //! in the name, as the last word of an English compound names what it is (`patient_race` is
@@ -84,14 +123,18 @@
 //!
 //! The judgments behind the vocabulary (which words are terms, which are too ambiguous) are
 //! written beside it in the vocabulary file. Not terms: `sex` and `gender` alone (the sex
-//! recorded for a person), `nationality` and `marital_status` (not special category
-//! data), `nhs` and `dbs` alone (an organisation; databases), `std` alone (a UK dialling
-//! code, and "standard" in code: STD tests and statuses are terms), `ms` (milliseconds),
-//! `mental` (`incremental`), `blind` (`blind_transfer`), `stroke` (`stroke_width`,
-//! `keystroke`), `heart` (`heartbeat`), `treatment` alone (A/B tests), `voice id` (a
-//! text-to-speech voice), `agnostic` (`vendor_agnostic`), `probation`, `custody` and
-//! `caution` (employment and ordinary words), `labour` and `conservative` (so those
-//! parties are written out), `tories` (ends `histories`) and `races` (ends `traces`).
+//! recorded for a person: sex life and orientation are special category data, and
+//! `sex_life`, `sexual_*` are terms), `nationality` and `marital_status` (not special
+//! category data), `nhs` and `dbs` alone (an organisation; databases), `std` alone (a UK
+//! dialling code, and "standard" in code: STD tests and statuses are terms), `ms`
+//! (milliseconds), `mental` (`incremental`), `stroke` (`stroke_width`, `keystroke`),
+//! `heart` (`heartbeat`), `treatment` alone (A/B tests), `voice id` (a text-to-speech
+//! voice), `agnostic` (`vendor_agnostic`), `custody` and `caution` (ordinary words),
+//! `labour` and `conservative` (so those parties are written out), `tories` (ends
+//! `histories`) and `races` (ends `traces`). Terms with technical readings instead:
+//! `blind` (a person's flag is health; `blind_transfer` is telephony), `probation` (an
+//! offender's; an employee's `probation_period` is not), `adn` (French and Spanish for DNA;
+//! the SIM's abbreviated dialling numbers only with `sim`, `entries`, ...).
 
 mod normalise;
 
@@ -295,14 +338,17 @@ struct Place<'a> {
 /// Whether a match of the term `compact` (run together) is technical: the field holds one
 /// of the term's technical words, or the rest of the compound word holding the term is one,
 /// or begins or ends with one of three letters or more, or (for terms so marked) another
-/// word comes before the term. `name` is the reading in which the term was found, `first`
-/// the first reading of the same name.
+/// word comes before the term, or the term is the whole name. `name` is the reading in
+/// which the term was found, `first` the first reading of the same name.
 fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
-    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _)| (*t).cmp(compact)) else {
+    let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _, _)| (*t).cmp(compact)) else {
         return false;
     };
-    let (_, technical, after_another_word) = tables::TECHNICAL[at];
+    let (_, technical, after_another_word, alone) = tables::TECHNICAL[at];
     if after_another_word && place.after_another_word {
+        return true;
+    }
+    if alone && place.rest.is_none() && name.len() == 1 {
         return true;
     }
     let rest = place.rest;
@@ -321,6 +367,15 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
                 .iter()
                 .any(|t| t.len() >= 3 && (rest.starts_with(t) || rest.ends_with(t)))
     })
+}
+
+/// Whether the field names an organisation, a product or a place rather than a person's
+/// data: it holds a business noun (`supplier`, `street`, `rate`, ...) that is not part of
+/// the term `compact` (`heart_rate` stays health), or the rest of the compound holding the
+/// term is one (`healthscore`).
+fn is_business(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+    let noun = |w: &str| tables::BUSINESS.binary_search(&w).is_ok() && !compact.contains(w);
+    name.words().chain(first.words()).any(noun) || place.rest.is_some_and(noun)
 }
 
 fn is_qualifier(rest: &str) -> bool {
@@ -345,6 +400,84 @@ impl Found {
         other.is_none_or(|o| self.key() > o.key())
     }
 }
+/// Where the byte `len` of the walk over the words of `name` from word `i` (joined by
+/// single spaces) falls inside a word: the walk offset at which that word starts, and its
+/// index. `None` when `len` is at a word's end or past the last word.
+fn word_at(name: &Normalised, i: usize, len: usize) -> Option<(usize, usize)> {
+    let start = if i == 0 { 0 } else { name.ends[i - 1] };
+    let mut at = 0;
+    let mut from = start;
+    for (k, &end) in name.ends.iter().enumerate().skip(i) {
+        let w = end - from;
+        if len > at && len < at + w {
+            return (k > i).then_some((at, k));
+        }
+        at += w + 1;
+        from = end;
+    }
+    None
+}
+
+/// `segment` with each odd capital lowercased: an ASCII capital followed by a lowercase
+/// letter, after one to three lowercase letters that start a word (after a separator or at
+/// the start): `sexUal` is `sexual`, `criMinal` `criminal`, `heAlthRecord` `healthRecord`.
+/// A longer camelCase word before a capital is a word of its own (`geneticAlgorithm`,
+/// `fingerprintSha1`).
+fn odd_capitals_lowered(segment: &str) -> Cow<'_, str> {
+    let b = segment.as_bytes();
+    let odd = |i: usize| {
+        if !b[i].is_ascii_uppercase() || !b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+            return false;
+        }
+        let run = b[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        (1..=3).contains(&run) && (run == i || !b[i - run - 1].is_ascii_alphanumeric())
+    };
+    if !(0..b.len()).any(odd) {
+        return Cow::Borrowed(segment);
+    }
+    let out: Vec<u8> = (0..b.len())
+        .map(|i| {
+            if odd(i) {
+                b[i].to_ascii_lowercase()
+            } else {
+                b[i]
+            }
+        })
+        .collect();
+    Cow::Owned(String::from_utf8(out).expect("only ASCII letters changed"))
+}
+
+/// Whether `c` is a Greek or Cyrillic capital.
+fn is_greek_or_cyrillic(c: char) -> bool {
+    c.is_uppercase() && matches!(u32::from(c), 0x0370..=0x03FF | 0x0400..=0x052F | 0x1F00..=0x1FFF)
+}
+
+/// `name` with each run of two or more words of one letter joined into one word
+/// (`h.e.a.l.t.h` is `health`); `None` when it has no such run.
+fn letters_joined(name: &Normalised) -> Option<Normalised> {
+    let ends = &name.ends;
+    let single = |k: usize| ends[k] - if k == 0 { 0 } else { ends[k - 1] } == 1;
+    let mut out = Vec::with_capacity(ends.len());
+    let mut changed = false;
+    for (k, &end) in ends.iter().enumerate() {
+        let joins = single(k) && k > 0 && single(k - 1);
+        if joins {
+            *out.last_mut().expect("a word before") = end;
+            changed = true;
+        } else {
+            out.push(end);
+        }
+    }
+    changed.then(|| Normalised {
+        ends: out,
+        ..name.clone()
+    })
+}
+
 /// The bytes of `word` spelt backwards, character by character.
 fn backwards(word: &str) -> impl Iterator<Item = u8> + Clone + '_ {
     word.char_indices()
@@ -493,12 +626,108 @@ impl Vocabulary {
                 best = Some(other);
             }
         }
+        // Disguises of the writing: a capital inside a word (`sexUal_orientation`) read as
+        // lowercase, letters written apart joined (`h.e.a.l.t.h_record`), and the whole name
+        // run together as one word, matched as a whole (`hea-lth`, `he\talth`).
+        let lowered = odd_capitals_lowered(segment);
+        if lowered != segment {
+            normalise(&lowered, Reading::FIRST, &tables::FOLD, &mut name);
+            if let Some(other) = self.best(&name, &first)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
+        // Greek and Cyrillic words read as words of their script: capitals lowercased
+        // first, as the terms are written (`ΥΓΕΙΑ` is `υγεία`; read as they are, its
+        // capitals have skeletons of their own, which disguise Latin names): only when no
+        // other reading names a term, as its offsets are not those of the others.
+        if best.is_none() && segment.chars().any(is_greek_or_cyrillic) {
+            normalise(
+                &segment.to_lowercase(),
+                Reading::FIRST,
+                &tables::FOLD,
+                &mut name,
+            );
+            best = self.best(&name, &first);
+        }
+        if let Some(joined) = letters_joined(&first)
+            && let Some(other) = self.best(&joined, &first)
+            && other.better_than(best)
+        {
+            best = Some(other);
+        }
+        if first.len() > 1 {
+            let whole = Normalised {
+                text: first.text.clone(),
+                ends: vec![first.text.len()],
+                separated: false,
+                ..first.clone()
+            };
+            if let Some(other) = self.exact(&whole, &first)
+                && other.better_than(best)
+            {
+                best = Some(other);
+            }
+        }
         let best = best?;
         let term = self.term(best.index);
         Some(TermMatch {
             category: &self.categories[term.category],
             term: term.text,
         })
+    }
+
+    /// The best of the terms that are `name`'s one word, or begin it and have at least
+    /// [`COMPOUND_MIN_LETTERS`] letters (`first` is the first reading of the name). Shorter
+    /// terms run together with a qualifier are not read across separators: `st_ino` is not
+    /// `sti` and `no`, and so `hi-vstatus` is not read as `hivstatus` either.
+    fn exact(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
+        let all = name.text.as_str();
+        let mut best: Option<Found> = None;
+        let place = Place {
+            rest: None,
+            after_another_word: false,
+        };
+        let ordinary = longest_prefix(tables::ORDINARY, all.bytes());
+        self.prefixes(
+            &tables::BY_COMPACT,
+            &self.by_compact,
+            all.bytes(),
+            |len, index| {
+                let term = self.term(index);
+                let place = Place {
+                    rest: (len < all.len()).then(|| &all[len..]),
+                    ..place
+                };
+                // A compound across the separators only when the words the term holds whole
+                // are fragments (`ge-sundheitszustand`), not words of their own
+                // (`genetic_algorithm` is not `genetica`, `belief_state` not `beliefs`).
+                let fragments = || {
+                    let mut start = 0;
+                    first.ends.iter().all(|&end| {
+                        let whole = end <= len && end - start >= COMPOUND_MIN_LETTERS;
+                        start = end;
+                        !whole
+                    })
+                };
+                if (len == all.len()
+                    || (term.letters >= COMPOUND_MIN_LETTERS && len >= ordinary && fragments()))
+                    && !is_technical(term.compact, name, first, place)
+                    && !is_business(term.compact, name, first, place)
+                {
+                    let found = Found {
+                        end: len,
+                        letters: term.letters,
+                        index,
+                    };
+                    if found.better_than(best) {
+                        best = Some(found);
+                    }
+                }
+            },
+        );
+        best
     }
 
     /// The best of the terms that name the field read as `name` (`first` is its first
@@ -508,7 +737,9 @@ impl Vocabulary {
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, first, place) {
+            if !is_technical(term.compact, name, first, place)
+                && !is_business(term.compact, name, first, place)
+            {
                 let found = Found {
                     end,
                     letters: term.letters,
@@ -545,12 +776,61 @@ impl Vocabulary {
             };
             if i + 1 < name.len() {
                 self.prefixes(&tables::BY_NORM, &self.by_norm, spaced, |len, index| {
-                    if len > word.len()
-                        && let Some(end) = word_end(len)
-                    {
+                    if len <= word.len() {
+                        return;
+                    }
+                    if let Some(end) = word_end(len) {
                         consider(index, whole, end);
+                    } else if let Some((at, last)) = word_at(name, i, len)
+                        && len - at >= COMPOUND_MIN_LETTERS
+                    {
+                        // The term's last word begins a longer word (`trade_unionx`).
+                        let w_start = name.ends[last - 1];
+                        let word = &name.text[w_start..name.ends[last]];
+                        let cut = len - at;
+                        if longest_prefix(tables::ORDINARY, word.bytes()) <= cut {
+                            let place = Place {
+                                rest: Some(&word[cut..]),
+                                ..whole
+                            };
+                            consider(index, place, w_start + cut);
+                        }
                     }
                 });
+                // The term's first word ends a longer word (`xtrade_union`).
+                if longest_prefix(tables::ORDINARY_REVERSED, backwards(word)) == 0 {
+                    for cut in 1..word.len().saturating_sub(COMPOUND_MIN_LETTERS - 1) {
+                        if !word.is_char_boundary(cut) {
+                            continue;
+                        }
+                        let tail = name
+                            .words()
+                            .skip(i)
+                            .enumerate()
+                            .flat_map(|(k, w)| {
+                                let w = if k == 0 { &w[cut..] } else { w };
+                                (k > 0).then_some(b' ').into_iter().chain(w.bytes())
+                            })
+                            .collect::<Vec<u8>>();
+                        let head = word.len() - cut;
+                        let place = Place {
+                            rest: Some(&word[..cut]),
+                            after_another_word: true,
+                        };
+                        self.prefixes(
+                            &tables::BY_NORM,
+                            &self.by_norm,
+                            tail.iter().copied(),
+                            |len, index| {
+                                if len > head
+                                    && let Some(end) = word_end(len + cut)
+                                {
+                                    consider(index, place, end);
+                                }
+                            },
+                        );
+                    }
+                }
             }
             // 2 and 3. The word is a term run together, or begins with one.
             let mut ordinary = None;

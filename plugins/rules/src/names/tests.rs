@@ -159,6 +159,12 @@ fn every_term_of_the_vocabulary_names_its_own_category() {
         assert!(!terms.is_empty(), "{category}");
         for term in *terms {
             assert!(!words(term).is_empty(), "{term:?} has no words");
+            if *term == "disabled" {
+                // Alone, a setting's flag; it names a disability in a longer name.
+                assert_eq!(vocabulary.find(term), None);
+                assert_eq!(category_of("disabled_parking"), Some(*category));
+                continue;
+            }
             assert_eq!(vocabulary.find(term).unwrap().category, *category, "{term}");
             let snake = term.replace(' ', "_");
             assert_eq!(category_of(&snake), Some(*category), "{snake}");
@@ -530,7 +536,7 @@ fn other_terms_of_a_technical_name_still_count() {
         ("healthcare", "health"),
         ("health_status", "health"),
         ("service_health_diagnosis", "health"),
-        ("disabled", "health"),
+        ("disabled_parking", "health"),
         ("disabled_person", "health"),
         ("race", "race or ethnicity"),
         ("std_test", "health"),
