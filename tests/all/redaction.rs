@@ -92,6 +92,7 @@ fn digits_of(record: &sluice::record::StoredRecord) -> String {
         .filter_map(|c| match c {
             '0'..='9' => Some(c),
             '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10),
+            '\u{660}'..='\u{669}' => char::from_digit(c as u32 - 0x660, 10),
             _ => None,
         })
         .collect()
@@ -119,6 +120,14 @@ async fn card_numbers_in_every_notation_shape_and_place_are_never_stored() {
         "(4111) 1111 1111 1111",
         "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
         "4111, 1111, 1111, 1111",
+        "4111:1111:1111:1111",
+        "4111|1111|1111|1111",
+        "4111     1111     1111     1111",
+        "41 11 11 11 11 11 11 11",
+        "4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1",
+        "\"4111\" \"1111\" \"1111\" \"1111\"",
+        "<b>4111</b><b>1111</b><b>1111</b><b>1111</b>",
+        "\u{664}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661}",
     ];
     for notation in notations {
         let record = call_recording("cust-9", &format!("paid with {notation} today"));
@@ -130,9 +139,15 @@ async fn card_numbers_in_every_notation_shape_and_place_are_never_stored() {
             "{notation:?} was stored: {}",
             stored.fields
         );
-        assert_eq!(
-            stored.fields["notes"]["summary"]["text"], "paid with [card number removed] today",
-            "{notation:?}"
+        // The marker takes the card's span; a quote or tag around its first and last
+        // digit may stay.
+        let text = stored.fields["notes"]["summary"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("paid with ")
+                && text.ends_with(" today")
+                && text.contains("[card number removed]")
+                && !text.chars().any(|c| c.is_numeric()),
+            "{notation:?}: {text}"
         );
     }
     // A JSON number, an object key and a card deep in an array of a free object.
@@ -150,9 +165,11 @@ async fn card_numbers_in_every_notation_shape_and_place_are_never_stored() {
     let digits = digits_of(&stored);
     assert!(!digits.contains("4111111111111111"), "{}", stored.fields);
     assert!(!digits.contains("5555555555554444"), "{}", stored.fields);
-    assert_eq!(
-        stored.fields["fields"]["paid_with"],
-        "[card number removed]"
+    // A number field holding a card is removed (a marker would break its type).
+    assert!(
+        stored.fields["fields"].get("paid_with").is_none(),
+        "{}",
+        stored.fields
     );
     assert_eq!(
         stored.fields["fields"]["lines"],
