@@ -50,6 +50,9 @@ pub struct Accepted {
     pub deliveries: Vec<Delivery>,
     /// The plugins that ran.
     pub plugins: Vec<PluginRef>,
+    /// The earliest deadline each field of the record was given (see
+    /// `StoredRecord::deadlines`): every expiry scheduled, and every one already past.
+    pub deadlines: Vec<Expiry>,
 }
 
 /// A record the policy refused.
@@ -190,6 +193,7 @@ pub fn write<'a>(
         expiries: Vec::new(),
         deliveries: Vec::new(),
         plugins: Vec::with_capacity(kind.chain.len()),
+        deadlines: Vec::new(),
     };
     for step in &kind.chain {
         let plugin = step.plugin.name.as_str();
@@ -227,18 +231,18 @@ pub fn write<'a>(
             World::Redaction => {
                 let edits = instance.redact(&ctx, &data)?;
                 if !edits.is_empty() {
-                    for edit in edits {
-                        let (action, applied) = match &edit.change {
-                            Change::Redact(v) => (
-                                Action::Redact,
-                                record::replace_at(&mut fields, &edit.path, from_wit(v)),
-                            ),
-                            Change::Normalise(v) => (
-                                Action::Normalise,
-                                record::replace_at(&mut fields, &edit.path, from_wit(v)),
-                            ),
+                    // Replacements first, in the order given; then removals from the last
+                    // path to the first (array indices compared as numbers), so that removing
+                    // one element of an array never moves another one still to remove.
+                    let mut removals: Vec<&str> = Vec::new();
+                    for edit in &edits {
+                        let applied = match &edit.change {
+                            Change::Redact(v) | Change::Normalise(v) => {
+                                record::replace_at(&mut fields, &edit.path, from_wit(v))
+                            }
                             Change::Remove => {
-                                (Action::Remove, record::remove_at(&mut fields, &edit.path))
+                                removals.push(&edit.path);
+                                fields.pointer(&edit.path).is_some()
                             }
                         };
                         if !applied || edit.path.is_empty() {
@@ -247,6 +251,19 @@ pub fn write<'a>(
                                 edit.path
                             )));
                         }
+                    }
+                    removals.sort_by(|a, b| record::pointer_order(b, a));
+                    removals.dedup();
+                    for path in removals {
+                        // A path inside one removed before it is gone with it.
+                        record::remove_at(&mut fields, path);
+                    }
+                    for edit in edits {
+                        let action = match edit.change {
+                            Change::Redact(_) => Action::Redact,
+                            Change::Normalise(_) => Action::Normalise,
+                            Change::Remove => Action::Remove,
+                        };
                         out.decisions.push(Decision {
                             plugin: plugin.to_string(),
                             action,
@@ -299,6 +316,16 @@ pub fn write<'a>(
                         let removed = fields.pointer(&path).cloned().unwrap_or(Value::Null);
                         record::remove_at(&mut fields, &path);
                         crate::outbox::scrub(&mut fields, "", &removed);
+                        record::hold_deadline(
+                            &mut out.deadlines,
+                            &Expiry {
+                                path: path.clone(),
+                                due: e.due,
+                                clause: e.clause.clone(),
+                                reason: e.reason.clone(),
+                                plugin: plugin.to_string(),
+                            },
+                        );
                         out.decisions.push(Decision {
                             plugin: plugin.to_string(),
                             action: Action::Delete,
@@ -368,7 +395,61 @@ pub fn write<'a>(
         });
     }
     out.fields = fields;
+    for e in &out.expiries {
+        record::hold_deadline(&mut out.deadlines, e);
+    }
     Ok(Outcome::Accepted(out))
+}
+
+/// Holds a rectified record to the deadlines its fields were ever given (a rectification
+/// may shorten retention, never lengthen or cancel it): for each field of `old`'s
+/// `deadlines` and expiries (and the whole record), the new schedule keeps the earlier due
+/// time, or gains it when it schedules nothing for a field still present. A field whose
+/// deadline is already past is deleted now, with its copies in the record and in the
+/// deliveries just computed, and the decision says so. `now` in seconds.
+pub fn hold_to_deadlines(old: &StoredRecord, a: &mut Accepted, now: i64) {
+    for e in old.deadlines.iter().chain(&old.expiries) {
+        record::hold_deadline(&mut a.deadlines, e);
+    }
+    for floor in a.deadlines.clone() {
+        if !floor.path.is_empty() && a.fields.pointer(&floor.path).is_none() {
+            continue;
+        }
+        match a.expiries.iter_mut().find(|e| e.path == floor.path) {
+            Some(e) if e.due > floor.due => *e = floor.clone(),
+            Some(_) => {}
+            None => a.expiries.push(floor.clone()),
+        }
+    }
+    let overdue: Vec<Expiry> = a
+        .expiries
+        .iter()
+        .filter(|e| e.due <= now && !e.path.is_empty())
+        .cloned()
+        .collect();
+    for e in overdue {
+        let Some(removed) = a.fields.pointer(&e.path).cloned() else {
+            continue;
+        };
+        record::remove_at(&mut a.fields, &e.path);
+        crate::outbox::scrub(&mut a.fields, "", &removed);
+        for d in &mut a.deliveries {
+            crate::outbox::scrub(&mut d.payload, &e.path, &removed);
+        }
+        a.expiries
+            .retain(|x| x.path.is_empty() || !record::is_within(&x.path, &e.path));
+        a.decisions.push(Decision {
+            plugin: e.plugin.clone(),
+            action: Action::Delete,
+            path: Some(e.path.clone()),
+            clause: e.clause.clone(),
+            reason: format!(
+                "{} (due {}, already past: not kept)",
+                e.reason,
+                crate::clock::rfc3339_secs(e.due)
+            ),
+        });
+    }
 }
 
 /// Who reads a record, and why.

@@ -141,6 +141,20 @@ pub struct StoredRecord {
     /// The searchable fields' values (the kind's `index`), as kept in the search index.
     #[serde(default)]
     pub index: Vec<IndexEntry>,
+    /// The earliest deadline each field (and the whole record, path `""`) was ever given,
+    /// kept across revisions even after the field is gone, so that no rectification brings
+    /// a field back with a later deadline, or none (see `pipeline::hold_to_deadlines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deadlines: Vec<Expiry>,
+}
+
+/// Keeps in `deadlines` the earlier of its entry for `e.path` and `e`.
+pub fn hold_deadline(deadlines: &mut Vec<Expiry>, e: &Expiry) {
+    match deadlines.iter_mut().find(|d| d.path == e.path) {
+        Some(d) if d.due > e.due => *d = e.clone(),
+        Some(_) => {}
+        None => deadlines.push(e.clone()),
+    }
 }
 
 /// One searchable value of a record.
@@ -208,32 +222,29 @@ pub fn without_cards(path: String) -> String {
     format!("/{}", segments.join("/"))
 }
 
-/// The retention schedule of a rectified record: `new` (what the chain scheduled for the
-/// rectified `fields`) with the deadlines of the revision before (`old`) carried over, so that a
-/// rectification can shorten retention but never lengthen or cancel it. A deadline of the
-/// whole record, and one of a field whose value is unchanged, stays unless the new schedule is
-/// earlier; a deadline of a field whose value changed stays only when nothing schedules the
-/// new value (moving or clearing the date a period runs from does not keep data longer); a
-/// field that is gone takes its deadline with it.
-pub fn carry_deadlines(old: &StoredRecord, fields: &Value, mut new: Vec<Expiry>) -> Vec<Expiry> {
-    for before in &old.expiries {
-        let scheduled = new.iter().position(|e| e.path == before.path);
-        let unchanged = before.path.is_empty()
-            || match (
-                fields.pointer(&before.path),
-                old.fields.pointer(&before.path),
-            ) {
-                (Some(now), Some(was)) => now == was,
-                (None, _) => continue,
-                (Some(_), None) => false,
-            };
-        match scheduled {
-            Some(i) if unchanged && before.due < new[i].due => new[i] = before.clone(),
-            Some(_) => {}
-            None => new.push(before.clone()),
+/// Orders JSON Pointers segment by segment, array indices (digits only) as numbers, so that
+/// `/a/10` comes after `/a/9` and `/a/1/b` after `/a/1`.
+pub fn pointer_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let mut x = a.split('/');
+    let mut y = b.split('/');
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let order = if numeric(p) && numeric(q) {
+                    p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+                } else {
+                    p.cmp(q)
+                };
+                if order != std::cmp::Ordering::Equal {
+                    return order;
+                }
+            }
         }
     }
-    new
 }
 
 /// Removes the value at `pointer` (not the root). Returns whether something was removed.
@@ -411,70 +422,10 @@ mod tests {
     }
 
     #[test]
-    fn a_rectification_never_extends_or_cancels_a_deadline() {
-        let expiry = |path: &str, due: i64| Expiry {
-            path: path.into(),
-            due,
-            clause: "2.2.2".into(),
-            reason: String::new(),
-            plugin: "retention".into(),
-        };
-        let old = StoredRecord {
-            id: "r".into(),
-            tenant: "t".into(),
-            kind: "device".into(),
-            subject: "s".into(),
-            fields: json!({"password": "a", "pin": "1", "at": "x"}),
-            created_at: 0,
-            updated_at: 0,
-            revision: 1,
-            bundle: "b@1".into(),
-            plugins: vec![],
-            decisions: vec![],
-            expiries: vec![
-                expiry("/password", 100),
-                expiry("/pin", 100),
-                expiry("", 500),
-            ],
-            deliveries: vec![],
-            index: vec![],
-            retention_bundle: None,
-        };
-        let dues = |v: Vec<Expiry>| {
-            let mut d: Vec<(String, i64)> = v.into_iter().map(|e| (e.path, e.due)).collect();
-            d.sort();
-            d
-        };
-        // The anchor moved later, or cleared: the unchanged password keeps its deadline.
-        let later = carry_deadlines(
-            &old,
-            &json!({"password": "a", "pin": "1"}),
-            vec![expiry("/password", 900), expiry("", 900)],
-        );
-        assert_eq!(
-            dues(later),
-            vec![
-                ("".into(), 500),
-                ("/password".into(), 100),
-                ("/pin".into(), 100)
-            ]
-        );
-        // A new password scheduled anew follows its own deadline; one left unscheduled
-        // keeps the old one; a field that is gone takes its deadline with it.
-        let changed = carry_deadlines(
-            &old,
-            &json!({"password": "b"}),
-            vec![expiry("/password", 900), expiry("", 400)],
-        );
-        assert_eq!(
-            dues(changed),
-            vec![("".into(), 400), ("/password".into(), 900)]
-        );
-        let cleared = carry_deadlines(&old, &json!({"password": "b"}), vec![]);
-        assert_eq!(
-            dues(cleared),
-            vec![("".into(), 500), ("/password".into(), 100)]
-        );
+    fn pointers_order_array_indices_as_numbers() {
+        let mut paths = vec!["/a/10", "/a/9", "/a/1/b", "/a/1", "/b", "/a/0"];
+        paths.sort_by(|a, b| pointer_order(b, a));
+        assert_eq!(paths, ["/b", "/a/10", "/a/9", "/a/1/b", "/a/1", "/a/0"]);
     }
 
     #[test]

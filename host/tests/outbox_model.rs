@@ -68,6 +68,7 @@ fn record(i: usize, vendor: &str, push: bool, now: i64) -> Box<PutRecord> {
         expiries: vec![],
         deliveries: vec![],
         retention_bundle: None,
+        deadlines: Vec::new(),
         index: vec![],
     };
     let mut put = Box::new(PutRecord::new(&stored).unwrap());

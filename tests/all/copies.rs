@@ -335,3 +335,68 @@ async fn data_already_past_its_retention_is_never_stored_or_forwarded() {
     assert_eq!(env.stored_records(), 1);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rectification_cannot_bring_a_password_back_past_its_deadline() {
+    let env = TestEnv::provu().await;
+    // Provisioned 30 days ago: the password is gone at the write; re-adding one while clearing
+    // or moving the date it runs from does not keep it.
+    let body = env
+        .create(&device("Pw-first-1111-aa", "2026-10-26T00:00:00Z"))
+        .await;
+    let id = body["id"].as_str().unwrap().to_string();
+    for (i, anchor) in [json!(null), json!("2099-01-01T00:00:00Z")]
+        .iter()
+        .enumerate()
+    {
+        let password = format!("Pw-readded-{i}-zz");
+        let (status, patched) = env
+            .patch(
+                &format!("/v1/records/{id}"),
+                &json!({"fields": {"provisioned_at": anchor, "password": password}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        assert!(patched["fields"].get("password").is_none(), "{patched}");
+        assert!(
+            patched["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["action"] == "delete" && d["path"] == "/password"),
+            "{patched}"
+        );
+        assert_nowhere(&env, &id, "yealink", &password).await;
+    }
+    // Provisioned 10 days ago (due in 5): moving the date, then writing a new password, keeps
+    // the first deadline for the new one too.
+    let body = env
+        .create(&device("Pw-second-2222-bb", "2026-11-15T00:00:00Z"))
+        .await;
+    let id = body["id"].as_str().unwrap().to_string();
+    let (_, moved) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"provisioned_at": "2099-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(
+        moved["expiries"][0]["due"], "2026-11-30T00:00:00Z",
+        "{moved}"
+    );
+    let (_, renewed) = env
+        .patch(
+            &format!("/v1/records/{id}"),
+            &json!({"fields": {"password": "Pw-third-3333-cc"}}),
+        )
+        .await;
+    assert_eq!(renewed["expiries"][0]["path"], "/password", "{renewed}");
+    assert_eq!(
+        renewed["expiries"][0]["due"], "2026-11-30T00:00:00Z",
+        "{renewed}"
+    );
+    env.clock.advance_secs(6 * DAY_SECS);
+    env.sweep().await;
+    assert_nowhere(&env, &id, "yealink", "Pw-third-3333-cc").await;
+    env.stop().await;
+}

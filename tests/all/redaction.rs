@@ -223,3 +223,18 @@ async fn phone_numbers_ibans_dates_and_ids_survive_the_card_scan() {
     }
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_card_numbers_removed_from_one_array_leave_the_rest_in_order() {
+    let env = TestEnv::provu().await;
+    let mut record = call_recording("cust-7", "x");
+    record["fields"]["notes"] = json!({"n": [4111111111111111i64, 7, 5500000000000004i64, 8,
+                                             41111111111111111i64, "4111 1111 1111 1111"]});
+    let (status, body) = env.post("/v1/records", &record).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["fields"]["notes"]["n"],
+        json!([7, 8, 41111111111111111i64, "[card number removed]"])
+    );
+    env.stop().await;
+}

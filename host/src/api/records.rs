@@ -270,6 +270,7 @@ fn plan(
                 deliveries: a.deliveries,
                 index,
                 retention_bundle: None,
+                deadlines: a.deadlines,
             };
             let status = if expect.is_some() {
                 StatusCode::OK
@@ -814,7 +815,7 @@ pub async fn update(
         // A rectification may shorten retention, never lengthen or cancel it.
         let outcome = outcome.map(|o| match o {
             Outcome::Accepted(mut a) => {
-                a.expiries = crate::record::carry_deadlines(&current, &a.fields, a.expiries);
+                pipeline::hold_to_deadlines(&current, &mut a, now_ms.div_euclid(1000));
                 Outcome::Accepted(a)
             }
             rejected => rejected,

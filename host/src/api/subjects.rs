@@ -52,6 +52,7 @@ pub async fn permissions(
     Path(subject): Path<String>,
     Query(q): Query<PermissionQuery>,
 ) -> Result<Response, ApiError> {
+    super::records::check_subject(&subject)?;
     let purpose = q.purpose.unwrap_or_default();
     let Some((_, default_clause)) = MARKETING.iter().find(|(p, _)| *p == purpose) else {
         let names: Vec<&str> = MARKETING.iter().map(|(p, _)| *p).collect();

@@ -205,6 +205,7 @@ fn run(
                     deliveries: a.deliveries,
                     index: Vec::new(),
                     retention_bundle: None,
+                    deadlines: Vec::new(),
                 };
                 let request = ReadRequest {
                     audience: read.audience,

@@ -637,6 +637,7 @@ mod tests {
                 .collect(),
             deliveries: vec![],
             retention_bundle: None,
+            deadlines: Vec::new(),
             index: vec![],
         }
     }
