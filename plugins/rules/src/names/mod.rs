@@ -68,7 +68,9 @@
 //!    `patient_bloodtype`);
 //! 3. or, for compound words written without separators, a word of the field begins with
 //!    the term run together and the term has at least [`COMPOUND_MIN_LETTERS`] letters
-//!    (`healthrecord`, `religions`, `bloodtypecode`), or the rest of the word is a
+//!    (`healthrecord`, `religions`, `bloodtypecode`; so the vocabulary file writes stems of
+//!    inflected languages as terms, `здоров` for `здоровья` and `zdrow` for `zdrowiu`), or
+//!    the rest of the word is a
 //!    qualifier such as `status`, `test`, `id` or `number` (`hivstatus`, `dnaprofile`,
 //!    `sicknote`: shorter terms would otherwise be found in ordinary words, `gay` in
 //!    `gayle` and `race` in `raceway`); in a name without separators, all its words run
