@@ -615,8 +615,8 @@ impl<'g> Gaps<'g> {
     };
 
     /// Whether `next`, the gap after the candidate, would continue its printing: without a
-    /// parenthesis, a line break, a single character after gaps of single characters, or the
-    /// same signature.
+    /// parenthesis, a line break, a single character after gaps of single characters, the
+    /// same signature, or a free gap ([`Gap::is_free`]).
     fn continued_by(&self, next: &Gap) -> bool {
         if next.opens > 0 || next.closes > 0 {
             // A parenthesis closes or opens another part of the text.
@@ -625,6 +625,7 @@ impl<'g> Gaps<'g> {
         next.line_break
             || (self.all_short && next.signature().len() <= 1)
             || self.first_sig == Some(next.signature())
+            || next.is_free()
     }
 
     fn add(&mut self, gap: &'g Gap) {
@@ -859,8 +860,8 @@ impl<'a> Scanner<'a> {
                 && gaps.all_alike
                 && (lens.iter().all(|&l| l >= 2) || lens == [1, 3, 4, 4, 4])))
             && gaps.all_simple
-            && !(front_gap.is_some_and(|g| g.len == 1) && prev_unmasked.is_some())
-            && next.is_none_or(|(_, gap)| gap.len != 1)
+            && !(front_gap.is_some_and(|g| g.len == 1 || g.is_free()) && prev_unmasked.is_some())
+            && next.is_none_or(|(_, gap)| gap.len != 1 && !gap.is_free())
         {
             return true;
         }
@@ -903,8 +904,8 @@ impl<'a> Scanner<'a> {
         let mut all_single_digits = true;
         let front_gap = self.get(0)?.gap_before;
         // Whether the shapes that must stand on their own still may.
-        let irregular_may =
-            !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
+        let irregular_may = !(front_gap.is_some_and(|g| g.len == 1 || g.is_free())
+            && self.prev.is_some_and(|p| !p.masked));
         // Digit by digit: not when the front is the next digit of a chain.
         let mut by_digit_may = true;
         for i in 0..self.len {

@@ -831,6 +831,16 @@ fn each_gap_of_a_four_four_four_four_or_amex_layout_may_be_long() {
     assert_no_card(&format!("4111{}1111 1111 1111", " ".repeat(17)));
     // Other layouts keep their rule.
     assert_no_card("4111     1111 1111 1");
+    // A free gap continues a 4-4-4 layout (`630483039917` is a 12-digit Maestro number).
+    assert_single_card("", "6304 8303 9917", "", Network::Maestro);
+    for written in [
+        "6304-8303-9917--8971",
+        "6304.8303.9917......8971",
+        "6304 8303 9917     8971",
+        "6304 8303 9917\n\n\n\n\n\n8971",
+    ] {
+        assert_no_card(written);
+    }
 }
 
 #[test]
@@ -2136,9 +2146,18 @@ mod reference {
             .collect();
         let short = sigs.iter().all(|s| s.len() <= 1);
         let uniform = short || sigs.windows(2).all(|w| w[0] == w[1]);
+        let free = |g: &Vec<Sep>| {
+            let s = sig(g);
+            !g.iter().any(|x| matches!(x, Sep::Open | Sep::Close))
+                && (s.iter().all(|x| matches!(x, Sep::Tag | Sep::Space))
+                    || s.iter().all(|x| *x == s[0] && *x != Sep::Punct(b':')))
+        };
         let continues = |n: &Vec<Sep>| {
             !n.iter().any(|s| matches!(s, Sep::Open | Sep::Close))
-                && (line_break(n) || (short && sig(n).len() <= 1) || sigs.first() == Some(&sig(n)))
+                && (line_break(n)
+                    || (short && sig(n).len() <= 1)
+                    || sigs.first() == Some(&sig(n))
+                    || free(n))
         };
         let continued = next.as_ref().is_some_and(continues);
         let fours_before = prev.is_some_and(|p| p.0 == 4 && !p.1)
@@ -2150,12 +2169,6 @@ mod reference {
         let colon = |g: &Vec<Sep>| g == &[Sep::Punct(b':')];
         let colon_run = colon(&gaps[0])
             && (before.as_ref().is_some_and(colon) || next.as_ref().is_some_and(colon));
-        let free = |g: &Vec<Sep>| {
-            let s = sig(g);
-            !g.iter().any(|x| matches!(x, Sep::Open | Sep::Close))
-                && (s.iter().all(|x| matches!(x, Sep::Tag | Sep::Space))
-                    || s.iter().all(|x| *x == s[0] && *x != Sep::Punct(b':')))
-        };
         if is_layout(&lens)
             && ((uniform && (all_alike || !any_long))
                 || (matches!(lens[..], [4, 4, 4, 4] | [4, 6, 5]) && gaps.iter().all(free)))
@@ -2170,8 +2183,9 @@ mod reference {
                 && all_alike
                 && (lens.iter().all(|&l| l >= 2) || lens == [1, 3, 4, 4, 4])))
             && gaps.iter().all(|g| simple(g))
-            && !(before.as_ref().is_some_and(|g| g.len() == 1) && prev.is_some_and(|p| !p.1))
-            && next.as_ref().is_none_or(|g| g.len() != 1)
+            && !(before.as_ref().is_some_and(|g| g.len() == 1 || free(g))
+                && prev.is_some_and(|p| !p.1))
+            && next.as_ref().is_none_or(|g| g.len() != 1 && !free(g))
         {
             return true;
         }
