@@ -12,7 +12,9 @@
 //! parenthesised group, ASCII punctuation and symbols, quotes, brackets and short HTML tags
 //! between groups, long alike gaps, groups of two or three digits and five irregular
 //! groups, one digit per space, two spaces, tab, dash, dot, slash or comma, line breaks and
-//! hyphenation) and every context (alone, in a sentence,
+//! hyphenation; in 4-4-4-4 and 4-6-5, one long or repeated gap, tags with attributes, several
+//! tags, comments, `&nbsp;`, `&#32;`, `&#160;` and `%20`; a first group of 1 and 3 digits, and
+//! digits one by one in fours) and every context (alone, in a sentence,
 //! after a label, in JSON, next to a phone number, in quotes). A positive is found when a
 //! match spans exactly the number as written.
 //!
@@ -20,7 +22,9 @@
 //! bracketed, in a tag, and after `tel:`), valid IBANs, order numbers, dates and timestamps,
 //! times and ratios with `:`, UUIDs, IP and MAC addresses (also all-decimal ones, and
 //! bracketed), versions, amounts, lists of numbers (with `, `, spaces, `|`, `;`, `:`, `*`,
-//! `+`, `#`, quoted, bracketed, in table cells), Luhn-invalid 16-digit numbers in card notations, Luhn-valid
+//! `+`, `#`, quoted, bracketed, in table cells, between encoded spaces, tags with attributes
+//! and comments), phones, dates and times with encoded spaces, four-digit numbers with long
+//! gaps, Luhn-invalid 16-digit numbers in card notations, Luhn-valid
 //! numbers of a length or prefix no card has, and runs of 20 digits or more, in the same
 //! contexts. A negative is a false positive when any match is found in it.
 //!
