@@ -30,9 +30,14 @@
 //! the ideographic comma `、`, and every ASCII punctuation mark or symbol: `.` `,` `/` `_`
 //! `(` `)`, and `:` `+` `|` `*` `\` `;` `~` `#` `'` `"` `[` `]` `{` `}` `<` `>` `=` `&` ... So
 //! groups may be quoted or bracketed: `"4111" "1111" "1111" "1111"`, `[4111][1111][1111][1111]`.
-//! A **short HTML tag** between groups, `<`, an optional `/`, one to ten ASCII letters, an
-//! optional `/` and `>` (`<b>`, `</td>`, `<br/>`), is read as one separator:
-//! `<b>4111</b><b>1111</b><b>1111</b><b>1111</b>` holds a card. A `+` that does not come
+//! A **short HTML tag** between groups, `<`, an optional `/`, one to ten ASCII letters, then
+//! an optional `/` and `>` (`<b>`, `</td>`, `<br/>`) or whitespace and at most 64 characters
+//! up to the first `>` (`<span class="x">`), and an **HTML comment** `<!--` ... `-->` of at
+//! most 64 characters, neither holding a digit or a `<`, are read as one separator:
+//! `<b>4111</b><b>1111</b><b>1111</b><b>1111</b>` holds a card. An HTML reference to a space
+//! (`&nbsp;`, `&ensp;`, `&emsp;`, `&thinsp;`, `&#32;`, `&#160;`, `&#x20;`, `&#xA0;`, any case)
+//! and a percent-encoded space `%20` read as a space, wherever they are (their digits are
+//! never a group). A `+` that does not come
 //! right after a digit is an international prefix rather than a separator: it ends the run,
 //! and the group after it starts a phone number (below); `4111+1111+1111+1111` is a card,
 //! `4111 +44 1484 840048` is a number followed by a phone number.
@@ -49,7 +54,10 @@
 //!   `4111 - 1111` and `4111  -  1111` both read as ` - `. A gap that holds a line break is a
 //!   *line-break gap*. A gap is *simple* when it is a single space or a single dash. Two gaps
 //!   are *alike* when they have as many separators, the same signature, and as many
-//!   parentheses and line breaks (`     ` and `     `, but not ` ` and `  `).
+//!   parentheses and line breaks (`     ` and `     `, but not ` ` and `  `). A gap is
+//!   *free* when it holds no parenthesis and its signature is one separator other than `:`
+//!   repeated, or only tags and spaces: `-----`, `......`, five spaces, six tabs or line
+//!   breaks, `</td><td>`, `</b> <b>`, `&nbsp;`, but not `, ` or ` - `.
 //!
 //! # The shapes of a card number
 //!
@@ -64,10 +72,14 @@
 //!    the same signature (`4111, 1111, 1111, 1111`, `4111 - 1111 - 1111 - 1111`,
 //!    `(4111) 1111 1111 1111`, `4111|1111|1111|1111`, `4111" "1111" "1111" "1111`), and when
 //!    one of them is long they are all alike (`4111     1111     1111     1111`, five tabs,
-//!    dashes or dots between the groups). Line-break gaps are allowed anywhere (`4111 1111\n1111 1111`,
+//!    dashes or dots between the groups). In the layouts 4-4-4-4 and 4-6-5, specific enough
+//!    on their own, the gaps may also be any free gaps, each on its own
+//!    (`4111     1111 1111 1111`, `4111--1111-1111-1111`, `4111......1111.1111.1111`,
+//!    `4111<span class="x">1111</span> 1111 1111`, `4111%201111%201111%201111`; still never
+//!    across a letter, nor over more than sixteen separators). Line-break gaps are allowed anywhere (`4111 1111\n1111 1111`,
 //!    a PDF's `4111-\n1111`). A gap *continues* the printing of a layout when it holds no
 //!    parenthesis and is a line break, or a single separator after gaps of single separators,
-//!    or has the signature of the layout's gaps. A layout is not taken when it starts right
+//!    or has the signature of the layout's gaps, or is free. A layout is not taken when it starts right
 //!    after a four-digit group joined by a gap that continues it (other than a line break):
 //!    `2160 3455 5555 4189 883` is a 19-digit number, not `2160` followed by a 15-digit card.
 //!    The layouts that end in a short group, and 4-4-4, are not taken either when the group
@@ -80,15 +92,21 @@
 //! 3. **Irregular grouping**: two to four groups joined by simple gaps (`41 11111 111 111111`),
 //!    or five to eight groups of at least two digits joined by alike simple gaps (all one
 //!    space, or all one dash: `41 11 11 11 11 11 11 11`, `411 111 111 111 1111`,
-//!    `41 111 1111 1111 111`), that are not joined by a gap of a single separator to another
-//!    group before or after them.
+//!    `41 111 1111 1111 111`), or groups of 1, 3, 4, 4 and 4 digits joined by alike simple
+//!    gaps (a first group split: `4 111 1111 1111 1111`, `4-111-1111-1111-1111`), that are
+//!    not joined by a gap of a single separator, or a free gap, to another group before or
+//!    after them.
 //! 4. **Digit by digit**: 12 to 19 single digits with alike gaps between them, each gap
 //!    either spaces only (one or more, no line break) or a single dash, dot, slash or comma:
 //!    as a speech-to-text transcript writes a number read out
 //!    (`4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1`, `4  1  1  1 ...`), or a form one box per digit
 //!    (`4-1-1-1-...`, `4.1.1.1...`, `4/1/1/1...`, `4,1,1,1...`); not joined by an alike gap to
 //!    another single digit before or after them. Other gaps between single digits (`, `,
-//!    `; `, `|`, `:`) make a list (`1, 2, 3`, `1|2|3`), never a card.
+//!    `; `, `|`, `:`) make a list (`1, 2, 3`, `1|2|3`), never a card. Sixteen single digits
+//!    in fours are a card too: the gaps within the fours alike and as above, the three gaps
+//!    between the fours alike each other but not those, without parentheses
+//!    (`4 1 1 1 - 1 1 1 1 - 1 1 1 1 - 1 1 1 1`, `4 1 1 1  1 1 1 1  1 1 1 1  1 1 1 1`), not
+//!    joined by either gap to another single digit before or after them.
 //!
 //! The group before a candidate does not count, for these rules, when it is part of a phone
 //! number, a date, an IBAN or a UUID (below), or is the last group of a card found just before:
@@ -144,7 +162,8 @@
 //! - 12 to 19 single digits separated by single spaces, such as a list of ratings
 //!   `4 5 3 4 4 5 5 3 4 2 5 4 4 3 5 5`, when they happen to pass the prefix and Luhn checks
 //!   (about one list in ten with a card prefix and length), or by a single dash, dot, slash
-//!   or comma, or by alike stretches of spaces. Single digits separated by a comma and a
+//!   or comma, or by alike stretches of spaces (`&nbsp;` and `%20` read as spaces, so also
+//!   by those). Single digits separated by a comma and a
 //!   space (`4, 1, 1, ...`), or by other punctuation (`4|1|1...`, `4; 1; 1...`), are not read
 //!   as a card, so that lists of small numbers survive.
 //! - Five to eight numbers of two to four digits separated by single spaces (a list of
@@ -180,8 +199,9 @@
 //! letters and a digit; a UUID check at most 36 bytes either side of a group that touches a
 //! hex letter or a `-`), at most 32 groups are held at a time, a run with fewer than 12
 //! digits is passed at once, and each group starts at most one candidate of at most 19
-//! digits; a short HTML tag is looked at at most twelve characters ahead, and only at a `<`
-//! between groups). Letters of the common scripts and runs of ASCII letters or digits are passed
+//! digits; an HTML tag or comment is looked at at most 68 characters ahead, and only at a
+//! `<` between groups; a space reference or `%20` at most 8 characters ahead, and only at a
+//! `&` or `%`). Letters of the common scripts and runs of ASCII letters or digits are passed
 //! without being normalised one by one. Nothing is allocated unless a card number is
 //! found.
 

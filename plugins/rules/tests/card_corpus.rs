@@ -12,7 +12,9 @@
 //! parenthesised group, ASCII punctuation and symbols, quotes, brackets and short HTML tags
 //! between groups, long alike gaps, groups of two or three digits and five irregular
 //! groups, one digit per space, two spaces, tab, dash, dot, slash or comma, line breaks and
-//! hyphenation) and every context (alone, in a sentence,
+//! hyphenation; in 4-4-4-4 and 4-6-5, one long or repeated gap, tags with attributes, several
+//! tags, comments, `&nbsp;`, `&#32;`, `&#160;` and `%20`; a first group of 1 and 3 digits, and
+//! digits one by one in fours) and every context (alone, in a sentence,
 //! after a label, in JSON, next to a phone number, in quotes). A positive is found when a
 //! match spans exactly the number as written.
 //!
@@ -20,7 +22,9 @@
 //! bracketed, in a tag, and after `tel:`), valid IBANs, order numbers, dates and timestamps,
 //! times and ratios with `:`, UUIDs, IP and MAC addresses (also all-decimal ones, and
 //! bracketed), versions, amounts, lists of numbers (with `, `, spaces, `|`, `;`, `:`, `*`,
-//! `+`, `#`, quoted, bracketed, in table cells), Luhn-invalid 16-digit numbers in card notations, Luhn-valid
+//! `+`, `#`, quoted, bracketed, in table cells, between encoded spaces, tags with attributes
+//! and comments), phones, dates and times with encoded spaces, four-digit numbers with long
+//! gaps, Luhn-invalid 16-digit numbers in card notations, Luhn-valid
 //! numbers of a length or prefix no card has, and runs of 20 digits or more, in the same
 //! contexts. A negative is a false positive when any match is found in it.
 //!
@@ -315,8 +319,81 @@ fn notations(number: &str) -> Vec<(String, String)> {
         let every: Vec<String> = number.chars().map(String::from).collect();
         out.push((format!("one digit per {sep:?}"), every.join(sep)));
     }
+    // 4-4-4-4 and Amex 4-6-5: each gap on its own.
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if lens == [4, 4, 4, 4] || lens == [4, 6, 5] {
+        for (first, rest) in FREE_GAPS {
+            out.push((
+                format!("one gap {first:?}"),
+                joined(&groups, &[first, rest, rest]),
+            ));
+            out.push((
+                format!("last gap {first:?}"),
+                joined(&groups, &[rest, rest, first]),
+            ));
+        }
+        for sep in MARKUP_GAPS {
+            out.push((format!("markup {sep:?}"), joined(&groups, &[sep])));
+            out.push((
+                format!("markup once {sep:?}"),
+                joined(&groups, &[" ", sep, " "]),
+            ));
+        }
+    }
+    if lens == [4, 4, 4, 4] {
+        let head = format!("{} {}", &number[..1], &number[1..4]);
+        out.push((
+            "first group 1-3".into(),
+            format!("{head} {}", joined(&groups[1..], &[" "])),
+        ));
+        out.push((
+            "first group 1-3 dashes".into(),
+            format!(
+                "{}-{}-{}",
+                &number[..1],
+                &number[1..4],
+                joined(&groups[1..], &["-"])
+            ),
+        ));
+        let fours: Vec<String> = groups
+            .iter()
+            .map(|g| g.chars().map(String::from).collect::<Vec<_>>().join(" "))
+            .collect();
+        out.push(("digits in fours \" - \"".into(), fours.join(" - ")));
+        out.push(("digits in fours \"  \"".into(), fours.join("  ")));
+    }
     out
 }
+
+/// A gap and the gap of the others, for the 4-4-4-4 and 4-6-5 layouts, which allow a long
+/// or repeated separator in one gap.
+const FREE_GAPS: &[(&str, &str)] = &[
+    ("     ", " "),
+    ("          ", " "),
+    ("\t\t\t\t\t\t", " "),
+    ("\n\n\n\n\n\n", " "),
+    ("\n\n\n\n\n\n", "-"),
+    ("--", "-"),
+    ("---", "-"),
+    ("......", "."),
+    ("//", "/"),
+    ("-----", " "),
+];
+
+/// Markup between the groups: tags with attributes, several tags, comments, references to
+/// a space, a percent-encoded space.
+const MARKUP_GAPS: &[&str] = &[
+    "<span class=\"x\">",
+    "</span><span class=\"x\">",
+    "</td><td>",
+    "</b> <b>",
+    "<!-- -->",
+    "<b>",
+    "&nbsp;",
+    "&#32;",
+    "&#160;",
+    "%20",
+];
 
 /// Contexts: where `{}` is, the text goes.
 const CONTEXTS: &[&str] = &[
@@ -707,6 +784,28 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
         out.push(("list", format!("[{}]", scores.join("], ["))));
         out.push(("list", format!("<td>{}</td>", scores.join("</td><td>"))));
         out.push(("list", list.join("|")));
+        // Markup and encoded spaces between the items of a list.
+        for sep in [
+            "&nbsp;",
+            "%20",
+            "&#160;",
+            "</td><td class=\"n\">",
+            "<!-- -->",
+        ] {
+            out.push(("list in markup", scores.join(sep)));
+        }
+        // Single digits between encoded spaces read as single spaces: left out, like lists
+        // of single digits separated by single spaces.
+        for sep in ["</td><td class=\"n\">", "<!-- -->"] {
+            out.push(("list in markup", digits.join(sep)));
+        }
+        out.push((
+            "list in markup",
+            format!(
+                "<td width=\"40\">{}</td>",
+                scores.join("</td><td width=\"40\">")
+            ),
+        ));
     }
     for _ in 0..300 {
         let (y, mo, d, h, mi, s) = moment(rng);
@@ -759,6 +858,27 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
         );
         out.push(("numeric mac or ip", format!("[{ip}]:{}", rng.below(65536))));
         out.push(("numeric mac or ip", format!("<{ip}>")));
+    }
+    // Phones, dates and times written with markup and encoded spaces.
+    for _ in 0..300 {
+        let template = rng.pick(PHONES);
+        let phone = fill(rng, template);
+        for sep in ["&nbsp;", "%20", "&#32;"] {
+            out.push(("encoded phone or date", phone.replace(' ', sep)));
+        }
+        let (y, mo, d, h, mi, _) = moment(rng);
+        out.push((
+            "encoded phone or date",
+            format!("{d:02}/{mo:02}/{y}&nbsp;{h:02}:{mi:02}"),
+        ));
+        out.push((
+            "encoded phone or date",
+            format!("{y}-{mo:02}-{d:02}%20{h:02}:{mi:02}"),
+        ));
+        // Numbers of four digits with long gaps that make no card layout.
+        let fours: Vec<String> = (0..3).map(|_| rng.digits(4)).collect();
+        out.push(("four-digit numbers", fours.join("     ")));
+        out.push(("four-digit numbers", format!("{}--{}", fours[0], fours[1])));
     }
     // Luhn-invalid 16-digit numbers of card prefixes, in every notation.
     for number in cards(rng, 1).into_iter().filter(|n| n.len() == 16) {
@@ -889,7 +1009,7 @@ fn card_corpus() {
     }
     for f in false_positives
         .iter()
-        .filter(|f| !f.starts_with("uuid"))
+        .filter(|f| !f.starts_with("uuid") && !f.starts_with("list in markup"))
         .take(40)
     {
         println!("  false positive: {f}");

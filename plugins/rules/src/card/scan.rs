@@ -15,6 +15,9 @@ const SHORT_GAP: usize = 4;
 /// The most letters in the name of an HTML tag read as a separator.
 const MAX_TAG_NAME: usize = 10;
 
+/// The most characters of an HTML tag's attributes, or of a comment.
+const MAX_TAG_REST: usize = 64;
+
 /// How many groups are held at a time (a power of two): a candidate spans at most 19 groups,
 /// and one more is looked at after it.
 const WINDOW: usize = 32;
@@ -168,6 +171,20 @@ impl Gap {
             && self.line_break == other.line_break
             && self.opens == other.opens
             && self.closes == other.closes
+    }
+
+    /// A gap that may join the groups of a 4-4-4-4 or 4-6-5 layout whatever its other gaps:
+    /// no parenthesis, and one separator other than `:` repeated (`-----`, `......`, spaces,
+    /// tabs or line breaks, which read as a single space or nothing), or only tags and spaces
+    /// (`</td><td>`, `</b> <b>`, `&nbsp;`).
+    fn is_free(&self) -> bool {
+        let sig = self.signature();
+        self.opens == 0
+            && self.closes == 0
+            && (sig.iter().all(|s| matches!(s, Some(Sep::Tag | Sep::Space)))
+                || sig
+                    .iter()
+                    .all(|s| *s == sig[0] && *s != Some(Sep::Punct(b':'))))
     }
 
     /// A gap between the digits of a number written digit by digit: spaces only (one or
@@ -330,7 +347,7 @@ impl Iterator for Groups<'_> {
                 // letters are never digits or separators.
                 let read = self.chars.pass_over(|c| {
                     if c.is_ascii() {
-                        !c.is_ascii_digit()
+                        !c.is_ascii_digit() && c != '&' && c != '%'
                     } else {
                         normalise::is_plain_letter(c)
                     }
@@ -344,6 +361,14 @@ impl Iterator for Groups<'_> {
                     // A `+` that does not follow a digit: an international prefix, which
                     // starts another number.
                     self.gap = None;
+                }
+                Class::Sep(Sep::Punct(b'&' | b'%'))
+                    if let Some((after, space)) = space_entity(c, self.chars.clone()) =>
+                {
+                    self.gap = self.gap.and_then(|mut g| g.push(Sep::Space).then_some(g));
+                    self.chars = after;
+                    self.remember(space);
+                    continue;
                 }
                 Class::Sep(Sep::Punct(b'<'))
                     if self.gap.is_some()
@@ -427,11 +452,31 @@ impl Iterator for Groups<'_> {
     }
 }
 
-/// Reads a short HTML tag (`<b>`, `</td>`, `<br/>`: an optional `/`, one to
-/// [`MAX_TAG_NAME`] ASCII letters, an optional `/`, then `>`) from `chars`, which are just past
-/// its `<`, and returns the reader just past its `>`.
+/// Reads a short HTML tag or comment from `chars`, which are just past its `<`, and returns
+/// the reader just past its `>`: a tag is an optional `/`, one to [`MAX_TAG_NAME`] ASCII
+/// letters, then either an optional `/` and `>` (`<b>`, `</td>`, `<br/>`), or whitespace and
+/// at most [`MAX_TAG_REST`] characters, none a digit or `<`, up to the first `>`
+/// (`<span class="x">`); a comment is `<!--`, at most [`MAX_TAG_REST`] characters, none a
+/// digit or `<`, and `-->`.
 fn html_tag(mut chars: NormChars<'_>) -> Option<(NormChars<'_>, NormChar)> {
     let mut c = chars.next()?;
+    if c.ch == '!' {
+        if chars.next()?.ch != '-' || chars.next()?.ch != '-' {
+            return None;
+        }
+        let mut dashes = 0;
+        for _ in 0..=MAX_TAG_REST + 2 {
+            let c = chars.next()?;
+            match c.ch {
+                '>' if dashes >= 2 => return Some((chars, c)),
+                '-' => dashes += 1,
+                '<' => return None,
+                ch if matches!(classify(ch), Class::Digit(_)) => return None,
+                _ => dashes = 0,
+            }
+        }
+        return None;
+    }
     if c.ch == '/' {
         c = chars.next()?;
     }
@@ -443,10 +488,59 @@ fn html_tag(mut chars: NormChars<'_>) -> Option<(NormChars<'_>, NormChar)> {
         }
         c = chars.next()?;
     }
-    if letters > 0 && c.ch == '/' {
+    if letters == 0 {
+        return None;
+    }
+    if c.ch.is_ascii_whitespace() {
+        for _ in 0..MAX_TAG_REST {
+            c = chars.next()?;
+            match c.ch {
+                '>' => return Some((chars, c)),
+                '<' => return None,
+                ch if matches!(classify(ch), Class::Digit(_)) => return None,
+                _ => {}
+            }
+        }
+        return None;
+    }
+    if c.ch == '/' {
         c = chars.next()?;
     }
-    (letters > 0 && c.ch == '>').then_some((chars, c))
+    (c.ch == '>').then_some((chars, c))
+}
+
+/// The HTML character references and percent-encodings read as a space, without their
+/// first character (`&` or `%`).
+const SPACE_ENTITIES: &[&str] = &[
+    "nbsp;", "ensp;", "emsp;", "thinsp;", "#32;", "#160;", "#x20;", "#xa0;", "20",
+];
+
+/// Reads an HTML character reference for a space (`&nbsp;`, `&#32;`, `&#160;`, `&#x20;`, ...)
+/// or a percent-encoded space (`%20`) from `chars`, which are just past its `&` or `%`, and
+/// returns the reader just past it and a space that stands for it.
+fn space_entity(first: NormChar, chars: NormChars<'_>) -> Option<(NormChars<'_>, NormChar)> {
+    SPACE_ENTITIES
+        .iter()
+        .filter(|e| (first.ch == '%') != e.ends_with(';'))
+        .find_map(|e| {
+            let mut ahead = chars.clone();
+            let mut last = first;
+            for b in e.bytes() {
+                let c = ahead.next()?;
+                if !c.ch.eq_ignore_ascii_case(&char::from(b)) {
+                    return None;
+                }
+                last = c;
+            }
+            Some((
+                ahead,
+                NormChar {
+                    ch: ' ',
+                    start: last.start,
+                    end: last.end,
+                },
+            ))
+        })
 }
 
 /// What is remembered of the group before the front of the window.
@@ -490,6 +584,15 @@ struct Gaps<'g> {
     any_long: bool,
     all_simple: bool,
     all_single_space: bool,
+    /// Every gap may join the groups of a 4-4-4-4 or 4-6-5 layout whatever the others are.
+    all_free: bool,
+    /// How many gaps.
+    count: usize,
+    /// The fourth gap, after the first four groups.
+    fourth: Option<&'g Gap>,
+    /// Every fourth gap is alike the fourth, and every other gap alike the first: digits
+    /// written one by one in groups of four.
+    in_fours: bool,
     /// Opening minus closing parentheses.
     balance: i32,
 }
@@ -504,12 +607,16 @@ impl<'g> Gaps<'g> {
         any_long: false,
         all_simple: true,
         all_single_space: true,
+        all_free: true,
+        count: 0,
+        fourth: None,
+        in_fours: true,
         balance: 0,
     };
 
     /// Whether `next`, the gap after the candidate, would continue its printing: without a
-    /// parenthesis, a line break, a single character after gaps of single characters, or the
-    /// same signature.
+    /// parenthesis, a line break, a single character after gaps of single characters, the
+    /// same signature, or a free gap ([`Gap::is_free`]).
     fn continued_by(&self, next: &Gap) -> bool {
         if next.opens > 0 || next.closes > 0 {
             // A parenthesis closes or opens another part of the text.
@@ -518,6 +625,7 @@ impl<'g> Gaps<'g> {
         next.line_break
             || (self.all_short && next.signature().len() <= 1)
             || self.first_sig == Some(next.signature())
+            || next.is_free()
     }
 
     fn add(&mut self, gap: &'g Gap) {
@@ -533,6 +641,16 @@ impl<'g> Gaps<'g> {
             None => self.first = Some(gap),
             Some(first) => self.all_alike &= first.is_alike(gap),
         }
+        self.count += 1;
+        if self.count.is_multiple_of(4) {
+            match self.fourth {
+                None => self.fourth = Some(gap),
+                Some(fourth) => self.in_fours &= fourth.is_alike(gap),
+            }
+        } else if let Some(first) = self.first {
+            self.in_fours &= first.is_alike(gap);
+        }
+        self.all_free &= gap.is_free();
         self.any_long |= gap.is_long();
         self.all_simple &= gap.is_simple();
         self.all_single_space &= gap.is_single_space();
@@ -555,6 +673,13 @@ fn is_layout(lens: &[u8]) -> bool {
             | [4, 4, 4, 1..=4]
             | [4, 4, 4, 4, 1..=3]
     )
+}
+
+/// Whether group lengths `lens` are a layout specific enough that each of its gaps may be
+/// any gap (one to [`MAX_GAP`] separators, tags and entities), whatever the others are:
+/// 4-4-4-4 and 4-6-5.
+fn is_free_gap_layout(lens: &[u8]) -> bool {
+    matches!(lens, [4, 4, 4, 4] | [4, 6, 5])
 }
 
 /// Whether a printed layout may be followed by more groups of its run: the layouts that do
@@ -715,8 +840,8 @@ impl<'a> Scanner<'a> {
         let prev_unmasked = self.prev.filter(|p| !p.masked);
         // Printed layouts, not started in the middle of a number printed in fours.
         if is_layout(lens)
-            && (gaps.all_short || gaps.all_same)
-            && (gaps.all_alike || !gaps.any_long)
+            && (((gaps.all_short || gaps.all_same) && (gaps.all_alike || !gaps.any_long))
+                || (is_free_gap_layout(lens) && gaps.all_free))
             && (is_complete_layout(lens) || !next.is_some_and(|(_, gap)| gaps.continued_by(gap)))
             && !(prev_unmasked.is_some_and(|p| p.len == 4)
                 && front_gap.is_some_and(|g| !g.line_break && gaps.continued_by(&g)))
@@ -733,10 +858,10 @@ impl<'a> Scanner<'a> {
         if (lens.len() <= 4
             || (lens.len() <= MAX_IRREGULAR_GROUPS
                 && gaps.all_alike
-                && lens.iter().all(|&l| l >= 2)))
+                && (lens.iter().all(|&l| l >= 2) || lens == [1, 3, 4, 4, 4])))
             && gaps.all_simple
-            && !(front_gap.is_some_and(|g| g.len == 1) && prev_unmasked.is_some())
-            && next.is_none_or(|(_, gap)| gap.len != 1)
+            && !(front_gap.is_some_and(|g| g.len == 1 || g.is_free()) && prev_unmasked.is_some())
+            && next.is_none_or(|(_, gap)| gap.len != 1 && !gap.is_free())
         {
             return true;
         }
@@ -744,6 +869,22 @@ impl<'a> Scanner<'a> {
         let Some(by_digit_gap) = gaps.first else {
             return false;
         };
+        if let Some(fourth) = gaps.fourth
+            && lens.len() == 16
+            && lens.iter().all(|&l| l == 1)
+            && gaps.in_fours
+            && by_digit_gap.separates_digits()
+            && !fourth.is_alike(by_digit_gap)
+            && fourth.opens == 0
+            && fourth.closes == 0
+            && !(front_gap.is_some_and(|g| g.is_alike(by_digit_gap) || g.is_alike(fourth))
+                && self.prev.is_some_and(|p| p.len == 1))
+            && !next.is_some_and(|(group, gap)| {
+                (gap.is_alike(by_digit_gap) || gap.is_alike(fourth)) && group.len == 1
+            })
+        {
+            return true;
+        }
         lens.iter().all(|&l| l == 1)
             && gaps.all_alike
             && by_digit_gap.separates_digits()
@@ -763,8 +904,8 @@ impl<'a> Scanner<'a> {
         let mut all_single_digits = true;
         let front_gap = self.get(0)?.gap_before;
         // Whether the shapes that must stand on their own still may.
-        let irregular_may =
-            !(front_gap.is_some_and(|g| g.len == 1) && self.prev.is_some_and(|p| !p.masked));
+        let irregular_may = !(front_gap.is_some_and(|g| g.len == 1 || g.is_free())
+            && self.prev.is_some_and(|p| !p.masked));
         // Digit by digit: not when the front is the next digit of a chain.
         let mut by_digit_may = true;
         for i in 0..self.len {
@@ -799,6 +940,10 @@ impl<'a> Scanner<'a> {
                 || (by_digit_may
                     && all_single_digits
                     && gaps.all_alike
+                    && gaps.first.is_none_or(Gap::separates_digits))
+                || (all_single_digits
+                    && lens.len() < 16
+                    && gaps.in_fours
                     && gaps.first.is_none_or(Gap::separates_digits));
             if !may_grow {
                 break;

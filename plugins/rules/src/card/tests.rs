@@ -794,12 +794,115 @@ fn gaps_with_different_signatures_do_not_join_a_layout() {
     assert_no_card("4111, 1111 - 1111, 1111");
     // Something else between the groups.
     assert_no_card("4111 x 1111 x 1111 x 1111");
-    // Long gaps that are not alike.
-    assert_no_card("4111     1111 1111     1111");
-    assert_no_card("4111\t\t\t\t\t1111-----1111     1111");
+    // Long gaps that are not alike, in a layout that only allows alike gaps.
+    assert_no_card("4111     1111 1111     111");
+    assert_no_card("4111\t\t\t\t\t1111-----1111 1");
+    // A colon repeated is no free gap (IPv6 addresses).
+    assert_no_card("4111::1111:1111:1111");
     // More than sixteen separators.
     let far = " ".repeat(17);
     assert_no_card(&format!("4111{far}1111{far}1111{far}1111"));
+}
+
+#[test]
+fn each_gap_of_a_four_four_four_four_or_amex_layout_may_be_long() {
+    let visa = "4111111111111111";
+    let amex = "378282246310005";
+    let cases = [
+        "4111     1111 1111 1111",
+        "4111 1111 1111          1111",
+        "4111\t\t\t\t\t\t1111 1111 1111",
+        "4111\n\n\n\n\n\n1111 1111 1111",
+        "4111--1111-1111-1111",
+        "4111---1111-1111-1111",
+        "4111......1111.1111.1111",
+        "4111     1111 1111     1111",
+        "4111\t\t\t\t\t1111-----1111     1111",
+        "4111 1111 1111                1111",
+    ];
+    for written in cases {
+        assert_single_card("card ", written, " ok", Network::Visa);
+    }
+    assert_single_card("", "3782     822463 10005", "", Network::Amex);
+    assert_single_card("", "3782--822463-10005", "", Network::Amex);
+    let _ = (visa, amex);
+    // Still never across letters, nor past sixteen separators.
+    assert_no_card("4111     x 1111 1111 1111");
+    assert_no_card(&format!("4111{}1111 1111 1111", " ".repeat(17)));
+    // Other layouts keep their rule.
+    assert_no_card("4111     1111 1111 1");
+    // A free gap continues a 4-4-4 layout (`630483039917` is a 12-digit Maestro number).
+    assert_single_card("", "6304 8303 9917", "", Network::Maestro);
+    for written in [
+        "6304-8303-9917--8971",
+        "6304.8303.9917......8971",
+        "6304 8303 9917     8971",
+        "6304 8303 9917\n\n\n\n\n\n8971",
+    ] {
+        assert_no_card(written);
+    }
+}
+
+#[test]
+fn html_and_encoded_spaces_between_groups_are_separators() {
+    for written in [
+        "4111<span class=\"x\">1111</span> 1111 1111",
+        "<td>4111</td><td>1111</td><td>1111</td><td>1111",
+        "4111</b> <b>1111</b> <b>1111</b> <b>1111",
+        "4111<!-- -->1111<!-- -->1111<!-- -->1111",
+        "4111<!---->1111 1111 1111",
+        "4111<b>1111 1111 1111",
+        "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+        "4111&#32;1111&#32;1111&#32;1111",
+        "4111&#160;1111&#160;1111&#160;1111",
+        "4111&#xA0;1111 1111 1111",
+        "4111%201111%201111%201111",
+        "4111 1111%201111 1111",
+    ] {
+        let text = format!("x {written} y");
+        assert_eq!(
+            find_card_numbers(&text).len(),
+            1,
+            "no single card in {text:?}"
+        );
+    }
+    // A tag whose attributes hold digits, or that runs on too long, is no separator.
+    assert_no_card("4111<td width=\"50\">1111<td width=\"50\">1111<td width=\"50\">1111");
+    assert_no_card(&format!(
+        "4111<span title=\"{}\">1111 1111 1111",
+        "x".repeat(70)
+    ));
+    // Entities that are not spaces.
+    assert_no_card("4111&amp;1111&amp;1111&amp;1111");
+    assert_no_card("4111%2C1111%2C1111%2C1111");
+    // An entity outside a number reads as a space, its digits as none.
+    assert_no_card("&#160;&#160;&#160;&#160;&#160;&#160;");
+}
+
+#[test]
+fn an_irregular_first_group_or_digits_in_fours_make_a_card() {
+    assert_single_card("card ", "4 111 1111 1111 1111", " ok", Network::Visa);
+    assert_single_card("card ", "4-111-1111-1111-1111", " ok", Network::Visa);
+    assert_single_card(
+        "card ",
+        "4 1 1 1 - 1 1 1 1 - 1 1 1 1 - 1 1 1 1",
+        " ok",
+        Network::Visa,
+    );
+    assert_single_card(
+        "card ",
+        "4 1 1 1  1 1 1 1  1 1 1 1  1 1 1 1",
+        " ok",
+        Network::Visa,
+    );
+    assert_single_card("", "4-1-1-1 1-1-1-1 1-1-1-1 1-1-1-1", "", Network::Visa);
+    // Not when it goes on with another digit, or the gaps do not repeat in fours.
+    assert_no_card("4 1 1 1 - 1 1 1 1 - 1 1 1 1 - 1 1 1 1 - 1");
+    assert_no_card("4 1 1 1 - 1 1 1 1 - 1 1 1 1 - 1 1 1 1 2");
+    assert_no_card("4 1 1 - 1 1 1 1 1 - 1 1 1 1 - 1 1 1 1");
+    assert_no_card("4, 1, 1, 1 - 1, 1, 1, 1 - 1, 1, 1, 1 - 1, 1, 1, 1");
+    // A mixed first group only before three groups of four.
+    assert_no_card("4 111 1111 1111 111 1");
 }
 
 #[test]
@@ -857,8 +960,14 @@ fn short_html_tags_separate_groups() {
     );
     assert_single_card("", "4111<br/>1111<br/>1111<br/>1111", "", Network::Visa);
     assert_single_card("", "4111<span>1111</span>1111 1111", "", Network::Visa);
-    // Not a short tag: letters, not a separator.
-    assert_no_card("4111<script type=x>1111</script>1111 1111");
+    // A tag with attributes is a separator too; a tag name of more than ten letters is
+    // letters, not a separator.
+    assert_single_card(
+        "",
+        "4111<script type=x>1111</script>1111 1111",
+        "",
+        Network::Visa,
+    );
     assert_no_card("4111<abcdefghijk>1111<abcdefghijk>1111<abcdefghijk>1111");
 }
 
@@ -1723,8 +1832,27 @@ mod reference {
                 || matches!(gap, [Sep::Dash | Sep::Dot | Sep::Slash | Sep::Comma]))
     }
 
-    /// The end of a short HTML tag whose `<` is `cs[at]`: the index just past its `>`.
+    /// The end of a short HTML tag or comment whose `<` is `cs[at]`: the index just past
+    /// its `>`.
     fn tag_end(cs: &[NormChar], at: usize) -> Option<usize> {
+        let plain = |k: usize| {
+            cs.get(k)
+                .is_some_and(|c| c.ch != '<' && !matches!(classify(c.ch), Class::Digit(_)))
+        };
+        let text: String = cs[at..].iter().take(80).map(|c| c.ch).collect();
+        if text.starts_with("<!--") {
+            // The first `-->` after `<!--`, within 64 characters, none of them a digit or `<`.
+            let body = at + 4;
+            for k in body..body + 67 {
+                if !plain(k) {
+                    return None;
+                }
+                if k >= body + 2 && cs[k].ch == '>' && cs[k - 1].ch == '-' && cs[k - 2].ch == '-' {
+                    return Some(k + 1);
+                }
+            }
+            return None;
+        }
         let mut i = at + 1;
         if cs.get(i)?.ch == '/' {
             i += 1;
@@ -1736,10 +1864,56 @@ mod reference {
         if i == name || i - name > 10 {
             return None;
         }
+        if cs[i].ch.is_ascii_whitespace() {
+            let rest = i + 1;
+            for k in rest..rest + 64 {
+                if cs.get(k)?.ch == '>' {
+                    return Some(k + 1);
+                }
+                if !plain(k) {
+                    return None;
+                }
+            }
+            return None;
+        }
         if cs.get(i)?.ch == '/' {
             i += 1;
         }
         (cs.get(i)?.ch == '>').then_some(i + 1)
+    }
+
+    /// `cs` with each HTML reference to a space (`&nbsp;`, `&#32;`, ...) and each `%20`
+    /// replaced by a space, left to right.
+    fn replace_entities(cs: Vec<NormChar>) -> Vec<NormChar> {
+        const ENTITIES: &[&str] = &[
+            "&nbsp;", "&ensp;", "&emsp;", "&thinsp;", "&#32;", "&#160;", "&#x20;", "&#xa0;", "%20",
+        ];
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < cs.len() {
+            let found = ENTITIES.iter().find(|e| {
+                e.len() <= cs.len() - i
+                    && e.chars()
+                        .zip(&cs[i..])
+                        .all(|(a, c)| c.ch.eq_ignore_ascii_case(&a))
+            });
+            match found {
+                Some(e) => {
+                    let last = cs[i + e.len() - 1];
+                    out.push(NormChar {
+                        ch: ' ',
+                        start: last.start,
+                        end: last.end,
+                    });
+                    i += e.len();
+                }
+                None => {
+                    out.push(cs[i]);
+                    i += 1;
+                }
+            }
+        }
+        out
     }
 
     fn date_gap(gap: &[Sep]) -> Option<Sep> {
@@ -1807,7 +1981,7 @@ mod reference {
 
     fn groups(text: &str) -> Vec<G> {
         let uuids = uuids(text);
-        let cs: Vec<NormChar> = crate::normalise::chars(text).collect();
+        let cs: Vec<NormChar> = replace_entities(crate::normalise::chars(text).collect());
         let digit = |i: usize| matches!(classify(cs[i].ch), Class::Digit(_));
         let mut out: Vec<G> = Vec::new();
         let mut prev_end: Option<usize> = None; // index just past the previous group
@@ -1972,9 +2146,18 @@ mod reference {
             .collect();
         let short = sigs.iter().all(|s| s.len() <= 1);
         let uniform = short || sigs.windows(2).all(|w| w[0] == w[1]);
+        let free = |g: &Vec<Sep>| {
+            let s = sig(g);
+            !g.iter().any(|x| matches!(x, Sep::Open | Sep::Close))
+                && (s.iter().all(|x| matches!(x, Sep::Tag | Sep::Space))
+                    || s.iter().all(|x| *x == s[0] && *x != Sep::Punct(b':')))
+        };
         let continues = |n: &Vec<Sep>| {
             !n.iter().any(|s| matches!(s, Sep::Open | Sep::Close))
-                && (line_break(n) || (short && sig(n).len() <= 1) || sigs.first() == Some(&sig(n)))
+                && (line_break(n)
+                    || (short && sig(n).len() <= 1)
+                    || sigs.first() == Some(&sig(n))
+                    || free(n))
         };
         let continued = next.as_ref().is_some_and(continues);
         let fours_before = prev.is_some_and(|p| p.0 == 4 && !p.1)
@@ -1987,22 +2170,46 @@ mod reference {
         let colon_run = colon(&gaps[0])
             && (before.as_ref().is_some_and(colon) || next.as_ref().is_some_and(colon));
         if is_layout(&lens)
-            && uniform
-            && (all_alike || !any_long)
+            && ((uniform && (all_alike || !any_long))
+                || (matches!(lens[..], [4, 4, 4, 4] | [4, 6, 5]) && gaps.iter().all(free)))
             && (is_complete(&lens) || !continued)
             && !fours_before
             && !colon_run
         {
             return true;
         }
-        if (lens.len() <= 4 || (lens.len() <= 8 && all_alike && lens.iter().all(|&l| l >= 2)))
+        if (lens.len() <= 4
+            || (lens.len() <= 8
+                && all_alike
+                && (lens.iter().all(|&l| l >= 2) || lens == [1, 3, 4, 4, 4])))
             && gaps.iter().all(|g| simple(g))
-            && !(before.as_ref().is_some_and(|g| g.len() == 1) && prev.is_some_and(|p| !p.1))
-            && next.as_ref().is_none_or(|g| g.len() != 1)
+            && !(before.as_ref().is_some_and(|g| g.len() == 1 || free(g))
+                && prev.is_some_and(|p| !p.1))
+            && next.as_ref().is_none_or(|g| g.len() != 1 && !free(g))
         {
             return true;
         }
         let first = &gaps[0];
+        if lens.len() == 16 && lens.iter().all(|&l| l == 1) {
+            let fourth = &gaps[3];
+            let in_fours = (0..15).all(|g| {
+                if g % 4 == 3 {
+                    alike(&gaps[g], fourth)
+                } else {
+                    alike(&gaps[g], first)
+                }
+            });
+            let either = |g: &Vec<Sep>| alike(g, first) || alike(g, fourth);
+            if in_fours
+                && separates_digits(first)
+                && !alike(fourth, first)
+                && !fourth.iter().any(|x| matches!(x, Sep::Open | Sep::Close))
+                && !(before.as_ref().is_some_and(either) && prev.is_some_and(|p| p.0 == 1))
+                && !(next.as_ref().is_some_and(either) && gs[j + 1].digits.len() == 1)
+            {
+                return true;
+            }
+        }
         lens.iter().all(|&l| l == 1)
             && all_alike
             && separates_digits(first)
