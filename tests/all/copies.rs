@@ -53,6 +53,16 @@ async fn assert_nowhere(env: &TestEnv, record: &str, vendor: &str, needle: &str)
     }
 }
 
+/// The delivery to `endpoint` in a list of deliveries (a write's answer or a feed).
+fn delivery_to<'a>(deliveries: &'a Value, endpoint: &str) -> &'a Value {
+    deliveries
+        .as_array()
+        .expect("a list of deliveries")
+        .iter()
+        .find(|d| d["endpoint"] == endpoint)
+        .unwrap_or_else(|| panic!("no delivery to {endpoint}: {deliveries}"))
+}
+
 fn device(password: &str, provisioned_at: &str) -> Value {
     json!({"kind": "device-provisioning", "subject": "end-user-9", "fields": {
         "mac": "00:15:65:12:34:56", "vendor": "yealink", "username": "2002", "password": password,
@@ -80,12 +90,7 @@ async fn a_password_deleted_after_15_days_leaves_no_copy_anywhere() {
     assert_eq!(read["fields"]["mac"], "00:15:65:12:34:56");
     // The vendor still gets what remains of the delivery.
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink&after=0").await;
-    let provisioning = feed["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["endpoint"] == "provisioning")
-        .expect("the provisioning delivery is still due");
+    let provisioning = delivery_to(&feed["deliveries"], "provisioning");
     assert_eq!(
         provisioning["payload"]["username"], "2002",
         "{provisioning}"
@@ -132,12 +137,7 @@ async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
         assert_eq!(d["payload"], Value::Null, "{d}");
         assert!(d["payload_digest"].as_str().unwrap().starts_with("sha256:"));
     }
-    let provisioning = feed["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["endpoint"] == "provisioning")
-        .unwrap();
+    let provisioning = delivery_to(&feed["deliveries"], "provisioning");
     assert!(
         provisioning["paths"]
             .as_array()
@@ -226,25 +226,13 @@ async fn vendors_receive_the_stored_shape_of_every_field_type() {
     let created = env.create(&record).await;
     let stored = &created["fields"];
     assert_eq!(stored["sip_settings"], sip);
-    let provisioning = created["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["endpoint"] == "provisioning")
-        .unwrap()
-        .clone();
+    let provisioning = delivery_to(&created["deliveries"], "provisioning").clone();
     assert_eq!(
         provisioning["payload"]["sip_settings"], sip,
         "{provisioning}"
     );
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
-    let item = feed["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["endpoint"] == "provisioning")
-        .unwrap()
-        .clone();
+    let item = delivery_to(&feed["deliveries"], "provisioning").clone();
     for key in [
         "sip_settings",
         "username",
