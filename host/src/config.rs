@@ -278,9 +278,33 @@ pub struct Serve {
     /// Largest request body, in KiB.
     #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 1024)]
     pub max_body_kib: usize,
-    /// Largest batch request body, in KiB.
+    /// Largest batch request body, in KiB (each of its records is held to --max-body-kib).
     #[arg(long, env = "SLUICE_MAX_BATCH_BODY_KIB", default_value_t = 32 * 1024)]
     pub max_batch_body_kib: usize,
+    /// Request body memory across all connections, in MiB: a request waits for its share
+    /// (its length, a batch its window) and gets 503 with Retry-After when none is freed
+    /// within --queue-timeout-ms.
+    #[arg(long, env = "SLUICE_BODY_MEMORY_MIB", default_value_t = 256)]
+    pub body_memory_mib: usize,
+    /// Longest wait, in milliseconds, for a pipeline or for body memory before a 503 with
+    /// Retry-After.
+    #[arg(long, env = "SLUICE_QUEUE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub queue_timeout_ms: u64,
+    /// Most requests waiting for a pipeline at once; more are answered 503 at once.
+    #[arg(long, env = "SLUICE_MAX_QUEUED", default_value_t = 1024)]
+    pub max_queued: usize,
+    /// Deepest nesting of a record's fields (objects and arrays).
+    #[arg(long, env = "SLUICE_MAX_RECORD_DEPTH", default_value_t = 32)]
+    pub max_record_depth: usize,
+    /// Most leaves (values) in a record's fields.
+    #[arg(long, env = "SLUICE_MAX_RECORD_LEAVES", default_value_t = 10_000)]
+    pub max_record_leaves: usize,
+    /// Longest key in a record's fields, in bytes.
+    #[arg(long, env = "SLUICE_MAX_KEY_BYTES", default_value_t = 256)]
+    pub max_key_bytes: usize,
+    /// Longest string in a record's fields, in bytes.
+    #[arg(long, env = "SLUICE_MAX_STRING_BYTES", default_value_t = 65_536)]
+    pub max_string_bytes: usize,
     /// Log format.
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -341,6 +365,15 @@ impl Serve {
             },
             max_body: self.max_body_kib.max(1) << 10,
             max_batch_body: self.max_batch_body_kib.max(1) << 10,
+            body_memory: self.body_memory_mib.max(1) << 20,
+            queue_wait: Duration::from_millis(self.queue_timeout_ms),
+            max_queued: self.max_queued,
+            shape: crate::shape::ShapeLimits {
+                max_depth: self.max_record_depth.max(1),
+                max_leaves: self.max_record_leaves.max(1),
+                max_key_bytes: self.max_key_bytes.max(1),
+                max_string_bytes: self.max_string_bytes.max(1),
+            },
             policy_source: self.policies.display().to_string(),
             delivery: crate::outbox::worker::DeliveryOptions {
                 retry: crate::outbox::RetryPolicy {

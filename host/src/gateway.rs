@@ -40,11 +40,19 @@ pub struct Options {
     pub policy_source: String,
     /// How deliveries are pushed to vendors.
     pub delivery: crate::outbox::worker::DeliveryOptions,
+    /// Limits on the shape of a record, checked before any plugin runs.
+    pub shape: crate::shape::ShapeLimits,
+    /// Request body bytes held in memory across all connections.
+    pub body_memory: usize,
+    /// Longest wait for a pipeline or for body memory before a 503 with `Retry-After`.
+    pub queue_wait: Duration,
+    /// Most requests waiting for a pipeline at once; more are answered 503 at once.
+    pub max_queued: usize,
 }
 
 impl Options {
-    /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 1 MiB bodies and 32 MiB
-    /// batches, the system clock.
+    /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 1 MiB bodies and 32 MiB batches, 256 MiB
+    /// of bodies in memory, a 2 s wait in a queue of 1,024, the system clock.
     pub fn new() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -56,6 +64,10 @@ impl Options {
             trust: TrustedKeys::default(),
             policy_source: "policies".into(),
             delivery: Default::default(),
+            shape: crate::shape::ShapeLimits::default(),
+            body_memory: 256 << 20,
+            queue_wait: Duration::from_secs(2),
+            max_queued: 1024,
         }
     }
 }
@@ -156,6 +168,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the pipelines running at once (each holds a few plugin instances).
     pub pipelines: Arc<Semaphore>,
+    /// Bounds the wait for a pipeline (load shedding).
+    pub queue: crate::budget::Queue,
+    /// Bounds the request bodies held in memory.
+    pub body_budget: crate::budget::BodyBudget,
     /// Plugin instances reserved per pipeline: the longest chain a bundle may have.
     pub instances_per_pipeline: usize,
     /// The policy registry (plugins, bundles, activations, notices).
@@ -194,6 +210,18 @@ impl AppState {
     /// Every active policy.
     pub fn policies(&self) -> Arc<Policies> {
         self.active.load_full()
+    }
+
+    /// A pipeline for a request: at once if one is free, else after a bounded wait in a
+    /// bounded queue; refused (load shedding) beyond either bound.
+    pub async fn pipeline_permit(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, crate::budget::Shed> {
+        let permit = self.queue.permit(&self.pipelines).await;
+        if permit.as_ref().err() == Some(&crate::budget::Shed::Saturated) {
+            self.metrics.shed("pipelines");
+        }
+        permit
     }
 
     /// The lock that serializes updates of record `id`.
@@ -259,6 +287,8 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         .unwrap_or(u32::MAX)
         .max(INSTANCES_PER_PIPELINE);
     let pipelines = (options.limits.instances / per_pipeline).max(1);
+    let queue = crate::budget::Queue::new(options.max_queued, options.queue_wait);
+    let body_budget = crate::budget::BodyBudget::new(options.body_memory, options.queue_wait);
     Ok(Arc::new(AppState {
         clock: options.clock.clone(),
         options,
@@ -267,6 +297,8 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         store,
         metrics,
         pipelines: Arc::new(Semaphore::new(pipelines as usize)),
+        queue,
+        body_budget,
         instances_per_pipeline: per_pipeline as usize,
         registry,
         tokens,

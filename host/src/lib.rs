@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod budget;
 pub mod bundle;
 pub mod clock;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod rights;
 pub mod runtime;
 pub mod shadow;
+pub mod shape;
 pub mod store;
 pub mod sweeper;
 

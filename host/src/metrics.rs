@@ -42,6 +42,11 @@ struct DeliveryLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShedLabels {
+    resource: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeletionLabels {
     target: String,
 }
@@ -61,6 +66,7 @@ pub struct Metrics {
     deliveries: Family<DeliveryLabels, Counter>,
     outbox_depth: Gauge,
     outbox_oldest: Gauge,
+    shed: Family<ShedLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -142,7 +148,15 @@ impl Metrics {
             "Age of the oldest pending delivery",
             outbox_oldest.clone(),
         );
+        let shed = Family::<ShedLabels, Counter>::default();
+        registry.register(
+            "requests_shed",
+            "Requests answered 503 with Retry-After because a bounded resource was in use \
+             (pipelines, body-memory)",
+            shed.clone(),
+        );
         Self {
+            shed,
             deliveries,
             outbox_depth,
             outbox_oldest,
@@ -156,6 +170,15 @@ impl Metrics {
             commit_seconds,
             records,
         }
+    }
+
+    /// Counts a request shed for want of `resource`.
+    pub fn shed(&self, resource: &str) {
+        self.shed
+            .get_or_create(&ShedLabels {
+                resource: resource.to_string(),
+            })
+            .inc();
     }
 
     /// Counts an HTTP response.

@@ -128,6 +128,7 @@ async fn a_failing_record_in_a_batch_fails_alone() {
         .join("\n");
     let text = env
         .request(reqwest::Method::POST, "/v1/records:batch")
+        .header("content-type", "application/x-ndjson")
         .body(body)
         .send()
         .await

@@ -20,6 +20,15 @@ pub struct FieldProblem {
     pub error: String,
 }
 
+/// A limit of the gateway a request exceeded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceededLimit {
+    /// The limit, as its command-line flag names it (e.g. `max-body-kib`).
+    pub name: String,
+    /// Its value, in the flag's unit.
+    pub max: u64,
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ErrorBody {
@@ -46,6 +55,9 @@ pub struct ErrorBody {
     /// The policy test cases of a bundle that failed, with expected vs actual.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failing_cases: Vec<crate::bundle::cases::CaseResult>,
+    /// The limit a request exceeded (413, 422 for a record's shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<ExceededLimit>,
 }
 
 /// An error response.
@@ -55,6 +67,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The body (boxed: errors travel through many `Result`s on the hot path).
     pub body: Box<ErrorBody>,
+    /// Seconds after which a client may retry (`Retry-After`), for 503s of load shedding.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -66,7 +80,30 @@ impl ApiError {
                 error: error.into(),
                 ..ErrorBody::default()
             }),
+            retry_after: None,
         }
+    }
+
+    /// A request over the limit named `name` (its flag) of value `max`.
+    pub fn over_limit(status: StatusCode, error: impl Into<String>, name: &str, max: u64) -> Self {
+        let mut e = Self::new(status, error);
+        e.body.limit = Some(ExceededLimit {
+            name: name.to_string(),
+            max,
+        });
+        e
+    }
+
+    /// 503 with `Retry-After`: the gateway is saturated; nothing was stored or sent.
+    pub fn saturated(error: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, error);
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// 415.
+    pub fn unsupported_media(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, error)
     }
 
     /// 400.
@@ -82,6 +119,7 @@ impl ApiError {
     /// A refusal by the policy (`status` 422 for writes, 403 for reads), naming the clause.
     pub fn refused(status: StatusCode, decision: &Decision) -> Self {
         Self {
+            retry_after: None,
             status,
             body: Box::new(ErrorBody {
                 error: decision.reason.clone(),
@@ -107,6 +145,7 @@ impl From<PipelineError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             PipelineError::Schema { clause, problems } => Self {
+                retry_after: None,
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: Box::new(ErrorBody {
                     error: problems[0].message.clone(),
@@ -125,6 +164,7 @@ impl From<PipelineError> for ApiError {
             PipelineError::Plugin(f) => {
                 tracing::warn!(plugin = %f.plugin, error = %f, "plugin failure: request refused");
                 Self {
+                    retry_after: None,
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     body: Box::new(ErrorBody {
                         error: format!(
@@ -138,6 +178,7 @@ impl From<PipelineError> for ApiError {
             PipelineError::Contract { ref plugin, .. } => {
                 tracing::warn!(%plugin, error = %e, "plugin contract violation: request refused");
                 Self {
+                    retry_after: None,
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     body: Box::new(ErrorBody {
                         plugin: Some(plugin.clone()),
@@ -175,7 +216,27 @@ impl From<JsonRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(*self.body)).into_response()
+        let mut response = (self.status, Json(*self.body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+impl From<crate::budget::Shed> for ApiError {
+    fn from(s: crate::budget::Shed) -> Self {
+        match s {
+            crate::budget::Shed::Saturated => Self::saturated(
+                "the gateway's pipelines are saturated; nothing was stored or sent, retry later",
+            ),
+            crate::budget::Shed::Closed => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is shutting down",
+            ),
+        }
     }
 }
 
@@ -190,6 +251,7 @@ impl From<crate::control::ControlError> for ApiError {
                 problems,
                 cases,
             } => Self {
+                retry_after: None,
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: Box::new(ErrorBody {
                     error,

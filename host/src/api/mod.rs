@@ -4,7 +4,9 @@
 pub mod admin;
 mod auth;
 mod backup;
+pub mod body;
 mod error;
+mod ndjson;
 mod outbox;
 mod records;
 mod subjects;
@@ -33,7 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let service = Router::new()
         .route("/v1/records", post(records::create).get(records::search))
         .route(
-            "/v1/records:batch",
+            body::BATCH_ROUTE,
             post(records::batch).layer(DefaultBodyLimit::max(batch_limit)),
         )
         .route(
@@ -83,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.options.max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), body::admit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -91,8 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Largest plugin component an upload accepts.
-const MAX_COMPONENT: usize = 64 << 20;
+use body::MAX_COMPONENT;
 
 /// `/v1/admin/...` routes of compliance: publishing policy.
 fn policy_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {

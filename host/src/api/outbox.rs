@@ -170,6 +170,7 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError {
+            retry_after: None,
             status: StatusCode::NOT_FOUND,
             body: Box::new(super::ErrorBody {
                 error: format!("`{vendor}` is not in the subprocessor register"),

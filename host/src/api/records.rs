@@ -26,20 +26,57 @@ const UPDATE_ATTEMPTS: usize = 8;
 /// The longest subject key accepted.
 const MAX_SUBJECT: usize = 512;
 
-/// JSON body extractor whose rejections are [`ApiError`]s (JSON bodies, named problems).
+/// JSON body extractor whose rejections are [`ApiError`]s (JSON bodies, named problems):
+/// `application/json` in UTF-8 (415 otherwise), a JSON object (every request body of the API
+/// is one; an array that serde could read as a struct is refused), malformed JSON a 400 and a
+/// well-formed body of the wrong shape a 422.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
-    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
-        Ok(Self(v))
+        super::body::expect_json(req.headers())?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is larger than the limit",
+                ),
+                status => ApiError::new(status, e.body_text()),
+            })?;
+        parse_object(&bytes).map(Self)
     }
+}
+
+/// Parses a JSON object into `T` (see [`ApiJson`]).
+pub(super) fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => {
+            return Err(ApiError::bad_request(
+                "the request body is empty: send a JSON object",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the request body must be a JSON object",
+            ));
+        }
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let status = match e.classify() {
+            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, format!("invalid JSON body: {e}"))
+    })
 }
 
 /// `POST /v1/records` body.
@@ -103,8 +140,34 @@ pub(super) fn check_subject(subject: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn new_input(tenant: &str, body: NewRecord, now_ms: i64) -> Result<WriteInput, ApiError> {
+/// Checks a record's fields against the gateway's shape limits, before any plugin sees them
+/// (422 naming the limit and where it was hit).
+pub(super) fn check_shape(
+    limits: &crate::shape::ShapeLimits,
+    fields: &Value,
+) -> Result<(), ApiError> {
+    limits.check(fields).map_err(|e| {
+        let mut err = ApiError::over_limit(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+            e.limit,
+            e.max as u64,
+        );
+        if !e.path.is_empty() {
+            err.body.path = Some(e.path);
+        }
+        err
+    })
+}
+
+fn new_input(
+    state: &AppState,
+    tenant: &str,
+    body: NewRecord,
+    now_ms: i64,
+) -> Result<WriteInput, ApiError> {
     check_subject(&body.subject)?;
+    check_shape(&state.options.shape, &body.fields)?;
     Ok(WriteInput {
         id: uuid::Uuid::now_v7().to_string(),
         tenant: tenant.to_string(),
@@ -130,12 +193,7 @@ async fn run_chain(
     ApiError,
 > {
     let policy = state.policy_for(tenant);
-    let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the gateway is shutting down",
-        )
-    })?;
+    let permit = state.pipeline_permit().await?;
     let now = state.clock.now_secs();
     let st = state.clone();
     let pol = policy.clone();
@@ -390,7 +448,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewRecord>,
 ) -> Result<Response, ApiError> {
     let now_ms = state.clock.now_ms();
-    let input = new_input(caller.tenant(), body, now_ms)?;
+    let input = new_input(&state, caller.tenant(), body, now_ms)?;
     let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
     let (input, outcome) = results.pop().expect("one input, one result");
     let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
@@ -419,47 +477,228 @@ struct BatchLine {
 }
 
 /// `POST /v1/records:batch`: NDJSON in (one record per line), NDJSON out (one result per
-/// record line, in order). A rejected line does not stop the others; the accepted ones are
-/// committed in one durable transaction.
+/// record line, in order). A rejected line does not stop the others.
+///
+/// The body is read as a stream: lines are gathered into chunks of about one record's limit
+/// (`--max-body-kib`); each chunk runs through the policy and commits in one durable
+/// transaction before more of the body is read, so memory follows the lines in flight, not
+/// the body's size. Each line is held to the per-record limit and gets the status it would
+/// have had alone. If the body stops early (over `--max-batch-body-kib`, cut by the body
+/// timeout, malformed), the lines read before stay answered and one last line, numbered as
+/// the first line not processed, says why the rest was not.
 pub async fn batch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    body: Bytes,
+    headers: axum::http::HeaderMap,
+    share: Option<axum::Extension<super::body::BatchShare>>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    let now_ms = state.clock.now_ms();
-    let mut lines: Vec<(usize, Result<(), ApiError>)> = Vec::new();
-    let mut inputs = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_str::<NewRecord>(line)
-            .map_err(|e| {
-                // As for a single record: malformed JSON is a 400, a well-formed body of the
-                // wrong shape a 422.
-                let status = match e.classify() {
-                    serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                ApiError::new(status, format!("line {}: {e}", i + 1))
-            })
-            .and_then(|r| new_input(caller.tenant(), r, now_ms));
-        match parsed {
-            Ok(input) => {
-                inputs.push(input);
-                lines.push((i + 1, Ok(())));
+    use super::ndjson::{Piece, Splitter};
+    use futures_util::StreamExt as _;
+    super::body::expect_ndjson(&headers)?;
+    let max_line = state.options.max_body;
+    let share = share.map(|axum::Extension(s)| s.0);
+    let mut stream = body.into_data_stream();
+    let mut splitter = Splitter::new(max_line);
+    let mut pieces = Vec::new();
+    let mut pending = 0usize;
+    let mut out = Vec::new();
+    let mut answered = 0usize;
+    let mut stopped: Option<ApiError> = None;
+    loop {
+        let last = match stream.next().await {
+            Some(Ok(data)) => {
+                pending += splitter.feed(&data, &mut pieces);
+                false
             }
-            Err(e) => lines.push((i + 1, Err(e))),
+            Some(Err(e)) => {
+                stopped = Some(body_stopped(&state, &e));
+                break;
+            }
+            None => {
+                pending += splitter.finish(&mut pieces);
+                true
+            }
+        };
+        if pending >= max_line || (last && !pieces.is_empty()) {
+            let lines = std::mem::take(&mut pieces);
+            pending = 0;
+            match batch_chunk(&state, &caller, share.as_ref(), lines).await {
+                Ok(results) => {
+                    answered += results.len();
+                    write_batch_lines(&mut out, results)?;
+                    if let Some(s) = &share
+                        && !grow_share(&state, s, out.len()).await
+                    {
+                        stopped = Some(ApiError::saturated(
+                            "the gateway's memory for request bodies is in use",
+                        ));
+                        break;
+                    }
+                }
+                // Nothing of the batch was stored yet: the whole request failed.
+                Err(e) if answered == 0 => return Err(e),
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            }
+        }
+        if last {
+            break;
         }
     }
-    if lines.is_empty() {
+    if let Some(e) = stopped {
+        if answered == 0 {
+            return Err(e);
+        }
+        let first = pieces
+            .first()
+            .map(|p| match p {
+                Piece::Line(n, _) | Piece::TooLong(n) => *n,
+            })
+            .unwrap_or_else(|| splitter.next_line());
+        let mut e = e;
+        e.body.error = format!(
+            "{}; this line and the ones after it were not processed",
+            e.body.error
+        );
+        write_batch_lines(&mut out, vec![(first, Err(e))])?;
+    } else if answered == 0 {
         return Err(ApiError::bad_request(
             "the batch holds no records (NDJSON: one JSON record per line)",
         ));
     }
-    let (policy, results) = run_chain(&state, caller.tenant(), inputs).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+}
+
+/// Why a batch body stopped before its end.
+fn body_stopped(state: &AppState, e: &axum::Error) -> ApiError {
+    use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return super::body::too_large(state.options.max_batch_body, "max-batch-body-kib");
+        }
+        source = s.source();
+    }
+    ApiError::bad_request(format!(
+        "the request body could not be read to its end: {e}"
+    ))
+}
+
+/// Holds `response` bytes of the batch's answer in its share of the body budget, on top of
+/// its window of lines; false if the budget has none left within the wait.
+async fn grow_share(
+    state: &AppState,
+    share: &std::sync::Mutex<crate::budget::Reservation>,
+    response: usize,
+) -> bool {
+    let want = super::body::batch_window(state) + response;
+    let more = {
+        let mut r = share.lock().expect("the batch share lock is not poisoned");
+        if r.bytes() >= want {
+            return true;
+        }
+        let more = want - r.bytes();
+        if r.try_grow(more) {
+            return true;
+        }
+        more
+    };
+    // Waiting outside the lock: grow a separate reservation, then merge it.
+    match state.body_budget.reserve(more).await {
+        Ok(extra) => {
+            share
+                .lock()
+                .expect("the batch share lock is not poisoned")
+                .merge(extra);
+            true
+        }
+        Err(_) => {
+            state.metrics.shed("body-memory");
+            false
+        }
+    }
+}
+
+/// Memory of parsed records per byte of their JSON text, as held in the body budget.
+const PARSED_FACTOR: usize = 3;
+
+type LineResult = (usize, Result<(StatusCode, WriteResponse), ApiError>);
+
+/// Runs one chunk of batch lines through the policy and commits it.
+async fn batch_chunk(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    share: Option<&Arc<std::sync::Mutex<crate::budget::Reservation>>>,
+    pieces: Vec<super::ndjson::Piece>,
+) -> Result<Vec<LineResult>, ApiError> {
+    use super::ndjson::Piece;
+    // The parsed records take a few times the memory of their text: held in the budget too
+    // while the chunk is processed.
+    let text: usize = pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Line(_, b) => b.len(),
+            Piece::TooLong(_) => 0,
+        })
+        .sum();
+    let _parsed_share = match share {
+        Some(_) => Some(
+            state
+                .body_budget
+                .reserve(PARSED_FACTOR * text)
+                .await
+                .map_err(|_| {
+                    state.metrics.shed("body-memory");
+                    ApiError::saturated("the gateway's memory for request bodies is in use")
+                })?,
+        ),
+        None => None,
+    };
+    let now_ms = state.clock.now_ms();
+    // Parsing happens off the async workers, like the plugins.
+    let st = state.clone();
+    let tenant = caller.tenant().to_string();
+    let parsed = tokio::task::spawn_blocking(move || {
+        pieces
+            .into_iter()
+            .map(|p| match p {
+                Piece::TooLong(n) => (
+                    n,
+                    Err(super::body::too_large(st.options.max_body, "max-body-kib")),
+                ),
+                Piece::Line(n, bytes) => {
+                    let input = parse_object::<NewRecord>(&bytes)
+                        .map_err(|mut e| {
+                            e.body.error = format!("line {n}: {}", e.body.error);
+                            e
+                        })
+                        .and_then(|r| new_input(&st, &tenant, r, now_ms));
+                    (n, input)
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("batch parse task failed: {e}")))?;
+    let mut lines = Vec::with_capacity(parsed.len());
+    let mut inputs = Vec::new();
+    for (n, input) in parsed {
+        match input {
+            Ok(i) => {
+                inputs.push(i);
+                lines.push((n, Ok(())));
+            }
+            Err(e) => lines.push((n, Err(e))),
+        }
+    }
+    let (policy, results) = if inputs.is_empty() {
+        (state.policy_for(caller.tenant()), Vec::new())
+    } else {
+        run_chain(state, caller.tenant(), inputs).await?
+    };
     let actor = caller.actor();
     let mut planned = Vec::with_capacity(results.len());
     let mut ops = Vec::new();
@@ -477,16 +716,22 @@ pub async fn batch(
         results.into_iter()
     };
     let mut planned = planned.into_iter();
-    let mut out = Vec::with_capacity(text.len() / 2);
-    for (line, parsed) in lines {
-        let result = match parsed {
-            Err(e) => Err(e),
-            Ok(()) => {
+    Ok(lines
+        .into_iter()
+        .map(|(n, parsed)| {
+            let result = parsed.and_then(|()| {
                 let (p, has_op) = planned.next().expect("one plan per parsed line");
                 let r = if has_op { op_results.next() } else { None };
-                answer(&state, p, r)
-            }
-        };
+                answer(state, p, r)
+            });
+            (n, result)
+        })
+        .collect())
+}
+
+/// Appends the NDJSON lines of `results` to `out`.
+fn write_batch_lines(out: &mut Vec<u8>, results: Vec<LineResult>) -> Result<(), ApiError> {
+    for (line, result) in results {
         let entry = match result {
             Ok((status, body)) => BatchLine {
                 line,
@@ -499,10 +744,10 @@ pub async fn batch(
                 body: serde_json::to_value::<ErrorBody>(*e.body).unwrap_or(Value::Null),
             },
         };
-        serde_json::to_writer(&mut out, &entry).map_err(|e| ApiError::internal(&e.into()))?;
+        serde_json::to_writer(&mut *out, &entry).map_err(|e| ApiError::internal(&e.into()))?;
         out.push(b'\n');
     }
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+    Ok(())
 }
 
 /// The record `id` of `tenant` (another tenant's record is as absent as a missing one).
@@ -570,12 +815,7 @@ pub(super) async fn disclose_all(
     records: Vec<StoredRecord>,
     request: ReadRequest,
 ) -> Result<Vec<(StoredRecord, Disclosure)>, ApiError> {
-    let permit = state.pipelines.clone().acquire_owned().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the gateway is shutting down",
-        )
-    })?;
+    let permit = state.pipeline_permit().await?;
     let st = state.clone();
     let (policy_id, audience, purpose) = (
         policy.id.clone(),
@@ -790,6 +1030,7 @@ pub async fn update(
             "`fields` must be a JSON object (a JSON merge patch)",
         ));
     }
+    check_shape(&state.options.shape, &patch.fields)?;
     // Updates of one record through this gateway queue here; the revision check below still
     // catches changes made meanwhile by the sweeper.
     let _serialized = state.update_lock(&id).lock().await;
@@ -801,6 +1042,7 @@ pub async fn update(
         let now_ms = state.clock.now_ms();
         let mut fields = current.fields.clone();
         json_patch::merge(&mut fields, &patch.fields);
+        check_shape(&state.options.shape, &fields)?;
         let input = WriteInput {
             id: current.id.clone(),
             tenant: current.tenant.clone(),
