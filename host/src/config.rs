@@ -293,6 +293,9 @@ pub struct Serve {
     /// Most requests waiting for a pipeline at once; more are answered 503 at once.
     #[arg(long, env = "SLUICE_MAX_QUEUED", default_value_t = 1024)]
     pub max_queued: usize,
+    /// The database's page cache, in MiB (the most of the redb file kept in memory).
+    #[arg(long, env = "SLUICE_STORE_CACHE_MIB", default_value_t = 128)]
+    pub store_cache_mib: usize,
     /// Deepest nesting of a record's fields (objects and arrays).
     #[arg(long, env = "SLUICE_MAX_RECORD_DEPTH", default_value_t = 32)]
     pub max_record_depth: usize,
@@ -305,6 +308,10 @@ pub struct Serve {
     /// Longest string in a record's fields, in bytes.
     #[arg(long, env = "SLUICE_MAX_STRING_BYTES", default_value_t = 65_536)]
     pub max_string_bytes: usize,
+    /// Most bytes of the paths (JSON Pointers) of all of a record's leaves together, as the
+    /// plugins receive them.
+    #[arg(long, env = "SLUICE_MAX_RECORD_PATH_BYTES", default_value_t = 2 << 20)]
+    pub max_record_path_bytes: usize,
     /// Log format.
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -368,11 +375,13 @@ impl Serve {
             body_memory: self.body_memory_mib.max(1) << 20,
             queue_wait: Duration::from_millis(self.queue_timeout_ms),
             max_queued: self.max_queued,
+            store_cache: self.store_cache_mib << 20,
             shape: crate::shape::ShapeLimits {
                 max_depth: self.max_record_depth.max(1),
                 max_leaves: self.max_record_leaves.max(1),
                 max_key_bytes: self.max_key_bytes.max(1),
                 max_string_bytes: self.max_string_bytes.max(1),
+                max_path_bytes: self.max_record_path_bytes.max(1),
             },
             policy_source: self.policies.display().to_string(),
             delivery: crate::outbox::worker::DeliveryOptions {

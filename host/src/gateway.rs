@@ -48,6 +48,8 @@ pub struct Options {
     pub queue_wait: Duration,
     /// Most requests waiting for a pipeline at once; more are answered 503 at once.
     pub max_queued: usize,
+    /// The database's page cache, in bytes.
+    pub store_cache: usize,
 }
 
 impl Options {
@@ -68,6 +70,7 @@ impl Options {
             body_memory: 256 << 20,
             queue_wait: Duration::from_secs(2),
             max_queued: 1024,
+            store_cache: Store::DEFAULT_CACHE,
         }
     }
 }
@@ -248,7 +251,7 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         .create_dir_all("compiled")
         .context("creating the compiled-plugin cache")?;
     let cache = CompiledCache::new(dirs.data.open_dir("compiled")?);
-    let store = Store::open(&dirs.data, metrics.clone())?;
+    let store = Store::open_with_cache(&dirs.data, metrics.clone(), options.store_cache)?;
     let registry = Registry::new(store.db().clone());
     let tokens = crate::auth::Tokens::load(store.db().clone())?;
     if tokens.list()?.is_empty() {

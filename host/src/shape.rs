@@ -19,16 +19,21 @@ pub struct ShapeLimits {
     pub max_key_bytes: usize,
     /// Longest string value, in UTF-8 bytes.
     pub max_string_bytes: usize,
+    /// Most bytes of all leaves' paths together: plugins receive the record as leaves, each
+    /// with its JSON Pointer, so deep records with long keys are longer there than as JSON
+    /// (10,000 leaves 32 levels deep under 256-byte keys make 82 MB of paths).
+    pub max_path_bytes: usize,
 }
 
 impl Default for ShapeLimits {
-    /// Depth 32, 10,000 leaves, keys of 256 bytes, strings of 64 KiB.
+    /// Depth 32, 10,000 leaves, keys of 256 bytes, strings of 64 KiB, 2 MiB of paths.
     fn default() -> Self {
         Self {
             max_depth: 32,
             max_leaves: 10_000,
             max_key_bytes: 256,
             max_string_bytes: 64 << 10,
+            max_path_bytes: 2 << 20,
         }
     }
 }
@@ -50,6 +55,7 @@ impl std::fmt::Display for ShapeError {
             LIMIT_DEPTH => "the record is nested deeper than",
             LIMIT_LEAVES => "the record has more leaves (values) than",
             LIMIT_KEY => "a key is longer, in bytes, than",
+            LIMIT_PATHS => "the paths of the record's leaves are longer together, in bytes, than",
             _ => "a string is longer, in bytes, than",
         };
         write!(f, "{what} the limit `{}` = {}", self.limit, self.max)?;
@@ -68,6 +74,8 @@ pub const LIMIT_LEAVES: &str = "max-record-leaves";
 pub const LIMIT_KEY: &str = "max-key-bytes";
 /// `--max-string-bytes`
 pub const LIMIT_STRING: &str = "max-string-bytes";
+/// `--max-record-path-bytes`
+pub const LIMIT_PATHS: &str = "max-record-path-bytes";
 
 /// Longest key shown of a path in an error.
 const SHOWN_KEY: usize = 64;
@@ -82,7 +90,7 @@ impl ShapeLimits {
         // The segments of the values on the stack, to name a path when a limit is hit.
         let mut trail: Vec<(Segment<'_>, usize)> = Vec::new();
         let mut leaves = 0usize;
-        while let Some((value, depth, seg, parent)) = stack.pop() {
+        while let Some((value, depth, seg, parent, path_len)) = stack.pop() {
             trail.push((seg, parent));
             let here = trail.len() - 1;
             let fail = |limit, max| ShapeError {
@@ -105,7 +113,7 @@ impl ShapeLimits {
                                 path: pointer(&trail, at),
                             });
                         }
-                        stack.push((v, depth + 1, Segment::Key(k), here));
+                        stack.push((v, depth + 1, Segment::Key(k), here, path_len + 1 + k.len()));
                     }
                 }
                 Value::Array(items) if !items.is_empty() => {
@@ -113,7 +121,8 @@ impl ShapeLimits {
                         return Err(fail(LIMIT_DEPTH, self.max_depth));
                     }
                     for (i, v) in items.iter().enumerate() {
-                        stack.push((v, depth + 1, Segment::Index(i), here));
+                        let digits = i.checked_ilog10().map_or(1, |d| d as usize + 1);
+                        stack.push((v, depth + 1, Segment::Index(i), here, path_len + 1 + digits));
                     }
                 }
                 leaf => {
@@ -129,6 +138,14 @@ impl ShapeLimits {
                         && s.len() > self.max_string_bytes
                     {
                         return Err(fail(LIMIT_STRING, self.max_string_bytes));
+                    }
+                    paths += path_len;
+                    if paths > self.max_path_bytes {
+                        return Err(ShapeError {
+                            limit: LIMIT_PATHS,
+                            max: self.max_path_bytes,
+                            path: String::new(),
+                        });
                     }
                 }
             }
@@ -180,6 +197,7 @@ mod tests {
             max_leaves: 5,
             max_key_bytes: 8,
             max_string_bytes: 10,
+            max_path_bytes: 40,
         }
     }
 
@@ -213,6 +231,12 @@ mod tests {
             (e.limit, e.path.as_str()),
             (LIMIT_KEY, "/ok/much~1too~0long")
         );
+
+        // Four leaves under 8-byte keys two levels deep: 4 x 18 bytes of paths.
+        let long_paths =
+            json!({"12345678": {"abcdefgh": 1, "bcdefghi": 2, "cdefghij": 3, "defghijk": 4}});
+        let e = l.check(&long_paths).unwrap_err();
+        assert_eq!((e.limit, e.max), (LIMIT_PATHS, 40));
 
         let string = json!({"a": ["x", "0123456789A"]});
         let e = l.check(&string).unwrap_err();

@@ -56,6 +56,7 @@ async fn an_empty_batch_is_a_bad_request() {
     let env = TestEnv::provu().await;
     let resp = env
         .request(reqwest::Method::POST, "/v1/records:batch")
+        .header("content-type", "application/x-ndjson")
         .body("\n\n")
         .send()
         .await

@@ -139,8 +139,15 @@ async fn admitted(
     // The decoded length of a gzip body is unknown until it is read.
     let known = declared.filter(|_| !gzip);
     let share = if streamed {
-        // A batch holds a window of lines in flight, grown as it goes (see `records::batch`).
-        known.unwrap_or(usize::MAX).min(batch_window(state))
+        // A batch holds a window of lines in flight and its answer, which carries every
+        // record it stored: about its own length. Both are reserved here, before it holds
+        // anything, so that no batch ever waits for memory while holding some (see
+        // `records::batch`).
+        known.map_or(batch_window(state), |n| {
+            n.saturating_mul(2 + PARSED_FACTOR)
+                .min(batch_window(state))
+                .saturating_add(n.saturating_mul(ANSWER_FACTOR_PERCENT) / 100)
+        })
     } else {
         known.unwrap_or(limit).min(limit)
     };
@@ -167,9 +174,18 @@ async fn admitted(
     Ok((req, Some(held)))
 }
 
-/// The window of a batch: the lines read but not yet answered, one record at the longest.
+/// The answer of a batch per byte of its body, in percent: every stored record as stored,
+/// with its decisions.
+const ANSWER_FACTOR_PERCENT: usize = 150;
+
+/// Memory of parsed records per byte of their JSON text.
+const PARSED_FACTOR: usize = 3;
+
+/// The window of a batch: a chunk of lines read but not yet answered (about one record's
+/// limit), their parsed records while the policy runs over them, and the line being read
+/// (one record at the longest).
 pub fn batch_window(state: &AppState) -> usize {
-    2 * state.options.max_body
+    (2 + PARSED_FACTOR) * state.options.max_body
 }
 
 /// The media type of a request, lower case, without parameters; refuses a `charset` other

@@ -523,12 +523,12 @@ pub async fn batch(
         if pending >= max_line || (last && !pieces.is_empty()) {
             let lines = std::mem::take(&mut pieces);
             pending = 0;
-            match batch_chunk(&state, &caller, share.as_ref(), lines).await {
+            match batch_chunk(&state, &caller, lines).await {
                 Ok(results) => {
                     answered += results.len();
                     write_batch_lines(&mut out, results)?;
                     if let Some(s) = &share
-                        && !grow_share(&state, s, out.len()).await
+                        && !grow_share(&state, s, out.len())
                     {
                         stopped = Some(ApiError::saturated(
                             "the gateway's memory for request bodies is in use",
@@ -588,42 +588,23 @@ fn body_stopped(state: &AppState, e: &axum::Error) -> ApiError {
 }
 
 /// Holds `response` bytes of the batch's answer in its share of the body budget, on top of
-/// its window of lines; false if the budget has none left within the wait.
-async fn grow_share(
+/// its window of lines, if the budget has them now. A batch never waits for more while it
+/// holds some (two batches could wait for each other); one whose answer outgrows what it
+/// reserved and finds the budget spent stops there.
+fn grow_share(
     state: &AppState,
     share: &std::sync::Mutex<crate::budget::Reservation>,
     response: usize,
 ) -> bool {
     let want = super::body::batch_window(state) + response;
-    let more = {
-        let mut r = share.lock().expect("the batch share lock is not poisoned");
-        if r.bytes() >= want {
-            return true;
-        }
-        let more = want - r.bytes();
-        if r.try_grow(more) {
-            return true;
-        }
-        more
-    };
-    // Waiting outside the lock: grow a separate reservation, then merge it.
-    match state.body_budget.reserve(more).await {
-        Ok(extra) => {
-            share
-                .lock()
-                .expect("the batch share lock is not poisoned")
-                .merge(extra);
-            true
-        }
-        Err(_) => {
-            state.metrics.shed("body-memory");
-            false
-        }
+    let mut r = share.lock().expect("the batch share lock is not poisoned");
+    let held = r.bytes();
+    if held >= want || r.try_grow(want - held) {
+        return true;
     }
+    state.metrics.shed("body-memory");
+    false
 }
-
-/// Memory of parsed records per byte of their JSON text, as held in the body budget.
-const PARSED_FACTOR: usize = 3;
 
 type LineResult = (usize, Result<(StatusCode, WriteResponse), ApiError>);
 
@@ -631,32 +612,9 @@ type LineResult = (usize, Result<(StatusCode, WriteResponse), ApiError>);
 async fn batch_chunk(
     state: &Arc<AppState>,
     caller: &Caller,
-    share: Option<&Arc<std::sync::Mutex<crate::budget::Reservation>>>,
     pieces: Vec<super::ndjson::Piece>,
 ) -> Result<Vec<LineResult>, ApiError> {
     use super::ndjson::Piece;
-    // The parsed records take a few times the memory of their text: held in the budget too
-    // while the chunk is processed.
-    let text: usize = pieces
-        .iter()
-        .map(|p| match p {
-            Piece::Line(_, b) => b.len(),
-            Piece::TooLong(_) => 0,
-        })
-        .sum();
-    let _parsed_share = match share {
-        Some(_) => Some(
-            state
-                .body_budget
-                .reserve(PARSED_FACTOR * text)
-                .await
-                .map_err(|_| {
-                    state.metrics.shed("body-memory");
-                    ApiError::saturated("the gateway's memory for request bodies is in use")
-                })?,
-        ),
-        None => None,
-    };
     let now_ms = state.clock.now_ms();
     // Parsing happens off the async workers, like the plugins.
     let st = state.clone();

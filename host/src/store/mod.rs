@@ -310,8 +310,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The page cache of a store opened with [`Store::open`].
+    pub const DEFAULT_CACHE: usize = 128 << 20;
+
     /// Opens (or creates) the database in `data` and starts the writer.
     pub fn open(data: &Dir, metrics: Arc<Metrics>) -> Result<Self> {
+        Self::open_with_cache(data, metrics, Self::DEFAULT_CACHE)
+    }
+
+    /// [`Store::open`] with a page cache of `cache` bytes: redb keeps up to that much of the
+    /// file in memory (its own default, 1 GiB, would let the gateway's memory grow with the
+    /// data written).
+    pub fn open_with_cache(data: &Dir, metrics: Arc<Metrics>, cache: usize) -> Result<Self> {
         let file = data
             .open_with(
                 tables::FILE,
@@ -320,6 +330,7 @@ impl Store {
             .with_context(|| format!("opening {}", tables::FILE))?
             .into_std();
         let db = Database::builder()
+            .set_cache_size(cache)
             .create_with_backend(redb::backends::FileBackend::new(file)?)
             .with_context(|| format!("opening the redb database {}", tables::FILE))?;
         let txn = db.begin_write()?;
