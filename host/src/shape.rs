@@ -84,9 +84,11 @@ impl ShapeLimits {
     /// Checks `fields` against the limits; names the first limit exceeded. Iterative (no
     /// recursion), one pass, stops at the first problem.
     pub fn check(&self, fields: &Value) -> Result<(), ShapeError> {
-        // (value, depth of the value, path segment that led to it, parent index)
-        let mut stack: Vec<(&Value, usize, Segment<'_>, usize)> =
-            vec![(fields, 0, Segment::Root, 0)];
+        // (value, depth of the value, path segment that led to it, parent index, length of
+        // its path)
+        let mut stack: Vec<(&Value, usize, Segment<'_>, usize, usize)> =
+            vec![(fields, 0, Segment::Root, 0, 0)];
+        let mut paths = 0usize;
         // The segments of the values on the stack, to name a path when a limit is hit.
         let mut trail: Vec<(Segment<'_>, usize)> = Vec::new();
         let mut leaves = 0usize;

@@ -91,6 +91,11 @@ fn hostile_shapes() -> Vec<(&'static str, Value, &'static str)> {
             json!({ "notes": deep }),
             "max-record-depth",
         ),
+        (
+            "1,000 leaves under 30 levels of 200-byte keys",
+            long_paths(),
+            "max-record-path-bytes",
+        ),
     ]
 }
 
