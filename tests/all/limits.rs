@@ -157,9 +157,9 @@ async fn record_shapes_beyond_the_limits_are_refused_before_any_plugin_on_every_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_per_record_limit_holds_inside_a_batch() {
-    let env = TestEnv::provu().await;
-    // A 4 MiB record: 413 alone, and 413 as a batch line while its neighbours are stored.
-    let big = with_fields("big", json!({ "name": "x".repeat(4 << 20) }));
+    let env = TestEnv::provu_with(|o| o.max_body = 64 << 10).await;
+    // A 256 KiB record: 413 alone, and 413 as a batch line while its neighbours are stored.
+    let big = with_fields("big", json!({ "name": "x".repeat(256 << 10) }));
     let big = serde_json::to_vec(&big).unwrap();
     let (status, _, text) = send(&env, "/v1/records", &[JSON], big.clone()).await;
     assert_eq!(status, 413, "{text:.300}");
