@@ -124,6 +124,22 @@ pub enum SpecError {
     /// A malformed name.
     #[error("{0} must be 1 to 64 characters of a-z, A-Z, 0-9, `-`, `_` or `.`")]
     BadName(&'static str),
+    /// A vendor token for a vendor that no active bundle's subprocessor register lists.
+    #[error(
+        "`{0}` is not in the subprocessor register of any active bundle (clause 3.2); vendor tokens are issued only for listed subprocessors"
+    )]
+    VendorNotListed(String),
+}
+
+impl SpecError {
+    /// The policy clause behind the refusal, if one is.
+    pub fn clause(&self) -> Option<&'static str> {
+        match self {
+            Self::CardInLabel => Some("2.1.2"),
+            Self::VendorNotListed(_) => Some("3.2"),
+            _ => None,
+        }
+    }
 }
 
 fn check_name(what: &'static str, v: &str) -> Result<(), SpecError> {
@@ -176,6 +192,16 @@ impl TokenSpec {
             return Err(SpecError::CardInLabel);
         }
         Ok(self)
+    }
+
+    /// Refuses a vendor token for a vendor that `listed` (whether an active bundle's
+    /// subprocessor register lists an id) does not know: a vendor's feed exists only for
+    /// the subprocessors of the register (clause 3.2). Other roles pass.
+    pub fn check_listed(&self, listed: impl Fn(&str) -> bool) -> Result<(), SpecError> {
+        match (&self.role, &self.vendor) {
+            (Role::Vendor, Some(v)) if !listed(v) => Err(SpecError::VendorNotListed(v.clone())),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -455,6 +481,24 @@ mod tests {
             ..spec(Role::Service)
         };
         assert!(bad_tenant.normalized().is_err());
+    }
+
+    #[test]
+    fn vendor_tokens_are_only_for_listed_vendors() {
+        let vendor = |v: &str| TokenSpec {
+            vendor: Some(v.into()),
+            ..spec(Role::Vendor)
+        };
+        let listed = |v: &str| v == "dpd";
+        assert!(vendor("dpd").check_listed(listed).is_ok());
+        let err = vendor("acme").check_listed(listed).unwrap_err();
+        assert!(matches!(&err, SpecError::VendorNotListed(v) if v == "acme"));
+        assert_eq!(err.clause(), Some("3.2"));
+        assert!(
+            err.to_string()
+                .contains("`acme` is not in the subprocessor register")
+        );
+        assert!(spec(Role::Admin).check_listed(listed).is_ok());
     }
 
     #[test]

@@ -195,12 +195,18 @@ pub enum TokenCommand {
         /// `default`).
         #[arg(long)]
         tenant: Option<String>,
-        /// The vendor whose feed it reads (vendor tokens; an id of the subprocessor register).
+        /// The vendor whose feed it reads (vendor tokens): an id of the subprocessor register
+        /// of a bundle active in the data directory's database.
         #[arg(long)]
         vendor: Option<String>,
         /// A note saying what the token is for.
         #[arg(long)]
         label: Option<String>,
+        /// The bundle the gateway will start on (as for `serve`): its register is the one a
+        /// vendor token is checked against while no bundle is active in the database yet
+        /// (no gateway has opened it). Not read otherwise.
+        #[arg(long, env = "SLUICE_POLICIES", default_value = "policies/provu")]
+        policies: PathBuf,
     },
     /// Revoke a token by id (`tok_...`) or by the token itself.
     Revoke {

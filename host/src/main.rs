@@ -405,6 +405,47 @@ async fn shutdown_signal() {
     }
 }
 
+/// Issues a token offline and prints it.
+fn issue_token(db: &redb::Database, spec: sluice::auth::TokenSpec, now: i64) -> Result<()> {
+    let issued = sluice::auth::issue(db, spec, now, "cli")?;
+    let r = &issued.record;
+    let binding = match (&r.tenant, &r.vendor) {
+        (Some(t), _) => format!(" for tenant {t}"),
+        (_, Some(v)) => format!(" for vendor {v}"),
+        _ => String::new(),
+    };
+    println!(
+        "issued {} token {}{binding}; it is shown only once:",
+        r.role, r.id
+    );
+    println!("{}", issued.token);
+    Ok(())
+}
+
+/// The subprocessors a vendor token may be issued for on a stopped gateway: those the
+/// registers of the bundles active in its database list or, while no bundle is active there
+/// yet (no gateway has opened the database), those of the bundle in `policies`, the one the
+/// gateway will start on.
+fn listed_vendors(
+    db: &std::sync::Arc<redb::Database>,
+    policies: &std::path::Path,
+) -> Result<std::collections::BTreeSet<String>> {
+    if let Some(ids) = sluice::registry::Registry::new(db.clone()).active_register_ids()? {
+        return Ok(ids);
+    }
+    let file = policies.join(sluice::bundle::MANIFEST);
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "no bundle is active in the database yet, and the bundle to check the vendor \
+             against cannot be read: {} (set --policies)",
+            file.display()
+        )
+    })?;
+    let manifest: sluice::bundle::Manifest =
+        toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    Ok(manifest.register.into_keys().collect())
+}
+
 /// `sluice token ...` on a stopped gateway's data directory.
 fn token(command: TokenCommand) -> Result<()> {
     let open = |dir: &std::path::Path| -> Result<redb::Database> {
@@ -422,27 +463,21 @@ fn token(command: TokenCommand) -> Result<()> {
             tenant,
             vendor,
             label,
+            policies,
         } => {
-            let db = open(&data_dir)?;
+            let db = std::sync::Arc::new(open(&data_dir)?);
             let spec = sluice::auth::TokenSpec {
                 role,
                 tenant,
                 vendor,
                 label,
-            };
-            let issued = sluice::auth::issue(&db, spec, now, "cli")?;
-            let r = &issued.record;
-            let binding = match (&r.tenant, &r.vendor) {
-                (Some(t), _) => format!(" for tenant {t}"),
-                (_, Some(v)) => format!(" for vendor {v}"),
-                _ => String::new(),
-            };
-            println!(
-                "issued {} token {}{binding}; it is shown only once:",
-                r.role, r.id
-            );
-            println!("{}", issued.token);
-            Ok(())
+            }
+            .normalized()?;
+            if spec.role == sluice::auth::Role::Vendor {
+                let listed = listed_vendors(&db, &policies)?;
+                spec.check_listed(|v| listed.contains(v))?;
+            }
+            issue_token(&db, spec, now)
         }
         TokenCommand::Revoke { data_dir, token } => {
             let db = open(&data_dir)?;

@@ -332,6 +332,33 @@ impl Registry {
         Ok(last)
     }
 
+    /// The subprocessors listed by the register of any bundle active in the database (the
+    /// default's and those tenants run on of their own), for checks made without a running
+    /// gateway; `None` when no bundle was ever activated (no gateway has opened the
+    /// database yet).
+    pub fn active_register_ids(&self) -> Result<Option<std::collections::BTreeSet<String>>> {
+        match self.db.begin_read()?.open_table(ACTIVATIONS) {
+            Ok(_) => {}
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let Some(default) = self.active()? else {
+            return Ok(None);
+        };
+        let mut ids = std::collections::BTreeSet::new();
+        for a in std::iter::once(default).chain(self.tenant_actives()?.into_values()) {
+            let bundle = self
+                .bundle(&a.bundle)?
+                .with_context(|| format!("active bundle {} is not in the registry", a.bundle))?;
+            let manifest = bundle
+                .package
+                .manifest()
+                .map_err(|e| anyhow::anyhow!("bundle {}: {e}", a.bundle))?;
+            ids.extend(manifest.register.into_keys());
+        }
+        Ok(Some(ids))
+    }
+
     /// The policy change notices of a view, oldest first, after `after` (exclusive).
     pub fn notices(&self, after: u64, view: View<'_>) -> Result<Vec<Notice>> {
         let txn = self.db.begin_read()?;

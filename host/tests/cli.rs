@@ -425,3 +425,73 @@ fn ureq_json(port: u16, method: &str, path: &str, body: &str, token: &str) -> se
     let (_, answer) = common::request(port, method, path, token, body.as_ref());
     serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
+
+#[cfg(unix)]
+#[test]
+fn vendor_tokens_are_issued_offline_only_for_vendors_of_the_active_register() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_dir = data.to_str().unwrap();
+    let vendor = |args: &[&str]| {
+        let mut all = vec![
+            "token",
+            "create",
+            "--data-dir",
+            data_dir,
+            "--role",
+            "vendor",
+        ];
+        all.extend_from_slice(args);
+        sluice(&all)
+    };
+    // No gateway has opened the database: the bundle it will start on (`--policies`,
+    // policies/provu by default) decides.
+    let (ok, stdout, stderr) = vendor(&["--vendor", "acme"]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("`acme` is not in the subprocessor register") && stderr.contains("3.2"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = vendor(&["--vendor", "yealink"]);
+    assert!(
+        ok && stdout.contains("for vendor yealink"),
+        "{stdout}{stderr}"
+    );
+    let listing_acme = tmp.path().join("with-acme");
+    provu_copy(&listing_acme, "2026.11.1");
+    let manifest = listing_acme.join("bundle.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{text}\n[register.acme]\nname = \"Acme\"\ncategory = \"other\"\n"),
+    )
+    .unwrap();
+    let with_acme = listing_acme.to_str().unwrap();
+    let (ok, stdout, stderr) = vendor(&["--vendor", "acme", "--policies", with_acme]);
+    assert!(ok && stdout.contains("for vendor acme"), "{stdout}{stderr}");
+    let missing = tmp.path().join("missing");
+    let missing = missing.to_str().unwrap();
+    let (ok, _, stderr) = vendor(&["--vendor", "dpd", "--policies", missing]);
+    assert!(
+        !ok && stderr.contains("no bundle is active in the database yet"),
+        "{stderr}"
+    );
+    let (_, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+
+    // Once a gateway has started on it, the registers of the bundles active in the database
+    // decide, whatever `--policies` says.
+    let port = common::free_port();
+    let provu = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+    let gateway = common::serve(port, &["--data-dir", data_dir, "--policies", provu], &[]);
+    common::stop(gateway);
+    let (ok, _, stderr) = vendor(&["--vendor", "acme", "--policies", with_acme]);
+    assert!(
+        !ok && stderr.contains("`acme` is not in the subprocessor register"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = vendor(&["--vendor", "dpd", "--policies", missing]);
+    assert!(ok && stdout.contains("for vendor dpd"), "{stdout}{stderr}");
+    let (_, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+}

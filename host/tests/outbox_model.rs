@@ -205,8 +205,18 @@ proptest! {
                 }
                 Step::Ack { vendor } => {
                     let vendor = format!("v{vendor}");
+                    // Beyond what the feed served: refused, nothing changes.
                     let op = Op::Outbox(OutboxOp::Ack { vendor: vendor.clone(), cursor: u64::MAX, now });
-                    rt.block_on(store.write(vec![op])).unwrap();
+                    let r = rt.block_on(store.write(vec![op])).unwrap();
+                    prop_assert!(matches!(r[0], OpResult::AckOutOfRange(_)), "{:?}", r[0]);
+                    // The whole feed served, then acknowledged.
+                    let filter = OutboxFilter { vendor: Some(vendor.clone()), ..Default::default() };
+                    let end = store.deliveries(&filter, 0, usize::MAX).unwrap().last().map_or(0, |e| e.seq);
+                    let served = Op::Outbox(OutboxOp::Served { vendor: vendor.clone(), cursor: end });
+                    let op = Op::Outbox(OutboxOp::Ack { vendor: vendor.clone(), cursor: end, now });
+                    let r = rt.block_on(store.write(vec![served, op])).unwrap();
+                    prop_assert!(matches!(r[1], OpResult::Done(_)), "{:?}", r[1]);
+                    prop_assert_eq!(store.feed_marks(&vendor).unwrap().acknowledged, end);
                     for m in models.iter_mut().filter(|m| m.vendor == vendor && !m.push && m.state == State::Pending) {
                         m.state = State::Delivered;
                     }

@@ -272,3 +272,41 @@ async fn a_service_sees_only_its_own_tenants_records() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vendor_tokens_are_issued_only_for_vendors_of_the_register() {
+    let env = TestEnv::provu().await;
+    let (status, body) = env
+        .post(
+            "/v1/admin/tokens",
+            &json!({"role": "vendor", "vendor": "acme"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["clause"], "3.2", "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("`acme` is not in the subprocessor register"),
+        "{body}"
+    );
+    assert!(body.get("token").is_none(), "{body}");
+    let (_, list) = env.get("/v1/admin/tokens").await;
+    assert!(
+        list["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["vendor"] != "acme"),
+        "{list}"
+    );
+    let (status, body) = env
+        .post(
+            "/v1/admin/tokens",
+            &json!({"role": "vendor", "vendor": "yealink"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["record"]["vendor"], "yealink");
+}

@@ -205,3 +205,17 @@ async fn a_bad_patch_changes_nothing() {
     assert_eq!(read["revision"], 1);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_or_blank_subject_in_a_path_is_a_json_4xx() {
+    let env = TestEnv::provu().await;
+    for path in [
+        "/v1/subjects//permissions?purpose=email-marketing",
+        "/v1/subjects/%20/permissions?purpose=email-marketing",
+        "/v1/subjects//records",
+    ] {
+        let (status, body) = env.get(path).await;
+        assert!(status.is_client_error(), "{path}: {status} {body}");
+        assert!(!error_of(&body).is_empty(), "{path}: {body}");
+    }
+}

@@ -519,3 +519,145 @@ async fn erasing_a_record_cancels_its_queued_deliveries() {
     let (_, body) = env.get("/v1/admin/outbox").await;
     assert_eq!(body["pending"], 0);
 }
+
+/// `POST /v1/vendor/feed/ack` as `vendor` (its own token) with `cursor`.
+async fn ack(env: &TestEnv, vendor: &str, cursor: u64) -> (StatusCode, Value) {
+    env.post(
+        "/v1/vendor/feed/ack",
+        &json!({"vendor": vendor, "cursor": cursor}),
+    )
+    .await
+}
+
+/// The deliveries on record `id`'s record of recipients.
+async fn delivered_to(env: &TestEnv, id: &str) -> Vec<Value> {
+    let (status, body) = env.get(&format!("/v1/records/{id}/recipients")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["via"] == "delivery")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_acknowledges_only_what_its_feed_served_and_never_goes_back() {
+    let mut env = TestEnv::provu().await;
+    let record = env
+        .create(&device("yealink", "00-15-65-AA-BB-CC", "vendor"))
+        .await;
+    let id = record["id"].as_str().unwrap().to_string();
+
+    // Nothing served yet: acknowledging anything beyond 0 is refused and changes nothing.
+    let (status, body) = ack(&env, "yealink", u64::MAX).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"],
+        format!(
+            "cursor {} is beyond the last entry served to vendor yealink (0)",
+            u64::MAX
+        )
+    );
+    assert_eq!(outbox(&env, "vendor=yealink&state=pending").await.len(), 2);
+    assert_eq!(delivered_to(&env, &id).await, Vec::<Value>::new());
+    let (status, body) = ack(&env, "yealink", 0).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 0);
+
+    // One of the two served: the ack reaches that far and no further.
+    let (status, feed) = env.get("/v1/vendor/feed?vendor=yealink&limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    let first = feed["next"].as_u64().unwrap();
+    assert_eq!(feed["served"], first);
+    assert_eq!(feed["deliveries"][0]["cursor"], first);
+    let (status, body) = ack(&env, "yealink", first + 1).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"],
+        format!(
+            "cursor {} is beyond the last entry served to vendor yealink ({first})",
+            first + 1
+        )
+    );
+    assert_eq!(outbox(&env, "vendor=yealink&state=pending").await.len(), 2);
+    assert_eq!(delivered_to(&env, &id).await, Vec::<Value>::new());
+    let (status, body) = ack(&env, "yealink", first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 1);
+    assert_eq!(delivered_to(&env, &id).await.len(), 1);
+    // Again: idempotent.
+    let (status, body) = ack(&env, "yealink", first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 0);
+    assert_eq!(delivered_to(&env, &id).await.len(), 1);
+    // Backwards: refused.
+    let (status, body) = ack(&env, "yealink", 0).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"],
+        format!("cursor 0 is behind the acknowledged cursor {first}")
+    );
+
+    // Both marks survive a restart: the second delivery still cannot be acknowledged
+    // unread, the first is still acknowledged.
+    env.restart().await.unwrap();
+    let (status, body) = ack(&env, "yealink", first + 1).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = ack(&env, "yealink", first - 1).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("behind"), "{body}");
+
+    // The rest served, then a restart: the served mark holds.
+    let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
+    let items = feed["deliveries"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{feed}");
+    let second = feed["next"].as_u64().unwrap();
+    assert!(second > first);
+    env.restart().await.unwrap();
+    let (status, body) = ack(&env, "yealink", second).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 1);
+    assert_eq!(delivered_to(&env, &id).await.len(), 2);
+    assert_eq!(
+        outbox(&env, "vendor=yealink&state=delivered").await.len(),
+        2
+    );
+    // Another vendor's marks are its own.
+    let (status, body) = ack(&env, "snom", 1).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("vendor snom (0)"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_page_of_cancelled_deliveries_still_moves_the_vendor_on() {
+    let env = TestEnv::provu().await;
+    let erased = env
+        .create(&device("yealink", "00-15-65-AA-BB-01", "vendor"))
+        .await;
+    let (status, _) = env
+        .delete(&format!("/v1/records/{}", erased["id"].as_str().unwrap()))
+        .await;
+    assert!(status.is_success());
+    assert_eq!(
+        outbox(&env, "vendor=yealink&state=cancelled").await.len(),
+        2
+    );
+    env.create(&device("yealink", "00-15-65-AA-BB-02", "vendor"))
+        .await;
+    // A page holding only the cancelled two shows nothing, yet ends past them.
+    let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink&limit=2").await;
+    assert_eq!(feed["deliveries"], json!([]), "{feed}");
+    let end = feed["next"].as_u64().unwrap();
+    let (status, body) = ack(&env, "yealink", end).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 0);
+    let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
+    let items = feed["deliveries"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{feed}");
+    assert!(items.iter().all(|i| i["state"] == "pending"));
+}

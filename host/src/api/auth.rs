@@ -146,7 +146,8 @@ fn view(record: &TokenRecord) -> serde_json::Value {
 }
 
 /// `POST /v1/admin/tokens {"role","tenant"?,"vendor"?,"label"?}`: issues a token; the
-/// response is the only place the token appears.
+/// response is the only place the token appears. A vendor token names a vendor of the
+/// subprocessor register of an active bundle (422 and clause 3.2 otherwise).
 pub async fn issue(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -154,7 +155,16 @@ pub async fn issue(
 ) -> Result<Response, ApiError> {
     let spec = spec
         .normalized()
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        .and_then(|spec| {
+            let policies = state.policies();
+            spec.check_listed(|v| policies.any_register_has(v))
+                .map(|()| spec)
+        })
+        .map_err(|e| {
+            let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+            error.body.clause = e.clause().map(str::to_string);
+            error
+        })?;
     let now = state.clock.now_ms();
     let st = state.clone();
     let issued = blocking(move || st.tokens.issue(spec, now, &actor)).await?;

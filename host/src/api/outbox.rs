@@ -183,6 +183,11 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
 
 /// `GET /v1/vendor/feed[?after=CURSOR&limit=]`: the calling vendor's deliveries, each with
 /// its cursor, in the vendor's payload shape.
+///
+/// Serving a page raises the vendor's served mark to the page's end (`next`), durably and
+/// before the page is answered: an acknowledgement may reach that far and no further. The
+/// mark is per vendor, not per tenant, like the feed itself (it gathers the deliveries of
+/// every tenant, and a vendor token is bound to no tenant).
 pub async fn feed(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -192,23 +197,38 @@ pub async fn feed(
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
     let st = state.clone();
     let vendor = own.clone();
-    let (entries, acknowledged) = blocking(move || {
-        let acknowledged = st.store.feed_cursor(&vendor)?;
+    let (entries, end, marks) = blocking(move || {
+        let marks = st.store.feed_marks(&vendor)?;
         let filter = OutboxFilter {
             vendor: Some(vendor),
             ..OutboxFilter::default()
         };
-        let after = q.after.unwrap_or(acknowledged);
+        let after = q.after.unwrap_or(marks.acknowledged);
+        let page = st.store.deliveries(&filter, after, limit)?;
+        let end = page.last().map(|e| e.seq);
         // Refused and cancelled deliveries were never the vendor's to receive.
-        let entries: Vec<Entry> = st
-            .store
-            .deliveries(&filter, after, limit)?
+        let entries: Vec<Entry> = page
             .into_iter()
             .filter(|e| matches!(e.state, DeliveryState::Pending | DeliveryState::Delivered))
             .collect();
-        Ok((entries, acknowledged))
+        Ok((entries, end, marks))
     })
     .await?;
+    // The page is served: the vendor may acknowledge up to its end from now on. Recorded
+    // (durably, through the writer) before the vendor sees the page.
+    let served = match end {
+        Some(end) if end > marks.served => {
+            let op = Op::Outbox(OutboxOp::Served {
+                vendor: own.clone(),
+                cursor: end,
+            });
+            match state.store.write(vec![op]).await?.pop() {
+                Some(OpResult::Done(served)) => served,
+                _ => end,
+            }
+        }
+        _ => marks.served,
+    };
     // Each delivery in the shape the register of its tenant's bundle gives the vendor.
     let policies = state.policies();
     let items: Vec<Value> = entries
@@ -242,9 +262,12 @@ pub async fn feed(
         .collect();
     Ok(Json(json!({
         "vendor": own,
-        "acknowledged": acknowledged,
+        "acknowledged": marks.acknowledged,
+        "served": served,
         "deliveries": items,
-        "next": entries.last().map(|e| e.seq),
+        // The end of the page (past any refused or cancelled delivery it skipped): the
+        // cursor to read on from and to acknowledge.
+        "next": end,
     }))
     .into_response())
 }
@@ -261,7 +284,10 @@ pub struct Ack {
 }
 
 /// `POST /v1/vendor/feed/ack {"vendor","cursor"}`: the vendor has received everything up to
-/// `cursor`; its pulled deliveries up to there are delivered.
+/// `cursor`; its pulled deliveries up to there are delivered. The cursor may not go back
+/// (behind the acknowledged cursor) nor beyond the highest cursor the feed served the
+/// vendor: 400, and nothing changes. Acknowledging the acknowledged cursor again delivers
+/// nothing more.
 pub async fn ack(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -273,14 +299,32 @@ pub async fn ack(
         cursor: body.cursor,
         now: state.clock.now_ms(),
     });
-    let acknowledged = match state.store.write(vec![op]).await?.pop() {
+    let delivered = match state.store.write(vec![op]).await?.pop() {
         Some(OpResult::Done(n)) => n,
-        _ => 0,
+        Some(OpResult::AckOutOfRange(marks)) => {
+            let cursor = body.cursor;
+            return Err(ApiError::bad_request(if cursor < marks.acknowledged {
+                format!(
+                    "cursor {cursor} is behind the acknowledged cursor {}",
+                    marks.acknowledged
+                )
+            } else {
+                format!(
+                    "cursor {cursor} is beyond the last entry served to vendor {vendor} ({})",
+                    marks.served
+                )
+            }));
+        }
+        other => {
+            return Err(ApiError::internal(&anyhow::anyhow!(
+                "unexpected result of an ack: {other:?}"
+            )));
+        }
     };
     Ok(Json(json!({
         "vendor": vendor,
         "cursor": body.cursor,
-        "delivered": acknowledged,
+        "delivered": delivered,
     }))
     .into_response())
 }

@@ -241,7 +241,18 @@ pub enum OutboxOp {
         /// Who asked.
         actor: String,
     },
-    /// `vendor` acknowledges its feed up to `cursor` (inclusive).
+    /// The feed served `vendor` a page ending at `cursor`: raises the vendor's served mark
+    /// to `cursor` (never lowers it).
+    Served {
+        /// The vendor.
+        vendor: String,
+        /// The last cursor of the page served.
+        cursor: u64,
+    },
+    /// `vendor` acknowledges its feed up to `cursor` (inclusive): its pulled deliveries
+    /// after the acknowledged cursor up to there are delivered. Refused, changing nothing,
+    /// with [`OpResult::AckOutOfRange`] when `cursor` is behind the acknowledged cursor or
+    /// beyond the vendor's served mark.
     Ack {
         /// The vendor.
         vendor: String,
@@ -272,6 +283,21 @@ pub enum OpResult {
     Swept(Vec<Swept>),
     /// The delivery as it now stands (for an attempt or a redrive).
     Delivery(Box<crate::outbox::Entry>),
+    /// An acknowledgement outside the range the vendor may acknowledge; nothing applied.
+    AckOutOfRange(FeedMarks),
+}
+
+/// Where a vendor's feed stands (per vendor: a feed gathers the deliveries of every
+/// tenant, and vendor tokens are bound to no tenant). Both marks live in table `meta` and
+/// change only through the writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedMarks {
+    /// The cursor the vendor last acknowledged (0: none).
+    pub acknowledged: u64,
+    /// The highest cursor the feed served the vendor: the end of the furthest page
+    /// `GET /v1/vendor/feed` returned. An acknowledgement may not go beyond it. A database
+    /// written before the mark existed counts its acknowledged cursor as served.
+    pub served: u64,
 }
 
 /// One deletion made by the retention sweeper.

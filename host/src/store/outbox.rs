@@ -4,9 +4,36 @@
 use anyhow::Result;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::Store;
 use super::tables::{FEED, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS};
+use super::{FeedMarks, Store};
 use crate::outbox::{Entry, Recipient, State};
+
+/// The key in `meta` of the cursor `vendor` last acknowledged.
+pub(super) fn acked_key(vendor: &str) -> String {
+    format!("feed.{vendor}")
+}
+
+/// The key in `meta` of the highest cursor the feed served `vendor`. (Register ids hold no
+/// `.`, so no vendor's key is another's.)
+pub(super) fn served_key(vendor: &str) -> String {
+    format!("feed-served.{vendor}")
+}
+
+/// `vendor`'s feed marks as `meta` holds them.
+pub(super) fn feed_marks(
+    meta: &impl ReadableTable<&'static str, &'static str>,
+    vendor: &str,
+) -> Result<FeedMarks> {
+    let read = |key: String| -> Result<Option<u64>> {
+        Ok(meta.get(key.as_str())?.and_then(|v| v.value().parse().ok()))
+    };
+    let acknowledged = read(acked_key(vendor))?.unwrap_or(0);
+    let served = read(served_key(vendor))?.unwrap_or(0).max(acknowledged);
+    Ok(FeedMarks {
+        acknowledged,
+        served,
+    })
+}
 
 fn decode(bytes: &[u8]) -> Result<Entry> {
     Ok(serde_json::from_slice(bytes)?)
@@ -106,14 +133,11 @@ impl Store {
         Ok((depth, oldest))
     }
 
-    /// The cursor `vendor` last acknowledged on its feed.
-    pub fn feed_cursor(&self, vendor: &str) -> Result<u64> {
+    /// Where `vendor`'s feed stands: the cursor it last acknowledged, and the highest one
+    /// it was served.
+    pub fn feed_marks(&self, vendor: &str) -> Result<FeedMarks> {
         let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        Ok(meta
-            .get(format!("feed.{vendor}").as_str())?
-            .and_then(|v| v.value().parse().ok())
-            .unwrap_or(0))
+        feed_marks(&txn.open_table(META)?, vendor)
     }
 
     /// Everyone who received data of record `id`, oldest first.

@@ -271,16 +271,37 @@ impl<'t> Writer<'t> {
                 self.save(&old, &new, Some(&actor))?;
                 Ok(OpResult::Delivery(Box::new(new)))
             }
+            OutboxOp::Served { vendor, cursor } => {
+                let marks = super::outbox::feed_marks(&self.meta, &vendor)?;
+                if cursor > marks.served {
+                    self.meta.insert(
+                        super::outbox::served_key(&vendor).as_str(),
+                        cursor.to_string().as_str(),
+                    )?;
+                }
+                Ok(OpResult::Done(cursor.max(marks.served)))
+            }
             OutboxOp::Ack {
                 vendor,
                 cursor,
                 now,
             } => {
+                // Checked here, in the writer's transaction, so that no concurrent ack or
+                // feed read can slip between the check and the change.
+                let marks = super::outbox::feed_marks(&self.meta, &vendor)?;
+                if cursor < marks.acknowledged || cursor > marks.served {
+                    return Ok(OpResult::AckOutOfRange(marks));
+                }
+                if cursor == marks.acknowledged {
+                    return Ok(OpResult::Done(0));
+                }
+                // Everything up to the acknowledged cursor was settled by earlier acks (a
+                // pulled delivery never goes back to pending).
                 let mut seqs = Vec::new();
-                for item in self
-                    .feed
-                    .range((vendor.as_str(), 0)..=(vendor.as_str(), cursor))?
-                {
+                for item in self.feed.range(
+                    (vendor.as_str(), marks.acknowledged.saturating_add(1))
+                        ..=(vendor.as_str(), cursor),
+                )? {
                     seqs.push(item?.0.value().1);
                 }
                 let mut acked = 0;
@@ -294,7 +315,7 @@ impl<'t> Writer<'t> {
                     }
                 }
                 self.meta.insert(
-                    format!("feed.{vendor}").as_str(),
+                    super::outbox::acked_key(&vendor).as_str(),
                     cursor.to_string().as_str(),
                 )?;
                 Ok(OpResult::Done(acked))
