@@ -8,6 +8,7 @@ mod bundle;
 mod copies;
 mod delivery;
 mod durability;
+mod fuzz;
 mod metrics;
 mod policy_cases;
 mod provu;
