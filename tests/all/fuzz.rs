@@ -1,8 +1,12 @@
 //! The API fuzzer: schemathesis (pinned in `tests/fuzz/requirements.txt`, installed into
 //! `<repo>/.venv` by `.ci/run`) sends generated requests, valid and invalid, to every
 //! operation of the gateway's own OpenAPI document, once per role with a token of that
-//! role, each against a fresh gateway. Any 5xx, any status, content type, header or body
-//! that the document does not describe, and any crash fails the test.
+//! role. Any 5xx, any status, content type, header or body that the document does not
+//! describe, and any crash fails the test.
+//!
+//! The runs share one gateway; the operators' run comes last, so that what it may do to the
+//! gateway's state (revoke a token, reload the policy) cannot spoil the others. A revoked
+//! token is no failure either: its 401 is a documented answer.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,7 +23,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 const MAX_EXAMPLES: &str = "12";
 
 /// Seconds one role's run may take.
-const MAX_SECONDS: u64 = 40;
+const MAX_SECONDS: u64 = 30;
 
 /// The vendor whose token the vendor run uses (a courier of the ProVu register).
 const VENDOR: &str = "dpd";
@@ -41,33 +45,63 @@ fn schemathesis() -> PathBuf {
     path
 }
 
-/// One role's run: the tags of the operations its token may call.
+/// One role's run: the operations its token may call, as schemathesis filters.
 struct Run {
     role: Role,
     vendor: Option<&'static str>,
-    tags: &'static [&'static str],
+    filters: &'static [&'static str],
 }
 
 const RUNS: &[Run] = &[
     Run {
         role: Role::Service,
         vendor: None,
-        tags: &["service", "rights", "any"],
+        filters: &[
+            "--include-tag",
+            "service",
+            "--include-tag",
+            "rights",
+            "--include-tag",
+            "any",
+        ],
     },
     Run {
         role: Role::Compliance,
         vendor: None,
-        tags: &["compliance", "rights", "any"],
+        filters: &[
+            "--include-tag",
+            "compliance",
+            "--include-tag",
+            "rights",
+            "--include-tag",
+            "any",
+        ],
     },
     Run {
         role: Role::Vendor,
         vendor: Some(VENDOR),
-        tags: &["vendor", "any"],
+        filters: &["--include-tag", "vendor", "--include-tag", "any"],
+    },
+    // Schemathesis reuses the ids that responses show (`GET /v1/admin/tokens`), so revoking
+    // tokens would soon revoke the run's own: that operation has a run of its own, last.
+    Run {
+        role: Role::Admin,
+        vendor: None,
+        filters: &[
+            "--include-tag",
+            "admin",
+            "--include-tag",
+            "any",
+            "--include-tag",
+            "public",
+            "--exclude-operation-id",
+            "revoke",
+        ],
     },
     Run {
         role: Role::Admin,
         vendor: None,
-        tags: &["admin", "any", "public"],
+        filters: &["--include-operation-id", "revoke"],
     },
 ];
 
@@ -76,13 +110,15 @@ async fn schemathesis_finds_nothing() {
     let exe = schemathesis();
     let started = Instant::now();
     let mut failures = Vec::new();
+    let env = TestEnv::provu().await;
+    // A few records, so that reads, searches and exports have something to show.
+    for subject in ["ada", "grace"] {
+        env.create(&crate::contact(subject)).await;
+    }
+    let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/hooks.py");
     for run in RUNS {
-        let env = TestEnv::provu().await;
-        // A few records, so that reads, searches and exports have something to show.
-        for subject in ["ada", "grace"] {
-            env.create(&crate::contact(subject)).await;
-        }
-        let token = env.token(run.role, run.vendor);
+        // A token of its own for each run (the last one revokes tokens).
+        let token = env.issue_token(run.role, None, run.vendor);
         let work = tempfile::tempdir().expect("a scratch directory");
         let out_path = work.path().join("out.txt");
         let out = std::fs::File::create(&out_path).expect("the output file");
@@ -96,18 +132,19 @@ async fn schemathesis_finds_nothing() {
             .args(["--mode", "all"])
             .args(["--max-examples", MAX_EXAMPLES])
             .args(["--max-time", &MAX_SECONDS.to_string()])
-            .args(["--workers", "2"])
+            // One worker: two trip a CPython 3.11 race in `ast.parse` (hypothesis describes its
+            // filters from their source), which schemathesis reports as an error.
+            .args(["--workers", "1"])
             .args(["--request-timeout", "10"])
             .args(["--generation-database", "none"])
             .args(["--seed", &seed()])
             .args(["--no-color", "--output-truncate", "false"])
             .args(["-H", &format!("Authorization: Bearer {token}")])
+            .env("SCHEMATHESIS_HOOKS", &hooks)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("the output file"))
             .stderr(out);
-        for tag in run.tags {
-            cmd.args(["--include-tag", tag]);
-        }
+        cmd.args(run.filters);
         let begun = Instant::now();
         let mut child = cmd
             .spawn()
@@ -135,8 +172,8 @@ async fn schemathesis_finds_nothing() {
             Some(s) => failures.push(format!("{} ({s})", run.role)),
             None => failures.push(format!("{} (did not finish in {deadline:?})", run.role)),
         }
-        env.stop().await;
     }
+    env.stop().await;
     eprintln!(
         "schemathesis: {} runs in {:.1}s",
         RUNS.len(),

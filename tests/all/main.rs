@@ -10,6 +10,7 @@ mod delivery;
 mod durability;
 mod fuzz;
 mod metrics;
+mod openapi;
 mod policy_cases;
 mod provu;
 mod publishing;

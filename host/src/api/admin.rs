@@ -71,6 +71,7 @@ pub struct PluginQuery {
     #[serde(default)]
     version: String,
     /// The world it implements.
+    #[param(inline)]
     world: World,
 }
 
@@ -79,7 +80,7 @@ pub struct PluginQuery {
     post,
     path = "/plugins",
     params(PluginQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm",
+    request_body(content = super::openapi::shapes::Binary, content_type = "application/wasm",
         description = "The plugin's component (a wasm32-wasip2 `.wasm` file)."),
     responses(
         (status = 201, description = "Stored.", body = super::openapi::shapes::Report),

@@ -31,7 +31,7 @@ const CHUNK: usize = 64 << 10;
     path = "/backup",
     responses(
         (status = 200, description = "The snapshot (plaintext; `sluice backup --url` encrypts it).",
-            content_type = "application/octet-stream", body = Vec<u8>),
+            content_type = "application/octet-stream", body = super::openapi::shapes::Binary),
         (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
     ),
 )]

@@ -28,6 +28,7 @@ const MAX_PAGE: usize = 1000;
 pub struct ListQuery {
     /// `pending`, `delivered`, `dead`, `refused` or `cancelled`.
     #[serde(default)]
+    #[param(inline)]
     state: Option<DeliveryState>,
     /// Only this vendor's.
     #[serde(default)]

@@ -438,11 +438,11 @@ struct BatchLine {
 #[utoipa::path(
     post,
     path = "/v1/records:batch",
-    request_body(content = NewRecord, content_type = "application/x-ndjson",
-        description = "One record (as for `POST /v1/records`) per line."),
+    request_body(content = Vec<NewRecord>, content_type = "application/x-ndjson",
+        description = "One record (as for `POST /v1/records`) per line; described as the array of the lines."),
     responses(
         (status = 200, description = "One line per record line, in order: its number, its status and the body it would have had on its own (a write or an `ErrorBody`).",
-            content_type = "application/x-ndjson", body = super::openapi::shapes::BatchLine),
+            content_type = "application/x-ndjson", body = Vec<super::openapi::shapes::BatchLine>),
         (status = 400, description = "The body is not UTF-8 or holds no record.", body = super::ErrorBody),
         (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
