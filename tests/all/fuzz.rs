@@ -27,11 +27,9 @@ const VENDOR: &str = "dpd";
 
 /// The schemathesis executable: `$SLUICE_SCHEMATHESIS`, or `<repo>/.venv/bin/schemathesis`.
 fn schemathesis() -> PathBuf {
-    if let Some(path) = std::env::var_os("SLUICE_SCHEMATHESIS") {
-        return PathBuf::from(path);
-    }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = repo.join(".venv/bin/schemathesis");
+    let path = std::env::var_os("SLUICE_SCHEMATHESIS")
+        .map_or_else(|| repo.join(".venv/bin/schemathesis"), PathBuf::from);
     assert!(
         path.exists(),
         "schemathesis is not installed at {}: run `bash .ci/run` once, or install it by hand \
