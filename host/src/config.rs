@@ -30,6 +30,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at `GET /openapi.json`).
+    Openapi,
     /// Generate a publisher key pair (ed25519) for signing policy bundles: OUT.key (keep it
     /// secret) and OUT.pub (give it to the gateways that trust this publisher).
     Keygen {

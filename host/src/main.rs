@@ -66,6 +66,10 @@ async fn run(cli: Cli) -> Result<()> {
             options.delivery.secrets = vendor_secrets(&serve)?;
             serve_until_signal(options, dirs, watch).await
         }
+        Command::Openapi => {
+            print!("{}", sluice::api::openapi::json());
+            Ok(())
+        }
         Command::Keygen { out } => keygen(&out),
         Command::Token { command } => token(command),
         Command::Backup(args) => backup(args).await,

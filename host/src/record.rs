@@ -5,7 +5,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What a policy decision did. Serialized in kebab-case (`schedule-deletion`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// An admission plugin accepted the record, with a reason worth keeping.
@@ -49,7 +61,7 @@ impl Action {
 }
 
 /// One policy decision, naming the clause behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     /// The plugin that took the decision (its name in the bundle), or `gateway` for the
     /// host's own schema checks.
@@ -80,7 +92,7 @@ pub struct Expiry {
 }
 
 /// A delivery to a vendor or subprocessor, computed by a forwarder plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// The forwarder plugin.
     pub plugin: String,
@@ -97,7 +109,7 @@ pub struct Delivery {
 }
 
 /// A plugin that processed a record, and the digest of its component.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PluginRef {
     /// Its name in the bundle.
     pub name: String,

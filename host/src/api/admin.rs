@@ -61,7 +61,8 @@ where
 }
 
 /// `POST /v1/admin/plugins` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PluginQuery {
     /// The plugin's name.
@@ -70,10 +71,25 @@ pub struct PluginQuery {
     #[serde(default)]
     version: String,
     /// The world it implements.
+    #[param(inline)]
     world: World,
 }
 
 /// `POST /v1/admin/plugins?name=&version=&world=` with the component as the body.
+#[utoipa::path(
+    post,
+    path = "/plugins",
+    params(PluginQuery),
+    request_body(content = super::openapi::shapes::Binary, content_type = "application/wasm",
+        description = "The plugin's component (a wasm32-wasip2 `.wasm` file)."),
+    responses(
+        (status = 201, description = "Stored.", body = super::openapi::shapes::Report),
+        (status = 200, description = "Already stored.", body = super::openapi::shapes::Report),
+        (status = 400, description = "An empty body or a bad query.", body = super::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 409, description = "The name is taken by another component.", body = super::ErrorBody),
+    ),
+)]
 pub async fn upload_plugin(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -96,6 +112,11 @@ pub async fn upload_plugin(
 }
 
 /// `GET /v1/admin/plugins`
+#[utoipa::path(
+    get,
+    path = "/plugins",
+    responses((status = 200, description = "Every uploaded plugin.", body = super::openapi::shapes::Plugins)),
+)]
 pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st = state.clone();
     let plugins = blocking(move || st.registry.plugins()).await?;
@@ -113,7 +134,8 @@ pub(super) async fn blocking<T: Send + 'static>(
 }
 
 /// `POST /v1/admin/bundles` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BundleQuery {
     /// Activate the bundle once stored.
@@ -123,6 +145,19 @@ pub struct BundleQuery {
 
 /// `POST /v1/admin/bundles[?activate=true]` with a package (`{"manifest","plugins","cases",
 /// "signature"}`) as the body.
+#[utoipa::path(
+    post,
+    path = "/bundles",
+    params(BundleQuery),
+    request_body(content = Object, description = "A package: `{\"manifest\",\"plugins\",\"cases\",\"signature\"}`."),
+    responses(
+        (status = 201, description = "Stored (and activated with `activate=true`).", body = super::openapi::shapes::BundleSummary),
+        (status = 200, description = "Already stored.", body = super::openapi::shapes::BundleSummary),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 409, description = "Another bundle has that id.", body = super::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn upload_bundle(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -177,6 +212,11 @@ fn summary(state: &AppState, tenant: &str, entry: &BundleEntry) -> Result<Value,
 
 /// `GET /v1/admin/bundles`: every bundle, with its state and activations for the caller's
 /// tenant.
+#[utoipa::path(
+    get,
+    path = "/bundles",
+    responses((status = 200, description = "Every bundle, with its state for the caller's tenant.", body = super::openapi::shapes::Bundles)),
+)]
 pub async fn list_bundles(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -209,6 +249,12 @@ async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiErro
 }
 
 /// `GET /v1/admin/bundles/{id}`: the bundle, with its manifest and cases.
+#[utoipa::path(
+    get,
+    path = "/bundles/{id}",
+    params(("id" = String, Path, description = "The bundle id, `name@version`.")),
+    responses((status = 200, description = "The bundle, with `manifest` and `signature`.", body = super::openapi::shapes::BundleSummary)),
+)]
 pub async fn show_bundle(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -222,6 +268,17 @@ pub async fn show_bundle(
 }
 
 /// `POST /v1/admin/bundles/{id}/activate`: activates the bundle for the caller's tenant.
+#[utoipa::path(
+    post,
+    path = "/bundles/{id}/activate",
+    params(("id" = String, Path, description = "The bundle id, `name@version`.")),
+    responses(
+        (status = 200, description = "Activated.", body = super::openapi::shapes::Report),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 409, description = "The bundle cannot be activated now.", body = super::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn activate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -239,7 +296,7 @@ pub async fn activate(
 }
 
 /// `POST /v1/admin/rollback` body (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     /// The bundle to go back to; default: the one the tenant ran on before the current one
@@ -249,6 +306,18 @@ pub struct RollbackBody {
 }
 
 /// `POST /v1/admin/rollback`: rolls the caller's tenant back.
+#[utoipa::path(
+    post,
+    path = "/rollback",
+    request_body(content = Option<RollbackBody>, description = "Optional: the bundle to go back to."),
+    responses(
+        (status = 200, description = "Rolled back.", body = super::openapi::shapes::Report),
+        (status = 404, description = "No such bundle, or nothing to roll back to.", body = super::ErrorBody),
+        (status = 409, description = "Nothing to roll back to.", body = super::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn rollback(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -267,6 +336,17 @@ pub async fn rollback(
 
 /// `POST /v1/admin/reload` (operators): reloads the gateway's policy directory through the
 /// gate as the gateway default.
+#[utoipa::path(
+    post,
+    path = "/reload",
+    responses(
+        (status = 200, description = "Reloaded.", body = super::openapi::shapes::Report),
+        (status = 404, description = "The gateway has no policy directory.", body = super::ErrorBody),
+        (status = 409, description = "The directory's bundle cannot be activated.", body = super::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn reload(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -277,6 +357,11 @@ pub async fn reload(
 
 /// `GET /v1/admin/active`: the bundle the caller's tenant runs on, the activation that put
 /// it there and the retention recompute of the tenant's records.
+#[utoipa::path(
+    get,
+    path = "/active",
+    responses((status = 200, description = "The tenant's active bundle.", body = super::openapi::shapes::Active)),
+)]
 pub async fn active(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -315,6 +400,11 @@ pub async fn active(
 
 /// `GET /v1/admin/activations`: the activations of the gateway default and of the caller's
 /// tenant, oldest first.
+#[utoipa::path(
+    get,
+    path = "/activations",
+    responses((status = 200, description = "The activations.", body = super::openapi::shapes::Activations)),
+)]
 pub async fn activations(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -331,6 +421,11 @@ pub async fn activations(
 
 /// `GET /v1/admin/retention`: the progress of the retention recompute of the caller's
 /// tenant's records.
+#[utoipa::path(
+    get,
+    path = "/retention",
+    responses((status = 200, description = "The recompute's progress.", body = super::openapi::shapes::Retention)),
+)]
 pub async fn retention(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -342,7 +437,7 @@ pub async fn retention(
 }
 
 /// `POST /v1/admin/shadow` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShadowBody {
     /// The candidate bundle (a registered one).
@@ -390,6 +485,18 @@ fn tenant_entry(
 
 /// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle over the caller's
 /// tenant's writes (replacing the tenant's run, if any).
+#[utoipa::path(
+    post,
+    path = "/shadow",
+    request_body = ShadowBody,
+    responses(
+        (status = 201, description = "The shadow run started.", body = super::openapi::shapes::Report),
+        (status = 404, description = "No such bundle.", body = super::ErrorBody),
+        (status = 409, description = "The bundle is the active one.", body = super::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn start_shadow(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -427,6 +534,14 @@ pub async fn start_shadow(
 }
 
 /// `GET /v1/admin/shadow`: the report of the caller's tenant's shadow run.
+#[utoipa::path(
+    get,
+    path = "/shadow",
+    responses(
+        (status = 200, description = "The shadow run's report.", body = super::openapi::shapes::Report),
+        (status = 404, description = "No shadow run is in progress.", body = super::ErrorBody),
+    ),
+)]
 pub async fn shadow_report(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -439,6 +554,15 @@ pub async fn shadow_report(
 
 /// `DELETE /v1/admin/shadow`: stops the caller's tenant's shadow run; returns its final
 /// report.
+#[utoipa::path(
+    delete,
+    path = "/shadow",
+    responses(
+        (status = 200, description = "The final report.", body = super::openapi::shapes::Report),
+        (status = 404, description = "No shadow run is in progress.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn stop_shadow(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -470,7 +594,8 @@ pub async fn stop_shadow(
 }
 
 /// `GET /v1/admin/bundles/{id}/impact` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactQuery {
     /// Start after this record id.
@@ -483,6 +608,16 @@ pub struct ImpactQuery {
 
 /// `GET /v1/admin/bundles/{id}/impact`: what activating the bundle for the caller's tenant
 /// would delete, redact, reject or stop disclosing among the tenant's stored records now.
+#[utoipa::path(
+    get,
+    path = "/bundles/{id}/impact",
+    params(("id" = String, Path, description = "The bundle id, `name@version`."), ImpactQuery),
+    responses(
+        (status = 200, description = "The impact report.", body = super::openapi::shapes::Report),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn impact(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -534,6 +669,12 @@ pub async fn impact(
 
 /// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8) the caller may
 /// see (see [`Caller::view`]), oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/policy/changes",
+    params(("after" = Option<u64>, Query, description = "Only the notices after this number.")),
+    responses((status = 200, description = "The policy change notices (clause 8).", body = super::openapi::shapes::Changes)),
+)]
 pub async fn changes(
     State(state): State<Arc<AppState>>,
     caller: Caller,

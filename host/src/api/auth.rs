@@ -148,6 +148,16 @@ fn view(record: &TokenRecord) -> serde_json::Value {
 /// `POST /v1/admin/tokens {"role","tenant"?,"vendor"?,"label"?}`: issues a token; the
 /// response is the only place the token appears. A vendor token names a vendor of the
 /// subprocessor register of an active bundle (422 and clause 3.2 otherwise).
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    request_body = TokenSpec,
+    responses(
+        (status = 201, description = "Issued: the token (shown here only) and its record.", body = super::openapi::shapes::Issued),
+        (status = 422, description = "The role and its bindings do not fit together, or a vendor token names no vendor of an active register (clause 3.2).", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn issue(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -177,6 +187,11 @@ pub async fn issue(
 }
 
 /// `GET /v1/admin/tokens`: every token issued (ids, roles, bindings; never the tokens).
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    responses((status = 200, description = "Every token issued.", body = super::openapi::shapes::Tokens)),
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st = state.clone();
     let tokens = blocking(move || st.tokens.list()).await?;
@@ -185,6 +200,12 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiErr
 }
 
 /// `DELETE /v1/admin/tokens/{id}`: revokes a token; it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    params(("id" = String, Path, description = "The token id, `tok_...`.")),
+    responses((status = 200, description = "Revoked.", body = super::openapi::shapes::Revoked)),
+)]
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,

@@ -26,6 +26,15 @@ const CHUNK: usize = 64 << 10;
 /// The backup is audited before the snapshot is taken, so the snapshot holds the record of
 /// its own making. A failure part-way cuts the response short, which the client detects
 /// (the snapshot declares its tables, and `sluice backup` checks the file it wrote).
+#[utoipa::path(
+    get,
+    path = "/backup",
+    responses(
+        (status = 200, description = "The snapshot (plaintext; `sluice backup --url` encrypts it).",
+            content_type = "application/octet-stream", body = super::openapi::shapes::Binary),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn backup(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,

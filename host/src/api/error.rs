@@ -12,7 +12,7 @@ use crate::record::Decision;
 use crate::store::StoreError;
 
 /// A problem with one field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     /// JSON Pointer of the field.
     pub path: String,
@@ -21,7 +21,7 @@ pub struct FieldProblem {
 }
 
 /// A limit of the gateway a request exceeded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExceededLimit {
     /// The limit, as its command-line flag names it (e.g. `max-body-kib`).
     pub name: String,
@@ -30,7 +30,7 @@ pub struct ExceededLimit {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What is wrong, in words.
     pub error: String,
@@ -54,6 +54,7 @@ pub struct ErrorBody {
     pub details: Vec<String>,
     /// The policy test cases of a bundle that failed, with expected vs actual.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     pub failing_cases: Vec<crate::bundle::cases::CaseResult>,
     /// The limit a request exceeded (413, 422 for a record's shape).
     #[serde(skip_serializing_if = "Option::is_none")]

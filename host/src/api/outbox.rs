@@ -22,11 +22,13 @@ use crate::store::{Op, OpResult, OutboxFilter, OutboxOp};
 const MAX_PAGE: usize = 1000;
 
 /// `GET /v1/admin/outbox` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `pending`, `delivered`, `dead`, `refused` or `cancelled`.
     #[serde(default)]
+    #[param(inline)]
     state: Option<DeliveryState>,
     /// Only this vendor's.
     #[serde(default)]
@@ -49,6 +51,12 @@ fn page(entries: &[Entry], limit: usize) -> Option<u64> {
 }
 
 /// `GET /v1/admin/outbox[?state=&vendor=&record=&after=&limit=]`
+#[utoipa::path(
+    get,
+    path = "/outbox",
+    params(ListQuery),
+    responses((status = 200, description = "A page of deliveries, oldest first.", body = super::openapi::shapes::Outbox)),
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -86,6 +94,12 @@ async fn delivery(state: &Arc<AppState>, id: String) -> Result<Entry, ApiError> 
 }
 
 /// `GET /v1/admin/outbox/{id}`
+#[utoipa::path(
+    get,
+    path = "/outbox/{id}",
+    params(("id" = String, Path, description = "The delivery id.")),
+    responses((status = 200, description = "The delivery.", body = crate::outbox::Entry)),
+)]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -94,6 +108,16 @@ pub async fn show(
 }
 
 /// `POST /v1/admin/outbox/{id}/redrive`: a dead delivery goes back in the queue.
+#[utoipa::path(
+    post,
+    path = "/outbox/{id}/redrive",
+    params(("id" = String, Path, description = "The delivery id.")),
+    responses(
+        (status = 200, description = "The delivery, pending again.", body = crate::outbox::Entry),
+        (status = 409, description = "The delivery is not dead.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn redrive(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
@@ -125,7 +149,8 @@ pub async fn redrive(
 }
 
 /// `GET /v1/vendor/feed` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// The vendor (an id of the subprocessor register); optional: the token names it.
@@ -188,6 +213,15 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
 /// before the page is answered: an acknowledgement may reach that far and no further. The
 /// mark is per vendor, not per tenant, like the feed itself (it gathers the deliveries of
 /// every tenant, and a vendor token is bound to no tenant).
+#[utoipa::path(
+    get,
+    path = "/v1/vendor/feed",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "The vendor's deliveries after the cursor.", body = super::openapi::shapes::Feed),
+        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::ErrorBody),
+    ),
+)]
 pub async fn feed(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -273,7 +307,7 @@ pub async fn feed(
 }
 
 /// `POST /v1/vendor/feed/ack` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
     /// The vendor (optional: the token names it).
@@ -288,6 +322,17 @@ pub struct Ack {
 /// (behind the acknowledged cursor) nor beyond the highest cursor the feed served the
 /// vendor: 400, and nothing changes. Acknowledging the acknowledged cursor again delivers
 /// nothing more.
+#[utoipa::path(
+    post,
+    path = "/v1/vendor/feed/ack",
+    request_body = Ack,
+    responses(
+        (status = 200, description = "Acknowledged.", body = super::openapi::shapes::Acked),
+        (status = 400, description = "Malformed JSON, or a cursor behind the acknowledged one or beyond the highest one the feed served; nothing changes.", body = super::ErrorBody),
+        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn ack(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -331,6 +376,12 @@ pub async fn ack(
 
 /// `GET /v1/records/{id}/recipients`: everyone who received the record's data (deliveries
 /// and disclosures to subprocessors): who, which field paths, when, under which clause.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/recipients",
+    params(("id" = String, Path, description = "The record id.")),
+    responses((status = 200, description = "Everyone who received the record's data.", body = super::openapi::shapes::Recipients)),
+)]
 pub async fn recipients(
     State(state): State<Arc<AppState>>,
     caller: Caller,

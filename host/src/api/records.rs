@@ -80,7 +80,7 @@ pub(super) fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Resu
 }
 
 /// `POST /v1/records` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRecord {
     /// One of the bundle's kinds.
@@ -88,20 +88,23 @@ pub struct NewRecord {
     /// The data subject's key.
     pub subject: String,
     /// The fields (a JSON object).
+    #[schema(value_type = Object)]
     pub fields: Value,
 }
 
 /// `PATCH /v1/records/{id}` body: a JSON merge patch (RFC 7396) of the fields; `null`
 /// removes a field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     /// The changes.
+    #[schema(value_type = Object)]
     pub fields: Value,
 }
 
 /// `GET /v1/records/{id}` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     /// `internal` (default) or `subprocessor:ID`.
     pub audience: Option<String>,
@@ -442,6 +445,17 @@ fn answer(
 }
 
 /// `POST /v1/records`
+#[utoipa::path(
+    post,
+    path = "/v1/records",
+    request_body = NewRecord,
+    responses(
+        (status = 201, description = "Stored: the record as stored, with every decision.", body = WriteResponse),
+        (status = 400, description = "Malformed JSON, or an empty or too long subject.", body = super::ErrorBody),
+        (status = 422, description = "Refused by the policy (naming the clause), or not a record of its kind.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -486,6 +500,18 @@ struct BatchLine {
 /// have had alone. If the body stops early (over `--max-batch-body-kib`, cut by the body
 /// timeout, malformed), the lines read before stay answered and one last line, numbered as
 /// the first line not processed, says why the rest was not.
+#[utoipa::path(
+    post,
+    path = "/v1/records:batch",
+    request_body(content = Vec<NewRecord>, content_type = "application/x-ndjson",
+        description = "One record (as for `POST /v1/records`) per line; described as the array of the lines."),
+    responses(
+        (status = 200, description = "One line per record line, in order: its number, its status and the body it would have had on its own (a write or an `ErrorBody`).",
+            content_type = "application/x-ndjson", body = Vec<super::openapi::shapes::BatchLine>),
+        (status = 400, description = "The body is not UTF-8 or holds no record.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn batch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -892,6 +918,17 @@ pub(super) fn permitted_views(
 
 /// `GET /v1/records/{id}?audience=&purpose=`: the record as the audience may see it for the
 /// purpose; `403 {"error","clause"}` when the policy refuses.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}",
+    params(("id" = String, Path, description = "The record id."), ReadQuery),
+    responses(
+        (status = 200, description = "The record as the audience may see it.", body = super::openapi::ReadResult),
+        (status = 400, description = "An unknown purpose or a malformed audience.", body = super::ErrorBody),
+        (status = 403, description = "The policy refuses the read (naming the clause), or the token's role may not call this route.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn read(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -919,6 +956,20 @@ pub async fn read(
 /// `GET /v1/records?kind=KIND&FIELD=VALUE[&purpose=]`: the records of a kind whose
 /// searchable field (the kind's `index`; `address.postcode` or `/address/postcode`) has
 /// the value, as the calling service may see them.
+#[utoipa::path(
+    get,
+    path = "/v1/records",
+    params(
+        ("kind" = String, Query, description = "The kind."),
+        ("purpose" = Option<String>, Query, description = "The purpose of the read."),
+    ),
+    responses(
+        (status = 200, description = "The matching records the caller may see. Name exactly one searchable field of the kind as a further query parameter, e.g. `mac=00:15:65:aa:bb:cc`.", body = super::openapi::shapes::Search),
+        (status = 400, description = "No kind, not exactly one searchable field, or a bad value.", body = super::ErrorBody),
+        (status = 422, description = "An unknown kind.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -977,6 +1028,18 @@ pub async fn search(
 
 /// `PATCH /v1/records/{id}`: rectification. Merges the fields and runs the whole chain
 /// again; applied only on the revision it was computed from (retried otherwise).
+#[utoipa::path(
+    patch,
+    path = "/v1/records/{id}",
+    params(("id" = String, Path, description = "The record id.")),
+    request_body = Patch,
+    responses(
+        (status = 200, description = "Rectified: the record as stored, and the request.", body = super::openapi::shapes::Rectified),
+        (status = 409, description = "The record kept changing; retry.", body = super::ErrorBody),
+        (status = 422, description = "Refused by the policy (naming the clause; `erased` when the record was deleted), or the result is not a record of its kind.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -1051,6 +1114,15 @@ pub async fn update(
 }
 
 /// `DELETE /v1/records/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/records/{id}",
+    params(("id" = String, Path, description = "The record id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -1089,6 +1161,17 @@ pub async fn delete(
 
 /// `GET /v1/subjects/{subject}/records[?purpose=]`: every record about the subject, as the
 /// calling service may see it.
+#[utoipa::path(
+    get,
+    path = "/v1/subjects/{subject}/records",
+    params(("subject" = String, Path, description = "The data subject's key."), ReadQuery),
+    responses(
+        (status = 200, description = "The subject's records the audience may see.", body = super::openapi::shapes::SubjectRecords),
+        (status = 400, description = "A bad subject, purpose or audience.", body = super::ErrorBody),
+        (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn by_subject(
     State(state): State<Arc<AppState>>,
     caller: Caller,

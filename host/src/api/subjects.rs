@@ -25,7 +25,8 @@ const MARKETING: &[(&str, &str)] = &[
 ];
 
 /// `?purpose=`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PermissionQuery {
     /// `email-marketing` or `telephone-marketing` (or `direct-marketing`).
     pub purpose: Option<String>,
@@ -46,6 +47,17 @@ struct Basis {
 /// basis and opt-out for email, 2.1.4; legitimate interest and opt-out for calls, 2.1.5).
 /// Allowed when some record permits it and no record of a permitting kind refuses it (an
 /// opt-out anywhere wins).
+#[utoipa::path(
+    get,
+    path = "/v1/subjects/{subject}/permissions",
+    params(("subject" = String, Path, description = "The data subject's key."), PermissionQuery),
+    responses(
+        (status = 200, description = "Whether the service may contact the subject for the purpose, and why.", body = super::openapi::shapes::Permission),
+        (status = 400, description = "A bad subject or purpose.", body = super::ErrorBody),
+        (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+)]
 pub async fn permissions(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -121,6 +133,16 @@ pub async fn permissions(
 /// stored, the decisions applied (with their clauses), the deletions still scheduled, and
 /// everyone its data was delivered or disclosed to. The request is audited (`rights.access`)
 /// with its id; the export carries the id, its status and its completion time.
+#[utoipa::path(
+    get,
+    path = "/v1/subjects/{subject}/export",
+    params(("subject" = String, Path, description = "The data subject's key.")),
+    responses(
+        (status = 200, description = "Every record about the subject, with its decisions, expiries and recipients.", body = super::openapi::shapes::Export),
+        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn export(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -191,7 +213,7 @@ pub async fn export(
 }
 
 /// `POST /v1/subjects/{subject}/objections` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Objection {
     /// The purpose objected to (one of the bundle's purposes).
@@ -265,6 +287,16 @@ async fn exercise(
 /// `POST /v1/subjects/{subject}/restriction`: restriction of processing (clause 9). The data
 /// is kept; reads, disclosures and forwards are refused (403, clause 9) except for the
 /// purposes a restriction allows (`legal-claim`); pending deliveries are refused.
+#[utoipa::path(
+    post,
+    path = "/v1/subjects/{subject}/restriction",
+    params(("subject" = String, Path, description = "The data subject's key.")),
+    responses(
+        (status = 200, description = "Processing of the subject's data is restricted.", body = super::openapi::shapes::StandingRequest),
+        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn restrict(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -283,6 +315,16 @@ pub async fn restrict(
 }
 
 /// `DELETE /v1/subjects/{subject}/restriction`: the restriction is lifted.
+#[utoipa::path(
+    delete,
+    path = "/v1/subjects/{subject}/restriction",
+    params(("subject" = String, Path, description = "The data subject's key.")),
+    responses(
+        (status = 200, description = "The restriction is lifted.", body = super::openapi::shapes::StandingRequest),
+        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn lift_restriction(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -302,6 +344,18 @@ pub async fn lift_restriction(
 
 /// `POST /v1/subjects/{subject}/objections {"purpose"}`: from now on the subject's data is
 /// not read, disclosed or used for that purpose (2.1.4 and 2.1.5 for marketing).
+#[utoipa::path(
+    post,
+    path = "/v1/subjects/{subject}/objections",
+    params(("subject" = String, Path, description = "The data subject's key.")),
+    request_body = Objection,
+    responses(
+        (status = 200, description = "The objection is recorded.", body = super::openapi::shapes::StandingRequest),
+        (status = 400, description = "A bad subject, or not a purpose of the bundle.", body = super::ErrorBody),
+        (status = 422, description = "The subject holds a card number, or the body is of the wrong shape.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn object(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -345,6 +399,17 @@ const ERASURE_ATTEMPTS: usize = 5;
 /// the outbox. All in one transaction; the answer lists what was erased and what was kept
 /// under which clause. Audited per record (`rights.erased`) and as a request
 /// (`rights.erasure`), with paths and clauses only.
+#[utoipa::path(
+    post,
+    path = "/v1/subjects/{subject}/erasure",
+    params(("subject" = String, Path, description = "The data subject's key.")),
+    responses(
+        (status = 200, description = "What was erased and what was kept, under which clause.", body = super::openapi::shapes::Erasure),
+        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
+        (status = 409, description = "The subject's records kept changing; retry.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+    ),
+)]
 pub async fn erase(
     State(state): State<Arc<AppState>>,
     caller: Caller,

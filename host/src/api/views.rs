@@ -10,7 +10,7 @@ use crate::record::{Decision, Delivery, Expiry, PluginRef, StoredRecord};
 pub type DecisionView = Decision;
 
 /// A scheduled deletion as clients see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExpiryView {
     /// JSON Pointer of the field; `null` for the whole record.
     pub path: Option<String>,
@@ -31,7 +31,7 @@ impl From<&Expiry> for ExpiryView {
 }
 
 /// `201` body of a write: `{"id","bundle","decisions", ...}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WriteResponse {
     /// The record id.
     pub id: String,
@@ -66,7 +66,7 @@ impl From<StoredRecord> for WriteResponse {
 
 /// What a subprocessor receives: exactly the projection its disclosure rules permit, with
 /// the record's id and kind to refer to it, and the decisions that permitted it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectionView {
     /// The record id.
     pub id: String,
@@ -103,7 +103,7 @@ pub fn read_view(
 }
 
 /// A record as read: `{"id","tenant","kind","subject","fields","created_at","updated_at","bundle", ...}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecordView {
     /// The record id.
     pub id: String,

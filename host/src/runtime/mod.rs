@@ -28,7 +28,7 @@ pub use instance::{HostState, Instance};
 use generated::{admission, disclosure, forwarder, redaction, retention};
 
 /// The kind of a plugin: which world of `wit/policy.wit` it implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum World {
     /// Accepts or rejects records.

@@ -1,0 +1,646 @@
+//! The OpenAPI 3.1 description of the HTTP API, built from the same route table as the
+//! router (see [`super::api`]): each handler carries its `#[utoipa::path]`, each group of
+//! routes the roles its gate admits, and [`finish`] adds the responses every operation of a
+//! kind can give (401/403 behind a gate; 400, 413, 415 and 422 with a body; 404 with a path
+//! parameter). Served at `GET /openapi.json`, printed by `sluice openapi`, and kept in the
+//! repository as `host/openapi.json` (a test checks that the file is up to date).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::views::{ProjectionView, RecordView, WriteResponse};
+use crate::auth::Role;
+use crate::record::Decision;
+
+/// The name of the security scheme: `Authorization: Bearer <token>`. Its scopes in an
+/// operation's security requirement are the roles that may call it.
+pub const BEARER: &str = "bearer";
+
+/// The document, built once.
+pub fn document() -> &'static OpenApi {
+    static DOC: OnceLock<OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let (_, doc) = super::api(&super::Limits::default()).split_for_parts();
+        finish(doc)
+    })
+}
+
+/// The document as pretty-printed JSON with a final newline (the form of `host/openapi.json`).
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut text = document()
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes");
+        text.push('\n');
+        text
+    })
+}
+
+/// The document's skeleton: title, version, the bearer scheme and the error body.
+pub fn base() -> OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(
+        info(
+            title = "Sluice",
+            description = "A privacy-policy gateway: services write and read personal data \
+                through it, and sandboxed policy plugins decide what is stored, redacted, \
+                disclosed, forwarded and deleted. Every route but `/healthz` and \
+                `/openapi.json` needs a bearer token; the scopes of an operation's `bearer` \
+                requirement name the roles that may call it. Every error answer is a JSON \
+                `ErrorBody`."
+        ),
+        components(schemas(super::ErrorBody))
+    )]
+    struct Doc;
+    let mut doc = <Doc as utoipa::OpenApi>::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.info.license = None;
+    doc.info.contact = None;
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
+    doc
+}
+
+/// Marks every operation of a group of routes as needing a token of one of `roles`, and
+/// tags it with the group's name.
+pub fn gated(doc: &mut OpenApi, tag: &str, roles: &[Role]) {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    for op in operations(doc) {
+        op.security = Some(vec![SecurityRequirement::new(BEARER, names.clone())]);
+        op.tags = Some(vec![tag.to_string()]);
+        let note = format!("Needs a bearer token of role {}.", names.join(" or "));
+        op.description = Some(match op.description.take() {
+            Some(d) if !d.is_empty() => format!("{d}\n\n{note}"),
+            _ => note,
+        });
+        add(
+            op,
+            401,
+            "No valid bearer token (missing, malformed, unknown or revoked).",
+            Some("WWW-Authenticate"),
+        );
+        add(
+            op,
+            403,
+            "The token's role may not call this route (or, for a vendor, not for this vendor).",
+            None,
+        );
+        add(
+            op,
+            503,
+            "The gateway is saturated (retry after `Retry-After` seconds) or its storage is unavailable; nothing was stored or sent.",
+            Some("Retry-After"),
+        );
+    }
+}
+
+/// Tags the operations of a group that needs no token.
+pub fn public(doc: &mut OpenApi, tag: &str) {
+    for op in operations(doc) {
+        op.tags = Some(vec![tag.to_string()]);
+        op.security = Some(Vec::new());
+    }
+}
+
+/// Adds the responses that follow from an operation's shape, so that no handler needs to
+/// repeat them: a malformed query or path parameter is a 400, an unknown resource a 404,
+/// and a body can be malformed (400), too large (413), of the wrong media type or encoding
+/// (415), or well-formed and of the wrong shape (422).
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    for op in operations(&mut doc) {
+        let params = op.parameters.as_deref().unwrap_or_default();
+        let has_path = params
+            .iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+        let has_query = params
+            .iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+        let body = op.request_body.as_ref().map(|b| {
+            b.content
+                .keys()
+                .any(|k| k.contains("json") && !k.contains("ndjson"))
+        });
+        if has_path || has_query || body.is_some() {
+            add(op, 400, "The request is malformed.", None);
+        }
+        if has_path {
+            add(op, 404, "No such resource.", None);
+        }
+        if let Some(json) = body {
+            add(op, 413, "The body is larger than the route's limit.", None);
+            add(
+                op,
+                415,
+                "The body's media type, charset or content encoding is not accepted.",
+                None,
+            );
+            if json {
+                add(
+                    op,
+                    422,
+                    "The body is well-formed JSON of the wrong shape.",
+                    None,
+                );
+            }
+        }
+    }
+    doc
+}
+
+/// Every operation of the document.
+fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths
+        .paths
+        .values_mut()
+        .flat_map(|item: &mut PathItem| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+        })
+}
+
+/// Adds an error response (an [`super::ErrorBody`]) unless the operation already names
+/// the status.
+fn add(op: &mut Operation, status: u16, description: &str, header: Option<&str>) {
+    let key = status.to_string();
+    if op.responses.responses.contains_key(&key) {
+        return;
+    }
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content);
+    if let Some(h) = header {
+        response = response.header(h, HeaderBuilder::new().schema(String::schema()).build());
+    }
+    op.responses
+        .responses
+        .insert(key, RefOr::T(response.build()));
+}
+
+/// `GET /openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.",
+        content_type = "application/json", body = Object)),
+)]
+pub async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
+}
+
+/// A read: the full internal view ([`RecordView`]) for the calling service itself, or only
+/// the projection ([`ProjectionView`]) for a subprocessor audience.
+#[derive(Serialize)]
+pub struct ReadResult;
+
+impl PartialSchema for ReadResult {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("RecordView"))
+            .item(Ref::from_schema_name("ProjectionView"))
+            .description(Some(
+                "The full record for the internal audience, the projection otherwise.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ReadResult {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ReadResult")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("RecordView".into(), RecordView::schema()));
+        schemas.push(("ProjectionView".into(), ProjectionView::schema()));
+        <RecordView as ToSchema>::schemas(schemas);
+        <ProjectionView as ToSchema>::schemas(schemas);
+    }
+}
+
+/// Any JSON object (a shape the gateway's internals define in detail).
+fn object() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Object))
+        .into()
+}
+
+/// The response shapes of handlers that answer with a JSON object built in place.
+#[allow(
+    dead_code,
+    reason = "the shapes only describe responses; they are never built"
+)]
+pub mod shapes {
+    use super::*;
+
+    /// `GET /healthz`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Health {
+        /// Always `ok`.
+        pub status: String,
+        /// The default bundle, `name@version`.
+        pub bundle: String,
+    }
+
+    /// `GET /v1/records?kind=...`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Search {
+        /// The kind searched.
+        pub kind: String,
+        /// The matching records the caller may see.
+        pub records: Vec<RecordView>,
+    }
+
+    /// `GET /v1/subjects/{subject}/records`.
+    #[derive(Serialize, ToSchema)]
+    pub struct SubjectRecords {
+        /// The subject.
+        pub subject: String,
+        /// The subject's records the audience may see.
+        pub records: Vec<ReadResult>,
+    }
+
+    /// A completed data subject's request.
+    #[derive(Serialize, ToSchema)]
+    pub struct Request {
+        /// The request id (UUID v7).
+        pub id: String,
+        /// The right exercised, e.g. `rectification`.
+        pub right: String,
+        /// The clause, `9`.
+        pub clause: String,
+        /// `completed`.
+        pub status: String,
+        /// RFC 3339.
+        pub completed_at: String,
+    }
+
+    /// `PATCH /v1/records/{id}`: the rectified record and the request.
+    #[derive(Serialize, ToSchema)]
+    pub struct Rectified {
+        /// The record as stored.
+        #[serde(flatten)]
+        pub record: WriteResponse,
+        /// The rectification request.
+        pub request: Request,
+    }
+
+    /// One line of the `POST /v1/records:batch` answer: the line's number and status,
+    /// with the body the record would have had on its own (a write or an error).
+    #[derive(Serialize, ToSchema)]
+    pub struct BatchLine {
+        /// 1-based line number of the request body.
+        pub line: u64,
+        /// The HTTP status this record would have had on its own.
+        pub status: u16,
+    }
+
+    /// `GET /v1/records/{id}/recipients`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Recipients {
+        /// The record id.
+        pub record: String,
+        /// Who received the record's data: `{"at","recipient","paths","clause",...}`.
+        #[schema(value_type = Vec<Object>)]
+        pub recipients: Vec<Value>,
+    }
+
+    /// One record's part in a permission answer.
+    #[derive(Serialize, ToSchema)]
+    pub struct Basis {
+        /// The record id.
+        pub id: String,
+        /// Its kind.
+        pub kind: String,
+        /// The disclosure decision.
+        #[serde(flatten)]
+        pub decision: Decision,
+    }
+
+    /// `GET /v1/subjects/{subject}/permissions`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Permission {
+        /// The subject.
+        pub subject: String,
+        /// The purpose asked about.
+        pub purpose: String,
+        /// Whether the service may contact the subject for it.
+        pub allowed: bool,
+        /// The clause behind the answer.
+        pub clause: String,
+        /// Why.
+        pub reason: String,
+        /// Each record's part.
+        pub records: Vec<Basis>,
+    }
+
+    /// The common part of the answers to data subjects' requests.
+    #[derive(Serialize, ToSchema)]
+    pub struct RightAnswer {
+        /// The request id (UUID v7).
+        pub request: String,
+        /// The right exercised: `access`, `erasure`, `restriction`, `restriction-lifted`,
+        /// `objection`.
+        pub right: String,
+        /// The clause.
+        pub clause: String,
+        /// `completed`.
+        pub status: String,
+        /// RFC 3339.
+        pub completed_at: String,
+        /// The subject.
+        pub subject: String,
+    }
+
+    /// `GET /v1/subjects/{subject}/export`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Export {
+        /// The request.
+        #[serde(flatten)]
+        pub answer: RightAnswer,
+        /// Every record about the subject: fields, decisions, expiries, recipients.
+        #[schema(value_type = Vec<Object>)]
+        pub records: Vec<Value>,
+    }
+
+    /// `POST`/`DELETE /v1/subjects/{subject}/restriction`, `POST .../objections`.
+    #[derive(Serialize, ToSchema)]
+    pub struct StandingRequest {
+        /// The request.
+        #[serde(flatten)]
+        pub answer: RightAnswer,
+        /// Whether processing is now restricted (restriction requests).
+        pub restricted: Option<bool>,
+        /// The purpose objected to (objections).
+        pub purpose: Option<String>,
+        /// Pending deliveries refused by the change.
+        pub deliveries_refused: Option<u64>,
+    }
+
+    /// `POST /v1/subjects/{subject}/erasure`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Erasure {
+        /// The request.
+        #[serde(flatten)]
+        pub answer: RightAnswer,
+        /// The bundle whose rules decided what is kept.
+        pub bundle: String,
+        /// Each record: `{"id","kind","deleted","erased","kept"}`.
+        #[schema(value_type = Vec<Object>)]
+        pub records: Vec<Value>,
+        /// Pending deliveries cancelled.
+        pub deliveries_cancelled: u64,
+    }
+
+    /// One delivery of a vendor's feed.
+    #[derive(Serialize, ToSchema)]
+    pub struct FeedItem {
+        /// Its cursor.
+        pub cursor: u64,
+        /// The idempotency key.
+        pub id: String,
+        /// The vendor's endpoint kind.
+        pub endpoint: String,
+        /// The clause permitting the transfer.
+        pub clause: String,
+        /// The payload in the vendor's shape; `null` once delivered.
+        pub payload: Value,
+        /// `sha256:<hex>` of a dropped payload.
+        pub payload_digest: Option<String>,
+        /// The payload's field paths.
+        pub paths: Vec<String>,
+        /// RFC 3339.
+        pub created_at: String,
+        /// `pending` or `delivered`.
+        pub state: crate::outbox::State,
+    }
+
+    /// `GET /v1/vendor/feed`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Feed {
+        /// The vendor.
+        pub vendor: String,
+        /// The last acknowledged cursor.
+        pub acknowledged: u64,
+        /// The deliveries after the cursor.
+        pub deliveries: Vec<FeedItem>,
+        /// The cursor of the last delivery listed, `null` when none is.
+        pub next: Option<u64>,
+        /// The highest cursor served to the vendor: acknowledgements may reach it, no further.
+        pub served: u64,
+    }
+
+    /// `POST /v1/vendor/feed/ack`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Acked {
+        /// The vendor.
+        pub vendor: String,
+        /// The cursor acknowledged.
+        pub cursor: u64,
+        /// Deliveries now delivered.
+        pub delivered: u64,
+    }
+
+    /// `GET /v1/policy/changes`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Changes {
+        /// `8`.
+        pub clause: String,
+        /// The notices, oldest first.
+        #[schema(value_type = Vec<Object>)]
+        pub changes: Vec<Value>,
+    }
+
+    /// `GET /v1/admin/outbox`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Outbox {
+        /// Pending deliveries.
+        pub pending: u64,
+        /// RFC 3339 of the oldest pending one.
+        pub oldest_pending_at: Option<String>,
+        /// This page.
+        pub deliveries: Vec<crate::outbox::Entry>,
+        /// The `after` of the next page, `null` on the last.
+        pub next: Option<u64>,
+    }
+
+    /// A token as listed (never the token itself).
+    #[derive(Serialize, ToSchema)]
+    pub struct TokenView {
+        /// `tok_` + 12 hex digits.
+        pub id: String,
+        /// Its role.
+        pub role: Role,
+        /// The tenant (services and compliance).
+        pub tenant: Option<String>,
+        /// The vendor (vendors).
+        pub vendor: Option<String>,
+        /// A note.
+        pub label: Option<String>,
+        /// RFC 3339.
+        pub created_at: String,
+        /// Who issued it.
+        pub created_by: String,
+        /// RFC 3339, once revoked.
+        pub revoked_at: Option<String>,
+    }
+
+    /// `POST /v1/admin/tokens`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Issued {
+        /// The token: shown here only.
+        pub token: String,
+        /// Its record.
+        pub record: TokenView,
+    }
+
+    /// `GET /v1/admin/tokens`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Tokens {
+        /// Every token issued.
+        pub tokens: Vec<TokenView>,
+    }
+
+    /// `DELETE /v1/admin/tokens/{id}`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Revoked {
+        /// The revoked token.
+        pub revoked: TokenView,
+    }
+
+    /// A bundle as listed.
+    #[derive(Serialize, ToSchema)]
+    pub struct BundleSummary {
+        /// `name@version`.
+        pub id: String,
+        /// The name.
+        pub name: String,
+        /// The version.
+        pub version: String,
+        /// `sha256:<hex>` of the package.
+        pub digest: String,
+        /// `active`, `shadow` or `available` for the caller's tenant.
+        pub state: String,
+        /// The key that signed it.
+        pub signed_by: Option<String>,
+        /// Who published it.
+        pub published_by: String,
+        /// When (RFC 3339).
+        pub published_at: String,
+        /// Plugin name -> component digest.
+        #[schema(value_type = std::collections::BTreeMap<String, String>)]
+        pub plugins: Value,
+        /// The names of its test cases.
+        pub cases: Vec<String>,
+    }
+
+    /// `GET /v1/admin/bundles`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Bundles {
+        /// The caller's tenant's active bundle.
+        pub active: String,
+        /// Every bundle, with `activations` (its count of activations).
+        pub bundles: Vec<BundleSummary>,
+    }
+
+    /// `GET /v1/admin/plugins`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Plugins {
+        /// Every uploaded plugin: `{"digest","name","version","world",...}`.
+        #[schema(value_type = Vec<Object>)]
+        pub plugins: Vec<Value>,
+    }
+
+    /// `GET /v1/admin/active`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Active {
+        /// `name@version`.
+        pub bundle: String,
+        /// `sha256:<hex>` of the package.
+        pub digest: String,
+        /// The key that signed it.
+        pub signed_by: Option<String>,
+        /// `{"name","digest","world"}` of each plugin.
+        #[schema(value_type = Vec<Object>)]
+        pub plugins: Vec<Value>,
+        /// The activation that put it there.
+        #[schema(value_type = Option<Object>)]
+        pub activation: Value,
+        /// The retention recompute of the tenant's records.
+        #[schema(value_type = Option<Object>)]
+        pub retention_recompute: Value,
+    }
+
+    /// `GET /v1/admin/activations`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Activations {
+        /// Oldest first.
+        #[schema(value_type = Vec<Object>)]
+        pub activations: Vec<Value>,
+    }
+
+    /// `GET /v1/admin/retention`.
+    #[derive(Serialize, ToSchema)]
+    pub struct Retention {
+        /// The progress of the recompute.
+        #[schema(value_type = Option<Object>)]
+        pub recompute: Value,
+    }
+
+    /// A report of the control plane (an activation, a rollback, a reload, a shadow run,
+    /// an impact report): a JSON object.
+    #[derive(Serialize)]
+    pub struct Report;
+
+    impl PartialSchema for Report {
+        fn schema() -> RefOr<Schema> {
+            object().into()
+        }
+    }
+
+    impl ToSchema for Report {}
+
+    /// Bytes (a plugin component, a backup snapshot).
+    #[derive(Serialize)]
+    pub struct Binary;
+
+    impl PartialSchema for Binary {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Binary,
+                )))
+                .into()
+        }
+    }
+
+    impl ToSchema for Binary {}
+}
