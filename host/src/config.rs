@@ -320,6 +320,25 @@ pub struct Serve {
     /// plugins receive them.
     #[arg(long, env = "SLUICE_MAX_RECORD_PATH_BYTES", default_value_t = 2 << 20)]
     pub max_record_path_bytes: usize,
+    /// Most connections open at once. Lowered to the file-descriptor limit (raised to the
+    /// hard limit at start) minus a reserve for the database, plugin cache and vendor
+    /// pushes. At the cap a new connection takes the place of the one idle longest; when
+    /// every connection has a request in flight it is answered 503 with Retry-After.
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send a request head, in milliseconds: from its first byte, or
+    /// from connecting for the first request of a connection.
+    #[arg(long, env = "SLUICE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Time the gateway waits, in total, for a client to send a whole request body, in
+    /// milliseconds (the time it spends processing what it has read does not count); a
+    /// body still incomplete then is answered 408.
+    #[arg(long, env = "SLUICE_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+    /// Time a keep-alive connection may stay open with no request in flight, in
+    /// milliseconds.
+    #[arg(long, env = "SLUICE_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
     /// Log format.
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -403,6 +422,12 @@ impl Serve {
                 concurrency: self.delivery_concurrency.max(1),
                 timeout: Duration::from_millis(self.delivery_timeout_ms.max(1)),
                 ..Default::default()
+            },
+            connections: crate::server::ConnectionLimits {
+                max_connections: self.max_connections.max(1),
+                header_timeout: Duration::from_millis(self.header_timeout_ms.max(1)),
+                body_timeout: Duration::from_millis(self.body_timeout_ms.max(1)),
+                idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
             },
             ..Options::new()
         }

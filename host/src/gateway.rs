@@ -50,11 +50,15 @@ pub struct Options {
     pub max_queued: usize,
     /// The database's page cache, in bytes.
     pub store_cache: usize,
+    /// The bounds of the connection layer: the connection cap and the header, body and
+    /// idle timeouts (see [`crate::server`]).
+    pub connections: crate::server::ConnectionLimits,
 }
 
 impl Options {
     /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 1 MiB bodies and 32 MiB batches, 256 MiB
-    /// of bodies in memory, a 2 s wait in a queue of 1,024, the system clock.
+    /// of bodies in memory, a 2 s wait in a queue of 1,024, the system clock, 1024
+    /// connections with a 10 s header timeout, a 30 s body timeout and a 60 s idle timeout.
     pub fn new() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -71,6 +75,7 @@ impl Options {
             queue_wait: Duration::from_secs(2),
             max_queued: 1024,
             store_cache: Store::DEFAULT_CACHE,
+            connections: crate::server::ConnectionLimits::default(),
         }
     }
 }
@@ -339,9 +344,12 @@ pub struct Running {
     delivery: tokio::task::JoinHandle<()>,
 }
 
-/// Starts a gateway: loads the bundle, opens the store, binds, serves, sweeps.
+/// Starts a gateway: raises the file-descriptor limit, loads the bundle, opens the store,
+/// binds, serves (see [`crate::server`]), sweeps.
 pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
+    let fd_limit = crate::server::raise_fd_limit();
     let listen = options.listen;
+    let connections = options.connections.clone();
     let interval = options.sweep_interval;
     let state = open(options, dirs).await?;
     // Deletions made after a restored backup was taken come first (see `forgetting`).
@@ -360,14 +368,13 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let app = crate::api::router(state.clone());
-    let mut server_stop = stopped.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        app,
+        connections,
+        fd_limit,
+        stopped.clone(),
+    ));
     let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped.clone());
     // Resumes a recomputation a restart interrupted, then waits for activations.
     let recompute = crate::recompute::spawn(state.clone(), stopped.clone());

@@ -29,6 +29,7 @@ pub mod record;
 pub mod registry;
 pub mod rights;
 pub mod runtime;
+pub mod server;
 pub mod shadow;
 pub mod shape;
 pub mod store;

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod batch;
 mod bundle;
+mod connections;
 mod copies;
 mod delivery;
 mod durability;
