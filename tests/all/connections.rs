@@ -261,6 +261,40 @@ async fn a_trickling_body_is_cut_after_the_body_timeout_in_total() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_batch_sent_at_once_is_not_cut_for_the_time_the_gateway_takes_to_process_it() {
+    // 200 ms to wait for bodies, and a batch whose 12,000 records take the gateway far
+    // longer than that to run through the policy and commit, chunk by chunk, while it does
+    // not read: the time it spends on its own work is not the client's.
+    let env = gateway(64, 5_000, 200, 5_000, |_| {}).await;
+    let lines = 12_000;
+    let body: String = (0..lines)
+        .map(|i| format!("{}\n", crate::contact(&format!("batch-{i}"))))
+        .collect();
+    let started = Instant::now();
+    let resp = env
+        .request(reqwest::Method::POST, "/v1/records:batch")
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let took = started.elapsed();
+    let answers: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), lines, "{}", answers.last().unwrap());
+    assert!(answers.iter().all(|a| a["status"] == 201));
+    assert_eq!(env.stored_records(), lines as u64);
+    assert!(
+        took > Duration::from_millis(400),
+        "the batch took {took:?}: too fast to show anything about the body timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_shorter_than_its_content_length_is_answered_408() {
     let env = gateway(64, 5_000, 500, 5_000, |_| {}).await;
     let head = post_head(&env, "Content-Length: 100\r\n");

@@ -119,7 +119,7 @@ pub fn public(doc: &mut OpenApi, tag: &str) {
 
 /// Adds the responses that follow from an operation's shape, so that no handler needs to
 /// repeat them: a malformed query or path parameter is a 400, an unknown resource a 404,
-/// and a body can be malformed (400), too large (413), of the wrong media type or encoding
+/// and a body can be malformed (400), late (408), too large (413), of the wrong media type or encoding
 /// (415), or well-formed and of the wrong shape (422).
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     for op in operations(&mut doc) {
@@ -142,6 +142,12 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             add(op, 404, "No such resource.", None);
         }
         if let Some(json) = body {
+            add(
+                op,
+                408,
+                "The body did not arrive within the body timeout; the connection is closed.",
+                None,
+            );
             add(op, 413, "The body is larger than the route's limit.", None);
             add(
                 op,
