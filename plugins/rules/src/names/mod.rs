@@ -141,6 +141,7 @@
 mod normalise;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use normalise::{Normalised, Reading, normalise};
 
@@ -207,6 +208,14 @@ pub fn words(segment: &str) -> Vec<String> {
 /// A field name in lowercase with everything but letters and digits removed
 /// (`"card-Number"` -> `"cardnumber"`), for comparing names written in different styles.
 pub fn compact(segment: &str) -> String {
+    if segment.is_ascii() {
+        // The same as below for ASCII, without the Unicode tables.
+        return segment
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     segment
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -342,7 +351,13 @@ struct Place<'a> {
 /// or begins or ends with one of three letters or more, or (for terms so marked) another
 /// word comes before the term, or the term is the whole name. `name` is the reading in
 /// which the term was found, `first` the first reading of the same name.
-fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+fn is_technical<'n>(
+    compact: &str,
+    name: &'n Normalised,
+    words: &OnceCell<NameWords<'n>>,
+    first: &'n Normalised,
+    place: Place<'_>,
+) -> bool {
     let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _, _)| (*t).cmp(compact)) else {
         return false;
     };
@@ -356,10 +371,9 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
     let rest = place.rest;
     // The words of the first reading count too: `fingerprint_sha1` holds `sha` as written,
     // though another reading makes `sha1` a word (`shai`).
-    if name
-        .words()
-        .chain(first.words())
-        .any(|w| technical.binary_search(&w).is_ok())
+    if words
+        .get_or_init(|| NameWords::new(name, first))
+        .holds_any(technical)
     {
         return true;
     }
@@ -375,9 +389,47 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
 /// data: it holds a business noun (`supplier`, `street`, `rate`, ...) that is not part of
 /// the term `compact` (`heart_rate` stays health), or the rest of the compound holding the
 /// term is one (`healthscore`).
-fn is_business(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+fn is_business<'n>(
+    compact: &str,
+    words: &OnceCell<NameWords<'n>>,
+    first: &'n Normalised,
+    name: &'n Normalised,
+    place: Place<'_>,
+) -> bool {
     let noun = |w: &str| tables::BUSINESS.binary_search(&w).is_ok() && !compact.contains(w);
-    name.words().chain(first.words()).any(noun) || place.rest.is_some_and(noun)
+    let words = words.get_or_init(|| NameWords::new(name, first));
+    words.business.iter().any(|w| !compact.contains(w)) || place.rest.is_some_and(noun)
+}
+
+/// The words of a reading of a name and of its first reading, gathered once for every term
+/// found in it (a name of many words may hold a term in each): sorted without repeats, and
+/// those of them that are business nouns.
+struct NameWords<'n> {
+    all: Vec<&'n str>,
+    business: Vec<&'n str>,
+}
+
+impl<'n> NameWords<'n> {
+    fn new(name: &'n Normalised, first: &'n Normalised) -> Self {
+        let mut all: Vec<&str> = name.words().chain(first.words()).collect();
+        all.sort_unstable();
+        all.dedup();
+        let business = all
+            .iter()
+            .copied()
+            .filter(|w| tables::BUSINESS.binary_search(w).is_ok())
+            .collect();
+        Self { all, business }
+    }
+
+    /// Whether one of the words is in `list`.
+    fn holds_any(&self, list: &[&str]) -> bool {
+        if list.len() < self.all.len() {
+            list.iter().any(|t| self.all.binary_search(t).is_ok())
+        } else {
+            self.all.iter().any(|w| list.binary_search(w).is_ok())
+        }
+    }
 }
 
 fn is_qualifier(rest: &str) -> bool {
@@ -413,6 +465,10 @@ fn word_at(name: &Normalised, i: usize, len: usize) -> Option<(usize, usize)> {
         let w = end - from;
         if len > at && len < at + w {
             return (k > i).then_some((at, k));
+        }
+        if len < at + w {
+            // `len` is at or before this word's end: no later word holds it.
+            return None;
         }
         at += w + 1;
         from = end;
@@ -687,6 +743,7 @@ impl Vocabulary {
     fn exact(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let all = name.text.as_str();
         let mut best: Option<Found> = None;
+        let words = OnceCell::new();
         let place = Place {
             rest: None,
             after_another_word: false,
@@ -715,8 +772,8 @@ impl Vocabulary {
                 };
                 if (len == all.len()
                     || (term.letters >= COMPOUND_MIN_LETTERS && len >= ordinary && fragments()))
-                    && !is_technical(term.compact, name, first, place)
-                    && !is_business(term.compact, name, first, place)
+                    && !is_technical(term.compact, name, &words, first, place)
+                    && !is_business(term.compact, &words, first, name, place)
                 {
                     let found = Found {
                         end: len,
@@ -736,11 +793,12 @@ impl Vocabulary {
     /// reading).
     fn best(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let mut best: Option<Found> = None;
+        let words = OnceCell::new();
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, first, place)
-                && !is_business(term.compact, name, first, place)
+            if !is_technical(term.compact, name, &words, first, place)
+                && !is_business(term.compact, &words, first, name, place)
             {
                 let found = Found {
                     end,
@@ -758,8 +816,7 @@ impl Vocabulary {
             // 1. Terms of several words starting at this word: the walk reads this word and
             // the following ones, joined by spaces, and a term must end where a word does.
             let spaced = name
-                .words()
-                .skip(i)
+                .words_from(i)
                 .enumerate()
                 .flat_map(|(k, w)| (k > 0).then_some(b' ').into_iter().chain(w.bytes()));
             // The end (in `name.text`) of the word that ends `len` bytes into the walk.
@@ -805,32 +862,24 @@ impl Vocabulary {
                         if !word.is_char_boundary(cut) {
                             continue;
                         }
-                        let tail = name
-                            .words()
-                            .skip(i)
-                            .enumerate()
-                            .flat_map(|(k, w)| {
-                                let w = if k == 0 { &w[cut..] } else { w };
-                                (k > 0).then_some(b' ').into_iter().chain(w.bytes())
-                            })
-                            .collect::<Vec<u8>>();
+                        // Read lazily: the walk stops where no term continues it, so
+                        // each cut reads as far as the longest term, not the whole name.
+                        let tail = name.words_from(i).enumerate().flat_map(|(k, w)| {
+                            let w = if k == 0 { &w[cut..] } else { w };
+                            (k > 0).then_some(b' ').into_iter().chain(w.bytes())
+                        });
                         let head = word.len() - cut;
                         let place = Place {
                             rest: Some(&word[..cut]),
                             after_another_word: true,
                         };
-                        self.prefixes(
-                            &tables::BY_NORM,
-                            &self.by_norm,
-                            tail.iter().copied(),
-                            |len, index| {
-                                if len > head
-                                    && let Some(end) = word_end(len + cut)
-                                {
-                                    consider(index, place, end);
-                                }
-                            },
-                        );
+                        self.prefixes(&tables::BY_NORM, &self.by_norm, tail, |len, index| {
+                            if len > head
+                                && let Some(end) = word_end(len + cut)
+                            {
+                                consider(index, place, end);
+                            }
+                        });
                     }
                 }
             }

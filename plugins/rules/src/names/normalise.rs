@@ -125,6 +125,17 @@ impl Normalised {
         })
     }
 
+    /// The words from the `i`th on, in order (as `words().skip(i)`, without walking the
+    /// first `i`).
+    pub fn words_from(&self, i: usize) -> impl Iterator<Item = &str> + Clone + '_ {
+        let mut start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.ends[i..].iter().map(move |&end| {
+            let word = &self.text[start..end];
+            start = end;
+            word
+        })
+    }
+
     /// The number of words.
     pub fn len(&self) -> usize {
         self.ends.len()
