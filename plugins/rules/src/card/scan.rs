@@ -908,6 +908,10 @@ impl<'a> Scanner<'a> {
             && self.prev.is_some_and(|p| !p.masked));
         // Digit by digit: not when the front is the next digit of a chain.
         let mut by_digit_may = true;
+        // Digit by digit in fours: the same, and only while what the shape asks of its first
+        // and fourth gaps, fixed once they are read, holds (see `has_card_shape`).
+        let mut fours_may = true;
+        let after_single_digit = self.prev.is_some_and(|p| p.len == 1);
         for i in 0..self.len {
             let group = self.get(i)?;
             if i > 0 {
@@ -917,8 +921,17 @@ impl<'a> Scanner<'a> {
                 }
                 gaps.add(gap);
                 if i == 1 {
-                    by_digit_may = !(front_gap.is_some_and(|g| g.is_alike(gap))
-                        && self.prev.is_some_and(|p| p.len == 1));
+                    by_digit_may =
+                        !(front_gap.is_some_and(|g| g.is_alike(gap)) && after_single_digit);
+                    fours_may = by_digit_may && gap.separates_digits();
+                }
+                if i == 4
+                    && let (Some(first), Some(fourth)) = (gaps.first, gaps.fourth)
+                {
+                    fours_may &= !fourth.is_alike(first)
+                        && fourth.opens == 0
+                        && fourth.closes == 0
+                        && !(front_gap.is_some_and(|g| g.is_alike(fourth)) && after_single_digit);
                 }
             }
             if count + group.len > MAX_DIGITS {
@@ -941,7 +954,8 @@ impl<'a> Scanner<'a> {
                     && all_single_digits
                     && gaps.all_alike
                     && gaps.first.is_none_or(Gap::separates_digits))
-                || (all_single_digits
+                || (fours_may
+                    && all_single_digits
                     && lens.len() < 16
                     && gaps.in_fours
                     && gaps.first.is_none_or(Gap::separates_digits));
