@@ -274,6 +274,8 @@ struct Groups<'a> {
     behind_start: usize,
     /// Groups that start before this offset are part of an IBAN or a UUID.
     masked_until: usize,
+    /// The last group looked at for a UUID, and where the hex digits before it begin.
+    uuid_back: Option<(usize, usize)>,
     text: &'a str,
 }
 
@@ -285,6 +287,7 @@ impl<'a> Groups<'a> {
             behind: [None; 3],
             behind_start: 0,
             masked_until: 0,
+            uuid_back: None,
             text,
         }
     }
@@ -442,7 +445,8 @@ impl Iterator for Groups<'_> {
             }
         }
         if group.start >= self.masked_until
-            && let Some(end) = uuid::around(self.text, group.start, group.end)
+            && let Some(end) =
+                uuid::around_after(self.text, group.start, group.end, &mut self.uuid_back)
         {
             self.masked_until = end;
         }
@@ -565,6 +569,10 @@ pub(super) struct Scanner<'a> {
     exhausted: bool,
     /// The group before `ring[head]`, if any.
     prev: Option<Prev>,
+    /// The groups from the front on known to be joined one to the next, and their digits
+    /// (counted up to [`MIN_DIGITS`]), so that a run is not counted again from each group.
+    run_groups: usize,
+    run_digits: usize,
 }
 
 /// What the gaps of a candidate have in common.
@@ -709,6 +717,8 @@ impl<'a> Scanner<'a> {
             len: 0,
             exhausted: false,
             prev: None,
+            run_groups: 0,
+            run_digits: 0,
         }
     }
 
@@ -740,6 +750,15 @@ impl<'a> Scanner<'a> {
             len: last.len,
             masked,
         });
+        if n < self.run_groups {
+            for i in 0..n {
+                self.run_digits -= self.ring[(self.head + i) & (WINDOW - 1)].len;
+            }
+            self.run_groups -= n;
+        } else {
+            self.run_groups = 0;
+            self.run_digits = 0;
+        }
         self.head = (self.head + n) & (WINDOW - 1);
         self.len -= n;
     }
@@ -975,13 +994,18 @@ impl Iterator for Scanner<'_> {
             self.fill();
             let &front = self.get(0)?;
             // A run with fewer digits than a card (most runs) holds none: pass it whole.
-            let (mut n, mut digits) = (1, front.len);
+            let (mut n, mut digits) = if self.run_groups > 0 {
+                (self.run_groups, self.run_digits)
+            } else {
+                (1, front.len)
+            };
             while digits < MIN_DIGITS
                 && let Some((group, _)) = self.joined(n)
             {
                 digits += group.len;
                 n += 1;
             }
+            (self.run_groups, self.run_digits) = (n, digits);
             if digits < MIN_DIGITS && (n < self.len || self.exhausted) {
                 let masked = self.get(n - 1)?.masked;
                 self.pass(n, masked);
