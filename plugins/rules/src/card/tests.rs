@@ -1266,6 +1266,38 @@ fn redaction_repeats_until_no_card_is_left() {
     assert_eq!(out, format!("{twelve} #1"));
 }
 
+#[test]
+fn a_chain_of_cards_joined_by_single_spaces_is_redacted_in_a_bounded_number_of_passes() {
+    // Numbers that only stand out as cards once their neighbour is replaced, chained: the
+    // fixpoint of `redact_once` is the result, and it is reached in a few passes whatever
+    // the length of the chain (the work stays linear).
+    let twelve = in_layout(&with_check_digit("67596498264"), " ");
+    for links in [1, 2, 5, 50] {
+        let mut text = String::new();
+        for _ in 0..links {
+            text.push_str(&twelve);
+            text.push(' ');
+        }
+        text.push_str("4111111111111111 5555 5555 5555 4444 ");
+        text.push_str(&twelve);
+        let mut expected = text.clone();
+        let mut networks = Vec::new();
+        let mut passes = 0;
+        while let Some((again, more)) = redact_once(&expected, MARKER) {
+            expected = again;
+            networks.extend(more);
+            passes += 1;
+        }
+        assert!(passes <= 2, "{passes} passes for {links} links");
+        assert_eq!(
+            redact_card_numbers(&text, MARKER),
+            Some((expected.clone(), networks)),
+            "{text:?}"
+        );
+        assert_eq!(redact_card_numbers(&expected, MARKER), None);
+    }
+}
+
 // ---- Leaving phone numbers, IBANs and other numbers alone. ----
 
 #[test]
