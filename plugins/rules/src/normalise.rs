@@ -216,6 +216,14 @@ impl<'a> NormChars<'a> {
         &rest[..n]
     }
 
+    /// Goes on reading from `offset`, a character boundary, as if the characters before it
+    /// had been read.
+    pub fn jump_to(&mut self, offset: usize) {
+        assert!(self.text.is_char_boundary(offset));
+        self.pos = offset;
+        self.sub = 0;
+    }
+
     /// Reads at once the ASCII characters from here on for which `skip` holds, up to the
     /// first for which it does not or the first non-ASCII character, and returns them: each
     /// is one normalised character, its own original. A fast path for scanners.

@@ -1168,6 +1168,48 @@ fn digit_by_digit_chains_are_read_whole() {
 }
 
 #[test]
+fn long_chains_of_single_digits_hold_no_card_but_the_numbers_after_them_are_found() {
+    // Chains long enough to be passed at once, whatever their digits: nothing inside them,
+    // and what follows them is read as after any single digit.
+    let digits = "4111111111111111".repeat(20);
+    for pattern in [
+        &[" "][..],
+        &["-"],
+        &["</b><b>"],
+        &[" ", " ", " ", " - "],
+        &[" ", "-"],
+    ] {
+        let chain: String = digits
+            .chars()
+            .enumerate()
+            .map(|(i, d)| format!("{d}{}", pattern[i % pattern.len()]))
+            .collect();
+        assert_no_card(&chain);
+        assert_no_card(&format!("{chain}4 1 1 1"));
+        for (after, card) in [
+            ("4111111111111111", "4111111111111111"),
+            ("4111 1111 1111 1111", "4111 1111 1111 1111"),
+            (
+                "x 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+                "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+            ),
+        ] {
+            let text = format!("{chain}{after} ok");
+            assert_eq!(found(&text), [(card, Network::Visa)], "{text:?}");
+        }
+        // A chain broken by another number goes on being read after it.
+        let broken = format!("{chain}ref 4111111111111111 {chain}");
+        assert_eq!(
+            found(&broken),
+            [("4111111111111111", Network::Visa)],
+            "{broken:?}"
+        );
+    }
+    // A phone number at the start of the chain.
+    assert_no_card(&format!("00001 {}", "4 ".repeat(200)));
+}
+
+#[test]
 fn digit_by_digit_with_any_uniform_gap() {
     for sep in ["-", ".", "/", ",", "  ", "   ", "\t", "\u{a0}", "–"] {
         let written: Vec<String> = "4111111111111111".chars().map(String::from).collect();
