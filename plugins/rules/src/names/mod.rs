@@ -162,11 +162,17 @@ mod tables {
     use super::BuiltinTerm;
     use super::normalise::FoldTable;
 
-    /// A sorted table of keys (with term indices), and where the keys of each first byte
-    /// start in it.
-    pub(super) struct Table {
-        pub(super) keys: &'static [(&'static str, usize)],
-        pub(super) index: [u16; 257],
+    /// Keys as a trie whose nodes are numbered breadth first from the root, node 0: the
+    /// children of node `n` are the nodes `first_child[n]..first_child[n + 1]`, in the order
+    /// of the bytes that lead to them (`byte`), and the keys that end at node `n` are those of
+    /// the terms `terms[first_term[n]..first_term[n + 1]]`, in order.
+    pub(super) struct Trie {
+        /// The child of the root for each byte, or 0.
+        pub(super) root: [u16; 256],
+        pub(super) first_child: &'static [u16],
+        pub(super) byte: &'static [u8],
+        pub(super) first_term: &'static [u16],
+        pub(super) terms: &'static [u16],
     }
 
     include!(concat!(env!("OUT_DIR"), "/special_categories.rs"));
@@ -283,23 +289,33 @@ fn prefixes<K: AsRef<str>>(
     walk(table, 0, query, found);
 }
 
-/// [`prefixes`] for a static table, starting from the keys of the query's first byte (which
-/// `index` gives: the keys starting with byte `b` are `keys[index[b]..index[b + 1]]`).
-fn prefixes_indexed(
-    table: &tables::Table,
-    mut query: impl Iterator<Item = u8>,
+/// [`prefixes`] for a static table, down its trie: one step a byte of the query.
+fn prefixes_in_trie(
+    trie: &tables::Trie,
+    query: impl Iterator<Item = u8>,
     mut found: impl FnMut(usize, usize),
 ) {
-    let Some(first) = query.next() else { return };
-    let b = usize::from(first);
-    let range = &table.keys[usize::from(table.index[b])..usize::from(table.index[b + 1])];
-    for (k, index) in range {
-        if k.len() != 1 {
-            break;
+    let mut node = 0;
+    for (depth, byte) in (1..).zip(query) {
+        node = if node == 0 {
+            usize::from(trie.root[usize::from(byte)])
+        } else {
+            let children =
+                usize::from(trie.first_child[node])..usize::from(trie.first_child[node + 1]);
+            let bytes = &trie.byte[children.clone()];
+            match bytes.binary_search(&byte) {
+                Ok(at) => children.start + at,
+                Err(_) => 0,
+            }
+        };
+        if node == 0 {
+            return;
         }
-        found(1, *index);
+        let ends = usize::from(trie.first_term[node])..usize::from(trie.first_term[node + 1]);
+        for &index in &trie.terms[ends] {
+            found(depth, usize::from(index));
+        }
     }
-    walk(range, 1, query, found);
 }
 
 /// The walk of [`prefixes`] from `depth` bytes into the query, over the keys of `range`,
@@ -330,10 +346,10 @@ fn walk<K: AsRef<str>>(
     }
 }
 
-/// The length of the longest key of `table` that is a prefix of `query` (0 if none).
-fn longest_prefix(table: &[(&str, usize)], query: impl Iterator<Item = u8>) -> usize {
+/// The length of the longest key of `trie` that is a prefix of `query` (0 if none).
+fn longest_prefix(trie: &tables::Trie, query: impl Iterator<Item = u8>) -> usize {
     let mut longest = 0;
-    prefixes(table, query, |len, _| longest = len);
+    prefixes_in_trie(trie, query, |len, _| longest = len);
     longest
 }
 
@@ -637,15 +653,17 @@ impl Vocabulary {
     /// the built-in terms) and of the added-terms table `added` that is a prefix of `query`.
     fn prefixes(
         &self,
-        builtin: &tables::Table,
+        builtin: &tables::Trie,
         added: &[(Box<str>, usize)],
         query: impl Iterator<Item = u8> + Clone,
         mut found: impl FnMut(usize, usize),
     ) {
         if self.builtin {
-            prefixes_indexed(builtin, query.clone(), &mut found);
+            prefixes_in_trie(builtin, query.clone(), &mut found);
         }
-        prefixes(added, query, &mut found);
+        if !added.is_empty() {
+            prefixes(added, query, &mut found);
+        }
     }
 
     /// The term (among all the terms that name the field) that names the field `segment`
@@ -719,8 +737,9 @@ impl Vocabulary {
             let whole = Normalised {
                 text: first.text.clone(),
                 ends: vec![first.text.len()],
+                ambiguous: first.ambiguous,
+                edge_digits: first.edge_digits,
                 separated: false,
-                ..first.clone()
             };
             if let Some(other) = self.exact(&whole, &first)
                 && other.better_than(best)
@@ -748,7 +767,7 @@ impl Vocabulary {
             rest: None,
             after_another_word: false,
         };
-        let ordinary = longest_prefix(tables::ORDINARY, all.bytes());
+        let ordinary = longest_prefix(&tables::ORDINARY, all.bytes());
         self.prefixes(
             &tables::BY_COMPACT,
             &self.by_compact,
@@ -847,7 +866,7 @@ impl Vocabulary {
                         let w_start = name.ends[last - 1];
                         let word = &name.text[w_start..name.ends[last]];
                         let cut = len - at;
-                        if longest_prefix(tables::ORDINARY, word.bytes()) <= cut {
+                        if longest_prefix(&tables::ORDINARY, word.bytes()) <= cut {
                             let place = Place {
                                 rest: Some(&word[cut..]),
                                 ..whole
@@ -857,7 +876,7 @@ impl Vocabulary {
                     }
                 });
                 // The term's first word ends a longer word (`xtrade_union`).
-                if longest_prefix(tables::ORDINARY_REVERSED, backwards(word)) == 0 {
+                if longest_prefix(&tables::ORDINARY_REVERSED, backwards(word)) == 0 {
                     for cut in 1..word.len().saturating_sub(COMPOUND_MIN_LETTERS - 1) {
                         if !word.is_char_boundary(cut) {
                             continue;
@@ -894,7 +913,7 @@ impl Vocabulary {
                         consider(index, whole, end);
                     } else if len
                         >= *ordinary
-                            .get_or_insert_with(|| longest_prefix(tables::ORDINARY, word.bytes()))
+                            .get_or_insert_with(|| longest_prefix(&tables::ORDINARY, word.bytes()))
                     {
                         let rest = &word[len..];
                         if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
@@ -917,7 +936,7 @@ impl Vocabulary {
                     if len < word.len()
                         && len
                             >= *ordinary.get_or_insert_with(|| {
-                                longest_prefix(tables::ORDINARY_REVERSED, backwards(word))
+                                longest_prefix(&tables::ORDINARY_REVERSED, backwards(word))
                             })
                     {
                         let place = Place {
