@@ -439,8 +439,28 @@ pub fn normalise(segment: &str, reading: Reading, table: &FoldTable, out: &mut N
         tentative: None,
     };
     if segment.is_ascii() {
-        for b in segment.bytes() {
+        let bytes = segment.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii_lowercase()
+                && reader.prev == Kind::Lower
+                && reader.run.is_none()
+                && reader.tentative.is_none()
+            {
+                // Lowercase letters after a lowercase letter go on its word, as they are: read
+                // at once (as `letters` would read them one by one).
+                let n = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_lowercase())
+                    .count();
+                reader.out.text.push_str(&segment[i..i + n]);
+                reader.prev_start = reader.out.text.len() - 1;
+                reader.prev_prev = Kind::Lower;
+                i += n;
+                continue;
+            }
             ascii(&mut reader, b);
+            i += 1;
         }
     } else {
         for c in segment.chars() {
