@@ -215,12 +215,12 @@ pub fn words(segment: &str) -> Vec<String> {
 /// (`"card-Number"` -> `"cardnumber"`), for comparing names written in different styles.
 pub fn compact(segment: &str) -> String {
     if segment.is_ascii() {
-        // The same as below for ASCII, without the Unicode tables.
-        return segment
-            .bytes()
-            .filter(u8::is_ascii_alphanumeric)
-            .map(|b| char::from(b.to_ascii_lowercase()))
-            .collect();
+        // The same as below for ASCII, without the Unicode tables, in one allocation.
+        let mut out = String::with_capacity(segment.len());
+        for b in segment.bytes().filter(u8::is_ascii_alphanumeric) {
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+        return out;
     }
     segment
         .chars()
