@@ -231,9 +231,9 @@ pub fn write<'a>(
             World::Redaction => {
                 let edits = instance.redact(&ctx, &data)?;
                 if !edits.is_empty() {
-                    // Replacements first, in the order given; then removals from the last
-                    // path to the first (array indices compared as numbers), so that removing
-                    // one element of an array never moves another one still to remove.
+                    // Replacements first, in the order given; then the removals, each of
+                    // the path as the record had it (removing one element of an array never
+                    // moves another one still to remove; see `record::remove_all`).
                     let mut removals: Vec<&str> = Vec::new();
                     for edit in &edits {
                         let applied = match &edit.change {
@@ -252,12 +252,7 @@ pub fn write<'a>(
                             )));
                         }
                     }
-                    removals.sort_by(|a, b| record::pointer_order(b, a));
-                    removals.dedup();
-                    for path in removals {
-                        // A path inside one removed before it is gone with it.
-                        record::remove_at(&mut fields, path);
-                    }
+                    record::remove_all(&mut fields, &removals);
                     for edit in edits {
                         let action = match edit.change {
                             Change::Redact(_) => Action::Redact,

@@ -278,6 +278,54 @@ pub fn remove_at(root: &mut Value, pointer: &str) -> bool {
     }
 }
 
+/// Removes the values at every one of `pointers` (none the root), each as it was before
+/// any was removed: as removing them one by one from the last to the first in
+/// [`pointer_order`] does (a pointer inside another one removed is gone with it), but in
+/// time linear in the pointers and the arrays they remove from, where one by one each
+/// removal from an array would shift the elements after it.
+///
+/// Removals from objects come first, every path still as it was; then the removals from
+/// each array, the arrays taken deepest (last in [`pointer_order`]) first, so no array
+/// is shifted before the removals below its elements are done.
+pub fn remove_all(root: &mut Value, pointers: &[&str]) {
+    use std::collections::BTreeMap;
+    let mut from_arrays: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &pointer in pointers {
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        match root.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(last.replace("~1", "/").replace("~0", "~").as_str());
+            }
+            Some(Value::Array(items)) => {
+                if let Ok(i) = last.parse::<usize>()
+                    && i < items.len()
+                {
+                    from_arrays.entry(parent).or_default().push(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut arrays: Vec<(&str, Vec<usize>)> = from_arrays.into_iter().collect();
+    arrays.sort_by(|(a, _), (b, _)| pointer_order(b, a));
+    for (parent, mut indices) in arrays {
+        let Some(Value::Array(items)) = root.pointer_mut(parent) else {
+            continue;
+        };
+        indices.sort_unstable();
+        indices.dedup();
+        let mut next = indices.into_iter().peekable();
+        let mut i = 0;
+        items.retain(|_| {
+            let gone = next.next_if_eq(&i).is_some();
+            i += 1;
+            !gone
+        });
+    }
+}
+
 /// Replaces the value at `pointer`, which must exist. Returns whether it did.
 pub fn replace_at(root: &mut Value, pointer: &str, value: Value) -> bool {
     match root.pointer_mut(pointer) {
@@ -420,6 +468,40 @@ mod tests {
         assert!(remove_at(&mut v, "/l/1"));
         assert!(!remove_at(&mut v, "/missing/x"));
         assert_eq!(v, json!({"a": {"b": 1}, "l": [1, 3]}));
+    }
+
+    #[test]
+    fn removing_all_at_once_is_removing_one_by_one_from_the_last() {
+        let v = json!({"a": {"b": [1, {"x": 2, "y": [3, 4, 5]}, 6, 7], "c~/d": 8},
+                       "l": [[1, 2], [3, 4], 5, 6, 7, 8], "e": 9});
+        let sets: &[&[&str]] = &[
+            &["/l/1", "/l/0/1", "/l/3", "/l/5"],
+            &["/a/b/1/y/0", "/a/b/1/y/2", "/a/b/0", "/a/b/3", "/a/c~0~1d"],
+            &["/a/b/1", "/a/b/1/x", "/a/b/1/y/1", "/l/0", "/l/0", "/e"],
+            &["/a", "/a/b/2", "/l/2", "/l/4", "/missing/x", "/l/9"],
+            &["/l/0/0", "/l/0/1", "/l/1/0", "/l/1/1", "/l/0", "/l/1"],
+        ];
+        for set in sets {
+            let mut one_by_one = v.clone();
+            let mut sorted = set.to_vec();
+            sorted.sort_by(|a, b| pointer_order(b, a));
+            sorted.dedup();
+            for p in sorted {
+                remove_at(&mut one_by_one, p);
+            }
+            let mut at_once = v.clone();
+            remove_all(&mut at_once, set);
+            assert_eq!(at_once, one_by_one, "{set:?}");
+        }
+        // Every other element of a long array, as a card-redaction plugin may ask.
+        let mut long = Value::Array((0..10_000).map(Value::from).collect());
+        let paths: Vec<String> = (0..10_000).step_by(2).map(|i| format!("/{i}")).collect();
+        let mut wrapped = json!({ "l": long.take() });
+        let paths: Vec<String> = paths.iter().map(|p| format!("/l{p}")).collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        remove_all(&mut wrapped, &refs);
+        let expected: Vec<Value> = (1..10_000).step_by(2).map(Value::from).collect();
+        assert_eq!(wrapped, json!({ "l": expected }));
     }
 
     #[test]

@@ -420,21 +420,9 @@ fn main() {
         ),
     ];
     for (name, doc, table) in tables {
-        // Where the keys of each first byte start.
-        let mut index = [0usize; 257];
-        for (b, slot) in index.iter_mut().enumerate() {
-            *slot = table.partition_point(|(k, _)| usize::from(k.as_bytes()[0]) < b);
-        }
         writeln!(out).unwrap();
         writeln!(out, "/// {doc}").unwrap();
-        writeln!(out, "pub(super) static {name}: Table = Table {{").unwrap();
-        writeln!(out, "    keys: &[").unwrap();
-        for (k, i) in &table {
-            writeln!(out, "        ({k:?}, {i}),").unwrap();
-        }
-        writeln!(out, "    ],").unwrap();
-        writeln!(out, "    index: {index:?},").unwrap();
-        writeln!(out, "}};").unwrap();
+        writeln!(out, "pub(super) static {name}: Trie = {};", trie(&table)).unwrap();
     }
     writeln!(out).unwrap();
     writeln!(out, "/// Terms with technical readings, run together (sorted), and the words that make them technical (sorted).").unwrap();
@@ -460,11 +448,8 @@ fn main() {
     let list = |out: &mut String, name: &str, doc: &str, words: Vec<String>| {
         writeln!(out).unwrap();
         writeln!(out, "/// {doc}").unwrap();
-        writeln!(out, "pub(super) static {name}: &[(&str, usize)] = &[").unwrap();
-        for w in words {
-            writeln!(out, "    ({w:?}, 0),").unwrap();
-        }
-        writeln!(out, "];").unwrap();
+        let keys: Vec<(String, usize)> = words.into_iter().map(|w| (w, 0)).collect();
+        writeln!(out, "pub(super) static {name}: Trie = {};", trie(&keys)).unwrap();
     };
     list(
         &mut out,
@@ -528,4 +513,65 @@ fn main() {
     let dest =
         PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("special_categories.rs");
     std::fs::write(dest, out).expect("write the tables");
+}
+
+/// The trie of `keys` (sorted, with their term indices), as the text of a `Trie` (see
+/// `src/names/mod.rs`): nodes numbered breadth first from the root, 0, so that the children
+/// of each node, in the order of their bytes, follow those of the node before it.
+fn trie(keys: &[(String, usize)]) -> String {
+    // Built as nested maps, then numbered.
+    let mut children: Vec<BTreeMap<u8, usize>> = vec![BTreeMap::new()];
+    let mut ending: Vec<Vec<usize>> = vec![Vec::new()];
+    for (key, index) in keys {
+        let mut node = 0;
+        for &b in key.as_bytes() {
+            node = match children[node].get(&b) {
+                Some(&next) => next,
+                None => {
+                    children.push(BTreeMap::new());
+                    ending.push(Vec::new());
+                    let next = children.len() - 1;
+                    children[node].insert(b, next);
+                    next
+                }
+            };
+        }
+        ending[node].push(*index);
+    }
+    let mut order = vec![0];
+    let mut bytes = vec![0u8];
+    let mut i = 0;
+    while i < order.len() {
+        for (&b, &child) in &children[order[i]] {
+            order.push(child);
+            bytes.push(b);
+        }
+        i += 1;
+    }
+    let mut first_child = Vec::with_capacity(order.len() + 1);
+    let mut next = 1;
+    for &node in &order {
+        first_child.push(next);
+        next += children[node].len();
+    }
+    first_child.push(next);
+    let mut first_term = Vec::with_capacity(order.len() + 1);
+    let mut terms = Vec::new();
+    for &node in &order {
+        first_term.push(terms.len());
+        let mut ends = ending[node].clone();
+        ends.sort_unstable();
+        terms.extend(ends);
+    }
+    first_term.push(terms.len());
+    assert!(next <= usize::from(u16::MAX) && terms.len() <= usize::from(u16::MAX));
+    assert!(terms.iter().all(|&t| t <= usize::from(u16::MAX)));
+    // The root's child for each byte (0 for none), so that the first step is one look-up.
+    let mut root = [0usize; 256];
+    for c in first_child[0]..first_child[1] {
+        root[usize::from(bytes[c])] = c;
+    }
+    format!(
+        "Trie {{ root: {root:?}, first_child: &{first_child:?}, byte: &{bytes:?}, first_term: &{first_term:?}, terms: &{terms:?} }}"
+    )
 }

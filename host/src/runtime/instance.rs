@@ -69,6 +69,7 @@ pub struct Instance<'a> {
     runtime: &'a Runtime,
     store: Store<HostState>,
     bound: Option<Bound>,
+    fuel_used: Option<u64>,
 }
 
 impl Plugin {
@@ -80,6 +81,7 @@ impl Plugin {
             runtime,
             store,
             bound: Some(bound),
+            fuel_used: None,
         })
     }
 }
@@ -96,6 +98,11 @@ fn new_store(runtime: &Runtime) -> Store<HostState> {
         },
     );
     store.limiter(|state| state as &mut dyn ResourceLimiter);
+    if runtime.is_metered() {
+        store
+            .set_fuel(u64::MAX)
+            .expect("a metered engine consumes fuel");
+    }
     store
 }
 
@@ -167,8 +174,18 @@ impl Instance<'_> {
             self.bind()?;
         }
         self.store.set_epoch_deadline(self.runtime.deadline_ticks());
+        if self.runtime.is_metered() {
+            self.store
+                .set_fuel(u64::MAX)
+                .expect("a metered engine consumes fuel");
+        }
         let bound = self.bound.as_ref().expect("bound above");
-        match f(bound, &mut self.store) {
+        let result = f(bound, &mut self.store);
+        self.fuel_used = self
+            .runtime
+            .is_metered()
+            .then(|| u64::MAX - self.store.get_fuel().unwrap_or(0));
+        match result {
             Some(Ok(r)) => Ok(r),
             Some(Err(e)) => {
                 let kind = self.classify(&e);
@@ -180,6 +197,12 @@ impl Instance<'_> {
                 self.plugin.world
             )))),
         }
+    }
+
+    /// The fuel the last call on this instance burnt (successful or not), when its runtime
+    /// is [metered](Runtime::metered); `None` otherwise or before any call.
+    pub fn fuel_used(&self) -> Option<u64> {
+        self.fuel_used
     }
 
     /// The plugin's verdict on its configuration.

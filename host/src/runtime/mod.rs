@@ -85,6 +85,7 @@ pub struct Runtime {
     limits: Limits,
     deadline_ticks: u64,
     stop_ticker: Arc<AtomicBool>,
+    metered: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -98,6 +99,20 @@ impl fmt::Debug for Runtime {
 impl Runtime {
     /// Creates the engine and starts its epoch ticker.
     pub fn new(limits: Limits) -> Result<Self> {
+        Self::build(limits, false)
+    }
+
+    /// A runtime that also counts the work of every plugin call in wasmtime *fuel* (about
+    /// one unit per WebAssembly instruction), for tests and benchmarks that bound a plugin's
+    /// work deterministically rather than by the clock: each call starts with an unlimited
+    /// tank and [`Instance::fuel_used`] tells what the last call burnt. Counting costs some
+    /// speed, and the code compiled for it differs from the gateway's: a metered runtime is
+    /// not for serving. The deadline and memory cap of `limits` apply as in [`Runtime::new`].
+    pub fn metered(limits: Limits) -> Result<Self> {
+        Self::build(limits, true)
+    }
+
+    fn build(limits: Limits, metered: bool) -> Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
         let instances = limits.instances.max(1);
         // A Rust guest for wasm32-wasip2 is one component of a few core instances (the
@@ -115,7 +130,8 @@ impl Runtime {
         config
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .epoch_interruption(true)
-            .max_wasm_stack(512 << 10);
+            .max_wasm_stack(512 << 10)
+            .consume_fuel(metered);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("creating the wasmtime engine")?;
@@ -144,6 +160,7 @@ impl Runtime {
             limits,
             deadline_ticks,
             stop_ticker,
+            metered,
         })
     }
 
@@ -203,6 +220,11 @@ impl Runtime {
 
     pub(crate) fn deadline_ticks(&self) -> u64 {
         self.deadline_ticks
+    }
+
+    /// Whether calls are metered in fuel (see [`Runtime::metered`]).
+    pub fn is_metered(&self) -> bool {
+        self.metered
     }
 }
 

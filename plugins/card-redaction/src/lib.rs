@@ -118,6 +118,7 @@ fn is_index(segment: &str) -> bool {
 }
 
 /// Why a field is removed.
+#[derive(Clone)]
 enum Removal {
     /// A segment of its path is named in `remove_fields`: that segment.
     Named(String),
@@ -125,25 +126,100 @@ enum Removal {
     CardNumberInName,
 }
 
-/// The field to remove for the leaf at `path`: the pointer up to and including its first
-/// segment that is named in `remove` (compact forms) or holds a card number, and why.
-fn removal<'p>(path: &'p str, remove: &[String]) -> Option<(&'p str, Removal)> {
-    // Byte offset just past each escaped segment, alongside the unescaped segment.
-    let mut end = 0;
-    for (raw, segment) in path.split('/').skip(1).zip(pointer::segments(path)) {
-        end += 1 + raw.len();
-        if card::contains_card_number(&segment) {
-            return Some((&path[..end], Removal::CardNumberInName));
-        }
-        if is_index(&segment) {
-            continue;
-        }
-        let compact = names::compact(&segment);
-        if remove.contains(&compact) {
-            return Some((&path[..end], Removal::Named(segment.into_owned())));
+/// What one segment of a path says about the fields below it.
+#[derive(Clone)]
+enum Verdict {
+    /// Nothing: look further down.
+    Keep,
+    /// The field at this segment is removed, and why.
+    Remove(Removal),
+}
+
+/// The verdict on one (escaped) segment: it holds a card number, or it is a name (not an
+/// index) in `remove` (compact forms).
+fn verdict(raw: &str, remove: &[String]) -> Verdict {
+    let segment = pointer::unescape(raw);
+    if card::contains_card_number(&segment) {
+        return Verdict::Remove(Removal::CardNumberInName);
+    }
+    if is_index(&segment) {
+        return Verdict::Keep;
+    }
+    if remove.contains(&names::compact(&segment)) {
+        return Verdict::Remove(Removal::Named(segment.into_owned()));
+    }
+    Verdict::Keep
+}
+
+/// The removals of pass 1 over leaves in record order, judging each segment of a path once
+/// for all the leaves that share it.
+///
+/// Leaves arrive in document order, so the leaves below one object or array come together
+/// and share the path down to it: the verdicts on the segments of the previous leaf's path
+/// are kept, and a leaf only has the segments past the common prefix judged. The work is
+/// thus linear in the size of the record's keys, not in the sum of its paths' lengths (a
+/// deep record of long keys repeats them in every leaf's path).
+struct Removals<'r> {
+    remove: &'r [String],
+    /// The previous path's segments: the byte offset just past each in that path, and its
+    /// verdict. Only the segments up to the first removal are kept (nothing below one is
+    /// looked at).
+    judged: Vec<(usize, Verdict)>,
+    previous: String,
+}
+
+impl<'r> Removals<'r> {
+    fn new(remove: &'r [String]) -> Self {
+        Self {
+            remove,
+            judged: Vec::new(),
+            previous: String::new(),
         }
     }
-    None
+
+    /// The field to remove for the leaf at `path`: the pointer up to and including its
+    /// first segment that is named in `remove` or holds a card number, and why.
+    fn of<'p>(&mut self, path: &'p str) -> Option<(&'p str, Removal)> {
+        // Keep the verdicts of the segments this path shares with the previous one: those
+        // ending within the bytes the two have in common, at a segment boundary of this one.
+        let common = path
+            .bytes()
+            .zip(self.previous.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let shared = self
+            .judged
+            .iter()
+            .take_while(|(end, _)| {
+                *end <= common && (path.len() == *end || path.as_bytes()[*end] == b'/')
+            })
+            .count();
+        self.judged.truncate(shared);
+        if let Some((end, Verdict::Remove(why))) = self.judged.last() {
+            let end = *end;
+            let why = why.clone();
+            self.previous.clear();
+            self.previous.push_str(&path[..end]);
+            return Some((&path[..end], why));
+        }
+        let mut end = self.judged.last().map_or(0, |(end, _)| *end);
+        let mut found = None;
+        for raw in path[end..].split('/').skip(1) {
+            end += 1 + raw.len();
+            let v = verdict(raw, self.remove);
+            let stop = matches!(v, Verdict::Remove(_));
+            if let Verdict::Remove(why) = &v {
+                found = Some((&path[..end], why.clone()));
+            }
+            self.judged.push((end, v));
+            if stop {
+                break;
+            }
+        }
+        self.previous.clear();
+        self.previous.push_str(&path[..end]);
+        found
+    }
 }
 
 /// The value that replaces `value` when it is text holding card numbers, and their networks.
@@ -183,17 +259,23 @@ impl redact::Guest for Plugin {
 
         // Pass 1: fields named for card data or with a card number. Paths cut at their first
         // matching segment never nest (a path below a removed one would have been cut there
-        // too), so deduplicating exact paths is enough.
-        let mut removed: Vec<String> = Vec::new();
-        let mut edits = Vec::new();
-        for field in &record.fields {
-            let Some((path, why)) = removal(&field.path, &remove) else {
+        // too), and the leaves below one field come together in record order, so a removal
+        // repeats the one before it or is new. A leaf is below a removed field exactly when
+        // its own path is cut (at that field), which pass 2 is told leaf by leaf.
+        let mut removals = Removals::new(&remove);
+        let mut cut = vec![false; record.fields.len()];
+        let mut edits: Vec<redact::Edit> = Vec::new();
+        // (A `BTreeSet`: a `HashSet` would seed its hasher from WASI randomness, which
+        // plugins do not get.)
+        let mut seen = std::collections::BTreeSet::new();
+        for (field, cut) in record.fields.iter().zip(&mut cut) {
+            let Some((path, why)) = removals.of(&field.path) else {
                 continue;
             };
-            if removed.iter().any(|r| r == path) {
+            *cut = true;
+            if edits.last().is_some_and(|e| e.path == path) || !seen.insert(path) {
                 continue;
             }
-            removed.push(path.to_owned());
             let reason = match why {
                 Removal::Named(name) => {
                     format!("field named for card data ({name}) removed: card data is never stored")
@@ -210,13 +292,14 @@ impl redact::Guest for Plugin {
                 reason,
             });
         }
+        drop(seen);
 
         // Pass 2: card numbers in the values that remain. Number fields that are card
         // numbers are removed (after the named fields); texts are redacted, after every
         // removal.
         let mut redactions = Vec::new();
-        for field in record.fields {
-            if removed.iter().any(|r| pointer::is_within(&field.path, r)) {
+        for (field, cut) in record.fields.into_iter().zip(cut) {
+            if cut {
                 continue;
             }
             if let Some(network) = card_in_number(&field.value) {

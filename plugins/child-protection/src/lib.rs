@@ -161,7 +161,12 @@ impl admit::Guest for Plugin {
         let dob_fields = compact_all(&cfg.date_of_birth_fields);
         let age_fields = compact_all(&cfg.age_fields);
         for field in &record.fields {
-            let Some(last) = pointer::segments(&field.path).last() else {
+            // The last segment (found from the end: a deep path's others do not matter).
+            let Some(last) = field
+                .path
+                .rsplit_once('/')
+                .map(|(_, l)| pointer::unescape(l))
+            else {
                 continue;
             };
             let name = names::compact(&last);

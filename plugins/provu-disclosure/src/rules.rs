@@ -36,13 +36,46 @@ impl<'a, F: FieldView> Record<'a, F> {
         !matches!(self.get(path), None | Some(Leaf::Null))
     }
 
-    /// Whether the array at `path` holds the string `item`.
+    /// Whether the array at `path` holds the string `item`: whether one of the leaves
+    /// `{path}/0`, `{path}/1`, ... up to the first index that is not a leaf is `item`.
+    ///
+    /// One pass over the fields (looking each element up by its pointer would be a pass
+    /// per element): the first leaf of each index is kept, then the indices are read in
+    /// order.
     fn lists(&self, path: &str, item: &str) -> bool {
-        (0..)
-            .map(|i| self.get(&format!("{path}/{i}")))
-            .take_while(Option::is_some)
-            .any(|leaf| leaf == Some(Leaf::Text(item)))
+        let mut elements: Vec<Option<Leaf<'a>>> = Vec::new();
+        for f in self.fields {
+            let Some(index) = f
+                .path()
+                .strip_prefix(path)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(array_index)
+            else {
+                continue;
+            };
+            // No run of indices from 0 can reach past the number of fields.
+            if index >= self.fields.len() {
+                continue;
+            }
+            if elements.len() <= index {
+                elements.resize(index + 1, None);
+            }
+            elements[index].get_or_insert(f.leaf());
+        }
+        elements
+            .iter()
+            .take_while(|leaf| leaf.is_some())
+            .any(|leaf| *leaf == Some(Leaf::Text(item)))
     }
+}
+
+/// The index `segment` names, written as `format!("{i}")` writes it (no sign, no leading
+/// zero).
+fn array_index(segment: &str) -> Option<usize> {
+    let canonical = !segment.is_empty()
+        && segment.bytes().all(|b| b.is_ascii_digit())
+        && (segment == "0" || !segment.starts_with('0'));
+    canonical.then(|| segment.parse().ok()).flatten()
 }
 
 /// Who reads, and why.

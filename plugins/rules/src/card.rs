@@ -478,17 +478,16 @@ pub fn network_of_float(value: f64) -> Option<Network> {
 /// An iterator over the card numbers of a text, left to right; see [`card_numbers`].
 #[derive(Debug, Clone)]
 pub struct CardNumbers<'a> {
-    scanner: scan::Scanner<'a>,
+    /// `None` when the text has too few digits to hold a card: most texts, which are then
+    /// passed without setting up a scanner.
+    scanner: Option<scan::Scanner<'a>>,
 }
 
 /// The card numbers in `text`, left to right, without allocating.
 pub fn card_numbers(text: &str) -> CardNumbers<'_> {
-    let scanner = if has_enough_digits(text) {
-        scan::Scanner::new(text)
-    } else {
-        scan::Scanner::new("")
-    };
-    CardNumbers { scanner }
+    CardNumbers {
+        scanner: has_enough_digits(text).then(|| scan::Scanner::new(text)),
+    }
 }
 
 /// Every card number in `text`, left to right. Does not allocate when there is none.
@@ -498,7 +497,8 @@ pub fn find_card_numbers(text: &str) -> Vec<CardMatch> {
 
 /// Whether `text` holds at least one card number.
 pub fn contains_card_number(text: &str) -> bool {
-    card_numbers(text).next().is_some()
+    // Checked first so that most texts do not even move a scanner around.
+    has_enough_digits(text) && card_numbers(text).next().is_some()
 }
 
 /// Returns None when the text holds no card number (no allocation in that case), else the
@@ -531,6 +531,9 @@ pub fn redact_card_numbers(text: &str, marker: &str) -> Option<(String, Vec<Netw
 
 /// One pass of [`redact_card_numbers`]: the card numbers of `text` replaced.
 fn redact_once(text: &str, marker: &str) -> Option<(String, Vec<Network>)> {
+    if !has_enough_digits(text) {
+        return None;
+    }
     let mut matches = card_numbers(text);
     let first = matches.next()?;
     let mut out = String::with_capacity(text.len() + marker.len());
@@ -550,7 +553,7 @@ impl Iterator for CardNumbers<'_> {
     type Item = CardMatch;
 
     fn next(&mut self) -> Option<CardMatch> {
-        self.scanner.next()
+        self.scanner.as_mut()?.next()
     }
 }
 

@@ -114,6 +114,8 @@ pub fn is_plain_letter(c: char) -> bool {
 pub fn normalise_char(c: char, mut emit: impl FnMut(char)) {
     if c.is_ascii() {
         emit(c);
+    } else if let Some(ascii) = fullwidth_ascii(c) {
+        emit(ascii);
     } else if is_plain_letter(c) || !is_ignorable(c) {
         decompose_compatible(c, |d| {
             // `c` itself (no decomposition) is known not to be ignorable.
@@ -121,6 +123,19 @@ pub fn normalise_char(c: char, mut emit: impl FnMut(char)) {
                 emit(decimal_digit(d).unwrap_or(d));
             }
         });
+    }
+}
+
+/// The ASCII character that a full-width form (U+FF01 to U+FF5E: `４`, `－`, `Ａ`) reads as:
+/// its compatibility decomposition, found without looking it up (none of them is
+/// ignorable, and each decomposes to the ASCII character 0xFEE0 below it).
+#[inline]
+fn fullwidth_ascii(c: char) -> Option<char> {
+    let code = u32::from(c);
+    if (0xFF01..=0xFF5E).contains(&code) {
+        char::from_u32(code - 0xFEE0)
+    } else {
+        None
     }
 }
 
@@ -199,6 +214,14 @@ impl<'a> NormChars<'a> {
         }
         self.pos += n;
         &rest[..n]
+    }
+
+    /// Goes on reading from `offset`, a character boundary, as if the characters before it
+    /// had been read.
+    pub fn jump_to(&mut self, offset: usize) {
+        assert!(self.text.is_char_boundary(offset));
+        self.pos = offset;
+        self.sub = 0;
     }
 
     /// Reads at once the ASCII characters from here on for which `skip` holds, up to the
@@ -318,6 +341,24 @@ mod tests {
         assert_eq!(normalised("－／．，＿（）"), "-/.,_()");
         // Dashes without a compatibility mapping stay what they are.
         assert_eq!(normalised("–—"), "–—");
+    }
+
+    #[test]
+    fn full_width_forms_read_as_their_decomposition() {
+        for c in ('\u{FF01}'..='\u{FF5E}').chain(['\u{FF00}', '\u{FF5F}', '\u{FF10}']) {
+            let mut looked_up = String::new();
+            if !is_ignorable(c) {
+                decompose_compatible(c, |d| {
+                    if d == c || !is_ignorable(d) {
+                        looked_up.push(decimal_digit(d).unwrap_or(d));
+                    }
+                });
+            }
+            let mut read = String::new();
+            normalise_char(c, |d| read.push(d));
+            assert_eq!(read, looked_up, "{c:?}");
+        }
+        assert_eq!(normalised("４１１１－１"), "4111-1");
     }
 
     #[test]

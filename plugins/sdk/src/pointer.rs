@@ -4,13 +4,16 @@ use std::borrow::Cow;
 
 /// The unescaped segments of `pointer` (`"/a~1b/0"` -> `["a/b", "0"]`).
 pub fn segments(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> {
-    pointer.split('/').skip(1).map(|s| {
-        if s.contains('~') {
-            Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
-        } else {
-            Cow::Borrowed(s)
-        }
-    })
+    pointer.split('/').skip(1).map(unescape)
+}
+
+/// One segment of a pointer as the key it names (`"a~1b"` -> `"a/b"`).
+pub fn unescape(segment: &str) -> Cow<'_, str> {
+    if segment.contains('~') {
+        Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(segment)
+    }
 }
 
 /// Whether `path` is `prefix` or lies below it (`/a/b` is within `/a`, `/ab` is not).

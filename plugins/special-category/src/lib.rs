@@ -174,6 +174,11 @@ fn shown(segment: &str) -> String {
         .collect()
 }
 
+/// The number of leading bytes `a` and `b` have in common.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
 /// Whether a path segment is made only of ASCII digits, as array indices are.
 fn is_index(segment: &str) -> bool {
     !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
@@ -194,16 +199,25 @@ impl admit::Guest for Plugin {
         })
         .map_err(|e| admit::Rejection::misconfigured("special-category", default_clause(), e))?;
         let (clause, vocabulary) = &*kept;
+        // Leaves come in record order, so those below one object share the path down to it:
+        // only the segments past what a leaf's path shares with the previous one's are
+        // looked up (a deep record of long keys repeats them in every leaf's path).
+        let mut previous: &str = "";
         for field in &record.fields {
-            // Byte offset just past each escaped segment, alongside the unescaped segment.
-            let mut end = 0;
-            for (raw, segment) in field
-                .path
-                .split('/')
-                .skip(1)
-                .zip(pointer::segments(&field.path))
-            {
+            let path = field.path.as_str();
+            let common = common_prefix(path, previous);
+            // The end of the last whole segment the two paths share: the previous path's
+            // segments were all looked up, and matched nothing.
+            let boundary = |p: &str| p.len() == common || p.as_bytes()[common] == b'/';
+            let mut end = if boundary(path) && boundary(previous) {
+                common
+            } else {
+                path[..common].rfind('/').unwrap_or(0)
+            };
+            previous = path;
+            for raw in path[end..].split('/').skip(1) {
                 end += 1 + raw.len();
+                let segment = pointer::unescape(raw);
                 if is_index(&segment) {
                     continue;
                 }
@@ -215,7 +229,7 @@ impl admit::Guest for Plugin {
                             found.category,
                             shown(&segment)
                         ),
-                        path: Some(field.path[..end].to_owned()),
+                        path: Some(path[..end].to_owned()),
                         erase: false,
                     });
                 }

@@ -22,6 +22,42 @@ const MAX_TAG_REST: usize = 64;
 /// and one more is looked at after it.
 const WINDOW: usize = 32;
 
+/// The most gaps in the repeating pattern of a chain of single digits passed at once
+/// (`Scanner::pass_digit_chain`): fewer than the eleven gaps of the shortest number written
+/// digit by digit, so that the gap before such a number repeats one of its own.
+const MAX_CHAIN_PERIOD: usize = 8;
+
+/// How many digits at the end of a chain of single digits are read one by one: a candidate
+/// spans at most [`MAX_DIGITS`] groups, and the group after it is looked at.
+const CHAIN_TAIL: usize = MAX_DIGITS + 1;
+
+/// Whether gaps that repeat in `pattern`, between single digits, keep every group of the chain
+/// from being part of a phone number, an IBAN or a UUID, and read the same wherever they are:
+/// they are ASCII without digits, `+` (an international prefix), `&` or `%` (character
+/// references, which may hold digits), they do not end with a letter (two letters and a
+/// digit may start an IBAN), and the chain holds no eight hex digits in a row (a UUID's
+/// first group).
+fn chain_gaps_hold_no_number(pattern: &[&[u8]]) -> bool {
+    let plain = pattern.iter().all(|gap| {
+        gap.last().is_some_and(|b| !b.is_ascii_alphabetic())
+            && gap
+                .iter()
+                .all(|&b| b.is_ascii() && !b.is_ascii_digit() && !matches!(b, b'+' | b'&' | b'%'))
+    });
+    // Two rounds of the pattern, each gap after a digit, cover every run of hex digits.
+    let mut run = 0;
+    let mut longest = 0;
+    for gap in pattern.iter().chain(pattern) {
+        run += 1;
+        longest = longest.max(run);
+        for &b in *gap {
+            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+    }
+    plain && longest < 8
+}
+
 /// A phone number has at most this many digits (E.164).
 const MAX_PHONE_DIGITS: usize = 15;
 
@@ -274,6 +310,8 @@ struct Groups<'a> {
     behind_start: usize,
     /// Groups that start before this offset are part of an IBAN or a UUID.
     masked_until: usize,
+    /// The last group looked at for a UUID, and where the hex digits before it begin.
+    uuid_back: Option<(usize, usize)>,
     text: &'a str,
 }
 
@@ -285,6 +323,7 @@ impl<'a> Groups<'a> {
             behind: [None; 3],
             behind_start: 0,
             masked_until: 0,
+            uuid_back: None,
             text,
         }
     }
@@ -321,6 +360,16 @@ impl<'a> Groups<'a> {
                 end: base + tail + c.end,
             });
         }
+    }
+
+    /// Goes on reading from `end`, just past a group of one ASCII digit that is at least
+    /// three ASCII characters into the text and is not part of an IBAN or UUID, as if the
+    /// groups up to it had been read.
+    fn resume_after_digit(&mut self, end: usize) {
+        self.chars.jump_to(end);
+        self.gap = Some(Gap::default());
+        self.uuid_back = None;
+        self.remember_ascii(&self.text[end - 3..end]);
     }
 
     /// Remembers the ASCII characters `read`, which end where the reader now is.
@@ -442,7 +491,8 @@ impl Iterator for Groups<'_> {
             }
         }
         if group.start >= self.masked_until
-            && let Some(end) = uuid::around(self.text, group.start, group.end)
+            && let Some(end) =
+                uuid::around_after(self.text, group.start, group.end, &mut self.uuid_back)
         {
             self.masked_until = end;
         }
@@ -547,6 +597,8 @@ fn space_entity(first: NormChar, chars: NormChars<'_>) -> Option<(NormChars<'_>,
 #[derive(Debug, Clone, Copy)]
 struct Prev {
     len: usize,
+    /// Byte offset just past its last digit.
+    end: usize,
     /// Part of a phone number, a date, an IBAN or a UUID, or the last group of a card found:
     /// the end of another number, which does not run on into the front.
     masked: bool,
@@ -565,6 +617,13 @@ pub(super) struct Scanner<'a> {
     exhausted: bool,
     /// The group before `ring[head]`, if any.
     prev: Option<Prev>,
+    /// The groups from the front on known to be joined one to the next, and their digits
+    /// (counted up to [`MIN_DIGITS`]), so that a run is not counted again from each group.
+    run_groups: usize,
+    run_digits: usize,
+    /// Fronts that start before this offset are not looked at as the start of a chain of
+    /// single digits to pass at once (a look that failed holds for them too).
+    no_chain_until: usize,
 }
 
 /// What the gaps of a candidate have in common.
@@ -709,6 +768,9 @@ impl<'a> Scanner<'a> {
             len: 0,
             exhausted: false,
             prev: None,
+            run_groups: 0,
+            run_digits: 0,
+            no_chain_until: 0,
         }
     }
 
@@ -738,8 +800,18 @@ impl<'a> Scanner<'a> {
         let last = self.get(n - 1).expect("passing groups that were read");
         self.prev = Some(Prev {
             len: last.len,
+            end: last.end,
             masked,
         });
+        if n < self.run_groups {
+            for i in 0..n {
+                self.run_digits -= self.ring[(self.head + i) & (WINDOW - 1)].len;
+            }
+            self.run_groups -= n;
+        } else {
+            self.run_groups = 0;
+            self.run_digits = 0;
+        }
         self.head = (self.head + n) & (WINDOW - 1);
         self.len -= n;
     }
@@ -826,6 +898,120 @@ impl<'a> Scanner<'a> {
         Some(skip + 3)
     }
 
+    /// Whether the front is a single digit between two single digits, joined to both by alike
+    /// gaps of one separator, or free gaps (`4 4 4`, `4-4-4`, `4</b><b>4</b><b>4`): it starts
+    /// nothing, and is passed without looking further.
+    ///
+    /// Single digits only make numbers written digit by digit (the layouts start with four
+    /// digits, the irregular groupings hold groups of two digits or more, or a first group
+    /// split off a group of three), which must not be joined to a single digit before them by
+    /// a gap alike their first; the irregular groupings must not be joined to an unmasked
+    /// group before them by a gap of one separator or a free gap either. Nor is the front a
+    /// phone number (not after a `+`, not of two digits or more), a date (no date separator
+    /// unless the gap is simple, which starts no number) or a North American number (a group
+    /// of three digits after it).
+    fn front_in_digit_chain(&self) -> bool {
+        let (Some(front), Some((next, next_gap))) = (self.get(0), self.joined(1)) else {
+            return false;
+        };
+        let Some(gap) = &front.gap_before else {
+            return false;
+        };
+        front.len == 1
+            && next.len == 1
+            && !front.masked
+            && !front.plus_before
+            && self.prev.is_some_and(|p| p.len == 1 && !p.masked)
+            && (gap.len == 1 || gap.is_free())
+            && (gap.is_simple() || gap.date_separator().is_none())
+            && next_gap.is_alike(gap)
+    }
+
+    /// Passes at once the single digits of a long chain of them whose gaps repeat, byte for
+    /// byte, with a period of at most [`MAX_CHAIN_PERIOD`] gaps (`4 4 4 ...`, `4-4-4-...`,
+    /// `4 1 1 1 - 1 1 1 1 - ...`), up to the last [`CHAIN_TAIL`] of them, which are read as
+    /// usual. The window must be full of the chain's digits, the front joined to a single digit
+    /// before it; true when the digits were passed.
+    ///
+    /// No group of such a chain starts a card: single digits make only the numbers written
+    /// digit by digit; those of 12 or more digits in one and the same gap, or in fours, need
+    /// at least eleven gaps of one or two kinds, which then (the gaps repeating with a shorter
+    /// period) also join their first digit to the single digit before it, which rules them
+    /// out; and a chain of single digits holds no phone number (its gaps hold no `+`, its
+    /// groups are not of two digits or more), no date (no part of two or four digits), no
+    /// IBAN (no two letters right before a digit) and no UUID (no eight hex digits in a row).
+    /// Every candidate of the groups passed lies in the chain, with the group after it: the
+    /// last groups, whose candidates may reach past the chain, are read one by one.
+    fn pass_digit_chain(&mut self) -> bool {
+        let Some(prev) = self.prev else { return false };
+        let Some(front) = self.get(0) else {
+            return false;
+        };
+        if self.len < WINDOW || front.start < self.no_chain_until {
+            return false;
+        }
+        let bytes = self.text.as_bytes();
+        // The window's groups, each a single ASCII digit not part of another number, joined to
+        // the one before it (the front to `prev`).
+        let mut ends = [0; WINDOW];
+        let mut starts = [0; WINDOW];
+        for i in 0..WINDOW {
+            let g = &self.ring[(self.head + i) & (WINDOW - 1)];
+            // (Masked groups are passed as they are, and mask nothing further.)
+            if g.len != 1 || g.end - g.start != 1 || g.plus_before || g.gap_before.is_none() {
+                self.no_chain_until = g.end;
+                return false;
+            }
+            (starts[i], ends[i]) = (g.start, g.end);
+        }
+        // Gap `i` is the one before group `i` of the window.
+        let gap = |i: usize| &bytes[if i == 0 { prev.end } else { ends[i - 1] }..starts[i]];
+        let Some(period) =
+            (1..=MAX_CHAIN_PERIOD).find(|&k| (k..WINDOW).all(|i| gap(i) == gap(i - k)))
+        else {
+            self.no_chain_until = ends[WINDOW - 1];
+            return false;
+        };
+        let pattern: [&[u8]; MAX_CHAIN_PERIOD] = std::array::from_fn(|i| gap(i % period));
+        let pattern = &pattern[..period];
+        if !chain_gaps_hold_no_number(pattern) {
+            self.no_chain_until = ends[WINDOW - 1];
+            return false;
+        }
+        // Read on, byte for byte, while the chain goes on: the end of each of its last
+        // `CHAIN_TAIL + 1` digits, and how many were read after the window.
+        let mut tail = [0; CHAIN_TAIL + 1];
+        let mut at = ends[WINDOW - 1];
+        let mut more = 0;
+        while let Some(unit) = bytes.get(at..at + pattern[(WINDOW + more) % period].len() + 1)
+            && let Some((&digit, gap)) = unit.split_last()
+            && digit.is_ascii_digit()
+            && gap == pattern[(WINDOW + more) % period]
+        {
+            at += unit.len();
+            tail[more % tail.len()] = at;
+            more += 1;
+        }
+        if more <= CHAIN_TAIL {
+            self.no_chain_until = ends[WINDOW - 1];
+            return false;
+        }
+        // Pass everything up to the digit `CHAIN_TAIL` digits before the last one read.
+        let last = more - 1 - CHAIN_TAIL;
+        let end = tail[last % tail.len()];
+        self.head = 0;
+        self.len = 0;
+        self.run_groups = 0;
+        self.run_digits = 0;
+        self.prev = Some(Prev {
+            len: 1,
+            end,
+            masked: false,
+        });
+        self.groups.resume_after_digit(end);
+        true
+    }
+
     /// Whether the candidate made of the groups `0..=last` has one of the shapes of a card
     /// number, given its group lengths and gaps.
     fn has_card_shape(&self, lens: &[u8], gaps: &Gaps<'_>, last: usize) -> bool {
@@ -908,6 +1094,10 @@ impl<'a> Scanner<'a> {
             && self.prev.is_some_and(|p| !p.masked));
         // Digit by digit: not when the front is the next digit of a chain.
         let mut by_digit_may = true;
+        // Digit by digit in fours: the same, and only while what the shape asks of its first
+        // and fourth gaps, fixed once they are read, holds (see `has_card_shape`).
+        let mut fours_may = true;
+        let after_single_digit = self.prev.is_some_and(|p| p.len == 1);
         for i in 0..self.len {
             let group = self.get(i)?;
             if i > 0 {
@@ -917,8 +1107,17 @@ impl<'a> Scanner<'a> {
                 }
                 gaps.add(gap);
                 if i == 1 {
-                    by_digit_may = !(front_gap.is_some_and(|g| g.is_alike(gap))
-                        && self.prev.is_some_and(|p| p.len == 1));
+                    by_digit_may =
+                        !(front_gap.is_some_and(|g| g.is_alike(gap)) && after_single_digit);
+                    fours_may = by_digit_may && gap.separates_digits();
+                }
+                if i == 4
+                    && let (Some(first), Some(fourth)) = (gaps.first, gaps.fourth)
+                {
+                    fours_may &= !fourth.is_alike(first)
+                        && fourth.opens == 0
+                        && fourth.closes == 0
+                        && !(front_gap.is_some_and(|g| g.is_alike(fourth)) && after_single_digit);
                 }
             }
             if count + group.len > MAX_DIGITS {
@@ -941,7 +1140,8 @@ impl<'a> Scanner<'a> {
                     && all_single_digits
                     && gaps.all_alike
                     && gaps.first.is_none_or(Gap::separates_digits))
-                || (all_single_digits
+                || (fours_may
+                    && all_single_digits
                     && lens.len() < 16
                     && gaps.in_fours
                     && gaps.first.is_none_or(Gap::separates_digits));
@@ -961,16 +1161,27 @@ impl Iterator for Scanner<'_> {
             self.fill();
             let &front = self.get(0)?;
             // A run with fewer digits than a card (most runs) holds none: pass it whole.
-            let (mut n, mut digits) = (1, front.len);
+            let (mut n, mut digits) = if self.run_groups > 0 {
+                (self.run_groups, self.run_digits)
+            } else {
+                (1, front.len)
+            };
             while digits < MIN_DIGITS
                 && let Some((group, _)) = self.joined(n)
             {
                 digits += group.len;
                 n += 1;
             }
+            (self.run_groups, self.run_digits) = (n, digits);
             if digits < MIN_DIGITS && (n < self.len || self.exhausted) {
                 let masked = self.get(n - 1)?.masked;
                 self.pass(n, masked);
+                continue;
+            }
+            if self.front_in_digit_chain() {
+                if !self.pass_digit_chain() {
+                    self.pass(1, false);
+                }
                 continue;
             }
             if !front.masked {

@@ -1168,6 +1168,48 @@ fn digit_by_digit_chains_are_read_whole() {
 }
 
 #[test]
+fn long_chains_of_single_digits_hold_no_card_but_the_numbers_after_them_are_found() {
+    // Chains long enough to be passed at once, whatever their digits: nothing inside them,
+    // and what follows them is read as after any single digit.
+    let digits = "4111111111111111".repeat(20);
+    for pattern in [
+        &[" "][..],
+        &["-"],
+        &["</b><b>"],
+        &[" ", " ", " ", " - "],
+        &[" ", "-"],
+    ] {
+        let chain: String = digits
+            .chars()
+            .enumerate()
+            .map(|(i, d)| format!("{d}{}", pattern[i % pattern.len()]))
+            .collect();
+        assert_no_card(&chain);
+        assert_no_card(&format!("{chain}4 1 1 1"));
+        for (after, card) in [
+            ("4111111111111111", "4111111111111111"),
+            ("4111 1111 1111 1111", "4111 1111 1111 1111"),
+            (
+                "x 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+                "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+            ),
+        ] {
+            let text = format!("{chain}{after} ok");
+            assert_eq!(found(&text), [(card, Network::Visa)], "{text:?}");
+        }
+        // A chain broken by another number goes on being read after it.
+        let broken = format!("{chain}ref 4111111111111111 {chain}");
+        assert_eq!(
+            found(&broken),
+            [("4111111111111111", Network::Visa)],
+            "{broken:?}"
+        );
+    }
+    // A phone number at the start of the chain.
+    assert_no_card(&format!("00001 {}", "4 ".repeat(200)));
+}
+
+#[test]
 fn digit_by_digit_with_any_uniform_gap() {
     for sep in ["-", ".", "/", ",", "  ", "   ", "\t", "\u{a0}", "–"] {
         let written: Vec<String> = "4111111111111111".chars().map(String::from).collect();
@@ -1264,6 +1306,38 @@ fn redaction_repeats_until_no_card_is_left() {
     // A marker with digits is applied once.
     let (out, _) = redact_card_numbers(&text, "#1").unwrap();
     assert_eq!(out, format!("{twelve} #1"));
+}
+
+#[test]
+fn a_chain_of_cards_joined_by_single_spaces_is_redacted_in_a_bounded_number_of_passes() {
+    // Numbers that only stand out as cards once their neighbour is replaced, chained: the
+    // fixpoint of `redact_once` is the result, and it is reached in a few passes whatever
+    // the length of the chain (the work stays linear).
+    let twelve = in_layout(&with_check_digit("67596498264"), " ");
+    for links in [1, 2, 5, 50] {
+        let mut text = String::new();
+        for _ in 0..links {
+            text.push_str(&twelve);
+            text.push(' ');
+        }
+        text.push_str("4111111111111111 5555 5555 5555 4444 ");
+        text.push_str(&twelve);
+        let mut expected = text.clone();
+        let mut networks = Vec::new();
+        let mut passes = 0;
+        while let Some((again, more)) = redact_once(&expected, MARKER) {
+            expected = again;
+            networks.extend(more);
+            passes += 1;
+        }
+        assert!(passes <= 2, "{passes} passes for {links} links");
+        assert_eq!(
+            redact_card_numbers(&text, MARKER),
+            Some((expected.clone(), networks)),
+            "{text:?}"
+        );
+        assert_eq!(redact_card_numbers(&expected, MARKER), None);
+    }
 }
 
 // ---- Leaving phone numbers, IBANs and other numbers alone. ----

@@ -15,20 +15,52 @@ fn is_uuid(bytes: &[u8]) -> bool {
 
 /// The UUID of `text` that holds the byte range `start..end` (a group of digits), as the
 /// byte offset just past it, or `None`. Looks at most [`LEN`] bytes either side.
+#[cfg(test)]
 pub(super) fn around(text: &str, start: usize, end: usize) -> Option<usize> {
+    around_after(text, start, end, &mut None)
+}
+
+/// The byte is a hex digit or a `-`.
+fn part(b: &u8) -> bool {
+    b.is_ascii_hexdigit() || *b == b'-'
+}
+
+/// [`around`], for groups looked at left to right: `last` is `(start, from)` of the
+/// previous group looked at, `from` being where the hex digits and `-` before it begin
+/// (at most [`LEN`] bytes back), so that a chain of groups such as `4-4-4-...` is not read
+/// back [`LEN`] bytes from each group.
+pub(super) fn around_after(
+    text: &str,
+    start: usize,
+    end: usize,
+    last: &mut Option<(usize, usize)>,
+) -> Option<usize> {
     let bytes = text.as_bytes();
-    let part = |b: &u8| b.is_ascii_hexdigit() || *b == b'-';
     // Only groups that touch a hex letter or a `-` can be part of one.
     let touches = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(part);
     if !touches(start.checked_sub(1)) && !touches(Some(end)) {
         return None;
     }
-    let from = start
-        - bytes[start.saturating_sub(LEN)..start]
-            .iter()
-            .rev()
-            .take_while(|b| part(b))
-            .count();
+    let lowest = start.saturating_sub(LEN);
+    let from = match *last {
+        // Every byte from the previous `from` to that group is a part; read only those
+        // between the two groups.
+        Some((before, from)) if before <= start && start - before <= LEN => {
+            match bytes[before..start].iter().rposition(|b| !part(b)) {
+                Some(p) => (before + p + 1).max(lowest),
+                None => from.max(lowest),
+            }
+        }
+        _ => {
+            start
+                - bytes[lowest..start]
+                    .iter()
+                    .rev()
+                    .take_while(|b| part(b))
+                    .count()
+        }
+    };
+    *last = Some((start, from));
     let word_before = from > 0 && bytes[from - 1].is_ascii_alphanumeric();
     let to = from + LEN;
     let word_after = bytes.get(to).is_some_and(u8::is_ascii_alphanumeric);

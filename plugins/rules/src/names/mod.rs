@@ -141,6 +141,7 @@
 mod normalise;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use normalise::{Normalised, Reading, normalise};
 
@@ -161,11 +162,17 @@ mod tables {
     use super::BuiltinTerm;
     use super::normalise::FoldTable;
 
-    /// A sorted table of keys (with term indices), and where the keys of each first byte
-    /// start in it.
-    pub(super) struct Table {
-        pub(super) keys: &'static [(&'static str, usize)],
-        pub(super) index: [u16; 257],
+    /// Keys as a trie whose nodes are numbered breadth first from the root, node 0: the
+    /// children of node `n` are the nodes `first_child[n]..first_child[n + 1]`, in the order
+    /// of the bytes that lead to them (`byte`), and the keys that end at node `n` are those of
+    /// the terms `terms[first_term[n]..first_term[n + 1]]`, in order.
+    pub(super) struct Trie {
+        /// The child of the root for each byte, or 0.
+        pub(super) root: [u16; 256],
+        pub(super) first_child: &'static [u16],
+        pub(super) byte: &'static [u8],
+        pub(super) first_term: &'static [u16],
+        pub(super) terms: &'static [u16],
     }
 
     include!(concat!(env!("OUT_DIR"), "/special_categories.rs"));
@@ -207,6 +214,14 @@ pub fn words(segment: &str) -> Vec<String> {
 /// A field name in lowercase with everything but letters and digits removed
 /// (`"card-Number"` -> `"cardnumber"`), for comparing names written in different styles.
 pub fn compact(segment: &str) -> String {
+    if segment.is_ascii() {
+        // The same as below for ASCII, without the Unicode tables, in one allocation.
+        let mut out = String::with_capacity(segment.len());
+        for b in segment.bytes().filter(u8::is_ascii_alphanumeric) {
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+        return out;
+    }
     segment
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -274,23 +289,33 @@ fn prefixes<K: AsRef<str>>(
     walk(table, 0, query, found);
 }
 
-/// [`prefixes`] for a static table, starting from the keys of the query's first byte (which
-/// `index` gives: the keys starting with byte `b` are `keys[index[b]..index[b + 1]]`).
-fn prefixes_indexed(
-    table: &tables::Table,
-    mut query: impl Iterator<Item = u8>,
+/// [`prefixes`] for a static table, down its trie: one step a byte of the query.
+fn prefixes_in_trie(
+    trie: &tables::Trie,
+    query: impl Iterator<Item = u8>,
     mut found: impl FnMut(usize, usize),
 ) {
-    let Some(first) = query.next() else { return };
-    let b = usize::from(first);
-    let range = &table.keys[usize::from(table.index[b])..usize::from(table.index[b + 1])];
-    for (k, index) in range {
-        if k.len() != 1 {
-            break;
+    let mut node = 0;
+    for (depth, byte) in (1..).zip(query) {
+        node = if node == 0 {
+            usize::from(trie.root[usize::from(byte)])
+        } else {
+            let children =
+                usize::from(trie.first_child[node])..usize::from(trie.first_child[node + 1]);
+            let bytes = &trie.byte[children.clone()];
+            match bytes.binary_search(&byte) {
+                Ok(at) => children.start + at,
+                Err(_) => 0,
+            }
+        };
+        if node == 0 {
+            return;
         }
-        found(1, *index);
+        let ends = usize::from(trie.first_term[node])..usize::from(trie.first_term[node + 1]);
+        for &index in &trie.terms[ends] {
+            found(depth, usize::from(index));
+        }
     }
-    walk(range, 1, query, found);
 }
 
 /// The walk of [`prefixes`] from `depth` bytes into the query, over the keys of `range`,
@@ -321,10 +346,10 @@ fn walk<K: AsRef<str>>(
     }
 }
 
-/// The length of the longest key of `table` that is a prefix of `query` (0 if none).
-fn longest_prefix(table: &[(&str, usize)], query: impl Iterator<Item = u8>) -> usize {
+/// The length of the longest key of `trie` that is a prefix of `query` (0 if none).
+fn longest_prefix(trie: &tables::Trie, query: impl Iterator<Item = u8>) -> usize {
     let mut longest = 0;
-    prefixes(table, query, |len, _| longest = len);
+    prefixes_in_trie(trie, query, |len, _| longest = len);
     longest
 }
 
@@ -342,7 +367,13 @@ struct Place<'a> {
 /// or begins or ends with one of three letters or more, or (for terms so marked) another
 /// word comes before the term, or the term is the whole name. `name` is the reading in
 /// which the term was found, `first` the first reading of the same name.
-fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+fn is_technical<'n>(
+    compact: &str,
+    name: &'n Normalised,
+    words: &OnceCell<NameWords<'n>>,
+    first: &'n Normalised,
+    place: Place<'_>,
+) -> bool {
     let Ok(at) = tables::TECHNICAL.binary_search_by(|(t, _, _, _)| (*t).cmp(compact)) else {
         return false;
     };
@@ -356,10 +387,9 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
     let rest = place.rest;
     // The words of the first reading count too: `fingerprint_sha1` holds `sha` as written,
     // though another reading makes `sha1` a word (`shai`).
-    if name
-        .words()
-        .chain(first.words())
-        .any(|w| technical.binary_search(&w).is_ok())
+    if words
+        .get_or_init(|| NameWords::new(name, first))
+        .holds_any(technical)
     {
         return true;
     }
@@ -375,9 +405,47 @@ fn is_technical(compact: &str, name: &Normalised, first: &Normalised, place: Pla
 /// data: it holds a business noun (`supplier`, `street`, `rate`, ...) that is not part of
 /// the term `compact` (`heart_rate` stays health), or the rest of the compound holding the
 /// term is one (`healthscore`).
-fn is_business(compact: &str, name: &Normalised, first: &Normalised, place: Place<'_>) -> bool {
+fn is_business<'n>(
+    compact: &str,
+    words: &OnceCell<NameWords<'n>>,
+    first: &'n Normalised,
+    name: &'n Normalised,
+    place: Place<'_>,
+) -> bool {
     let noun = |w: &str| tables::BUSINESS.binary_search(&w).is_ok() && !compact.contains(w);
-    name.words().chain(first.words()).any(noun) || place.rest.is_some_and(noun)
+    let words = words.get_or_init(|| NameWords::new(name, first));
+    words.business.iter().any(|w| !compact.contains(w)) || place.rest.is_some_and(noun)
+}
+
+/// The words of a reading of a name and of its first reading, gathered once for every term
+/// found in it (a name of many words may hold a term in each): sorted without repeats, and
+/// those of them that are business nouns.
+struct NameWords<'n> {
+    all: Vec<&'n str>,
+    business: Vec<&'n str>,
+}
+
+impl<'n> NameWords<'n> {
+    fn new(name: &'n Normalised, first: &'n Normalised) -> Self {
+        let mut all: Vec<&str> = name.words().chain(first.words()).collect();
+        all.sort_unstable();
+        all.dedup();
+        let business = all
+            .iter()
+            .copied()
+            .filter(|w| tables::BUSINESS.binary_search(w).is_ok())
+            .collect();
+        Self { all, business }
+    }
+
+    /// Whether one of the words is in `list`.
+    fn holds_any(&self, list: &[&str]) -> bool {
+        if list.len() < self.all.len() {
+            list.iter().any(|t| self.all.binary_search(t).is_ok())
+        } else {
+            self.all.iter().any(|w| list.binary_search(w).is_ok())
+        }
+    }
 }
 
 fn is_qualifier(rest: &str) -> bool {
@@ -413,6 +481,10 @@ fn word_at(name: &Normalised, i: usize, len: usize) -> Option<(usize, usize)> {
         let w = end - from;
         if len > at && len < at + w {
             return (k > i).then_some((at, k));
+        }
+        if len < at + w {
+            // `len` is at or before this word's end: no later word holds it.
+            return None;
         }
         at += w + 1;
         from = end;
@@ -581,15 +653,17 @@ impl Vocabulary {
     /// the built-in terms) and of the added-terms table `added` that is a prefix of `query`.
     fn prefixes(
         &self,
-        builtin: &tables::Table,
+        builtin: &tables::Trie,
         added: &[(Box<str>, usize)],
         query: impl Iterator<Item = u8> + Clone,
         mut found: impl FnMut(usize, usize),
     ) {
         if self.builtin {
-            prefixes_indexed(builtin, query.clone(), &mut found);
+            prefixes_in_trie(builtin, query.clone(), &mut found);
         }
-        prefixes(added, query, &mut found);
+        if !added.is_empty() {
+            prefixes(added, query, &mut found);
+        }
     }
 
     /// The term (among all the terms that name the field) that names the field `segment`
@@ -663,8 +737,9 @@ impl Vocabulary {
             let whole = Normalised {
                 text: first.text.clone(),
                 ends: vec![first.text.len()],
+                ambiguous: first.ambiguous,
+                edge_digits: first.edge_digits,
                 separated: false,
-                ..first.clone()
             };
             if let Some(other) = self.exact(&whole, &first)
                 && other.better_than(best)
@@ -687,11 +762,12 @@ impl Vocabulary {
     fn exact(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let all = name.text.as_str();
         let mut best: Option<Found> = None;
+        let words = OnceCell::new();
         let place = Place {
             rest: None,
             after_another_word: false,
         };
-        let ordinary = longest_prefix(tables::ORDINARY, all.bytes());
+        let ordinary = longest_prefix(&tables::ORDINARY, all.bytes());
         self.prefixes(
             &tables::BY_COMPACT,
             &self.by_compact,
@@ -715,8 +791,8 @@ impl Vocabulary {
                 };
                 if (len == all.len()
                     || (term.letters >= COMPOUND_MIN_LETTERS && len >= ordinary && fragments()))
-                    && !is_technical(term.compact, name, first, place)
-                    && !is_business(term.compact, name, first, place)
+                    && !is_technical(term.compact, name, &words, first, place)
+                    && !is_business(term.compact, &words, first, name, place)
                 {
                     let found = Found {
                         end: len,
@@ -736,11 +812,12 @@ impl Vocabulary {
     /// reading).
     fn best(&self, name: &Normalised, first: &Normalised) -> Option<Found> {
         let mut best: Option<Found> = None;
+        let words = OnceCell::new();
         // A term found at `place`, ending at byte `end` of the words run together.
         let mut consider = |index: usize, place: Place<'_>, end: usize| {
             let term = self.term(index);
-            if !is_technical(term.compact, name, first, place)
-                && !is_business(term.compact, name, first, place)
+            if !is_technical(term.compact, name, &words, first, place)
+                && !is_business(term.compact, &words, first, name, place)
             {
                 let found = Found {
                     end,
@@ -758,8 +835,7 @@ impl Vocabulary {
             // 1. Terms of several words starting at this word: the walk reads this word and
             // the following ones, joined by spaces, and a term must end where a word does.
             let spaced = name
-                .words()
-                .skip(i)
+                .words_from(i)
                 .enumerate()
                 .flat_map(|(k, w)| (k > 0).then_some(b' ').into_iter().chain(w.bytes()));
             // The end (in `name.text`) of the word that ends `len` bytes into the walk.
@@ -790,7 +866,7 @@ impl Vocabulary {
                         let w_start = name.ends[last - 1];
                         let word = &name.text[w_start..name.ends[last]];
                         let cut = len - at;
-                        if longest_prefix(tables::ORDINARY, word.bytes()) <= cut {
+                        if longest_prefix(&tables::ORDINARY, word.bytes()) <= cut {
                             let place = Place {
                                 rest: Some(&word[cut..]),
                                 ..whole
@@ -800,37 +876,29 @@ impl Vocabulary {
                     }
                 });
                 // The term's first word ends a longer word (`xtrade_union`).
-                if longest_prefix(tables::ORDINARY_REVERSED, backwards(word)) == 0 {
+                if longest_prefix(&tables::ORDINARY_REVERSED, backwards(word)) == 0 {
                     for cut in 1..word.len().saturating_sub(COMPOUND_MIN_LETTERS - 1) {
                         if !word.is_char_boundary(cut) {
                             continue;
                         }
-                        let tail = name
-                            .words()
-                            .skip(i)
-                            .enumerate()
-                            .flat_map(|(k, w)| {
-                                let w = if k == 0 { &w[cut..] } else { w };
-                                (k > 0).then_some(b' ').into_iter().chain(w.bytes())
-                            })
-                            .collect::<Vec<u8>>();
+                        // Read lazily: the walk stops where no term continues it, so
+                        // each cut reads as far as the longest term, not the whole name.
+                        let tail = name.words_from(i).enumerate().flat_map(|(k, w)| {
+                            let w = if k == 0 { &w[cut..] } else { w };
+                            (k > 0).then_some(b' ').into_iter().chain(w.bytes())
+                        });
                         let head = word.len() - cut;
                         let place = Place {
                             rest: Some(&word[..cut]),
                             after_another_word: true,
                         };
-                        self.prefixes(
-                            &tables::BY_NORM,
-                            &self.by_norm,
-                            tail.iter().copied(),
-                            |len, index| {
-                                if len > head
-                                    && let Some(end) = word_end(len + cut)
-                                {
-                                    consider(index, place, end);
-                                }
-                            },
-                        );
+                        self.prefixes(&tables::BY_NORM, &self.by_norm, tail, |len, index| {
+                            if len > head
+                                && let Some(end) = word_end(len + cut)
+                            {
+                                consider(index, place, end);
+                            }
+                        });
                     }
                 }
             }
@@ -845,7 +913,7 @@ impl Vocabulary {
                         consider(index, whole, end);
                     } else if len
                         >= *ordinary
-                            .get_or_insert_with(|| longest_prefix(tables::ORDINARY, word.bytes()))
+                            .get_or_insert_with(|| longest_prefix(&tables::ORDINARY, word.bytes()))
                     {
                         let rest = &word[len..];
                         if self.term(index).letters >= COMPOUND_MIN_LETTERS || is_qualifier(rest) {
@@ -868,7 +936,7 @@ impl Vocabulary {
                     if len < word.len()
                         && len
                             >= *ordinary.get_or_insert_with(|| {
-                                longest_prefix(tables::ORDINARY_REVERSED, backwards(word))
+                                longest_prefix(&tables::ORDINARY_REVERSED, backwards(word))
                             })
                     {
                         let place = Place {

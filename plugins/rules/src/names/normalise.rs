@@ -125,6 +125,17 @@ impl Normalised {
         })
     }
 
+    /// The words from the `i`th on, in order (as `words().skip(i)`, without walking the
+    /// first `i`).
+    pub fn words_from(&self, i: usize) -> impl Iterator<Item = &str> + Clone + '_ {
+        let mut start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.ends[i..].iter().map(move |&end| {
+            let word = &self.text[start..end];
+            start = end;
+            word
+        })
+    }
+
     /// The number of words.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -239,7 +250,13 @@ impl Reader<'_> {
 
     /// Decides a pending digit run, given the kind of what follows it. Returns true when
     /// the decision waits for the character after (a capital follows foldable digits).
+    #[inline]
     fn settle_run(&mut self, next: Kind) -> bool {
+        self.run.is_some() && self.settle_pending_run(next)
+    }
+
+    /// [`Self::settle_run`] when a run is pending.
+    fn settle_pending_run(&mut self, next: Kind) -> bool {
         let Some(run) = self.run.take() else {
             return false;
         };
@@ -300,7 +317,15 @@ impl Reader<'_> {
     }
 
     /// Decides tentative digits (see `tentative`), given the kind of what follows the capital.
+    #[inline]
     fn settle_tentative(&mut self, next: Kind) {
+        if self.tentative.is_some() {
+            self.settle_pending_tentative(next);
+        }
+    }
+
+    /// [`Self::settle_tentative`] when digits are pending.
+    fn settle_pending_tentative(&mut self, next: Kind) {
         let Some(t) = self.tentative.take() else {
             return;
         };
@@ -356,7 +381,8 @@ impl Reader<'_> {
     }
 
     /// A character of kind `kind` (a letter, or a digit outside ASCII) read as `letters`.
-    fn letters(&mut self, kind: Kind, letters: impl Iterator<Item = char>) {
+    #[inline]
+    fn letters(&mut self, kind: Kind, letters: impl IntoIterator<Item = char>) {
         self.settle_tentative(kind);
         let waiting = self.settle_run(kind);
         let here = self.out.text.len();
@@ -374,7 +400,9 @@ impl Reader<'_> {
             // The last capital of a run of capitals starts the next word: `DNAProfile`.
             self.end_word_at(self.prev_start);
         }
-        self.out.text.extend(letters);
+        for c in letters {
+            self.out.text.push(c);
+        }
         self.prev_start = here;
         self.prev_prev = self.prev;
         self.prev = kind;
@@ -393,6 +421,9 @@ impl Reader<'_> {
 pub fn normalise(segment: &str, reading: Reading, table: &FoldTable, out: &mut Normalised) {
     out.text.clear();
     out.ends.clear();
+    // ASCII reads as at most as many bytes, in words of two bytes on average at the most.
+    out.text.reserve(segment.len());
+    out.ends.reserve(segment.len() / 2 + 1);
     out.ambiguous = false;
     out.edge_digits = false;
     out.separated = false;
@@ -408,8 +439,28 @@ pub fn normalise(segment: &str, reading: Reading, table: &FoldTable, out: &mut N
         tentative: None,
     };
     if segment.is_ascii() {
-        for b in segment.bytes() {
+        let bytes = segment.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii_lowercase()
+                && reader.prev == Kind::Lower
+                && reader.run.is_none()
+                && reader.tentative.is_none()
+            {
+                // Lowercase letters after a lowercase letter go on its word, as they are: read
+                // at once (as `letters` would read them one by one).
+                let n = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_lowercase())
+                    .count();
+                reader.out.text.push_str(&segment[i..i + n]);
+                reader.prev_start = reader.out.text.len() - 1;
+                reader.prev_prev = Kind::Lower;
+                i += n;
+                continue;
+            }
             ascii(&mut reader, b);
+            i += 1;
         }
     } else {
         for c in segment.chars() {
@@ -423,14 +474,12 @@ pub fn normalise(segment: &str, reading: Reading, table: &FoldTable, out: &mut N
     reader.finish();
 }
 
+#[inline]
 fn ascii(reader: &mut Reader<'_>, b: u8) {
     if b.is_ascii_uppercase() {
-        reader.letters(
-            Kind::Upper,
-            std::iter::once(char::from(b.to_ascii_lowercase())),
-        );
+        reader.letters(Kind::Upper, [char::from(b.to_ascii_lowercase())]);
     } else if b.is_ascii_lowercase() {
-        reader.letters(Kind::Lower, std::iter::once(char::from(b)));
+        reader.letters(Kind::Lower, [char::from(b)]);
     } else if b.is_ascii_digit() {
         reader.digit(b);
     } else {
@@ -452,7 +501,7 @@ fn other(reader: &mut Reader<'_>, c: char, table: &FoldTable) {
                         } else {
                             Kind::Lower
                         };
-                        reader.letters(kind, std::iter::once(char::from(reader.one)));
+                        reader.letters(kind, [char::from(reader.one)]);
                     }
                     _ => ascii(reader, b),
                 }
@@ -466,7 +515,7 @@ fn other(reader: &mut Reader<'_>, c: char, table: &FoldTable) {
             };
             reader.letters(kind, c.to_lowercase());
         }
-        Fold::Kept if c.is_numeric() => reader.letters(Kind::Digit, std::iter::once(c)),
+        Fold::Kept if c.is_numeric() => reader.letters(Kind::Digit, [c]),
         Fold::Kept => reader.separator(),
     }
 }
