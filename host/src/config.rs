@@ -284,7 +284,7 @@ pub struct Serve {
     #[arg(long, env = "SLUICE_PLUGIN_INSTANCES", default_value_t = 256)]
     pub plugin_instances: u32,
     /// Largest request body, in KiB.
-    #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 1024)]
+    #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 256)]
     pub max_body_kib: usize,
     /// Largest batch request body, in KiB (each of its records is held to --max-body-kib).
     #[arg(long, env = "SLUICE_MAX_BATCH_BODY_KIB", default_value_t = 32 * 1024)]

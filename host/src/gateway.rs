@@ -56,7 +56,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 1 MiB bodies and 32 MiB batches, 256 MiB
+    /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 256 KiB bodies and 32 MiB batches, 256 MiB
     /// of bodies in memory, a 2 s wait in a queue of 1,024, the system clock, 1024
     /// connections with a 10 s header timeout, a 30 s body timeout and a 60 s idle timeout.
     pub fn new() -> Self {
@@ -64,7 +64,7 @@ impl Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             sweep_interval: Duration::from_secs(60),
             limits: Limits::default(),
-            max_body: 1 << 20,
+            max_body: 256 << 10,
             max_batch_body: 32 << 20,
             clock: Arc::new(crate::clock::SystemClock),
             trust: TrustedKeys::default(),

@@ -32,6 +32,16 @@ const MAX_GROWTH: f64 = 2.3;
 const FUEL_BUDGET: u64 = 200_000_000;
 
 #[test]
+fn the_shapes_are_at_the_gateways_default_limits() {
+    let options = sluice::gateway::Options::new();
+    assert_eq!(limits::MAX_BODY, options.max_body);
+    assert_eq!(limits::MAX_DEPTH, options.shape.max_depth);
+    assert_eq!(limits::MAX_LEAVES, options.shape.max_leaves);
+    assert_eq!(limits::MAX_KEY, options.shape.max_key_bytes);
+    assert_eq!(limits::MAX_STRING, options.shape.max_string_bytes);
+}
+
+#[test]
 fn every_plugin_is_linear_and_within_budget_at_the_limits() {
     // The deadline is what the fuel budget stands for: here it only has to be out of the
     // way of a loaded machine. The memory cap is the gateway's.

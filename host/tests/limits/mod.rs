@@ -10,7 +10,7 @@ use sluice::runtime::instance_types::Audience;
 use sluice::runtime::{Instance, PluginFailure, Runtime};
 
 /// The gateway's default limit on a record's body (its JSON text), in bytes.
-pub const MAX_BODY: usize = 1 << 20;
+pub const MAX_BODY: usize = 256 << 10;
 /// The gateway's default limit on the nesting depth of a record's fields.
 pub const MAX_DEPTH: usize = 32;
 /// The gateway's default limit on the leaves (scalar values) of a record.
@@ -67,11 +67,11 @@ fn cards(len: usize) -> String {
     s
 }
 
-/// The strings shapes: 16 strings (a whole 1 MiB record) of `n` bytes each.
-const STRINGS: usize = 16;
-/// The longest string for which 16 of them, their keys and the record's own fields fit
-/// in 1 MiB.
-const STRING_FULL: usize = MAX_STRING - 64;
+/// The strings shapes: 4 strings (a whole 256 KiB record) of `n` bytes each.
+const STRINGS: usize = MAX_BODY / MAX_STRING;
+/// The longest string for which 4 of them, their keys and the record's own fields fit
+/// in 256 KiB.
+const STRING_FULL: usize = MAX_STRING - 256;
 
 /// A 256-byte key made of words, as field names are (the names scan's worst case: a
 /// compound of many words, no term among them).
@@ -95,7 +95,7 @@ fn digit_key(i: usize) -> String {
     k
 }
 
-/// How many 256-byte keys fit in a 1 MiB record, each with a short value.
+/// How many 256-byte keys fit in a 256 KiB record, each with a short value.
 const LONG_KEYS: usize = MAX_BODY / (MAX_KEY + 8) - 16;
 
 /// An object `depth` levels deep (counting the record's own fields object as one, and
@@ -114,7 +114,7 @@ fn deep(depth: usize, key_len: usize, leaves: usize) -> Value {
     v
 }
 
-/// A mix of every shape, up to 1 MiB in all.
+/// A mix of every shape, up to 256 KiB in all.
 fn mix(n: usize) -> Value {
     // n is the string length; the other parts scale with it.
     let k = n / 64;
@@ -194,42 +194,42 @@ pub const SHAPES: &[Shape] = &[
         },
     },
     Shape {
-        name: "16 x 64 KiB of `4 `",
+        name: "4 x 64 KiB of `4 `",
         full: STRING_FULL,
         build: |n| strings_of("4 ", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of `4`",
+        name: "4 x 64 KiB of `4`",
         full: STRING_FULL,
         build: |n| strings_of("4", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of `4-`",
+        name: "4 x 64 KiB of `4-`",
         full: STRING_FULL,
         build: |n| strings_of("4-", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of card numbers",
+        name: "4 x 64 KiB of card numbers",
         full: STRING_FULL,
         build: |n| strings_of(&cards(n), STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of `<b>4</b>`",
+        name: "4 x 64 KiB of `<b>4</b>`",
         full: STRING_FULL,
         build: |n| strings_of("<b>4</b>", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of full-width `４`",
+        name: "4 x 64 KiB of full-width `４`",
         full: STRING_FULL,
         build: |n| strings_of("\u{FF14}", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of `4 1 1 1 - `",
+        name: "4 x 64 KiB of `4 1 1 1 - `",
         full: STRING_FULL,
         build: |n| strings_of("4 1 1 1 - ", STRINGS, n),
     },
     Shape {
-        name: "16 x 64 KiB of words",
+        name: "4 x 64 KiB of words",
         full: STRING_FULL,
         build: |n| {
             strings_of(
@@ -250,8 +250,8 @@ pub const SHAPES: &[Shape] = &[
         build: |n| deep(MAX_DEPTH, MAX_KEY, n),
     },
     Shape {
-        name: "a mix, ~1 MiB",
-        full: MAX_STRING,
+        name: "a mix, ~256 KiB",
+        full: MAX_BODY / 13,
         build: mix,
     },
 ];
