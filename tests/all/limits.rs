@@ -358,28 +358,35 @@ async fn records_are_json_objects_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_what_they_shed() {
     // One pipeline, no queue: while a long batch holds the pipeline, single writes are shed.
+    // The batch is one chunk (a record limit above its size), so it holds the pipeline from
+    // its first record to its last.
     let env = TestEnv::provu_with(|o| {
         o.limits.instances = 8;
         o.max_queued = 0;
+        o.max_body = 4 << 20;
     })
     .await;
-    let batch: String = (0..4000)
+    let batch: String = (0..8000)
         .map(|i| crate::call_recording(&format!("long-{i}"), "a note").to_string() + "\n")
         .collect();
     let client = env.client.clone();
     let url = format!("{}/v1/records:batch", env.base);
     let token = env.token(Role::Service, None);
     let long = tokio::spawn(async move {
-        client
+        let resp = client
             .post(url)
             .bearer_auth(token)
             .header("content-type", "application/x-ndjson")
             .body(batch)
             .send()
             .await
-            .unwrap()
-            .status()
+            .unwrap();
+        (resp.status(), resp.text().await.unwrap())
     });
+    // Let the batch take the pipeline first (its upload and parse take milliseconds, its
+    // 8,000 records far longer): a single write holding the pipeline when the batch asks
+    // for it would shed the batch instead.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut shed = Vec::new();
     for i in 0..400 {
         let subject = format!("single-{i}");
@@ -409,11 +416,27 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    assert_eq!(long.await.unwrap(), 200);
+    let (status, answer) = long.await.unwrap();
+    assert_eq!(status, 200);
     assert!(
         !shed.is_empty(),
         "no write was shed while the pipeline was held"
     );
+    // The batch takes the pipeline chunk by chunk, so a single write may hold it when the
+    // batch's next chunk asks: with no queue, that chunk is shed too, and the batch ends
+    // with one line saying so (the lines after it were not processed).
+    let lines = batch_lines(&answer);
+    let batch_shed = lines.iter().filter(|l| l["status"] == 503).count();
+    assert!(batch_shed <= 1, "{batch_shed} shed lines in the batch");
+    if let Some(last) = lines.iter().find(|l| l["status"] == 503) {
+        assert_eq!(last, lines.last().unwrap(), "the shed line ends the batch");
+        assert!(
+            last["error"].as_str().unwrap().contains("saturated"),
+            "{last}"
+        );
+    }
+    let stored_from_batch = lines.iter().filter(|l| l["status"] == 201).count();
+    assert_eq!(stored_from_batch + batch_shed, lines.len(), "{answer:.500}");
     for subject in &shed {
         let (status, body) = env.get(&format!("/v1/subjects/{subject}/records")).await;
         assert_eq!(status, 200);
@@ -427,7 +450,7 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
     assert!(
         metrics.contains(&format!(
             "sluice_requests_shed_total{{resource=\"pipelines\"}} {}",
-            shed.len()
+            shed.len() + batch_shed
         )),
         "{}",
         metrics
