@@ -348,7 +348,6 @@ pub struct Running {
 /// binds, serves (see [`crate::server`]), sweeps.
 pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     let fd_limit = crate::server::raise_fd_limit();
-    crate::priority::init();
     let listen = options.listen;
     let connections = options.connections.clone();
     let interval = options.sweep_interval;

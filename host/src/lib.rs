@@ -23,7 +23,6 @@ pub mod impact;
 pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
-pub mod priority;
 pub mod publish;
 pub mod recompute;
 pub mod record;

@@ -249,7 +249,6 @@ async fn step(state: &Arc<AppState>, policy: Arc<Policy>, mut progress: Progress
         .context("the gateway is shutting down")?;
     let pol = policy.clone();
     let (last, ops, outcomes) = tokio::task::spawn_blocking(move || {
-        crate::priority::bulk();
         let _permit = permit;
         let records = match &scope {
             Some(t) => st.store.tenant_records_after(t, &after, BATCH)?,

@@ -238,7 +238,6 @@ pub fn observe(
     let st = state.clone();
     let active_id = active.id.clone();
     tokio::task::spawn_blocking(move || {
-        crate::priority::bulk();
         let _permit = permit;
         let candidate = shadow.candidate.clone();
         let mut instances = Instances::new(&st.runtime);

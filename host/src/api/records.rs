@@ -201,7 +201,6 @@ async fn run_chain(
     let st = state.clone();
     let pol = policy.clone();
     let results = tokio::task::spawn_blocking(move || {
-        crate::priority::bulk();
         let _permit = permit;
         let mut instances = Instances::new(&st.runtime);
         inputs
@@ -647,7 +646,6 @@ async fn batch_chunk(
     let st = state.clone();
     let tenant = caller.tenant().to_string();
     let parsed = tokio::task::spawn_blocking(move || {
-        crate::priority::bulk();
         pieces
             .into_iter()
             .map(|p| match p {
@@ -809,7 +807,6 @@ pub(super) async fn disclose_all(
         request.purpose.clone(),
     );
     let disclosed = tokio::task::spawn_blocking(move || {
-        crate::priority::bulk();
         let _permit = permit;
         let mut instances = Instances::new(&st.runtime);
         let now = st.clock.now_secs();
