@@ -366,12 +366,13 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
         o.max_body = 4 << 20;
     })
     .await;
-    let batch: String = (0..8000)
+    let batch: String = (0..20_000)
         .map(|i| crate::call_recording(&format!("long-{i}"), "a note").to_string() + "\n")
         .collect();
     let client = env.client.clone();
     let url = format!("{}/v1/records:batch", env.base);
     let token = env.token(Role::Service, None);
+    let calls_before = plugin_calls(&env).await;
     let long = tokio::spawn(async move {
         let resp = client
             .post(url)
@@ -383,10 +384,11 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
             .unwrap();
         (resp.status(), resp.text().await.unwrap())
     });
-    // Let the batch take the pipeline first (its upload and parse take milliseconds, its
-    // 8,000 records far longer): a single write holding the pipeline when the batch asks
-    // for it would shed the batch instead.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the batch take the pipeline first (a single write holding it when the batch asks
+    // would shed the batch instead): it holds it once its plugins run.
+    while plugin_calls(&env).await == calls_before && !long.is_finished() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let mut shed = Vec::new();
     for i in 0..400 {
         let subject = format!("single-{i}");
