@@ -12,7 +12,10 @@
 //! - `wasm/retention_fresh_instance_and_call`: the same as the first for the `retention`
 //!   plugin's `schedule`;
 //! - `pipeline/write_call_recording`: `pipeline::write` of the record through the whole
-//!   `call-recording` chain of the ProVu bundle, with fresh instances (no storage).
+//!   `call-recording` chain of the ProVu bundle, with fresh instances (no storage);
+//! - `pipeline/write_contact`: the same for a ~2 KB `contact` (the side-by-side benchmark's
+//!   record: name, organisation, relationship, phone, and a call note holding one card
+//!   number) through the `contact` chain.
 //!
 //! - `auth/authenticate`: what the gateway's route gate pays per request to check a bearer
 //!   token among 200 issued ones (a sha256 and a map lookup).
@@ -85,7 +88,16 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let runtime = Runtime::new(Limits::default()).expect("creating the wasm runtime");
+    let mut limits = Limits::default();
+    // A smaller instance pool for runs under valgrind, which cannot reserve the default's
+    // address space: `SLUICE_BENCH_INSTANCES=8 valgrind --tool=callgrind ...`.
+    if let Some(n) = std::env::var("SLUICE_BENCH_INSTANCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        limits.instances = n;
+    }
+    let runtime = Runtime::new(limits).expect("creating the wasm runtime");
     let dir = Dir::open_ambient_dir(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
         cap_std::ambient_authority(),
@@ -161,11 +173,39 @@ fn native_redact(data: &RecordData) -> usize {
     edits
 }
 
+/// The fields of the `contact` benchmark record: ~2 KB, one card number in the call note.
+fn contact_fields() -> Value {
+    let mut call = String::from(
+        "Customer rang about the replacement handset that was due on Tuesday and has not \
+         arrived. She confirmed the delivery address and asked for the courier to leave it \
+         with a neighbour; she offered to pay the re-delivery with card 4111 1111 1111 1111, \
+         which we declined. ",
+    );
+    while call.len() < 1_900 {
+        call.push_str(
+            "We explained that the redirection request has to go through the manufacturer's \
+             portal, and agreed to call back on 01484 840048 after the courier confirms the \
+             new slot. ",
+        );
+    }
+    json!({
+        "name": "Alice",
+        "organisation": "Acme",
+        "relationship": "customer",
+        "phone": "+44 1484 840048",
+        "notes": { "call": call },
+    })
+}
+
 fn write_input(fields: &Value) -> WriteInput {
+    write_input_of(KIND, fields)
+}
+
+fn write_input_of(kind: &str, fields: &Value) -> WriteInput {
     WriteInput {
         id: "0190b1a4-0000-7000-8000-000000000001".into(),
         tenant: "default".into(),
-        kind: KIND.into(),
+        kind: kind.into(),
         subject: "cust-42".into(),
         fields: fields.clone(),
         created_at: NOW * 1000,
@@ -271,6 +311,32 @@ fn bench_plugins(c: &mut Criterion) {
             failures.ok(
                 "pipeline write",
                 pipeline::write(&fx.policy, black_box(&input), NOW, &mut instances, &metrics),
+            )
+        })
+    });
+    let contact = write_input_of("contact", &contact_fields());
+    match pipeline::write(
+        &fx.policy,
+        &contact,
+        NOW,
+        &mut Instances::new(&fx.runtime),
+        &metrics,
+    ) {
+        Ok(Outcome::Accepted(a)) => assert!(!a.decisions.is_empty()),
+        other => panic!("the contact was not accepted: {other:?}"),
+    }
+    pipe.bench_function("write_contact", |b| {
+        b.iter(|| {
+            let mut instances = Instances::new(&fx.runtime);
+            failures.ok(
+                "pipeline write",
+                pipeline::write(
+                    &fx.policy,
+                    black_box(&contact),
+                    NOW,
+                    &mut instances,
+                    &metrics,
+                ),
             )
         })
     });

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the gateway with a policy bundle on a local redb database.
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Work with a policy bundle offline: validate it, run its policy tests, print its
     /// clause map.
     Policy {
@@ -283,6 +283,9 @@ pub struct Serve {
     /// Plugin instances that may exist at once (the instance pool).
     #[arg(long, env = "SLUICE_PLUGIN_INSTANCES", default_value_t = 256)]
     pub plugin_instances: u32,
+    /// Pipelines (plugin chains) that run at once, at most; 0 is one per CPU.
+    #[arg(long, env = "SLUICE_PIPELINES", default_value_t = 0)]
+    pub pipelines: usize,
     /// Largest request body, in KiB.
     #[arg(long, env = "SLUICE_MAX_BODY_KIB", default_value_t = 256)]
     pub max_body_kib: usize,
@@ -403,6 +406,7 @@ impl Serve {
             queue_wait: Duration::from_millis(self.queue_timeout_ms),
             max_queued: self.max_queued,
             store_cache: self.store_cache_mib << 20,
+            pipelines: self.pipelines,
             shape: crate::shape::ShapeLimits {
                 max_depth: self.max_record_depth.max(1),
                 max_leaves: self.max_record_leaves.max(1),

@@ -50,6 +50,10 @@ pub struct Options {
     pub max_queued: usize,
     /// The database's page cache, in bytes.
     pub store_cache: usize,
+    /// Most pipelines (plugin chains) running at once; `0` is one per CPU. Plugin work is
+    /// CPU-bound: pipelines beyond the cores only switch between threads and evict each
+    /// other's instances from the caches. The instance pool bounds it too (see `limits`).
+    pub pipelines: usize,
     /// The bounds of the connection layer: the connection cap and the header, body and
     /// idle timeouts (see [`crate::server`]).
     pub connections: crate::server::ConnectionLimits,
@@ -58,7 +62,8 @@ pub struct Options {
 impl Options {
     /// Defaults: `127.0.0.1:8080`, a 60 s sweep, 256 KiB bodies and 32 MiB batches, 256 MiB
     /// of bodies in memory, a 2 s wait in a queue of 1,024, the system clock, 1024
-    /// connections with a 10 s header timeout, a 30 s body timeout and a 60 s idle timeout.
+    /// connections with a 10 s header timeout, a 30 s body timeout and a 60 s idle timeout,
+    /// one pipeline per CPU.
     pub fn new() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -75,6 +80,7 @@ impl Options {
             queue_wait: Duration::from_secs(2),
             max_queued: 1024,
             store_cache: Store::DEFAULT_CACHE,
+            pipelines: 0,
             connections: crate::server::ConnectionLimits::default(),
         }
     }
@@ -246,6 +252,14 @@ const UPDATE_LOCKS: usize = 256;
 /// Plugin instances reserved per pipeline at least (one per plugin of a chain).
 const INSTANCES_PER_PIPELINE: u32 = 8;
 
+/// The pipelines asked for: `0` is one per CPU.
+fn pipelines_wanted(asked: usize) -> usize {
+    match asked {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// Opens the store, loads the active bundles (the default and every tenant's own, or
 /// bootstraps the registry from the policy directory) and builds the shared state (no
 /// server yet).
@@ -294,7 +308,10 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
     let per_pipeline = u32::try_from(longest)
         .unwrap_or(u32::MAX)
         .max(INSTANCES_PER_PIPELINE);
-    let pipelines = (options.limits.instances / per_pipeline).max(1);
+    let pipelines = (options.limits.instances / per_pipeline)
+        .min(u32::try_from(pipelines_wanted(options.pipelines)).unwrap_or(u32::MAX))
+        .max(1);
+    tracing::info!(pipelines, "plugin pipelines at once");
     let queue = crate::budget::Queue::new(options.max_queued, options.queue_wait);
     let body_budget = crate::budget::BodyBudget::new(options.body_memory, options.queue_wait);
     Ok(Arc::new(AppState {

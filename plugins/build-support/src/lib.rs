@@ -84,6 +84,11 @@ pub fn build(workspace: &Path, packages: &[String], watch: &[PathBuf]) -> Vec<Gu
     for path in watch {
         println!("cargo:rerun-if-changed={}", path.display());
     }
+    // The guests' link flags (stack size, initial memory) live there.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join(".cargo/config.toml").display()
+    );
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
     // Share one guest target directory between the build scripts of a profile, next to the
     // host's own target directory (`target/<profile>/build/<crate>/out` -> `target/guests`).
