@@ -250,19 +250,24 @@ impl redact::Guest for Plugin {
     }
 
     fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
-        let remove: Vec<String> = cfg
-            .remove_fields
-            .iter()
-            .map(|n| names::compact(n))
-            .collect();
+        // Parsed once per instance: the records of a batch share it.
+        let kept = sluice_plugin_sdk::per_instance(&ctx.config, |config| {
+            let cfg: Config = sluice_plugin_sdk::parse_config(config)?;
+            let remove: Vec<String> = cfg
+                .remove_fields
+                .iter()
+                .map(|n| names::compact(n))
+                .collect();
+            Ok((cfg, remove))
+        })?;
+        let (cfg, remove) = &*kept;
 
         // Pass 1: fields named for card data or with a card number. Paths cut at their first
         // matching segment never nest (a path below a removed one would have been cut there
         // too), and the leaves below one field come together in record order, so a removal
         // repeats the one before it or is new. A leaf is below a removed field exactly when
         // its own path is cut (at that field), which pass 2 is told leaf by leaf.
-        let mut removals = Removals::new(&remove);
+        let mut removals = Removals::new(remove);
         let mut cut = vec![false; record.fields.len()];
         let mut edits: Vec<redact::Edit> = Vec::new();
         // (A `BTreeSet`: a `HashSet` would seed its hasher from WASI randomness, which
