@@ -27,8 +27,14 @@ component = "plugins/guest-hog.wasm"
 world = "redaction"
 component = "plugins/guest-snoop.wasm"
 
+[plugins.remember]
+world = "redaction"
+component = "plugins/guest-remember.wasm"
+
 [kinds.ok]
 chain = [{ plugin = "card-redaction" }]
+[kinds.remember]
+chain = [{ plugin = "remember" }]
 [kinds.trap]
 chain = [{ plugin = "card-redaction" }, { plugin = "trap" }]
 [kinds.spin]
@@ -43,7 +49,13 @@ chain = [{ plugin = "snoop", config = { try = "env" } }]
 chain = [{ plugin = "snoop", config = { try = "file" } }]
 "#;
 
-const GUESTS: &[&str] = &["guest-trap", "guest-spin", "guest-hog", "guest-snoop"];
+const GUESTS: &[&str] = &[
+    "guest-trap",
+    "guest-spin",
+    "guest-hog",
+    "guest-snoop",
+    "guest-remember",
+];
 
 async fn sandbox() -> TestEnv {
     TestEnv::with_bundle(BUNDLE, GUESTS, |o| {
@@ -115,6 +127,48 @@ async fn a_plugin_gets_no_clock_environment_or_filesystem() {
     for kind in ["snoop-clock", "snoop-env", "snoop-file"] {
         assert_fails_closed(&env, kind, "snoop", "trapped").await;
     }
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_request_finds_what_an_earlier_one_left_in_plugin_memory() {
+    // The `remember` guest fails when its memory holds a trace of an earlier call, and leaves
+    // one in its heap and in pages it grows. Every request gets an instance reset to the
+    // component's image, however many ran before in the same pool slots.
+    let env = sandbox().await;
+    for i in 0..40 {
+        let (status, body) = env.post("/v1/records", &record("remember")).await;
+        assert_eq!(status, 201, "request {i}: {body}");
+    }
+    // The records of one batch share an instance: the second finds the first's trace, which
+    // shows that the guest's search does find one.
+    let body = [record("remember"), record("remember")]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = env
+        .request(reqwest::Method::POST, "/v1/records:batch")
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["status"], 201, "{text}");
+    assert_eq!(lines[1]["status"], 503, "{text}");
+    assert!(
+        lines[1]
+            .to_string()
+            .contains("found an earlier call's trace"),
+        "{text}"
+    );
     env.stop().await;
 }
 

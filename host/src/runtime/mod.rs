@@ -123,7 +123,8 @@ impl Runtime {
             .total_tables(instances * 4)
             .max_memory_size(limits.memory)
             // Keep the pages a typical call touches mapped, so a fresh instance does not
-            // fault them in again (see the runtime figures in ARCHITECTURE.md).
+            // fault them in again; the pagemap scan resets only the pages the last instance
+            // wrote (see "Runtime" and "Performance" in ARCHITECTURE.md).
             .linear_memory_keep_resident(2 << 20)
             .table_keep_resident(64 << 10)
             .pagemap_scan(Enabled::Auto);
