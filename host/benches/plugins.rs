@@ -343,8 +343,10 @@ fn bench_plugins(c: &mut Criterion) {
     pipe.finish();
 
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let db = redb::Database::create(tmp.path().join("tokens.redb")).expect("a database");
-    let tokens = sluice::auth::Tokens::load(std::sync::Arc::new(db)).expect("loading tokens");
+    let tmp_dir = cap_std::fs::Dir::open_ambient_dir(tmp.path(), cap_std::ambient_authority())
+        .expect("opening the temporary directory");
+    let db = sluice::auth::open_offline(&tmp_dir).expect("a database");
+    let tokens = sluice::auth::Tokens::load(db).expect("loading tokens");
     let issued: Vec<String> = (0..200)
         .map(|_| {
             let spec = sluice::auth::TokenSpec {

@@ -11,14 +11,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use arc_swap::ArcSwap;
 use base64::Engine as _;
-use redb::{Database, ReadableDatabase as _, ReadableTable as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{AuditEntry, audit, tables};
+use crate::store::AuditEntry;
+use crate::store::redb::Db;
 
 /// What a token may do.
 #[derive(
@@ -241,13 +241,13 @@ pub fn id_of(token: &str) -> String {
 /// The valid tokens, in memory, for authenticating requests.
 #[derive(Debug)]
 pub struct Tokens {
-    db: Arc<Database>,
+    db: Db,
     valid: ArcSwap<HashMap<String, Arc<TokenRecord>>>,
 }
 
 impl Tokens {
     /// Loads the valid tokens of `db`.
-    pub fn load(db: Arc<Database>) -> Result<Self> {
+    pub fn load(db: Db) -> Result<Self> {
         let valid = ArcSwap::from_pointee(valid_tokens(&db)?);
         Ok(Self { db, valid })
     }
@@ -285,46 +285,24 @@ impl Tokens {
     }
 }
 
-fn decode(bytes: &[u8]) -> Result<TokenRecord> {
-    serde_json::from_slice(bytes).context("decoding a token record")
-}
-
-fn valid_tokens(db: &Database) -> Result<HashMap<String, Arc<TokenRecord>>> {
-    let txn = db.begin_read()?;
-    let table = match txn.open_table(tables::TOKENS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(HashMap::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut valid = HashMap::new();
-    for row in table.iter()? {
-        let (k, v) = row?;
-        let record = decode(v.value())?;
-        if record.revoked_at.is_none() {
-            valid.insert(k.value().to_string(), Arc::new(record));
-        }
-    }
-    Ok(valid)
+fn valid_tokens(db: &Db) -> Result<HashMap<String, Arc<TokenRecord>>> {
+    Ok(db
+        .tokens()?
+        .into_iter()
+        .filter(|(_, record)| record.revoked_at.is_none())
+        .map(|(hash, record)| (hash, Arc::new(record)))
+        .collect())
 }
 
 /// Every token issued in `db`, oldest first.
-pub fn list(db: &Database) -> Result<Vec<TokenRecord>> {
-    let txn = db.begin_read()?;
-    let table = match txn.open_table(tables::TOKENS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut all = table
-        .iter()?
-        .map(|row| decode(row?.1.value()))
-        .collect::<Result<Vec<_>>>()?;
+pub fn list(db: &Db) -> Result<Vec<TokenRecord>> {
+    let mut all: Vec<_> = db.tokens()?.into_iter().map(|(_, r)| r).collect();
     all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(all)
 }
 
 /// Issues a token in `db` and audits it (`token.issued`), in one durable transaction.
-pub fn issue(db: &Database, spec: TokenSpec, now_ms: i64, by: &str) -> Result<Issued> {
+pub fn issue(db: &Db, spec: TokenSpec, now_ms: i64, by: &str) -> Result<Issued> {
     let spec = spec.normalized()?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -343,49 +321,16 @@ pub fn issue(db: &Database, spec: TokenSpec, now_ms: i64, by: &str) -> Result<Is
         created_by: by.to_string(),
         revoked_at: None,
     };
-    let txn = db.begin_write()?;
-    {
-        let mut table = txn.open_table(tables::TOKENS)?;
-        table.insert(hash.as_str(), serde_json::to_vec(&record)?.as_slice())?;
-    }
-    audit::append(&txn, token_entry("token.issued", &record, now_ms, by))?;
-    txn.commit()?;
+    db.put_token(&hash, &record, token_entry("token.issued", &record, now_ms, by))?;
     Ok(Issued { token, record })
 }
 
 /// Revokes the token with id `id` in `db` and audits it (`token.revoked`); `None` if there
 /// is no such token. Revoking a revoked token changes nothing.
-pub fn revoke(db: &Database, id: &str, now_ms: i64, by: &str) -> Result<Option<TokenRecord>> {
-    let txn = db.begin_write()?;
-    let found = {
-        let mut table = txn.open_table(tables::TOKENS)?;
-        let mut found = None;
-        for row in table.iter()? {
-            let (k, v) = row?;
-            let record = decode(v.value())?;
-            if record.id == id {
-                found = Some((k.value().to_string(), record));
-                break;
-            }
-        }
-        match found {
-            Some((key, mut record)) if record.revoked_at.is_none() => {
-                record.revoked_at = Some(now_ms);
-                table.insert(key.as_str(), serde_json::to_vec(&record)?.as_slice())?;
-                Some((record, true))
-            }
-            Some((_, record)) => Some((record, false)),
-            None => None,
-        }
-    };
-    let Some((record, changed)) = found else {
-        return Ok(None);
-    };
-    if changed {
-        audit::append(&txn, token_entry("token.revoked", &record, now_ms, by))?;
-        txn.commit()?;
-    }
-    Ok(Some(record))
+pub fn revoke(db: &Db, id: &str, now_ms: i64, by: &str) -> Result<Option<TokenRecord>> {
+    db.revoke_token(id, now_ms, |record| {
+        token_entry("token.revoked", record, now_ms, by)
+    })
 }
 
 fn token_entry(event: &str, record: &TokenRecord, now_ms: i64, by: &str) -> AuditEntry {
@@ -404,7 +349,7 @@ fn token_entry(event: &str, record: &TokenRecord, now_ms: i64, by: &str) -> Audi
 }
 
 /// Opens the database of a stopped gateway's data directory for `sluice token`.
-pub fn open_offline(data: &cap_std::fs::Dir) -> Result<Database> {
+pub fn open_offline(data: &cap_std::fs::Dir) -> Result<Db> {
     crate::store::Store::open_stopped(
         data,
         true,
@@ -427,9 +372,11 @@ pub fn bearer(header: &str) -> Result<&str> {
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Database) {
+    fn db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::create(dir.path().join("t.redb")).unwrap();
+        let data = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority())
+            .unwrap();
+        let db = open_offline(&data).unwrap();
         (dir, db)
     }
 
@@ -445,7 +392,7 @@ mod tests {
     #[test]
     fn an_issued_token_authenticates_until_revoked_and_only_its_hash_is_stored() {
         let (_d, db) = db();
-        let tokens = Tokens::load(Arc::new(db)).unwrap();
+        let tokens = Tokens::load(db).unwrap();
         let issued = tokens.issue(spec(Role::Service), 1, "cli").unwrap();
         assert!(issued.token.starts_with(PREFIX));
         let who = tokens.authenticate(&issued.token).unwrap();

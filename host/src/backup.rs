@@ -54,7 +54,8 @@ use redb::{
 };
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{audit, tables};
+use crate::store::redb::audit;
+use crate::store::tables;
 
 // ---------------------------------------------------------------------------------------
 // The tables.
@@ -1588,7 +1589,7 @@ mod tests {
             );
             store.write(vec![Op::Audit(entry)]).await.unwrap();
         }
-        let db = store.db().clone();
+        let db = store.db().raw().clone();
         let txn = db.begin_write().unwrap();
         {
             let mut records = txn.open_table(tables::RECORDS).unwrap();
@@ -1630,7 +1631,7 @@ mod tests {
     #[tokio::test]
     async fn every_table_is_backed_up() {
         // Every table tables.rs declares...
-        let source = include_str!("store/tables.rs");
+        let source = include_str!("store/redb/tables.rs");
         let mut declared = BTreeSet::new();
         for (marker, kind) in [
             ("MultimapTableDefinition::new(\"", Kind::Multimap),
@@ -1651,7 +1652,7 @@ mod tests {
         // ... and every table a store creates.
         let dir = tempfile::tempdir().unwrap();
         let store = sample(dir.path()).await;
-        let txn = store.db().begin_read().unwrap();
+        let txn = store.db().raw().begin_read().unwrap();
         let mut created = BTreeSet::new();
         for t in txn.list_tables().unwrap() {
             created.insert((t.name().to_string(), Kind::Table));
@@ -1671,9 +1672,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = sample(dir.path()).await;
         let key = key();
-        let before = snapshot(&**store.db());
+        let before = snapshot(&**store.db().raw());
         let mut plain = Vec::new();
-        let summary = dump(&**store.db(), &mut plain).unwrap();
+        let summary = dump(&**store.db().raw(), &mut plain).unwrap();
         assert_eq!(summary.audit_entries, 5);
         assert_eq!(summary.tables as usize, table_names().len());
         // 5 audit entries, meta (format, head), 2 records, 2 + 1 index pairs, 2 expiries,

@@ -618,7 +618,7 @@ pub async fn register_local(
 /// directory `dir`, registered and activated through the gate as the default.
 /// Blocks (compiles plugins, runs policy test cases).
 pub fn startup_policy(
-    registry: &crate::registry::Registry,
+    registry: &crate::store::Registry,
     runtime: &Runtime,
     cache: &CompiledCache,
     dir: Option<&cap_std::fs::Dir>,
@@ -648,7 +648,7 @@ pub fn startup_policy(
 
 /// Loads the registered bundle `id` (without the gate: it passed it when activated).
 fn load_registered(
-    registry: &crate::registry::Registry,
+    registry: &crate::store::Registry,
     runtime: &Runtime,
     cache: &CompiledCache,
     id: &str,
@@ -664,7 +664,7 @@ fn load_registered(
 /// Registers and activates the bundle of the policy directory `dir` as the default of an
 /// empty registry.
 fn bootstrap(
-    registry: &crate::registry::Registry,
+    registry: &crate::store::Registry,
     runtime: &Runtime,
     cache: &CompiledCache,
     dir: Option<&cap_std::fs::Dir>,

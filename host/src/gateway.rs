@@ -14,7 +14,7 @@ use crate::bundle::Policy;
 use crate::bundle::signing::TrustedKeys;
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
-use crate::registry::Registry;
+use crate::store::Registry;
 use crate::runtime::cache::CompiledCache;
 use crate::runtime::{Limits, Runtime};
 use crate::store::Store;
@@ -271,8 +271,8 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         .context("creating the compiled-plugin cache")?;
     let cache = CompiledCache::new(dirs.data.open_dir("compiled")?);
     let store = Store::open_with_cache(&dirs.data, metrics.clone(), options.store_cache)?;
-    let registry = Registry::new(store.db().clone());
-    let tokens = crate::auth::Tokens::load(store.db().clone())?;
+    let registry = store.db().registry();
+    let tokens = crate::auth::Tokens::load(store.db())?;
     if tokens.list()?.is_empty() {
         tracing::warn!(
             "no tokens issued: every route but /healthz answers 401 until one is (`sluice token create`)"

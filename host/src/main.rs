@@ -410,7 +410,7 @@ async fn shutdown_signal() {
 }
 
 /// Issues a token offline and prints it.
-fn issue_token(db: &redb::Database, spec: sluice::auth::TokenSpec, now: i64) -> Result<()> {
+fn issue_token(db: &sluice::store::Db, spec: sluice::auth::TokenSpec, now: i64) -> Result<()> {
     let issued = sluice::auth::issue(db, spec, now, "cli")?;
     let r = &issued.record;
     let binding = match (&r.tenant, &r.vendor) {
@@ -431,10 +431,10 @@ fn issue_token(db: &redb::Database, spec: sluice::auth::TokenSpec, now: i64) -> 
 /// yet (no gateway has opened the database), those of the bundle in `policies`, the one the
 /// gateway will start on.
 fn listed_vendors(
-    db: &std::sync::Arc<redb::Database>,
+    db: &sluice::store::Db,
     policies: &std::path::Path,
 ) -> Result<std::collections::BTreeSet<String>> {
-    if let Some(ids) = sluice::registry::Registry::new(db.clone()).active_register_ids()? {
+    if let Some(ids) = db.registry().active_register_ids()? {
         return Ok(ids);
     }
     let file = policies.join(sluice::bundle::MANIFEST);
@@ -452,7 +452,7 @@ fn listed_vendors(
 
 /// `sluice token ...` on a stopped gateway's data directory.
 fn token(command: TokenCommand) -> Result<()> {
-    let open = |dir: &std::path::Path| -> Result<redb::Database> {
+    let open = |dir: &std::path::Path| -> Result<sluice::store::Db> {
         Dir::create_ambient_dir_all(dir, ambient_authority())
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let data = Dir::open_ambient_dir(dir, ambient_authority())

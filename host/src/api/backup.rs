@@ -53,14 +53,11 @@ pub async fn backup(
     state.store.write(vec![Op::Audit(audit)]).await?;
 
     // Begin the read transaction before answering, so that a failure to start is a 500.
-    let db = state.store.db().clone();
-    let txn = tokio::task::spawn_blocking(move || {
-        use redb::ReadableDatabase as _;
-        db.begin_read()
-    })
-    .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("backup task failed: {e}")))?
-    .map_err(|e| ApiError::internal(&anyhow::Error::from(e)))?;
+    let db = state.store.db();
+    let snapshot = tokio::task::spawn_blocking(move || db.snapshot())
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("backup task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&e))?;
     let created_at = state.clock.now_ms();
     let (tx, rx) = mpsc::channel(8);
     tokio::task::spawn_blocking(move || {
@@ -68,7 +65,7 @@ pub async fn backup(
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        let dumped = crate::backup::dump_txn(&txn, created_at, &mut out);
+        let dumped = snapshot.dump(created_at, &mut out);
         match dumped {
             Ok(summary) => tracing::info!(
                 tables = summary.tables,

@@ -10,7 +10,8 @@ use super::tables::{
     AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
     OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS, TENANT_RECORDS,
 };
-use super::{AuditEntry, Job, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
+use super::Job;
+use crate::store::{AuditEntry, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
 use crate::outbox::{self, Entry, Recipient, State};
 use crate::record::{self, StoredRecord};
@@ -140,7 +141,7 @@ impl<'t> Writer<'t> {
         entry.prev = std::mem::take(&mut self.head);
         let bytes = serde_json::to_vec(&entry)?;
         self.audit.insert(seq, bytes.as_slice())?;
-        self.head = super::audit::link(&bytes);
+        self.head = crate::store::audit::link(&bytes);
         self.next_seq += 1;
         Ok(seq)
     }
@@ -414,7 +415,7 @@ impl<'t> Writer<'t> {
 
     fn erase(
         &mut self,
-        records: Vec<super::Erasure>,
+        records: Vec<crate::store::Erasure>,
         audit: AuditEntry,
     ) -> anyhow::Result<OpResult> {
         let mut current = Vec::with_capacity(records.len());
@@ -728,7 +729,7 @@ impl<'t> Writer<'t> {
                 reason: String::new(),
             };
             let entry = |event: &str, record: &StoredRecord| {
-                let about = super::About {
+                let about = crate::store::About {
                     tenant: &record.tenant,
                     id: &record.id,
                     kind: &record.kind,
@@ -781,7 +782,7 @@ fn delivery_audit(event: &str, e: &Entry, at: i64, actor: Option<&str>) -> Audit
         kind: Some(e.kind.clone()),
         subject: Some(e.subject.clone()),
         bundle: Some(e.bundle.clone()),
-        decisions: vec![super::AuditDecision {
+        decisions: vec![crate::store::AuditDecision {
             plugin: e.plugin.clone(),
             action: if e.state == State::Refused {
                 record::Action::Refuse

@@ -5,7 +5,8 @@ use anyhow::Result;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::tables::{FEED, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS};
-use super::{FeedMarks, Store};
+use super::Store;
+use crate::store::FeedMarks;
 use crate::outbox::{Entry, Recipient, State};
 
 /// The key in `meta` of the cursor `vendor` last acknowledged.
