@@ -321,7 +321,11 @@ pub fn issue(db: &Db, spec: TokenSpec, now_ms: i64, by: &str) -> Result<Issued> 
         created_by: by.to_string(),
         revoked_at: None,
     };
-    db.put_token(&hash, &record, token_entry("token.issued", &record, now_ms, by))?;
+    db.put_token(
+        &hash,
+        &record,
+        token_entry("token.issued", &record, now_ms, by),
+    )?;
     Ok(Issued { token, record })
 }
 
@@ -374,8 +378,8 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
-        let data = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority())
-            .unwrap();
+        let data =
+            cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
         let db = open_offline(&data).unwrap();
         (dir, db)
     }

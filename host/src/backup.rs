@@ -1417,9 +1417,9 @@ fn carry_deletions(live: &Path, staging: &Path) -> Result<Carried> {
             )),
         });
     }
-    let forgets = crate::forgetting::since(&old, last.map_or(0, |(seq, _)| seq))?;
+    let forgets = crate::store::redb::forget::since(&old, last.map_or(0, |(seq, _)| seq))?;
     if !forgets.is_empty() {
-        crate::forgetting::leave(&restored, &forgets)?;
+        crate::store::redb::forget::leave(&restored, &forgets)?;
     }
     restored
         .close()

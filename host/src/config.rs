@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::gateway::Options;
 use crate::runtime::Limits;
+use crate::state::Options;
 
 /// Sluice: a privacy policy gateway.
 #[derive(Debug, Parser)]
@@ -415,7 +415,7 @@ impl Serve {
                 max_path_bytes: self.max_record_path_bytes.max(1),
             },
             policy_source: self.policies.display().to_string(),
-            delivery: crate::outbox::worker::DeliveryOptions {
+            delivery: crate::outbox::push::DeliveryOptions {
                 retry: crate::outbox::RetryPolicy {
                     max_attempts: self.delivery_max_attempts.max(1),
                     max_age_ms: i64::try_from(self.delivery_max_age_secs.saturating_mul(1000))

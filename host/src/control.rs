@@ -14,15 +14,16 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::bundle::cases::{self, CaseResult};
 use crate::bundle::package::{self, Components, Package};
 use crate::bundle::signing::SignatureError;
 use crate::bundle::{self, BundleError, Policy};
+use crate::cases::{self, CaseResult};
 use crate::clock::rfc3339_ms;
-use crate::gateway::AppState;
 use crate::registry::{Activation, BundleEntry, Notice, PluginInfo, Put};
 use crate::runtime::cache::CompiledCache;
 use crate::runtime::{Runtime, World};
+use crate::service::executor::{Admission, ExecError};
+use crate::state::AppState;
 use crate::store::AuditEntry;
 
 /// Why an administrative request was refused.
@@ -129,16 +130,19 @@ async fn blocking<T: Send + 'static>(
         .context("joining a blocking task")?
 }
 
-/// A pipeline's worth of plugin instances, for running a bundle's policy test cases.
-async fn pipeline_permit(
+/// Runs `f` (which runs a bundle's policy test cases) on a blocking thread holding a
+/// pipeline's worth of plugin instances.
+async fn with_pipeline<T: Send + 'static>(
     state: &AppState,
-) -> Result<tokio::sync::OwnedSemaphorePermit, ControlError> {
-    state
-        .pipelines
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ControlError::Conflict("the gateway is shutting down".into()))
+    f: impl FnOnce() -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, ControlError> {
+    match state.executor.run(Admission::Wait, 1, move |_| f()).await {
+        Ok(done) => done,
+        Err(ExecError::Closed) => Err(ControlError::Conflict(
+            "the gateway is shutting down".into(),
+        )),
+        Err(e) => Err(ControlError::from(anyhow::Error::from(e))),
+    }
 }
 
 /// Uploads a plugin component claiming to implement `world`: compiles it and checks the
@@ -270,9 +274,7 @@ pub async fn upload_bundle(
     );
     let st = state.clone();
     let stored = entry.clone();
-    let permit = pipeline_permit(state).await?;
-    let put = blocking(move || {
-        let _permit = permit;
+    let put = with_pipeline(state, move || {
         let components = st.registry.components(&stored.package)?;
         validate(
             stored.package.clone(),
@@ -374,20 +376,18 @@ async fn activate_locked(
     }
     let st = state.clone();
     let package = entry.package.clone();
-    let permit = pipeline_permit(state).await?;
-    let policy = blocking(move || {
-        let _permit = permit;
+    let policy = with_pipeline(state, move || {
         let components = st.registry.components(&package)?;
         validate(package, &components, &st.runtime, Some(&st.cache))
     })
     .await?;
-    let longest = crate::gateway::longest_chain(&policy);
-    if longest > state.instances_per_pipeline {
+    let longest = crate::state::longest_chain(&policy);
+    if longest > state.executor.instances_per_pipeline() {
         return Err(ControlError::invalid(
             format!(
                 "{id} runs {longest} plugins in one chain; this gateway reserves {} plugin \
                  instances per request (restart it with more --plugin-instances)",
-                state.instances_per_pipeline
+                state.executor.instances_per_pipeline()
             ),
             Vec::new(),
         ));
@@ -475,7 +475,7 @@ async fn record(
 /// default's (a tenant that had no bundle of its own).
 fn install(state: &AppState, scope: Scope<'_>, policy: Option<Arc<Policy>>) -> (Arc<Policy>, bool) {
     let before = state.active.rcu(|current| {
-        let mut next = crate::gateway::Policies::clone(current);
+        let mut next = crate::state::Policies::clone(current);
         match (scope, &policy) {
             (None, Some(p)) => next.default = p.clone(),
             (None, None) => {}
@@ -624,14 +624,14 @@ pub fn startup_policy(
     dir: Option<&cap_std::fs::Dir>,
     source: &str,
     now_ms: i64,
-) -> anyhow::Result<crate::gateway::Policies> {
+) -> anyhow::Result<crate::state::Policies> {
     let default = match registry.active()? {
         Some(active) => load_registered(registry, runtime, cache, &active.bundle)?,
         None => bootstrap(registry, runtime, cache, dir, source, now_ms)?,
     };
     let default = Arc::new(default);
     let mut loaded = std::collections::HashMap::from([(default.id.clone(), default.clone())]);
-    let mut policies = crate::gateway::Policies::new(default);
+    let mut policies = crate::state::Policies::new(default);
     for (tenant, active) in registry.tenant_actives()? {
         let policy = match loaded.get(&active.bundle) {
             Some(p) => p.clone(),

@@ -3,7 +3,7 @@
 //! erased it) would come back with it. Every such deletion is in the audit log, by record id
 //! and field path (never by value), so `sluice restore`, when it replaces a database,
 //! collects the deletions that the replaced database's audit log holds after the backup's
-//! last entry ([`since`]) and leaves them in the restored database (`meta`
+//! last entry (`store::redb::forget::since`) and leaves them in the restored database (`meta`
 //! [`META_KEY`]). The gateway applies them before it sweeps and serves ([`reapply`]),
 //! through the writer, each as an [`Op::Forget`] with a `restore.reapplied` audit entry, so
 //! nothing deleted before the restore is readable, deliverable or in a later backup after it.
@@ -12,14 +12,12 @@
 //! overdue before the first request.
 
 use anyhow::{Context as _, Result};
-use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
-use crate::gateway::AppState;
+use crate::clock::SharedClock;
 use crate::record::Action;
 use crate::store::audit::AuditDecision;
-use crate::store::tables::{AUDIT, META};
-use crate::store::{AuditEntry, Op};
+use crate::store::{AuditEntry, Op, Store};
 
 /// The metadata key holding the deletions still to re-apply (a JSON list of [`Forget`]).
 pub const META_KEY: &str = "restore.forget";
@@ -79,45 +77,27 @@ fn deleted(entry: &AuditEntry) -> Option<Vec<String>> {
     }
 }
 
-/// The deletions recorded in `db`'s audit log after entry `after`.
-pub fn since(db: &impl ReadableDatabase, after: u64) -> Result<Vec<Forget>> {
-    let txn = db.begin_read()?;
-    let audit = txn.open_table(AUDIT)?;
-    let mut out = Vec::new();
-    for item in audit.range(after.saturating_add(1)..)? {
-        let (k, v) = item?;
-        let entry: AuditEntry =
-            serde_json::from_slice(v.value()).context("decoding an audit entry")?;
-        let (Some(record), Some(paths)) = (entry.record.clone(), deleted(&entry)) else {
-            continue;
-        };
-        out.push(Forget {
-            seq: k.value(),
-            event: entry.event.clone(),
-            tenant: entry.tenant.clone(),
-            record,
-            kind: entry.kind.clone(),
-            subject: entry.subject.clone(),
-            paths,
-            clause: entry.decisions.iter().map(|d| d.clause.clone()).next(),
-        });
-    }
-    Ok(out)
-}
-
-/// Leaves `forgets` in the restored database `db`, for the gateway to apply at its start.
-pub fn leave(db: &redb::Database, forgets: &[Forget]) -> Result<()> {
-    let txn = db.begin_write()?;
-    txn.open_table(META)?
-        .insert(META_KEY, serde_json::to_string(forgets)?.as_str())?;
-    txn.commit()?;
-    Ok(())
+/// The deletion audit entry `entry` (number `seq`) recorded, if it recorded one.
+pub fn of_entry(seq: u64, entry: &AuditEntry) -> Option<Forget> {
+    let (Some(record), Some(paths)) = (entry.record.clone(), deleted(entry)) else {
+        return None;
+    };
+    Some(Forget {
+        seq,
+        event: entry.event.clone(),
+        tenant: entry.tenant.clone(),
+        record,
+        kind: entry.kind.clone(),
+        subject: entry.subject.clone(),
+        paths,
+        clause: entry.decisions.iter().map(|d| d.clause.clone()).next(),
+    })
 }
 
 /// Applies the deletions a restore left, if any; returns how many. Runs before the gateway
 /// sweeps or serves.
-pub async fn reapply(state: &AppState) -> Result<usize> {
-    let Some(text) = state.store.meta(META_KEY)? else {
+pub async fn reapply(store: &Store, clock: &SharedClock) -> Result<usize> {
+    let Some(text) = store.meta(META_KEY)? else {
         return Ok(0);
     };
     let forgets: Vec<Forget> =
@@ -125,7 +105,7 @@ pub async fn reapply(state: &AppState) -> Result<usize> {
     if forgets.is_empty() {
         return Ok(0);
     }
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     for chunk in forgets.chunks(BATCH) {
         let ops = chunk
             .iter()
@@ -135,10 +115,9 @@ pub async fn reapply(state: &AppState) -> Result<usize> {
                 audit: entry(f, now),
             })
             .collect();
-        state.store.write(ops).await.map_err(anyhow::Error::from)?;
+        store.write(ops).await.map_err(anyhow::Error::from)?;
     }
-    state
-        .store
+    store
         .write(vec![Op::SetMeta {
             key: META_KEY.into(),
             value: "[]".into(),

@@ -8,9 +8,10 @@
 use serde::Serialize;
 
 use crate::bundle::Policy;
-use crate::gateway::AppState;
-use crate::pipeline::{self, Disclosure, Instances, Outcome, ReadRequest, WriteInput};
+use crate::pipeline::{self, Disclosure, Outcome, ReadRequest, WriteInput};
 use crate::record::{Action, StoredRecord, leaves};
+use crate::service::executor::{Lane, Worker};
+use crate::store::Store;
 
 /// Most records one report examines; a report that stops there gives the cursor to go on.
 pub const MAX_RECORDS: usize = 10_000;
@@ -85,7 +86,9 @@ pub struct Withheld {
 /// `after`, against `active` (the bundle the tenant runs on). Blocks (runs plugins); call
 /// it off the async workers.
 pub fn report(
-    state: &AppState,
+    store: &Store,
+    worker: &Worker,
+    now: i64,
     tenant: &str,
     active: &Policy,
     candidate: &Policy,
@@ -93,26 +96,23 @@ pub fn report(
     limit: usize,
 ) -> anyhow::Result<Impact> {
     let limit = limit.clamp(1, MAX_RECORDS);
-    let records = state.store.tenant_records_after(tenant, after, limit + 1)?;
+    let records = store.tenant_records_after(tenant, after, limit + 1)?;
     let more = records.len() > limit;
-    let now = state.clock.now_secs();
     let mut out = Impact {
         candidate: candidate.id.clone(),
         active: active.id.clone(),
         ..Impact::default()
     };
-    let mut live = Instances::new(&state.runtime);
-    let mut cand = Instances::new(&state.runtime);
+    let mut live = worker.dry_lane();
+    let mut cand = worker.dry_lane();
     for record in records.iter().take(limit) {
         out.examined += 1;
         if examine(
-            state, active, candidate, record, now, &mut live, &mut cand, &mut out,
+            active, candidate, record, now, &mut live, &mut cand, &mut out,
         )
         .is_err()
         {
             out.failed.push(record.id.clone());
-            live = Instances::new(&state.runtime);
-            cand = Instances::new(&state.runtime);
         }
         if more {
             out.next = Some(record.id.clone());
@@ -124,22 +124,16 @@ pub fn report(
     Ok(out)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one record's share of the report"
-)]
 fn examine<'a>(
-    state: &AppState,
     active: &'a Policy,
     candidate: &'a Policy,
     record: &StoredRecord,
     now: i64,
-    live: &mut Instances<'a>,
-    cand: &mut Instances<'a>,
+    live: &mut Lane<'a>,
+    cand: &mut Lane<'a>,
     out: &mut Impact,
 ) -> Result<(), pipeline::PipelineError> {
-    let metrics = &state.metrics;
-    for e in pipeline::schedule(candidate, record, now, cand, metrics)? {
+    for e in cand.schedule(candidate, record, now)? {
         if e.due <= now {
             out.would_delete.push(Deletion {
                 record: record.id.clone(),
@@ -158,7 +152,7 @@ fn examine<'a>(
         created_at: record.created_at,
         updated_at: record.updated_at,
     };
-    match pipeline::write(candidate, &input, now, cand, metrics) {
+    match cand.write(candidate, &input, now) {
         Ok(Outcome::Accepted(a)) => {
             for d in a.decisions.iter().filter(|d| {
                 matches!(
@@ -217,11 +211,11 @@ fn examine<'a>(
                 purpose: purpose.clone(),
             };
             let Disclosure::Permitted { fields: before, .. } =
-                pipeline::read(active, record, &request, now, live, metrics)?
+                live.read(active, record, &request, now)?
             else {
                 continue;
             };
-            let withheld = match pipeline::read(candidate, record, &request, now, cand, metrics)? {
+            let withheld = match cand.read(candidate, record, &request, now)? {
                 Disclosure::Refused(d) => Some((Some(d.clause), leaves(&before))),
                 Disclosure::Permitted { fields: after, .. } => {
                     let kept = leaves(&after);

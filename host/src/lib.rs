@@ -13,6 +13,7 @@ pub mod auth;
 pub mod backup;
 pub mod budget;
 pub mod bundle;
+pub mod cases;
 pub mod clock;
 pub mod config;
 pub mod control;
@@ -30,8 +31,10 @@ pub mod registry;
 pub mod rights;
 pub mod runtime;
 pub mod server;
+pub mod service;
 pub mod shadow;
 pub mod shape;
+pub mod state;
 pub mod store;
 pub mod sweeper;
 

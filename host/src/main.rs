@@ -67,7 +67,7 @@ async fn run(cli: Cli) -> Result<()> {
             serve_until_signal(options, dirs, watch).await
         }
         Command::Openapi => {
-            print!("{}", sluice::api::openapi::json());
+            print!("{}", sluice::api::openapi_json());
             Ok(())
         }
         Command::Keygen { out } => keygen(&out),
@@ -268,7 +268,7 @@ fn policy_command(command: PolicyCommand, authority: cap_std::AmbientAuthority) 
         PolicyCommand::Test { dir } => {
             let dir = open_bundle(&dir, authority)?;
             let policy = bundle::load_dir(&dir, &runtime, None)?;
-            let results = bundle::cases::run_all(&policy, &runtime);
+            let results = sluice::cases::run_all(&policy, &runtime);
             let failed = results.iter().filter(|r| !r.passed()).count();
             for r in &results {
                 if r.passed() {
@@ -306,7 +306,7 @@ fn clause_problems(dir: &Dir, policy: &sluice::bundle::Policy) -> Result<Vec<Str
     let map = bundle::clauses::load(dir)?;
     let text = dir.read_to_string(bundle::clauses::POLICY_TEXT)?;
     let plugins: Vec<String> = policy.plugins.keys().cloned().collect();
-    let cases = bundle::cases::names(dir)?;
+    let cases = sluice::cases::names(dir)?;
     Ok(bundle::clauses::check(&map, &text, &plugins, &cases))
 }
 

@@ -19,11 +19,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::bundle::Policy;
+use crate::clock::SharedClock;
 use crate::clock::rfc3339_ms;
-use crate::gateway::{AppState, Policies};
-use crate::pipeline::{self, Instances};
 use crate::record::{Expiry, StoredRecord};
 use crate::runtime::World;
+use crate::service::executor::{Admission, Lane};
+use crate::state::{AppState, Policies};
 use crate::store::{About, AuditEntry, Op};
 
 /// The metadata key of the default's progress; a tenant's is `retention.recompute.<tenant>`.
@@ -241,34 +242,29 @@ pub async fn run(state: &Arc<AppState>) -> Result<()> {
 async fn step(state: &Arc<AppState>, policy: Arc<Policy>, mut progress: Progress) -> Result<()> {
     let st = state.clone();
     let (scope, after) = (progress.tenant.clone(), progress.after.clone());
-    let permit = state
-        .pipelines
-        .clone()
-        .acquire_owned()
-        .await
-        .context("the gateway is shutting down")?;
     let pol = policy.clone();
-    let (last, ops, outcomes) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let records = match &scope {
-            Some(t) => st.store.tenant_records_after(t, &after, BATCH)?,
-            None => st.store.records_after(&after, BATCH)?,
-        };
-        let last = records.last().map(|r| r.id.clone());
-        // The default's run leaves the records of tenants with a bundle of their own alone.
-        let policies = st.policies();
-        let records: Vec<StoredRecord> = match &scope {
-            Some(_) => records,
-            None => records
-                .into_iter()
-                .filter(|r| !policies.has_own(&r.tenant))
-                .collect(),
-        };
-        let (ops, outcomes) = batch(&st, &pol, &records);
-        Ok::<_, anyhow::Error>((last, ops, outcomes))
-    })
-    .await
-    .context("joining the recompute batch")??;
+    let (last, ops, outcomes) = state
+        .executor
+        .run(Admission::Wait, 1, move |worker| {
+            let records = match &scope {
+                Some(t) => st.store.tenant_records_after(t, &after, BATCH)?,
+                None => st.store.records_after(&after, BATCH)?,
+            };
+            let last = records.last().map(|r| r.id.clone());
+            // The default's run leaves the records of tenants with a bundle of their own alone.
+            let policies = st.policies();
+            let records: Vec<StoredRecord> = match &scope {
+                Some(_) => records,
+                None => records
+                    .into_iter()
+                    .filter(|r| !policies.has_own(&r.tenant))
+                    .collect(),
+            };
+            let (ops, outcomes) = batch(&mut worker.lane(), &st.clock, &pol, &records);
+            Ok::<_, anyhow::Error>((last, ops, outcomes))
+        })
+        .await
+        .context("the recompute batch")??;
     let Some(last) = last else {
         progress.finished_at = Some(rfc3339_ms(state.clock.now_ms()));
         state
@@ -314,24 +310,21 @@ enum Outcome {
 }
 
 /// The reschedule ops of `records` under `policy`, and each record's tenant and outcome.
-fn batch(
-    state: &AppState,
-    policy: &Policy,
+fn batch<'a>(
+    lane: &mut Lane<'a>,
+    clock: &SharedClock,
+    policy: &'a Policy,
     records: &[StoredRecord],
 ) -> (Vec<Op>, Vec<(String, Outcome)>) {
-    let now = state.clock.now_secs();
-    let mut instances = Instances::new(&state.runtime);
+    let now = clock.now_secs();
     let mut ops = Vec::new();
     let mut outcomes = Vec::with_capacity(records.len());
     for record in records {
-        let expiries = match pipeline::schedule(policy, record, now, &mut instances, &state.metrics)
-        {
+        let expiries = match lane.schedule(policy, record, now) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(record = %record.id, error = %e, "retention recompute: schedule kept");
                 outcomes.push((record.tenant.clone(), Outcome::Failed));
-                // A failed instance is not reused.
-                instances = Instances::new(&state.runtime);
                 continue;
             }
         };
@@ -363,7 +356,7 @@ fn batch(
             bundle: policy.id.clone(),
             audit: AuditEntry::about(
                 "retention.rescheduled",
-                state.clock.now_ms(),
+                clock.now_ms(),
                 about,
                 &policy.id,
                 &decisions,

@@ -131,4 +131,3 @@ pub enum Put {
         existing: String,
     },
 }
-

@@ -7,16 +7,17 @@
 //! slot is free: a shadow run never slows live traffic (writes it had to skip are counted).
 //! The report is kept in memory, up to [`MAX_DIFFERENCES`] records; the counters cover all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::bundle::Policy;
 use crate::clock::rfc3339_ms;
-use crate::gateway::AppState;
-use crate::pipeline::{self, Instances, Outcome, PipelineError, WriteInput};
+use crate::pipeline::{Outcome, PipelineError, WriteInput};
 use crate::record::{Action, Decision};
+use crate::service::executor::Executor;
 
 /// Most differing records a report lists.
 pub const MAX_DIFFERENCES: usize = 1000;
@@ -216,13 +217,14 @@ impl Shadow {
 /// bundle `active` just decided, in the background. `now` is the time the live writes ran
 /// at (seconds).
 pub fn observe(
-    state: &Arc<AppState>,
+    shadows: &ArcSwap<HashMap<String, Arc<Shadow>>>,
+    executor: &Executor,
     tenant: &str,
     active: &Arc<Policy>,
     writes: &[(WriteInput, Result<Outcome, PipelineError>)],
     now: i64,
 ) {
-    let shadows = state.shadows.load();
+    let shadows = shadows.load();
     if shadows.is_empty() {
         return;
     }
@@ -230,22 +232,15 @@ pub fn observe(
         return;
     };
     drop(shadows);
-    let Ok(permit) = state.pipelines.clone().try_acquire_owned() else {
-        shadow.record(|r| r.skipped += writes.len() as u64);
-        return;
-    };
+    let skipped = shadow.clone();
     let writes = writes.to_vec();
-    let st = state.clone();
+    let count = writes.len() as u64;
     let active_id = active.id.clone();
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+    let started = executor.try_spawn(move |worker| {
         let candidate = shadow.candidate.clone();
-        let mut instances = Instances::new(&st.runtime);
+        let mut lane = worker.dry_lane();
         for (input, live) in &writes {
-            let shadowed = pipeline::write(&candidate, input, now, &mut instances, &st.metrics);
-            if shadowed.is_err() {
-                instances = Instances::new(&st.runtime);
-            }
+            let shadowed = lane.write(&candidate, input, now);
             let (before, after, changes) = compare(live, &shadowed);
             shadow.record(|r| {
                 r.observed += 1;
@@ -268,4 +263,7 @@ pub fn observe(
             });
         }
     });
+    if !started {
+        skipped.record(|r| r.skipped += count);
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{Op, OpResult, StoreError};
 
 /// Most expiries handled per transaction; a sweep runs transactions until none are due.

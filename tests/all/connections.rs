@@ -339,7 +339,7 @@ async fn an_idle_keep_alive_connection_is_closed_but_a_request_in_flight_is_not(
 
     // A write waits for a pipeline (every permit is held here) for three idle timeouts, on
     // a silent connection: it is in flight, not idle, and gets its answer.
-    let pipelines = env.gateway().state().pipelines.clone();
+    let pipelines = env.gateway().state().executor.pipelines().clone();
     let held = pipelines
         .clone()
         .acquire_many_owned(u32::try_from(pipelines.available_permits()).unwrap())

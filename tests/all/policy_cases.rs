@@ -2,7 +2,8 @@
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use sluice::bundle::{self, cases, clauses};
+use sluice::bundle::{self, clauses};
+use sluice::cases;
 
 fn provu() -> Dir {
     Dir::open_ambient_dir(sluice_tests::provu_bundle(), ambient_authority()).unwrap()

@@ -12,53 +12,24 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::Actor;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::records::ApiJson;
+use super::extract::{ApiJson, ApiQuery, blocking};
 use crate::bundle::package::Package;
 use crate::control::{self, Source};
-use crate::gateway::AppState;
 use crate::registry::BundleEntry;
 use crate::runtime::World;
+use crate::service::executor::Admission;
 use crate::shadow::Shadow;
+use crate::state::AppState;
 use crate::store::AuditEntry;
-
-/// Who makes an administrative change: the caller's token, as `role:token-id`.
-pub struct Actor(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Actor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let caller = super::auth::Caller::from_request_parts(parts, state).await?;
-        Ok(Actor(caller.actor()))
-    }
-}
-
-/// Query-string extractor whose rejections are JSON [`ApiError`]s.
-pub struct ApiQuery<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for ApiQuery<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Self(v))
-            .map_err(|e| ApiError::bad_request(e.body_text()))
-    }
-}
 
 /// `POST /v1/admin/plugins` query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -85,9 +56,9 @@ pub struct PluginQuery {
     responses(
         (status = 201, description = "Stored.", body = super::openapi::shapes::Report),
         (status = 200, description = "Already stored.", body = super::openapi::shapes::Report),
-        (status = 400, description = "An empty body or a bad query.", body = super::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 409, description = "The name is taken by another component.", body = super::ErrorBody),
+        (status = 400, description = "An empty body or a bad query.", body = super::error::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 409, description = "The name is taken by another component.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn upload_plugin(
@@ -123,16 +94,6 @@ pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Result<Response
     Ok(Json(json!({ "plugins": plugins })).into_response())
 }
 
-/// Runs a blocking registry or store read off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("blocking task failed: {e}")))?
-        .map_err(|e| ApiError::internal(&e))
-}
-
 /// `POST /v1/admin/bundles` query.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -153,9 +114,9 @@ pub struct BundleQuery {
     responses(
         (status = 201, description = "Stored (and activated with `activate=true`).", body = super::openapi::shapes::BundleSummary),
         (status = 200, description = "Already stored.", body = super::openapi::shapes::BundleSummary),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 409, description = "Another bundle has that id.", body = super::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 409, description = "Another bundle has that id.", body = super::error::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn upload_bundle(
@@ -274,9 +235,9 @@ pub async fn show_bundle(
     params(("id" = String, Path, description = "The bundle id, `name@version`.")),
     responses(
         (status = 200, description = "Activated.", body = super::openapi::shapes::Report),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 409, description = "The bundle cannot be activated now.", body = super::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 409, description = "The bundle cannot be activated now.", body = super::error::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn activate(
@@ -312,10 +273,10 @@ pub struct RollbackBody {
     request_body(content = Option<RollbackBody>, description = "Optional: the bundle to go back to."),
     responses(
         (status = 200, description = "Rolled back.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No such bundle, or nothing to roll back to.", body = super::ErrorBody),
-        (status = 409, description = "Nothing to roll back to.", body = super::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 404, description = "No such bundle, or nothing to roll back to.", body = super::error::ErrorBody),
+        (status = 409, description = "Nothing to roll back to.", body = super::error::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn rollback(
@@ -341,10 +302,10 @@ pub async fn rollback(
     path = "/reload",
     responses(
         (status = 200, description = "Reloaded.", body = super::openapi::shapes::Report),
-        (status = 404, description = "The gateway has no policy directory.", body = super::ErrorBody),
-        (status = 409, description = "The directory's bundle cannot be activated.", body = super::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 404, description = "The gateway has no policy directory.", body = super::error::ErrorBody),
+        (status = 409, description = "The directory's bundle cannot be activated.", body = super::error::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn reload(
@@ -491,10 +452,10 @@ fn tenant_entry(
     request_body = ShadowBody,
     responses(
         (status = 201, description = "The shadow run started.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No such bundle.", body = super::ErrorBody),
-        (status = 409, description = "The bundle is the active one.", body = super::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 404, description = "No such bundle.", body = super::error::ErrorBody),
+        (status = 409, description = "The bundle is the active one.", body = super::error::ErrorBody),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn start_shadow(
@@ -539,7 +500,7 @@ pub async fn start_shadow(
     path = "/shadow",
     responses(
         (status = 200, description = "The shadow run's report.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No shadow run is in progress.", body = super::ErrorBody),
+        (status = 404, description = "No shadow run is in progress.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn shadow_report(
@@ -559,8 +520,8 @@ pub async fn shadow_report(
     path = "/shadow",
     responses(
         (status = 200, description = "The final report.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No shadow run is in progress.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 404, description = "No shadow run is in progress.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn stop_shadow(
@@ -614,8 +575,8 @@ pub struct ImpactQuery {
     params(("id" = String, Path, description = "The bundle id, `name@version`."), ImpactQuery),
     responses(
         (status = 200, description = "The impact report.", body = super::openapi::shapes::Report),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn impact(
@@ -630,29 +591,22 @@ pub async fn impact(
     let st = state.clone();
     let cand = candidate.clone();
     // Two pipelines' worth of plugin instances: the active bundle's and the candidate's.
-    let permits = state
-        .pipelines
-        .clone()
-        .acquire_many_owned(2)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the gateway is shutting down",
+    let report = state
+        .executor
+        .run(Admission::Wait, 2, move |worker| {
+            crate::impact::report(
+                &st.store,
+                worker,
+                st.clock.now_secs(),
+                &tenant,
+                &active,
+                &cand,
+                &q.after,
+                q.limit.unwrap_or(crate::impact::MAX_RECORDS),
             )
-        })?;
-    let report = blocking(move || {
-        let _permits = permits;
-        crate::impact::report(
-            &st,
-            &tenant,
-            &active,
-            &cand,
-            &q.after,
-            q.limit.unwrap_or(crate::impact::MAX_RECORDS),
-        )
-    })
-    .await?;
+        })
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
     audit(
         &state,
         tenant_entry(

@@ -13,11 +13,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::admin::{Actor, blocking};
 use super::error::ApiError;
-use super::records::ApiJson;
+use super::extract::{ApiJson, blocking};
 use crate::auth::{DEFAULT_TENANT, Role, TokenRecord, TokenSpec};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 /// Services: the records of their tenant.
 pub const SERVICE: &[Role] = &[Role::Service];
@@ -154,8 +153,8 @@ fn view(record: &TokenRecord) -> serde_json::Value {
     request_body = TokenSpec,
     responses(
         (status = 201, description = "Issued: the token (shown here only) and its record.", body = super::openapi::shapes::Issued),
-        (status = 422, description = "The role and its bindings do not fit together, or a vendor token names no vendor of an active register (clause 3.2).", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 422, description = "The role and its bindings do not fit together, or a vendor token names no vendor of an active register (clause 3.2).", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn issue(
@@ -220,5 +219,17 @@ pub async fn revoke(
             Ok(Json(json!({ "revoked": view(&record) })).into_response())
         }
         None => Err(ApiError::not_found(format!("no token with id `{id}`"))),
+    }
+}
+
+/// Who makes an administrative change: the caller's token, as `role:token-id`.
+pub struct Actor(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Actor(caller.actor()))
     }
 }

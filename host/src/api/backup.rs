@@ -13,9 +13,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use super::admin::Actor;
+use super::auth::Actor;
 use super::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{AuditEntry, Op};
 
 /// Bytes per body chunk.
@@ -32,7 +32,7 @@ const CHUNK: usize = 64 << 10;
     responses(
         (status = 200, description = "The snapshot (plaintext; `sluice backup --url` encrypts it).",
             content_type = "application/octet-stream", body = super::openapi::shapes::Binary),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn backup(

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::budget::Reservation;
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 /// The route of NDJSON batches, read as a stream.
 pub const BATCH_ROUTE: &str = "/v1/records:batch";

@@ -55,7 +55,7 @@ pub struct ErrorBody {
     /// The policy test cases of a bundle that failed, with expected vs actual.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
-    pub failing_cases: Vec<crate::bundle::cases::CaseResult>,
+    pub failing_cases: Vec<crate::cases::CaseResult>,
     /// The limit a request exceeded (413, 422 for a record's shape).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<ExceededLimit>,
@@ -237,6 +237,18 @@ impl From<crate::budget::Shed> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the gateway is shutting down",
             ),
+        }
+    }
+}
+
+impl From<crate::service::executor::ExecError> for ApiError {
+    fn from(e: crate::service::executor::ExecError) -> Self {
+        match e {
+            crate::service::executor::ExecError::Saturated => crate::budget::Shed::Saturated.into(),
+            crate::service::executor::ExecError::Closed => crate::budget::Shed::Closed.into(),
+            failed @ crate::service::executor::ExecError::Failed(_) => {
+                Self::internal(&anyhow::Error::from(failed))
+            }
         }
     }
 }

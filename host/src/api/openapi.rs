@@ -1,15 +1,12 @@
 //! The OpenAPI 3.1 description of the HTTP API, built from the same route table as the
-//! router (see [`super::api`]): each handler carries its `#[utoipa::path]`, each group of
+//! router (see `api::routes`): each handler carries its `#[utoipa::path]`, each group of
 //! routes the roles its gate admits, and [`finish`] adds the responses every operation of a
 //! kind can give (401/403 behind a gate; 400, 413, 415 and 422 with a body; 404 with a path
 //! parameter). Served at `GET /openapi.json`, printed by `sluice openapi`, and kept in the
 //! repository as `host/openapi.json` (a test checks that the file is up to date).
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
@@ -27,27 +24,6 @@ use crate::record::Decision;
 /// operation's security requirement are the roles that may call it.
 pub const BEARER: &str = "bearer";
 
-/// The document, built once.
-pub fn document() -> &'static OpenApi {
-    static DOC: OnceLock<OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let (_, doc) = super::api(&super::Limits::default()).split_for_parts();
-        finish(doc)
-    })
-}
-
-/// The document as pretty-printed JSON with a final newline (the form of `host/openapi.json`).
-pub fn json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        let mut text = document()
-            .to_pretty_json()
-            .expect("the OpenAPI document serializes");
-        text.push('\n');
-        text
-    })
-}
-
 /// The document's skeleton: title, version, the bearer scheme and the error body.
 pub fn base() -> OpenApi {
     #[derive(utoipa::OpenApi)]
@@ -61,7 +37,7 @@ pub fn base() -> OpenApi {
                 requirement name the roles that may call it. Every error answer is a JSON \
                 `ErrorBody`."
         ),
-        components(schemas(super::ErrorBody))
+        components(schemas(super::error::ErrorBody))
     )]
     struct Doc;
     let mut doc = <Doc as utoipa::OpenApi>::openapi();
@@ -189,7 +165,7 @@ fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
         })
 }
 
-/// Adds an error response (an [`super::ErrorBody`]) unless the operation already names
+/// Adds an error response (an [`super::error::ErrorBody`]) unless the operation already names
 /// the status.
 fn add(op: &mut Operation, status: u16, description: &str, header: Option<&str>) {
     let key = status.to_string();
@@ -208,17 +184,6 @@ fn add(op: &mut Operation, status: u16, description: &str, header: Option<&str>)
     op.responses
         .responses
         .insert(key, RefOr::T(response.build()));
-}
-
-/// `GET /openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API.",
-        content_type = "application/json", body = Object)),
-)]
-pub async fn serve() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
 }
 
 /// A read: the full internal view ([`RecordView`]) for the calling service itself, or only

@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{Actor, ApiQuery, blocking};
+use super::auth::Actor;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::records::ApiJson;
-use crate::gateway::AppState;
+use super::extract::ApiJson;
+use super::extract::{ApiQuery, blocking};
 use crate::outbox::{Entry, State as DeliveryState};
+use crate::state::AppState;
 use crate::store::{Op, OpResult, OutboxFilter, OutboxOp};
 
 /// Most deliveries one page lists.
@@ -114,8 +115,8 @@ pub async fn show(
     params(("id" = String, Path, description = "The delivery id.")),
     responses(
         (status = 200, description = "The delivery, pending again.", body = crate::outbox::Entry),
-        (status = 409, description = "The delivery is not dead.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 409, description = "The delivery is not dead.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn redrive(
@@ -197,7 +198,7 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
         Err(ApiError {
             retry_after: None,
             status: StatusCode::NOT_FOUND,
-            body: Box::new(super::ErrorBody {
+            body: Box::new(super::error::ErrorBody {
                 error: format!("`{vendor}` is not in the subprocessor register"),
                 clause: Some("3.2".into()),
                 ..Default::default()
@@ -219,7 +220,7 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
     params(FeedQuery),
     responses(
         (status = 200, description = "The vendor's deliveries after the cursor.", body = super::openapi::shapes::Feed),
-        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::ErrorBody),
+        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::error::ErrorBody),
     ),
 )]
 pub async fn feed(
@@ -328,9 +329,9 @@ pub struct Ack {
     request_body = Ack,
     responses(
         (status = 200, description = "Acknowledged.", body = super::openapi::shapes::Acked),
-        (status = 400, description = "Malformed JSON, or a cursor behind the acknowledged one or beyond the highest one the feed served; nothing changes.", body = super::ErrorBody),
-        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "Malformed JSON, or a cursor behind the acknowledged one or beyond the highest one the feed served; nothing changes.", body = super::error::ErrorBody),
+        (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn ack(

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,72 +11,19 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, parse_object};
 use super::views::{WriteResponse, read_view};
 use crate::bundle::Policy;
-use crate::gateway::AppState;
-use crate::pipeline::{
-    self, Disclosure, Instances, Outcome, PipelineError, ReadRequest, WriteInput,
-};
+use crate::pipeline::{self, Disclosure, Outcome, PipelineError, ReadRequest, WriteInput};
 use crate::record::{Decision, StoredRecord};
+use crate::service::executor::Admission;
+use crate::state::AppState;
 use crate::store::{About, AuditEntry, Op, OpResult};
 
 /// How often an update is retried when the record changed under it.
 const UPDATE_ATTEMPTS: usize = 8;
 /// The longest subject key accepted.
 const MAX_SUBJECT: usize = 512;
-
-/// JSON body extractor whose rejections are [`ApiError`]s (JSON bodies, named problems):
-/// `application/json` in UTF-8 (415 otherwise), a JSON object (every request body of the API
-/// is one; an array that serde could read as a struct is refused), malformed JSON a 400 and a
-/// well-formed body of the wrong shape a 422.
-pub struct ApiJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        super::body::expect_json(req.headers())?;
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body is larger than the limit",
-                ),
-                status => ApiError::new(status, e.body_text()),
-            })?;
-        parse_object(&bytes).map(Self)
-    }
-}
-
-/// Parses a JSON object into `T` (see [`ApiJson`]).
-pub(super) fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => {}
-        None => {
-            return Err(ApiError::bad_request(
-                "the request body is empty: send a JSON object",
-            ));
-        }
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the request body must be a JSON object",
-            ));
-        }
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let status = match e.classify() {
-            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, format!("invalid JSON body: {e}"))
-    })
-}
 
 /// `POST /v1/records` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -196,27 +142,29 @@ async fn run_chain(
     ApiError,
 > {
     let policy = state.policy_for(tenant);
-    let permit = state.pipeline_permit().await?;
     let now = state.clock.now_secs();
-    let st = state.clone();
     let pol = policy.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let mut instances = Instances::new(&st.runtime);
-        inputs
-            .into_iter()
-            .map(|input| {
-                let outcome = pipeline::write(&pol, &input, now, &mut instances, &st.metrics);
-                if let Err(PipelineError::Plugin(f)) = &outcome {
-                    st.metrics.plugin_failure(&f.plugin, f.kind.label());
-                }
-                (input, outcome)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("policy pipeline task failed: {e}")))?;
-    crate::shadow::observe(state, tenant, &policy, &results, now);
+    let results = state
+        .executor
+        .run(Admission::Queued, 1, move |worker| {
+            let mut lane = worker.lane();
+            inputs
+                .into_iter()
+                .map(|input| {
+                    let outcome = lane.write(&pol, &input, now);
+                    (input, outcome)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    crate::shadow::observe(
+        &state.shadows,
+        &state.executor,
+        tenant,
+        &policy,
+        &results,
+        now,
+    );
     Ok((policy, results))
 }
 
@@ -451,9 +399,9 @@ fn answer(
     request_body = NewRecord,
     responses(
         (status = 201, description = "Stored: the record as stored, with every decision.", body = WriteResponse),
-        (status = 400, description = "Malformed JSON, or an empty or too long subject.", body = super::ErrorBody),
-        (status = 422, description = "Refused by the policy (naming the clause), or not a record of its kind.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "Malformed JSON, or an empty or too long subject.", body = super::error::ErrorBody),
+        (status = 422, description = "Refused by the policy (naming the clause), or not a record of its kind.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn create(
@@ -508,8 +456,8 @@ struct BatchLine {
     responses(
         (status = 200, description = "One line per record line, in order: its number, its status and the body it would have had on its own (a write or an `ErrorBody`).",
             content_type = "application/x-ndjson", body = Vec<super::openapi::shapes::BatchLine>),
-        (status = 400, description = "The body is not UTF-8 or holds no record.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "The body is not UTF-8 or holds no record.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn batch(
@@ -799,55 +747,51 @@ pub(super) async fn disclose_all(
     records: Vec<StoredRecord>,
     request: ReadRequest,
 ) -> Result<Vec<(StoredRecord, Disclosure)>, ApiError> {
-    let permit = state.pipeline_permit().await?;
     let st = state.clone();
     let (policy_id, audience, purpose) = (
         policy.id.clone(),
         request.audience.clone(),
         request.purpose.clone(),
     );
-    let disclosed = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let mut instances = Instances::new(&st.runtime);
-        let now = st.clock.now_secs();
-        let mut out = Vec::with_capacity(records.len());
-        let mut rights = std::collections::HashMap::new();
-        for record in records {
-            let digest = crate::store::subject_digest(&record.tenant, &record.subject);
-            if !rights.contains_key(&digest) {
-                let r = st
-                    .store
-                    .rights(&digest)
-                    .map_err(|e| ApiError::internal(&e))?;
-                rights.insert(digest.clone(), r);
-            }
-            if let Some(refusal) = rights[&digest].refusal(&request.purpose) {
-                st.metrics.decisions(std::iter::once(&refusal));
-                out.push((record, Disclosure::Refused(refusal)));
-                continue;
-            }
-            match pipeline::read(&policy, &record, &request, now, &mut instances, &st.metrics) {
-                Ok(d) => {
-                    match &d {
-                        Disclosure::Permitted { decisions, .. } => st.metrics.decisions(decisions),
-                        Disclosure::Refused(decision) => {
-                            st.metrics.decisions(std::iter::once(decision))
+    let disclosed = state
+        .executor
+        .run(Admission::Queued, 1, move |worker| {
+            let mut lane = worker.lane();
+            let now = st.clock.now_secs();
+            let mut out = Vec::with_capacity(records.len());
+            let mut rights = std::collections::HashMap::new();
+            for record in records {
+                let digest = crate::store::subject_digest(&record.tenant, &record.subject);
+                if !rights.contains_key(&digest) {
+                    let r = st
+                        .store
+                        .rights(&digest)
+                        .map_err(|e| ApiError::internal(&e))?;
+                    rights.insert(digest.clone(), r);
+                }
+                if let Some(refusal) = rights[&digest].refusal(&request.purpose) {
+                    st.metrics.decisions(std::iter::once(&refusal));
+                    out.push((record, Disclosure::Refused(refusal)));
+                    continue;
+                }
+                match lane.read(&policy, &record, &request, now) {
+                    Ok(d) => {
+                        match &d {
+                            Disclosure::Permitted { decisions, .. } => {
+                                st.metrics.decisions(decisions)
+                            }
+                            Disclosure::Refused(decision) => {
+                                st.metrics.decisions(std::iter::once(decision))
+                            }
                         }
+                        out.push((record, d));
                     }
-                    out.push((record, d));
-                }
-                Err(e) => {
-                    if let PipelineError::Plugin(f) = &e {
-                        st.metrics.plugin_failure(&f.plugin, f.kind.label());
-                    }
-                    return Err(ApiError::from(e));
+                    Err(e) => return Err(ApiError::from(e)),
                 }
             }
-        }
-        Ok::<_, ApiError>(out)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))??;
+            Ok::<_, ApiError>(out)
+        })
+        .await??;
     // Every disclosure and refusal is in the audit log before the data leaves.
     let at = state.clock.now_ms();
     let ops: Vec<Op> = disclosed
@@ -924,9 +868,9 @@ pub(super) fn permitted_views(
     params(("id" = String, Path, description = "The record id."), ReadQuery),
     responses(
         (status = 200, description = "The record as the audience may see it.", body = super::openapi::ReadResult),
-        (status = 400, description = "An unknown purpose or a malformed audience.", body = super::ErrorBody),
-        (status = 403, description = "The policy refuses the read (naming the clause), or the token's role may not call this route.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "An unknown purpose or a malformed audience.", body = super::error::ErrorBody),
+        (status = 403, description = "The policy refuses the read (naming the clause), or the token's role may not call this route.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn read(
@@ -965,9 +909,9 @@ pub async fn read(
     ),
     responses(
         (status = 200, description = "The matching records the caller may see. Name exactly one searchable field of the kind as a further query parameter, e.g. `mac=00:15:65:aa:bb:cc`.", body = super::openapi::shapes::Search),
-        (status = 400, description = "No kind, not exactly one searchable field, or a bad value.", body = super::ErrorBody),
-        (status = 422, description = "An unknown kind.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "No kind, not exactly one searchable field, or a bad value.", body = super::error::ErrorBody),
+        (status = 422, description = "An unknown kind.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn search(
@@ -1035,9 +979,9 @@ pub async fn search(
     request_body = Patch,
     responses(
         (status = 200, description = "Rectified: the record as stored, and the request.", body = super::openapi::shapes::Rectified),
-        (status = 409, description = "The record kept changing; retry.", body = super::ErrorBody),
-        (status = 422, description = "Refused by the policy (naming the clause; `erased` when the record was deleted), or the result is not a record of its kind.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 409, description = "The record kept changing; retry.", body = super::error::ErrorBody),
+        (status = 422, description = "Refused by the policy (naming the clause; `erased` when the record was deleted), or the result is not a record of its kind.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn update(
@@ -1120,7 +1064,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The record id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn delete(
@@ -1167,9 +1111,9 @@ pub async fn delete(
     params(("subject" = String, Path, description = "The data subject's key."), ReadQuery),
     responses(
         (status = 200, description = "The subject's records the audience may see.", body = super::openapi::shapes::SubjectRecords),
-        (status = 400, description = "A bad subject, purpose or audience.", body = super::ErrorBody),
-        (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "A bad subject, purpose or audience.", body = super::error::ErrorBody),
+        (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn by_subject(

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::records::{ReadQuery, disclose_all, read_request, subject_records};
-use crate::gateway::AppState;
 use crate::pipeline::Disclosure;
 use crate::record::Decision;
+use crate::state::AppState;
 
 /// The marketing purposes a permission can be asked for, with the clause that governs each
 /// when no record gives an answer.
@@ -53,9 +53,9 @@ struct Basis {
     params(("subject" = String, Path, description = "The data subject's key."), PermissionQuery),
     responses(
         (status = 200, description = "Whether the service may contact the subject for the purpose, and why.", body = super::openapi::shapes::Permission),
-        (status = 400, description = "A bad subject or purpose.", body = super::ErrorBody),
-        (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds).", body = super::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 400, description = "A bad subject or purpose.", body = super::error::ErrorBody),
+        (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn permissions(
@@ -139,8 +139,8 @@ pub async fn permissions(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "Every record about the subject, with its decisions, expiries and recipients.", body = super::openapi::shapes::Export),
-        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn export(
@@ -293,8 +293,8 @@ async fn exercise(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "Processing of the subject's data is restricted.", body = super::openapi::shapes::StandingRequest),
-        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn restrict(
@@ -321,8 +321,8 @@ pub async fn restrict(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "The restriction is lifted.", body = super::openapi::shapes::StandingRequest),
-        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn lift_restriction(
@@ -351,16 +351,16 @@ pub async fn lift_restriction(
     request_body = Objection,
     responses(
         (status = 200, description = "The objection is recorded.", body = super::openapi::shapes::StandingRequest),
-        (status = 400, description = "A bad subject, or not a purpose of the bundle.", body = super::ErrorBody),
-        (status = 422, description = "The subject holds a card number, or the body is of the wrong shape.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "A bad subject, or not a purpose of the bundle.", body = super::error::ErrorBody),
+        (status = 422, description = "The subject holds a card number, or the body is of the wrong shape.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn object(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(subject): Path<String>,
-    super::records::ApiJson(body): super::records::ApiJson<Objection>,
+    super::extract::ApiJson(body): super::extract::ApiJson<Objection>,
 ) -> Result<Response, ApiError> {
     if !state
         .policy_for(caller.tenant())
@@ -405,9 +405,9 @@ const ERASURE_ATTEMPTS: usize = 5;
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "What was erased and what was kept, under which clause.", body = super::openapi::shapes::Erasure),
-        (status = 400, description = "An empty or too long subject.", body = super::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::ErrorBody),
-        (status = 409, description = "The subject's records kept changing; retry.", body = super::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::ErrorBody),
+        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        (status = 409, description = "The subject's records kept changing; retry.", body = super::error::ErrorBody),
+        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
     ),
 )]
 pub async fn erase(

@@ -6,7 +6,6 @@
 //! validates all of it, compiles its plugins and has every plugin check its configuration;
 //! every problem is reported at once.
 
-pub mod cases;
 pub mod clauses;
 pub mod package;
 pub mod schema;

@@ -201,16 +201,16 @@ fn component_bytes(dir: &Dir, name: &str, component: &str) -> Result<Cow<'static
 
 fn read_cases(dir: &Dir) -> Result<BTreeMap<String, CaseFiles>, String> {
     let mut cases = BTreeMap::new();
-    if !dir.exists(super::cases::DIR) {
+    if !dir.exists(CASES_DIR) {
         return Ok(cases);
     }
     let root = dir
-        .open_dir(super::cases::DIR)
-        .map_err(|e| format!("{}: {e}", super::cases::DIR))?;
-    for name in super::cases::names(dir).map_err(|e| format!("{}: {e}", super::cases::DIR))? {
+        .open_dir(CASES_DIR)
+        .map_err(|e| format!("{}: {e}", CASES_DIR))?;
+    for name in case_names(dir).map_err(|e| format!("{}: {e}", CASES_DIR))? {
         let read = |file: &str| {
             root.read_to_string(format!("{name}/{file}"))
-                .map_err(|e| format!("{}/{name}/{file}: {e}", super::cases::DIR))
+                .map_err(|e| format!("{}/{name}/{file}: {e}", CASES_DIR))
         };
         cases.insert(
             name.clone(),
@@ -221,4 +221,23 @@ fn read_cases(dir: &Dir) -> Result<BTreeMap<String, CaseFiles>, String> {
         );
     }
     Ok(cases)
+}
+
+/// Where a bundle keeps its policy test cases (see [`crate::cases`]).
+pub const CASES_DIR: &str = "tests";
+
+/// The case names of the bundle in `dir`, sorted.
+pub fn case_names(dir: &Dir) -> anyhow::Result<Vec<String>> {
+    if !dir.exists(CASES_DIR) {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    for entry in dir.read_dir(CASES_DIR)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
 }

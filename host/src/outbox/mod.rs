@@ -13,6 +13,7 @@
 //!                  \--erasure of the record--> cancelled
 //! ```
 
+pub mod push;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

@@ -117,7 +117,6 @@ pub struct Erasure {
     pub audit: AuditEntry,
 }
 
-
 /// A record ready to be written: its encoding and what the writer needs to index it.
 #[derive(Debug)]
 pub struct PutRecord {

@@ -7,6 +7,7 @@
 //! transaction. Reads use redb's MVCC read transactions and never wait for the writer.
 
 pub(crate) mod audit;
+pub(crate) mod forget;
 mod outbox;
 mod registry;
 mod tokens;

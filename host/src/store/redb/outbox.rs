@@ -4,10 +4,10 @@
 use anyhow::Result;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::tables::{FEED, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS};
 use super::Store;
-use crate::store::FeedMarks;
+use super::tables::{FEED, META, OUTBOX, OUTBOX_DUE, OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS};
 use crate::outbox::{Entry, Recipient, State};
+use crate::store::FeedMarks;
 
 /// The key in `meta` of the cursor `vendor` last acknowledged.
 pub(super) fn acked_key(vendor: &str) -> String {

@@ -6,15 +6,15 @@ use std::time::Instant;
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::mpsc;
 
+use super::Job;
 use super::tables::{
     AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
     OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS, TENANT_RECORDS,
 };
-use super::Job;
-use crate::store::{AuditEntry, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 use crate::metrics::Metrics;
 use crate::outbox::{self, Entry, Recipient, State};
 use crate::record::{self, StoredRecord};
+use crate::store::{AuditEntry, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};
 
 /// Most writes in one transaction; more wait for the next one.
 const MAX_OPS: usize = 4096;

@@ -13,21 +13,18 @@
 //! the read's disclosure decisions.
 
 use anyhow::{Context as _, Result};
-use cap_std::fs::Dir;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Policy;
-use super::package::CaseFiles;
+use crate::bundle::Policy;
+use crate::bundle::package::CaseFiles;
+pub use crate::bundle::package::{CASES_DIR as DIR, case_names as names};
 use crate::metrics::Metrics;
 use crate::pipeline::{
     self, Disclosure, Instances, Outcome, PipelineError, ReadRequest, WriteInput,
 };
 use crate::record::{Decision, StoredRecord};
 use crate::runtime::Runtime;
-
-/// Where a bundle keeps its cases.
-pub const DIR: &str = "tests";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,22 +87,6 @@ impl CaseResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
-}
-
-/// The case names of the bundle in `dir`, sorted.
-pub fn names(dir: &Dir) -> Result<Vec<String>> {
-    if !dir.exists(DIR) {
-        return Ok(Vec::new());
-    }
-    let mut names = Vec::new();
-    for entry in dir.read_dir(DIR)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    names.sort();
-    Ok(names)
 }
 
 /// Runs every case of the bundle's package against `policy`, in name order.

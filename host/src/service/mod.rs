@@ -1,0 +1,4 @@
+//! The services: what the gateway does for a request or a background task, below the HTTP
+//! handlers of [`crate::api`] and above the policy pipeline and the store.
+
+pub mod executor;
