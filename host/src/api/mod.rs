@@ -5,8 +5,9 @@
 pub mod admin;
 mod auth;
 mod backup;
+mod batch;
 pub mod body;
-mod error;
+pub mod error;
 mod extract;
 mod ndjson;
 pub mod openapi;
@@ -14,7 +15,7 @@ mod outbox;
 mod records;
 mod routes;
 mod subjects;
-mod views;
+pub mod views;
 
 pub use error::{ApiError, ErrorBody};
 pub use routes::{Limits, document as openapi_document, json as openapi_json, router};

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::body::MAX_COMPONENT;
 use super::error::ApiError;
-use super::{admin, auth, backup, body, openapi, outbox, records, subjects};
+use super::{admin, auth, backup, batch, body, openapi, outbox, records, subjects};
 use crate::auth::Role;
 use crate::state::AppState;
 
@@ -78,7 +78,7 @@ fn limited(
 fn groups(limits: &Limits) -> Vec<Group> {
     let service = OpenApiRouter::new()
         .routes(routes!(records::create, records::search))
-        .routes(limited(routes!(records::batch), limits.batch))
+        .routes(limited(routes!(batch::batch), limits.batch))
         .routes(routes!(records::read, records::update, records::delete))
         .routes(routes!(outbox::recipients))
         .routes(routes!(records::by_subject))

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::records::{ReadQuery, disclose_all, read_request, subject_records};
+use super::records::{ReadQuery, read_request};
 use crate::pipeline::Disclosure;
 use crate::record::Decision;
+use crate::service::reads::{disclose_all, subject_records};
+use crate::service::writes::check_subject;
 use crate::state::AppState;
 
 /// The marketing purposes a permission can be asked for, with the clause that governs each
@@ -64,7 +66,7 @@ pub async fn permissions(
     Path(subject): Path<String>,
     Query(q): Query<PermissionQuery>,
 ) -> Result<Response, ApiError> {
-    super::records::check_subject(&subject)?;
+    check_subject(&subject)?;
     let purpose = q.purpose.unwrap_or_default();
     let Some((_, default_clause)) = MARKETING.iter().find(|(p, _)| *p == purpose) else {
         let names: Vec<&str> = MARKETING.iter().map(|(p, _)| *p).collect();
@@ -148,7 +150,7 @@ pub async fn export(
     caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
-    super::records::check_subject(&subject)?;
+    check_subject(&subject)?;
     let records = subject_records(&state, caller.tenant(), &subject).await?;
     let st = state.clone();
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
@@ -230,7 +232,7 @@ async fn exercise(
     change: impl FnOnce(&mut crate::rights::Rights, crate::rights::Since),
     extra: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    super::records::check_subject(subject)?;
+    check_subject(subject)?;
     let digest = crate::store::subject_digest(caller.tenant(), subject);
     let st = state.clone();
     let d = digest.clone();
@@ -416,7 +418,7 @@ pub async fn erase(
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
     use crate::erasure::Plan;
-    super::records::check_subject(&subject)?;
+    check_subject(&subject)?;
     let request = uuid::Uuid::now_v7().to_string();
     let digest = crate::store::subject_digest(caller.tenant(), &subject);
     let actor = caller.actor();

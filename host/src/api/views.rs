@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::{rfc3339_ms, rfc3339_secs};
+use crate::pipeline::Disclosure;
 use crate::record::{Decision, Delivery, Expiry, PluginRef, StoredRecord};
 
 /// A decision as clients see it: `{"plugin","action","path","clause","reason"}`.
@@ -157,4 +158,20 @@ impl RecordView {
             disclosure,
         }
     }
+}
+
+/// The permitted views of disclosed records (refused ones are left out).
+pub(super) fn permitted_views(
+    disclosed: Vec<(StoredRecord, Disclosure)>,
+    internal: bool,
+) -> Vec<Value> {
+    disclosed
+        .into_iter()
+        .filter_map(|(record, d)| match d {
+            Disclosure::Permitted { fields, decisions } => {
+                Some(read_view(&record, fields, decisions, internal))
+            }
+            Disclosure::Refused(_) => None,
+        })
+        .collect()
 }

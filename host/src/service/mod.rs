@@ -2,3 +2,5 @@
 //! handlers of [`crate::api`] and above the policy pipeline and the store.
 
 pub mod executor;
+pub mod reads;
+pub mod writes;
