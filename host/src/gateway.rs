@@ -65,8 +65,14 @@ pub async fn open(options: Options, dirs: Dirs) -> Result<Arc<AppState>> {
         options.clock.now_ms(),
     );
     let (policies, cache, policy_dir) = tokio::task::spawn_blocking(move || {
-        let policies =
-            crate::control::startup_policy(&reg, &rt, &cache, dirs.policy.as_ref(), &source, now);
+        let policies = crate::service::policy::startup_policy(
+            &reg,
+            &rt,
+            &cache,
+            dirs.policy.as_ref(),
+            &source,
+            now,
+        );
         (policies, cache, dirs.policy)
     })
     .await
@@ -199,8 +205,9 @@ impl Running {
     pub async fn reload(
         &self,
         actor: &str,
-    ) -> Result<crate::control::ActivationReport, crate::control::ControlError> {
-        crate::control::reload_dir(&self.state, actor).await
+    ) -> Result<crate::service::policy::ActivationReport, crate::service::policy::ControlError>
+    {
+        crate::service::policy::reload_dir(&self.state, actor).await
     }
 
     /// Runs the retention sweeper now; returns the number of deletions.

@@ -16,7 +16,8 @@ pub mod bundle;
 pub mod cases;
 pub mod clock;
 pub mod config;
-pub mod control;
+/// The control plane ([`service::policy`]), under the name the binary and tests use.
+pub use service::policy as control;
 pub mod erasure;
 pub mod forgetting;
 pub mod gateway;

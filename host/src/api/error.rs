@@ -253,9 +253,9 @@ impl From<crate::service::executor::ExecError> for ApiError {
     }
 }
 
-impl From<crate::control::ControlError> for ApiError {
-    fn from(e: crate::control::ControlError) -> Self {
-        use crate::control::ControlError;
+impl From<crate::service::policy::ControlError> for ApiError {
+    fn from(e: crate::service::policy::ControlError) -> Self {
+        use crate::service::policy::ControlError;
         match e {
             ControlError::NotFound(m) => Self::not_found(m),
             ControlError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),

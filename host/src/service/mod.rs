@@ -2,5 +2,6 @@
 //! handlers of [`crate::api`] and above the policy pipeline and the store.
 
 pub mod executor;
+pub mod policy;
 pub mod reads;
 pub mod writes;
