@@ -153,7 +153,7 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
     // Deletions made after a restored backup was taken come first (see `forgetting`).
     crate::forgetting::reapply(&state.store, &state.clock).await?;
     // Catch up on deletions that fell due while the gateway was down, before serving reads.
-    let caught_up = crate::sweeper::sweep(&state).await?;
+    let caught_up = crate::service::sweeper::sweep(&state).await?;
     if caught_up > 0 {
         tracing::info!(
             deletions = caught_up,
@@ -173,9 +173,9 @@ pub async fn start(options: Options, dirs: Dirs) -> Result<Running> {
         fd_limit,
         stopped.clone(),
     ));
-    let sweeper = crate::sweeper::spawn(state.clone(), interval, stopped.clone());
+    let sweeper = crate::service::sweeper::spawn(state.clone(), interval, stopped.clone());
     // Resumes a recomputation a restart interrupted, then waits for activations.
-    let recompute = crate::recompute::spawn(state.clone(), stopped.clone());
+    let recompute = crate::service::recompute::spawn(state.clone(), stopped.clone());
     let delivery = crate::outbox::worker::spawn(state.clone(), stopped);
     tracing::info!(%addr, "sluice is listening");
     Ok(Running {
@@ -212,7 +212,7 @@ impl Running {
 
     /// Runs the retention sweeper now; returns the number of deletions.
     pub async fn sweep_now(&self) -> Result<usize> {
-        Ok(crate::sweeper::sweep(&self.state).await?)
+        Ok(crate::service::sweeper::sweep(&self.state).await?)
     }
 
     /// Stops accepting connections, finishes the requests in flight, stops the sweeper and

@@ -21,23 +21,19 @@ pub use service::policy as control;
 pub mod erasure;
 pub mod forgetting;
 pub mod gateway;
-pub mod impact;
 pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
 pub mod publish;
-pub mod recompute;
 pub mod record;
 pub mod registry;
 pub mod rights;
 pub mod runtime;
 pub mod server;
 pub mod service;
-pub mod shadow;
 pub mod shape;
 pub mod state;
 pub mod store;
-pub mod sweeper;
 
 /// The policy plugins built from `plugins/` and embedded in the host, by name. A bundle
 /// refers to them as `builtin:<name>`.

@@ -188,7 +188,7 @@ pub struct AppState {
     /// Wakes the delivery workers (a write enqueued deliveries).
     pub outbox_wake: tokio::sync::Notify,
     /// The candidate bundles running in shadow, by tenant (one run per tenant).
-    pub shadows: ArcSwap<HashMap<String, Arc<crate::shadow::Shadow>>>,
+    pub shadows: ArcSwap<HashMap<String, Arc<crate::service::shadow::Shadow>>>,
     /// Striped locks that serialize updates of one record through this gateway, so that
     /// concurrent rectifications queue instead of conflicting.
     pub(crate) update_locks: Box<[tokio::sync::Mutex<()>]>,

@@ -27,7 +27,7 @@ use crate::registry::BundleEntry;
 use crate::runtime::World;
 use crate::service::executor::Admission;
 use crate::service::policy::{self as control, Source};
-use crate::shadow::Shadow;
+use crate::service::shadow::Shadow;
 use crate::state::AppState;
 use crate::store::AuditEntry;
 
@@ -343,7 +343,7 @@ pub async fn active(
             // With a bundle of its own, the tenant's last activation; otherwise the later
             // of the default's last and the tenant's going back to the default.
             .find(|a| !own || a.tenant.is_some());
-        Ok((activation, crate::recompute::view(&st, &tenant)?))
+        Ok((activation, crate::service::recompute::view(&st, &tenant)?))
     })
     .await?;
     Ok(Json(json!({
@@ -393,7 +393,7 @@ pub async fn retention(
 ) -> Result<Response, ApiError> {
     let st = state.clone();
     let tenant = caller.tenant().to_string();
-    let progress = blocking(move || crate::recompute::view(&st, &tenant)).await?;
+    let progress = blocking(move || crate::service::recompute::view(&st, &tenant)).await?;
     Ok(Json(json!({ "recompute": progress })).into_response())
 }
 
@@ -594,7 +594,7 @@ pub async fn impact(
     let report = state
         .executor
         .run(Admission::Wait, 2, move |worker| {
-            crate::impact::report(
+            crate::service::impact::report(
                 &st.store,
                 worker,
                 st.clock.now_secs(),
@@ -602,7 +602,7 @@ pub async fn impact(
                 &active,
                 &cand,
                 &q.after,
-                q.limit.unwrap_or(crate::impact::MAX_RECORDS),
+                q.limit.unwrap_or(crate::service::impact::MAX_RECORDS),
             )
         })
         .await?

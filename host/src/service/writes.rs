@@ -101,7 +101,7 @@ pub(crate) async fn run_chain(
                 .collect::<Vec<_>>()
         })
         .await?;
-    crate::shadow::observe(
+    crate::service::shadow::observe(
         &state.shadows,
         &state.executor,
         tenant,

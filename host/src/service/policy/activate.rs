@@ -125,7 +125,7 @@ pub(super) async fn activate_locked(
     let cases_passed = policy.package.cases.len();
     let (previous, followed) = install(state, scope, Some(policy.clone()));
     let retention_recompute =
-        crate::recompute::on_change(state, scope, &previous, &policy, followed).await?;
+        crate::service::recompute::on_change(state, scope, &previous, &policy, followed).await?;
     tracing::info!(bundle = %policy.id, previous = %previous.id, scope = %scope_name(scope), action, actor, "policy activated");
     Ok(ActivationReport {
         active: policy.id.clone(),
@@ -276,7 +276,7 @@ pub(super) async fn follow_default(
     .await?;
     let (previous, followed) = install(state, Some(tenant), None);
     let retention_recompute =
-        crate::recompute::on_change(state, Some(tenant), &previous, &default, followed).await?;
+        crate::service::recompute::on_change(state, Some(tenant), &previous, &default, followed).await?;
     tracing::info!(bundle = %default.id, previous = %previous.id, %tenant, actor, "tenant back on the default policy");
     Ok(ActivationReport {
         active: default.id.clone(),
