@@ -128,6 +128,8 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
         txn: &'a ReadTransaction,
         out: &'a mut W,
         summary: Summary,
+        /// Rows of the current table written so far.
+        written: u64,
     }
     impl<W: Write> Dumper<'_, W> {
         fn head(&mut self, name: &str, kind: Kind, rows: u64) -> Result<()> {
@@ -137,6 +139,7 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
             self.out.write_all(&[kind.code()])?;
             self.out.write_all(&rows.to_le_bytes())?;
             self.summary.tables += 1;
+            self.written = 0;
             Ok(())
         }
 
@@ -150,6 +153,17 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
                 self.out.write_all(item)?;
             }
             self.summary.note(name, key, value);
+            self.written += 1;
+            Ok(())
+        }
+
+        /// Checks that the table just written had as many rows as it counts.
+        fn end(&self, name: &str, rows: u64) -> Result<()> {
+            let written = self.written;
+            ensure!(
+                written == rows,
+                "table {name} has {written} rows, not the {rows} it counts"
+            );
             Ok(())
         }
     }
@@ -164,18 +178,12 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
             };
             let rows = table.len()?;
             self.head(name, Kind::Table, rows)?;
-            let mut written = 0u64;
             for item in table.iter()? {
                 let (k, v) = item?;
                 let (k, v) = (k.value(), v.value());
                 self.row(name, K::as_bytes(&k).as_ref(), V::as_bytes(&v).as_ref())?;
-                written += 1;
             }
-            ensure!(
-                written == rows,
-                "table {name} has {written} rows, not the {rows} it counts"
-            );
-            Ok(())
+            self.end(name, rows)
         }
 
         fn multimap<K: redb::Key + 'static, V: redb::Key + 'static>(
@@ -188,7 +196,6 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
             };
             let rows = table.len()?;
             self.head(name, Kind::Multimap, rows)?;
-            let mut written = 0u64;
             for item in table.iter()? {
                 let (k, values) = item?;
                 let k = k.value();
@@ -197,14 +204,9 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
                     let v = v?;
                     let v = v.value();
                     self.row(name, key.as_ref(), V::as_bytes(&v).as_ref())?;
-                    written += 1;
                 }
             }
-            ensure!(
-                written == rows,
-                "table {name} has {written} rows, not the {rows} it counts"
-            );
-            Ok(())
+            self.end(name, rows)
         }
     }
 
@@ -218,6 +220,7 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
         txn,
         out,
         summary: Summary::new(created_at),
+        written: 0,
     };
     each_table(&mut dumper)?;
     let summary = dumper.summary;
