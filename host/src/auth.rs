@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::store::AuditEntry;
-use crate::store::redb::Db;
+use crate::store::Db;
 
 /// What a token may do.
 #[derive(

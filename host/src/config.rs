@@ -21,7 +21,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the gateway with a policy bundle on a local redb database.
+    /// Serve the gateway with a policy bundle on the embedded database in the data directory.
     Serve(Box<Serve>),
     /// Work with a policy bundle offline: validate it, run its policy tests, print its
     /// clause map.
@@ -67,7 +67,7 @@ pub enum Command {
     /// hash chain is verified.
     Restore(RestoreArgs),
     /// Rewrite a stopped gateway's database into a fresh file, table by table, and replace
-    /// the old one. redb copies on write and leaves the bytes of freed pages in the file
+    /// the old one. The database copies on write and leaves the bytes of freed pages in the file
     /// until they are reused; the rewritten file holds only what is stored now, so nothing
     /// deleted (by retention, erasure or deletion) is left in it.
     Vacuum {
@@ -304,7 +304,7 @@ pub struct Serve {
     /// Most requests waiting for a pipeline at once; more are answered 503 at once.
     #[arg(long, env = "SLUICE_MAX_QUEUED", default_value_t = 1024)]
     pub max_queued: usize,
-    /// The database's page cache, in MiB (the most of the redb file kept in memory).
+    /// The database's page cache, in MiB (the most of the database file kept in memory).
     #[arg(long, env = "SLUICE_STORE_CACHE_MIB", default_value_t = 128)]
     pub store_cache_mib: usize,
     /// Deepest nesting of a record's fields (objects and arrays).

@@ -3,7 +3,7 @@
 //! erased it) would come back with it. Every such deletion is in the audit log, by record id
 //! and field path (never by value), so `sluice restore`, when it replaces a database,
 //! collects the deletions that the replaced database's audit log holds after the backup's
-//! last entry (`store::redb::forget::since`) and leaves them in the restored database (`meta`
+//! last entry (the store's `forget::since`) and leaves them in the restored database (`meta`
 //! [`META_KEY`]). The gateway applies them before it sweeps and serves ([`reapply`]),
 //! through the writer, each as an [`Op::Forget`] with a `restore.reapplied` audit entry, so
 //! nothing deleted before the restore is readable, deliverable or in a later backup after it.

@@ -3,7 +3,7 @@
 //! Backend services send every write and read of personal data through the gateway; the
 //! gateway routes each record through sandboxed WebAssembly policy plugins (admission,
 //! redaction, retention, disclosure, forwarding) chosen by a policy bundle, and persists the
-//! result to redb. Every decision names the clause of the privacy policy it enforces.
+//! result in its store. Every decision names the clause of the privacy policy it enforces.
 //!
 //! The binary (`sluice`) is a thin CLI over [`gateway::start`]; tests and benchmarks start
 //! the same gateway in-process.

@@ -115,13 +115,13 @@ impl Metrics {
         let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register(
             "store_commit_batch_writes",
-            "Writes (records, deletions, audit entries) per durable redb transaction (group commit)",
+            "Writes (records, deletions, audit entries) per durable store transaction (group commit)",
             commit_batch.clone(),
         );
         let commit_seconds = Histogram::new(exponential_buckets(1e-5, 2.0, 16));
         registry.register(
             "store_commit_seconds",
-            "Duration of one durable redb transaction",
+            "Duration of one durable store transaction",
             commit_seconds.clone(),
         );
         let records = Gauge::default();

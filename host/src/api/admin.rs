@@ -595,9 +595,8 @@ pub async fn impact(
         .executor
         .run(Admission::Wait, 2, move |worker| {
             crate::service::impact::report(
-                &st.store,
+                &st,
                 worker,
-                st.clock.now_secs(),
                 &tenant,
                 &active,
                 &cand,

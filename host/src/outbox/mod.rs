@@ -1,4 +1,4 @@
-//! The outbox: deliveries to vendors and subprocessors, written in the same redb
+//! The outbox: deliveries to vendors and subprocessors, written in the same store
 //! transaction as the record that caused them, then pushed by the delivery workers or pulled
 //! by the vendor from its feed.
 //!

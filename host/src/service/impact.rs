@@ -11,7 +11,7 @@ use crate::bundle::Policy;
 use crate::pipeline::{self, Disclosure, Outcome, ReadRequest, WriteInput};
 use crate::record::{Action, StoredRecord, leaves};
 use crate::service::executor::{Lane, Worker};
-use crate::store::Store;
+use crate::state::AppState;
 
 /// Most records one report examines; a report that stops there gives the cursor to go on.
 pub const MAX_RECORDS: usize = 10_000;
@@ -86,9 +86,8 @@ pub struct Withheld {
 /// `after`, against `active` (the bundle the tenant runs on). Blocks (runs plugins); call
 /// it off the async workers.
 pub fn report(
-    store: &Store,
+    state: &AppState,
     worker: &Worker,
-    now: i64,
     tenant: &str,
     active: &Policy,
     candidate: &Policy,
@@ -96,7 +95,8 @@ pub fn report(
     limit: usize,
 ) -> anyhow::Result<Impact> {
     let limit = limit.clamp(1, MAX_RECORDS);
-    let records = store.tenant_records_after(tenant, after, limit + 1)?;
+    let records = state.store.tenant_records_after(tenant, after, limit + 1)?;
+    let now = state.clock.now_secs();
     let more = records.len() > limit;
     let mut out = Impact {
         candidate: candidate.id.clone(),

@@ -22,7 +22,7 @@ pub(crate) fn load(state: &AppState, tenant: &str, id: &str) -> Result<StoredRec
     }
 }
 
-/// [`load`] on a blocking thread (redb reads may touch the disk).
+/// [`load`] on a blocking thread (store reads may touch the disk).
 pub(crate) async fn load_off_runtime(
     state: &Arc<AppState>,
     tenant: &str,

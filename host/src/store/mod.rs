@@ -9,6 +9,7 @@ pub mod audit;
 mod ops;
 pub mod redb;
 
+pub(crate) use self::redb::backup as snapshot;
 pub use self::redb::{Db, OutboxFilter, Registry, Store, tables};
 pub use audit::{About, AuditDecision, AuditEntry, Verdict, subject_digest};
 pub use ops::{Erasure, FeedMarks, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};

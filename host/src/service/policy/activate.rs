@@ -276,7 +276,8 @@ pub(super) async fn follow_default(
     .await?;
     let (previous, followed) = install(state, Some(tenant), None);
     let retention_recompute =
-        crate::service::recompute::on_change(state, Some(tenant), &previous, &default, followed).await?;
+        crate::service::recompute::on_change(state, Some(tenant), &previous, &default, followed)
+            .await?;
     tracing::info!(bundle = %default.id, previous = %previous.id, %tenant, actor, "tenant back on the default policy");
     Ok(ActivationReport {
         active: default.id.clone(),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-
 use crate::bundle::package::Package;
 use crate::bundle::{self, BundleError};
 use crate::clock::rfc3339_ms;

@@ -7,6 +7,7 @@
 //! transaction. Reads use redb's MVCC read transactions and never wait for the writer.
 
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod forget;
 mod outbox;
 mod registry;
@@ -75,12 +76,8 @@ pub struct Snapshot(redb::ReadTransaction);
 
 impl Snapshot {
     /// Writes the view as a backup snapshot (see [`crate::backup`]) to `out`.
-    pub fn dump(
-        &self,
-        created_at: i64,
-        out: &mut impl std::io::Write,
-    ) -> Result<crate::backup::Summary> {
-        crate::backup::dump_txn(&self.0, created_at, out)
+    pub fn dump(&self, created_at: i64, out: &mut impl std::io::Write) -> Result<backup::Summary> {
+        backup::dump_txn(&self.0, created_at, out)
     }
 }
 
