@@ -25,9 +25,7 @@ use super::extract::{ApiJson, ApiQuery, blocking};
 use crate::bundle::package::Package;
 use crate::registry::BundleEntry;
 use crate::runtime::World;
-use crate::service::executor::Admission;
 use crate::service::policy::{self as control, Source};
-use crate::service::shadow::Shadow;
 use crate::state::AppState;
 use crate::store::AuditEntry;
 
@@ -201,7 +199,7 @@ pub async fn list_bundles(
     Ok(Json(json!({ "active": active, "bundles": list })).into_response())
 }
 
-async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiError> {
+pub(super) async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiError> {
     let st = state.clone();
     let wanted = id.clone();
     blocking(move || st.registry.bundle(&wanted))
@@ -397,40 +395,13 @@ pub async fn retention(
     Ok(Json(json!({ "recompute": progress })).into_response())
 }
 
-/// `POST /v1/admin/shadow` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShadowBody {
-    /// The candidate bundle (a registered one).
-    bundle: String,
-}
-
-async fn load_candidate(
-    state: &Arc<AppState>,
-    id: String,
-) -> Result<Arc<crate::bundle::Policy>, ApiError> {
-    let entry = entry(state, id).await?;
-    let st = state.clone();
-    let policy = blocking(move || {
-        let components = st.registry.components(&entry.package)?;
-        Ok(crate::bundle::load(
-            entry.package,
-            &components,
-            &st.runtime,
-            Some(&st.cache),
-        )?)
-    })
-    .await?;
-    Ok(Arc::new(policy))
-}
-
-async fn audit(state: &Arc<AppState>, entry: AuditEntry) -> Result<(), ApiError> {
+pub(super) async fn audit(state: &Arc<AppState>, entry: AuditEntry) -> Result<(), ApiError> {
     let st = state.clone();
     blocking(move || st.registry.audit(entry)).await
 }
 
 /// An administrative audit entry about `tenant`'s policy, naming the tenant.
-fn tenant_entry(
+pub(super) fn tenant_entry(
     event: &str,
     at: i64,
     caller: &Caller,
@@ -442,182 +413,6 @@ fn tenant_entry(
         tenant: caller.tenant().to_string(),
         ..AuditEntry::admin(event, at, &caller.actor(), Some(bundle), detail)
     }
-}
-
-/// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle over the caller's
-/// tenant's writes (replacing the tenant's run, if any).
-#[utoipa::path(
-    post,
-    path = "/shadow",
-    request_body = ShadowBody,
-    responses(
-        (status = 201, description = "The shadow run started.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No such bundle.", body = super::error::ErrorBody),
-        (status = 409, description = "The bundle is the active one.", body = super::error::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
-    ),
-)]
-pub async fn start_shadow(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    ApiJson(body): ApiJson<ShadowBody>,
-) -> Result<Response, ApiError> {
-    let candidate = load_candidate(&state, body.bundle).await?;
-    let active = state.policy_for(caller.tenant());
-    if candidate.id == active.id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("{} is the active bundle; shadow a candidate", active.id),
-        ));
-    }
-    let now = state.clock.now_ms();
-    audit(
-        &state,
-        tenant_entry(
-            "policy.shadow-started",
-            now,
-            &caller,
-            &candidate.id,
-            json!({"digest": candidate.digest, "active": active.id}),
-        ),
-    )
-    .await?;
-    let shadow = Arc::new(Shadow::new(candidate, &caller.actor(), now));
-    let report = shadow.report();
-    let tenant = caller.tenant();
-    state.shadows.rcu(|runs| {
-        let mut runs = std::collections::HashMap::clone(runs);
-        runs.insert(tenant.to_string(), shadow.clone());
-        runs
-    });
-    Ok((StatusCode::CREATED, Json(report)).into_response())
-}
-
-/// `GET /v1/admin/shadow`: the report of the caller's tenant's shadow run.
-#[utoipa::path(
-    get,
-    path = "/shadow",
-    responses(
-        (status = 200, description = "The shadow run's report.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No shadow run is in progress.", body = super::error::ErrorBody),
-    ),
-)]
-pub async fn shadow_report(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    match state.shadows.load().get(caller.tenant()) {
-        Some(s) => Ok(Json(s.report()).into_response()),
-        None => Err(ApiError::not_found("no shadow run is in progress")),
-    }
-}
-
-/// `DELETE /v1/admin/shadow`: stops the caller's tenant's shadow run; returns its final
-/// report.
-#[utoipa::path(
-    delete,
-    path = "/shadow",
-    responses(
-        (status = 200, description = "The final report.", body = super::openapi::shapes::Report),
-        (status = 404, description = "No shadow run is in progress.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
-    ),
-)]
-pub async fn stop_shadow(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let tenant = caller.tenant();
-    let before = state.shadows.rcu(|runs| {
-        let mut runs = std::collections::HashMap::clone(runs);
-        runs.remove(tenant);
-        runs
-    });
-    let Some(shadow) = before.get(tenant).cloned() else {
-        return Err(ApiError::not_found("no shadow run is in progress"));
-    };
-    let now = state.clock.now_ms();
-    let report = shadow.stop(now);
-    audit(
-        &state,
-        tenant_entry(
-            "policy.shadow-stopped",
-            now,
-            &caller,
-            &report.candidate,
-            json!({"observed": report.observed, "differing": report.differing,
-                   "skipped": report.skipped}),
-        ),
-    )
-    .await?;
-    Ok(Json(report).into_response())
-}
-
-/// `GET /v1/admin/bundles/{id}/impact` query.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ImpactQuery {
-    /// Start after this record id.
-    #[serde(default)]
-    after: String,
-    /// Most records to examine (default and maximum 10,000).
-    #[serde(default)]
-    limit: Option<usize>,
-}
-
-/// `GET /v1/admin/bundles/{id}/impact`: what activating the bundle for the caller's tenant
-/// would delete, redact, reject or stop disclosing among the tenant's stored records now.
-#[utoipa::path(
-    get,
-    path = "/bundles/{id}/impact",
-    params(("id" = String, Path, description = "The bundle id, `name@version`."), ImpactQuery),
-    responses(
-        (status = 200, description = "The impact report.", body = super::openapi::shapes::Report),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
-    ),
-)]
-pub async fn impact(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiQuery(q): ApiQuery<ImpactQuery>,
-) -> Result<Response, ApiError> {
-    let candidate = load_candidate(&state, id).await?;
-    let tenant = caller.tenant().to_string();
-    let active = state.policy_for(&tenant);
-    let st = state.clone();
-    let cand = candidate.clone();
-    // Two pipelines' worth of plugin instances: the active bundle's and the candidate's.
-    let report = state
-        .executor
-        .run(Admission::Wait, 2, move |worker| {
-            crate::service::impact::report(
-                &st,
-                worker,
-                &tenant,
-                &active,
-                &cand,
-                &q.after,
-                q.limit.unwrap_or(crate::service::impact::MAX_RECORDS),
-            )
-        })
-        .await?
-        .map_err(|e| ApiError::internal(&e))?;
-    audit(
-        &state,
-        tenant_entry(
-            "policy.impact-reported",
-            state.clock.now_ms(),
-            &caller,
-            &candidate.id,
-            json!({"examined": report.examined}),
-        ),
-    )
-    .await?;
-    Ok(Json(report).into_response())
 }
 
 /// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8) the caller may

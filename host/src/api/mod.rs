@@ -7,6 +7,7 @@ mod auth;
 mod backup;
 mod batch;
 pub mod body;
+mod candidates;
 pub mod error;
 mod extract;
 mod ndjson;

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::body::MAX_COMPONENT;
 use super::error::ApiError;
-use super::{admin, auth, backup, batch, body, openapi, outbox, records, subjects};
+use super::{admin, auth, backup, batch, body, candidates, openapi, outbox, records, subjects};
 use crate::auth::Role;
 use crate::state::AppState;
 
@@ -164,15 +164,15 @@ fn policy_routes(limits: &Limits) -> OpenApiRouter<Arc<AppState>> {
         ))
         .routes(routes!(admin::show_bundle))
         .routes(routes!(admin::activate))
-        .routes(routes!(admin::impact))
+        .routes(routes!(candidates::impact))
         .routes(routes!(admin::rollback))
         .routes(routes!(admin::active))
         .routes(routes!(admin::activations))
         .routes(routes!(admin::retention))
         .routes(routes!(
-            admin::start_shadow,
-            admin::shadow_report,
-            admin::stop_shadow
+            candidates::start_shadow,
+            candidates::shadow_report,
+            candidates::stop_shadow
         ))
 }
 
