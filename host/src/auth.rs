@@ -146,8 +146,8 @@ impl SpecError {
     /// The policy clause behind the refusal, if one is.
     pub fn clause(&self) -> Option<&'static str> {
         match self {
-            Self::CardInLabel => Some("2.1.2"),
-            Self::VendorNotListed(_) => Some("3.2"),
+            Self::CardInLabel => Some(crate::clause::CARD),
+            Self::VendorNotListed(_) => Some(crate::clause::REGISTER),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod budget;
 pub mod bundle;
 pub mod cases;
+pub mod clause;
 pub mod clock;
 pub mod config;
 /// The control plane ([`service::policy`]), under the name the binary and tests use.

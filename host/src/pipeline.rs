@@ -495,7 +495,7 @@ pub fn read<'a>(
             plugin: "gateway".into(),
             action: Action::Refuse,
             path: None,
-            clause: "3".into(),
+            clause: crate::clause::DISCLOSURE.into(),
             reason: format!(
                 "no disclosure rule of the bundle covers `{}` records for audience `{}`",
                 stored.kind, request.audience

@@ -34,15 +34,6 @@ pub struct Rights {
     pub objections: BTreeMap<String, Since>,
 }
 
-/// The clause that governs an objection to `purpose`.
-pub fn objection_clause(purpose: &str) -> &'static str {
-    match purpose {
-        "email-marketing" | "direct-marketing" => "2.1.4",
-        "telephone-marketing" => "2.1.5",
-        _ => "9",
-    }
-}
-
 impl Rights {
     /// The gateway's refusal of a read for `purpose`, if the subject's rights forbid it.
     pub fn refusal(&self, purpose: &str) -> Option<Decision> {
@@ -51,7 +42,7 @@ impl Rights {
                 plugin: "gateway".into(),
                 action: Action::Refuse,
                 path: None,
-                clause: "9".into(),
+                clause: crate::clause::RIGHTS.into(),
                 reason: format!(
                     "the data subject has restricted processing; only {} may read it",
                     ALLOWED_WHILE_RESTRICTED.join(", ")
@@ -62,7 +53,7 @@ impl Rights {
             plugin: "gateway".into(),
             action: Action::Refuse,
             path: None,
-            clause: objection_clause(purpose).into(),
+            clause: crate::clause::objection(purpose).into(),
             reason: format!("the data subject objected to `{purpose}`"),
         })
     }

@@ -436,5 +436,5 @@ pub async fn changes(
     };
     let st = state.clone();
     let notices = blocking(move || st.registry.notices(after, caller.view())).await?;
-    Ok(Json(json!({ "clause": "8", "changes": notices })).into_response())
+    Ok(Json(json!({ "clause": crate::clause::CHANGES, "changes": notices })).into_response())
 }

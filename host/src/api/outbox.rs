@@ -200,7 +200,7 @@ fn known_vendor(state: &AppState, vendor: &str) -> Result<(), ApiError> {
             status: StatusCode::NOT_FOUND,
             body: Box::new(super::error::ErrorBody {
                 error: format!("`{vendor}` is not in the subprocessor register"),
-                clause: Some("3.2".into()),
+                clause: Some(crate::clause::REGISTER.into()),
                 ..Default::default()
             }),
         })

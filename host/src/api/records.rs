@@ -138,7 +138,7 @@ pub(super) fn read_request(policy: &Policy, q: ReadQuery) -> Result<ReadRequest,
                 plugin: "gateway".into(),
                 action: crate::record::Action::Refuse,
                 path: None,
-                clause: "3.2".into(),
+                clause: crate::clause::REGISTER.into(),
                 reason: format!("`{id}` is not a subprocessor of the register"),
             };
             return Err(ApiError::refused(StatusCode::FORBIDDEN, &decision));
@@ -287,8 +287,7 @@ pub async fn update(
     // catches changes made meanwhile by the sweeper.
     let _serialized = state.update_lock(&id).lock().await;
     let request = uuid::Uuid::now_v7().to_string();
-    let rectification =
-        serde_json::json!({"right": "rectification", "request": request, "clause": "9"});
+    let rectification = serde_json::json!({"right": "rectification", "request": request, "clause": crate::clause::RIGHTS});
     for _ in 0..UPDATE_ATTEMPTS {
         let current = load_off_runtime(&state, caller.tenant(), &id).await?;
         let now_ms = state.clock.now_ms();
@@ -332,7 +331,7 @@ pub async fn update(
         body["request"] = serde_json::json!({
             "id": request,
             "right": "rectification",
-            "clause": "9",
+            "clause": crate::clause::RIGHTS,
             "status": "completed",
             "completed_at": crate::clock::rfc3339_ms(now_ms),
         });

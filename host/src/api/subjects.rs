@@ -12,19 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::records::{ReadQuery, read_request};
+use crate::clause;
 use crate::pipeline::Disclosure;
 use crate::record::Decision;
 use crate::service::reads::{disclose_all, subject_records};
 use crate::service::writes::check_subject;
 use crate::state::AppState;
-
-/// The marketing purposes a permission can be asked for, with the clause that governs each
-/// when no record gives an answer.
-const MARKETING: &[(&str, &str)] = &[
-    ("email-marketing", "2.1.4"),
-    ("telephone-marketing", "2.1.5"),
-    ("direct-marketing", "2.1.4"),
-];
 
 /// `?purpose=`
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -68,8 +61,11 @@ pub async fn permissions(
 ) -> Result<Response, ApiError> {
     check_subject(&subject)?;
     let purpose = q.purpose.unwrap_or_default();
-    let Some((_, default_clause)) = MARKETING.iter().find(|(p, _)| *p == purpose) else {
-        let names: Vec<&str> = MARKETING.iter().map(|(p, _)| *p).collect();
+    let Some(default_clause) = clause::MARKETING_PURPOSES
+        .contains(&purpose.as_str())
+        .then(|| clause::objection(&purpose))
+    else {
+        let names = clause::MARKETING_PURPOSES;
         return Err(ApiError::bad_request(format!(
             "`purpose` must be one of: {}",
             names.join(", ")
@@ -195,7 +191,7 @@ pub async fn export(
             now,
             &caller.actor(),
             None,
-            serde_json::json!({"request": request, "records": items.len(), "clause": "9"}),
+            serde_json::json!({"request": request, "records": items.len(), "clause": clause::RIGHTS}),
         )
     };
     state
@@ -205,7 +201,7 @@ pub async fn export(
     Ok(Json(serde_json::json!({
         "request": request,
         "right": "access",
-        "clause": "9",
+        "clause": clause::RIGHTS,
         "status": "completed",
         "completed_at": crate::clock::rfc3339_ms(now),
         "subject": subject,
@@ -309,7 +305,7 @@ pub async fn restrict(
         &caller,
         &subject,
         "restriction",
-        "9",
+        clause::RIGHTS,
         |r, since| r.restricted = Some(since),
         serde_json::json!({"restricted": true}),
     )
@@ -337,7 +333,7 @@ pub async fn lift_restriction(
         &caller,
         &subject,
         "restriction-lifted",
-        "9",
+        clause::RIGHTS,
         |r, _| r.restricted = None,
         serde_json::json!({"restricted": false}),
     )
@@ -374,7 +370,7 @@ pub async fn object(
             body.purpose
         )));
     }
-    let clause = crate::rights::objection_clause(&body.purpose);
+    let clause = clause::objection(&body.purpose);
     let purpose = body.purpose.clone();
     exercise(
         &state,
@@ -455,7 +451,7 @@ pub async fn erase(
                     plugin: "gateway".into(),
                     action: crate::record::Action::Delete,
                     path: Some(path.clone()),
-                    clause: "9".into(),
+                    clause: clause::RIGHTS.into(),
                     reason: String::new(),
                 })
                 .collect();
@@ -510,7 +506,7 @@ pub async fn erase(
                 Some(&policy.id),
                 serde_json::json!({
                     "request": request,
-                    "clause": "9",
+                    "clause": clause::RIGHTS,
                     "records_deleted": erased_n,
                     "records_kept": kept_n,
                 }),
@@ -525,7 +521,7 @@ pub async fn erase(
                 return Ok(Json(serde_json::json!({
                     "request": request,
                     "right": "erasure",
-                    "clause": "9",
+                    "clause": clause::RIGHTS,
                     "status": "completed",
                     "completed_at": crate::clock::rfc3339_ms(now),
                     "subject": subject,

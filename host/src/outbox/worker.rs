@@ -157,24 +157,24 @@ async fn push_and_record(state: &Arc<AppState>, client: &reqwest::Client, entry:
 /// One push attempt, against the register of the bundle the delivery's tenant runs on.
 async fn push(state: &AppState, client: &reqwest::Client, entry: &Entry) -> Attempt {
     let policy = state.policy_for(&entry.tenant);
-    let Some(sub) = policy.register.get(&entry.vendor) else {
-        return Attempt::Refused {
-            clause: "3.2".into(),
-            reason: format!(
-                "`{}` is no longer in the subprocessor register of {}",
-                entry.vendor, policy.id
-            ),
-        };
+    let sub = match crate::clause::registered(&policy.register, &entry.vendor) {
+        Ok(sub) => sub,
+        Err(why @ crate::clause::Unregistered::NotListed) => {
+            return Attempt::Refused {
+                clause: why.clause().into(),
+                reason: format!(
+                    "`{}` is no longer in the subprocessor register of {}",
+                    entry.vendor, policy.id
+                ),
+            };
+        }
+        Err(why) => {
+            return Attempt::Refused {
+                clause: why.clause().into(),
+                reason: why.reason(&entry.vendor),
+            };
+        }
     };
-    if sub.transfer_forbidden() {
-        return Attempt::Refused {
-            clause: "3.1".into(),
-            reason: format!(
-                "`{}` processes data outside the EEA without adequate safeguards",
-                entry.vendor
-            ),
-        };
-    }
     let Some(url) = sub.delivery.endpoints.get(&entry.endpoint) else {
         return Attempt::Failed(format!(
             "the register gives `{}` no `{}` endpoint",

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::api::error::ApiError;
 use crate::api::views::WriteResponse;
 use crate::bundle::Policy;
+use crate::clause;
 use crate::pipeline::{Outcome, PipelineError, WriteInput};
 use crate::record::{Decision, StoredRecord};
 use crate::service::executor::Admission;
@@ -24,7 +25,7 @@ pub(crate) const MAX_SUBJECT: usize = 512;
 /// The clause a subject key holding a card number is refused under ("we do not store credit
 /// card information"). The subject is the one part of a record no plugin rewrites (it is the
 /// key of the subject and of the subject index), so the gateway refuses it itself.
-pub const CARD_SUBJECT_CLAUSE: &str = "2.1.2";
+pub const CARD_SUBJECT_CLAUSE: &str = clause::CARD;
 
 pub(crate) fn check_subject(subject: &str) -> Result<(), ApiError> {
     if subject.trim().is_empty() {
@@ -264,24 +265,13 @@ pub(crate) fn outbox_entries(
         .iter()
         .map(|d| {
             let sub = policy.register.get(&d.vendor);
-            let (state, clause, error) = match sub {
-                None => (
+            let (state, clause, error) = match clause::registered(&policy.register, &d.vendor) {
+                Err(why) => (
                     State::Refused,
-                    "3.2".to_string(),
-                    Some(format!(
-                        "`{}` is not in the subprocessor register",
-                        d.vendor
-                    )),
+                    why.clause().to_string(),
+                    Some(why.reason(&d.vendor)),
                 ),
-                Some(s) if s.transfer_forbidden() => (
-                    State::Refused,
-                    "3.1".to_string(),
-                    Some(format!(
-                        "`{}` processes data outside the EEA without adequate safeguards",
-                        d.vendor
-                    )),
-                ),
-                Some(_) => (State::Pending, d.clause.clone(), None),
+                Ok(_) => (State::Pending, d.clause.clone(), None),
             };
             Entry {
                 seq: 0,

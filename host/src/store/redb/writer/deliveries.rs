@@ -15,7 +15,7 @@ impl<'t> Writer<'t> {
     pub(super) fn enqueue(&mut self, mut entry: Entry) -> anyhow::Result<()> {
         if entry.state == State::Pending && self.restricted(&entry.subject)? {
             entry.state = State::Refused;
-            entry.clause = "9".into();
+            entry.clause = crate::clause::RIGHTS.into();
             entry.last_error = Some("the data subject restricted processing".into());
         }
         entry.seq = self.next_delivery;

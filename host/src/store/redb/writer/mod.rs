@@ -327,7 +327,7 @@ impl<'t> Writer<'t> {
                         let new = outbox::attempted(
                             &old,
                             &outbox::Attempt::Refused {
-                                clause: "9".into(),
+                                clause: crate::clause::RIGHTS.into(),
                                 reason: "the data subject restricted processing".into(),
                             },
                             at,
