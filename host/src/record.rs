@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sluice_rules::pointer;
 
 /// What a policy decision did. Serialized in kebab-case (`schedule-deletion`).
 #[derive(
@@ -198,13 +199,7 @@ pub fn index_entries(fields: &Value, paths: &[String]) -> Vec<IndexEntry> {
 }
 
 /// Escapes one object key as a JSON Pointer segment.
-pub fn escape_segment(key: &str) -> std::borrow::Cow<'_, str> {
-    if key.contains(['~', '/']) {
-        std::borrow::Cow::Owned(key.replace('~', "~0").replace('/', "~1"))
-    } else {
-        std::borrow::Cow::Borrowed(key)
-    }
-}
+pub use sluice_rules::pointer::escape as escape_segment;
 
 /// `path` (a JSON Pointer a plugin named in a decision) with every card number in its
 /// segments replaced by the card marker. Decisions are stored with the record and in the
@@ -221,7 +216,7 @@ pub fn without_cards(path: String) -> String {
         .split('/')
         .skip(1)
         .map(|raw| {
-            let key = raw.replace("~1", "/").replace("~0", "~");
+            let key = pointer::unescape(raw);
             match sluice_rules::card::redact_card_numbers(&key, sluice_rules::card::MARKER) {
                 Some((masked, _)) => escape_segment(&masked).into_owned(),
                 None => raw.to_string(),
@@ -264,9 +259,9 @@ pub fn remove_at(root: &mut Value, pointer: &str) -> bool {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
         return false;
     };
-    let key = last.replace("~1", "/").replace("~0", "~");
+    let key = pointer::unescape(last);
     match root.pointer_mut(parent) {
-        Some(Value::Object(map)) => map.remove(&key).is_some(),
+        Some(Value::Object(map)) => map.remove(key.as_ref()).is_some(),
         Some(Value::Array(items)) => match key.parse::<usize>() {
             Ok(i) if i < items.len() => {
                 items.remove(i);
@@ -296,7 +291,7 @@ pub fn remove_all(root: &mut Value, pointers: &[&str]) {
         };
         match root.pointer_mut(parent) {
             Some(Value::Object(map)) => {
-                map.remove(last.replace("~1", "/").replace("~0", "~").as_str());
+                map.remove(pointer::unescape(last).as_ref());
             }
             Some(Value::Array(items)) => {
                 if let Ok(i) = last.parse::<usize>()
@@ -400,10 +395,8 @@ pub fn shaped_like(built: Value, like: &Value) -> Value {
 /// Inserts `value` at `pointer`, creating intermediate objects (array indices become
 /// object keys until [`shaped_like`] turns them back into arrays).
 pub fn insert_at(root: &mut Value, pointer: &str, value: Value) {
-    let segments: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+    let segments: Vec<String> = sluice_rules::pointer::segments(pointer)
+        .map(std::borrow::Cow::into_owned)
         .collect();
     let mut node = root;
     for (i, seg) in segments.iter().enumerate() {
@@ -434,8 +427,7 @@ pub fn leaves(v: &serde_json::Value) -> Vec<String> {
             serde_json::Value::Object(m) if !m.is_empty() => {
                 for (k, x) in m {
                     let len = at.len();
-                    at.push('/');
-                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    pointer::push(at, k);
                     walk(x, at, out);
                     at.truncate(len);
                 }

@@ -175,7 +175,7 @@ fn pointer(trail: &[(Segment<'_>, usize)], mut at: usize) -> String {
                 if shown.len() < k.len() {
                     shown.push('…');
                 }
-                parts.push(shown.replace('~', "~0").replace('/', "~1"));
+                parts.push(sluice_rules::pointer::escape(&shown).into_owned());
             }
             Segment::Index(i) => parts.push(i.to_string()),
         }

@@ -185,7 +185,7 @@ pub fn field_type(schema: &BTreeMap<String, FieldSchema>, path: &str) -> Option<
     let mut fields = schema;
     let mut found = None;
     for segment in path.split('/').skip(1) {
-        let f = fields.get(&segment.replace("~1", "/").replace("~0", "~"))?;
+        let f = fields.get(sluice_rules::pointer::unescape(segment).as_ref())?;
         found = Some(f.ty);
         fields = &f.fields;
     }

@@ -86,10 +86,8 @@ pub fn shaped(payload: &Value, shape: Option<&BTreeMap<String, String>>) -> Valu
 
 fn set(root: &mut Value, pointer: &str, value: Value) {
     let mut at = root;
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+    let parts: Vec<String> = sluice_rules::pointer::segments(pointer)
+        .map(std::borrow::Cow::into_owned)
         .collect();
     for (i, part) in parts.iter().enumerate() {
         if !at.is_object() {

@@ -17,9 +17,11 @@
 //! - [`age`]: calendar dates and ages (clause 6, children under 16; the May 2018 cutoff of
 //!   clause 2.1.4).
 //! - [`mac`]: MAC addresses in their usual notations, and one canonical form (clause 2.2.2).
+//! - [`pointer`]: JSON Pointers, the paths that name record fields.
 
 pub mod age;
 pub mod card;
 pub mod mac;
 pub mod names;
 pub mod normalise;
+pub mod pointer;
