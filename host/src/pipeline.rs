@@ -37,6 +37,32 @@ pub struct WriteInput {
     pub updated_at: i64,
 }
 
+impl WriteInput {
+    /// The input of a new revision of `stored` with `fields` (`Value::Null` when only the
+    /// header matters: a deletion, a schedule, a disclosure), written at `updated_at`.
+    pub fn revision_of(stored: &StoredRecord, fields: Value, updated_at: i64) -> Self {
+        Self {
+            id: stored.id.clone(),
+            tenant: stored.tenant.clone(),
+            kind: stored.kind.clone(),
+            subject: stored.subject.clone(),
+            fields,
+            created_at: stored.created_at,
+            updated_at,
+        }
+    }
+
+    /// The record this input writes, as audit entries name it.
+    pub fn about(&self) -> record::About<'_> {
+        record::About {
+            tenant: &self.tenant,
+            id: &self.id,
+            kind: &self.kind,
+            subject: &self.subject,
+        }
+    }
+}
+
 /// The result of the write chain for an accepted record.
 #[derive(Debug, Clone)]
 pub struct Accepted {
@@ -502,15 +528,7 @@ pub fn read<'a>(
             ),
         }));
     }
-    let input = WriteInput {
-        id: stored.id.clone(),
-        tenant: stored.tenant.clone(),
-        kind: stored.kind.clone(),
-        subject: stored.subject.clone(),
-        fields: Value::Null,
-        created_at: stored.created_at,
-        updated_at: stored.updated_at,
-    };
+    let input = WriteInput::revision_of(stored, Value::Null, stored.updated_at);
     let mut fields = stored.fields.clone();
     let mut data = record_data(&input, &fields);
     let audience = Audience {
@@ -563,15 +581,7 @@ pub fn schedule<'a>(
     let Some(kind) = policy.kinds.get(&stored.kind) else {
         return Ok(Vec::new());
     };
-    let input = WriteInput {
-        id: stored.id.clone(),
-        tenant: stored.tenant.clone(),
-        kind: stored.kind.clone(),
-        subject: stored.subject.clone(),
-        fields: Value::Null,
-        created_at: stored.created_at,
-        updated_at: stored.updated_at,
-    };
+    let input = WriteInput::revision_of(stored, Value::Null, stored.updated_at);
     let data = record_data(&input, &stored.fields);
     let mut expiries = Vec::new();
     for step in kind

@@ -448,6 +448,31 @@ pub fn leaves(v: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// A record as audit entries name it: its header, without the fields.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The record id.
+    pub id: &'a str,
+    /// The record kind.
+    pub kind: &'a str,
+    /// The data subject's key (only its digest is kept).
+    pub subject: &'a str,
+}
+
+impl StoredRecord {
+    /// The record as audit entries name it.
+    pub fn about(&self) -> About<'_> {
+        About {
+            tenant: &self.tenant,
+            id: &self.id,
+            kind: &self.kind,
+            subject: &self.subject,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,15 +294,7 @@ pub async fn update(
         let mut fields = current.fields.clone();
         json_patch::merge(&mut fields, &patch.fields);
         check_shape(&state.options.shape, &fields)?;
-        let input = WriteInput {
-            id: current.id.clone(),
-            tenant: current.tenant.clone(),
-            kind: current.kind.clone(),
-            subject: current.subject.clone(),
-            fields,
-            created_at: current.created_at,
-            updated_at: now_ms,
-        };
+        let input = WriteInput::revision_of(&current, fields, now_ms);
         let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
         let (input, outcome) = results.pop().expect("one input, one result");
         // A rectification may shorten retention, never lengthen or cancel it.
@@ -359,15 +351,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let current = load_off_runtime(&state, caller.tenant(), &id).await?;
-    let input = WriteInput {
-        id: current.id.clone(),
-        tenant: current.tenant.clone(),
-        kind: current.kind.clone(),
-        subject: current.subject.clone(),
-        fields: Value::Null,
-        created_at: current.created_at,
-        updated_at: current.updated_at,
-    };
+    let input = WriteInput::revision_of(&current, Value::Null, current.updated_at);
     let audit = audit_entry(
         &input,
         &current.bundle,

@@ -455,12 +455,7 @@ pub async fn erase(
                     reason: String::new(),
                 })
                 .collect();
-            let about = crate::store::About {
-                tenant: &record.tenant,
-                id: &record.id,
-                kind: &record.kind,
-                subject: &record.subject,
-            };
+            let about = record.about();
             let audit = crate::store::AuditEntry {
                 actor: Some(actor.clone()),
                 detail: Some(serde_json::json!({

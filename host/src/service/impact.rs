@@ -143,15 +143,7 @@ fn examine<'a>(
             });
         }
     }
-    let input = WriteInput {
-        id: record.id.clone(),
-        tenant: record.tenant.clone(),
-        kind: record.kind.clone(),
-        subject: record.subject.clone(),
-        fields: record.fields.clone(),
-        created_at: record.created_at,
-        updated_at: record.updated_at,
-    };
+    let input = WriteInput::revision_of(record, record.fields.clone(), record.updated_at);
     match cand.write(candidate, &input, now) {
         Ok(Outcome::Accepted(a)) => {
             for d in a.decisions.iter().filter(|d| {

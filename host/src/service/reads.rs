@@ -9,7 +9,6 @@ use crate::bundle::Policy;
 use crate::pipeline::{self, Disclosure, ReadRequest};
 use crate::record::StoredRecord;
 use crate::service::executor::Admission;
-use crate::service::writes::about;
 use crate::state::AppState;
 use crate::store::{AuditEntry, Op};
 
@@ -101,13 +100,7 @@ pub(crate) async fn disclose_all(
             let audit = AuditEntry {
                 audience: Some(audience.clone()),
                 purpose: Some(purpose.clone()),
-                ..AuditEntry::about(
-                    event,
-                    at,
-                    about(&record.tenant, &record.id, &record.kind, &record.subject),
-                    &policy_id,
-                    decisions,
-                )
+                ..AuditEntry::about(event, at, record.about(), &policy_id, decisions)
             };
             match d {
                 // A subprocessor that saw the record is one of its recipients.

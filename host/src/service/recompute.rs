@@ -25,7 +25,7 @@ use crate::record::{Expiry, StoredRecord};
 use crate::runtime::World;
 use crate::service::executor::{Admission, Lane};
 use crate::state::{AppState, Policies};
-use crate::store::{About, AuditEntry, Op};
+use crate::store::{AuditEntry, Op};
 
 /// The metadata key of the default's progress; a tenant's is `retention.recompute.<tenant>`.
 pub const META_KEY: &str = "retention.recompute";
@@ -343,12 +343,7 @@ fn batch<'a>(
                 reason: String::new(),
             })
             .collect();
-        let about = About {
-            tenant: &record.tenant,
-            id: &record.id,
-            kind: &record.kind,
-            subject: &record.subject,
-        };
+        let about = record.about();
         ops.push(Op::Reschedule {
             id: record.id.clone(),
             revision: record.revision,

@@ -15,7 +15,7 @@ use crate::pipeline::{Outcome, PipelineError, WriteInput};
 use crate::record::{Decision, StoredRecord};
 use crate::service::executor::Admission;
 use crate::state::AppState;
-use crate::store::{About, AuditEntry, Op, OpResult};
+use crate::store::{AuditEntry, Op, OpResult};
 
 /// How often an update is retried when the record changed under it.
 pub(crate) const UPDATE_ATTEMPTS: usize = 8;
@@ -120,18 +120,7 @@ pub(crate) fn audit_entry(
     decisions: &[Decision],
     at: i64,
 ) -> AuditEntry {
-    AuditEntry::about(
-        event,
-        at,
-        about(
-            input.tenant.as_str(),
-            &input.id,
-            &input.kind,
-            &input.subject,
-        ),
-        bundle,
-        decisions,
-    )
+    AuditEntry::about(event, at, input.about(), bundle, decisions)
 }
 
 /// Names the caller in the audit entry of a write; `request` marks it as a data subject's
@@ -144,20 +133,6 @@ pub(crate) fn attribute(op: &mut Option<Op>, actor: &str, request: Option<&Value
     audit.actor = Some(actor.to_string());
     if let Some(r) = request {
         audit.detail = Some(r.clone());
-    }
-}
-
-pub(crate) fn about<'a>(
-    tenant: &'a str,
-    id: &'a str,
-    kind: &'a str,
-    subject: &'a str,
-) -> About<'a> {
-    About {
-        tenant,
-        id,
-        kind,
-        subject,
     }
 }
 

@@ -75,18 +75,7 @@ pub struct AuditEntry {
     pub prev: String,
 }
 
-/// The record an audit entry is about.
-#[derive(Debug, Clone, Copy)]
-pub struct About<'a> {
-    /// The tenant.
-    pub tenant: &'a str,
-    /// The record id.
-    pub id: &'a str,
-    /// The record kind.
-    pub kind: &'a str,
-    /// The data subject's key (only its digest is kept).
-    pub subject: &'a str,
-}
+pub use crate::record::About;
 
 impl AuditEntry {
     /// An entry for `event` about a record, decided by `bundle`.

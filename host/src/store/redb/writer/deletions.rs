@@ -131,12 +131,7 @@ impl<'t> Writer<'t> {
                 reason: String::new(),
             };
             let entry = |event: &str, record: &StoredRecord| {
-                let about = crate::store::About {
-                    tenant: &record.tenant,
-                    id: &record.id,
-                    kind: &record.kind,
-                    subject: &record.subject,
-                };
+                let about = record.about();
                 AuditEntry::about(
                     event,
                     now.saturating_mul(1000),
