@@ -1,6 +1,7 @@
 //! The audit log's hash chain in redb: appending an entry chained to the one before, and
 //! checking the chain.
 
+use crate::store::redb::codec;
 use redb::{ReadableDatabase as _, ReadableTable as _};
 
 use super::tables::{AUDIT, META};
@@ -33,7 +34,7 @@ pub(crate) fn append(txn: &redb::WriteTransaction, mut entry: AuditEntry) -> any
     let seq = audit.last()?.map_or(1, |(k, _)| k.value() + 1);
     entry.seq = seq;
     entry.prev = head(&audit, &meta)?;
-    let bytes = serde_json::to_vec(&entry)?;
+    let bytes = codec::encode(&entry)?;
     audit.insert(seq, bytes.as_slice())?;
     meta.insert(HEAD, link(&bytes).as_str())?;
     Ok(seq)

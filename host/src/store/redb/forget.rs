@@ -1,7 +1,8 @@
 //! The deletions a restore carries over ([`crate::forgetting`]), read from the audit log of
 //! the database it replaces and left in the restored one.
 
-use anyhow::{Context as _, Result};
+use crate::store::redb::codec;
+use anyhow::Result;
 use redb::{Database, ReadableDatabase};
 
 use super::tables::{AUDIT, META};
@@ -15,8 +16,7 @@ pub(crate) fn since(db: &impl ReadableDatabase, after: u64) -> Result<Vec<Forget
     let mut out = Vec::new();
     for item in audit.range(after.saturating_add(1)..)? {
         let (k, v) = item?;
-        let entry: AuditEntry =
-            serde_json::from_slice(v.value()).context("decoding an audit entry")?;
+        let entry: AuditEntry = codec::decode(v.value())?;
         out.extend(of_entry(k.value(), &entry));
     }
     Ok(out)

@@ -8,6 +8,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod backup;
+mod codec;
 pub(crate) mod forget;
 mod outbox;
 mod registry;
@@ -219,7 +220,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::SUBJECT_RIGHTS)?;
         Ok(match table.get(subject)? {
-            Some(v) => serde_json::from_slice(v.value())?,
+            Some(v) => codec::decode(v.value())?,
             None => crate::rights::Rights::default(),
         })
     }
@@ -262,7 +263,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in table.range::<&str>(range)?.take(limit) {
             let (_, v) = entry?;
-            out.push(serde_json::from_slice(v.value()).context("decoding a stored record")?);
+            out.push(codec::decode(v.value())?);
         }
         Ok(out)
     }
@@ -297,8 +298,7 @@ impl Store {
             let Some(bytes) = records.get(id)? else {
                 continue;
             };
-            let record: StoredRecord =
-                serde_json::from_slice(bytes.value()).context("decoding a stored record")?;
+            let record: StoredRecord = codec::decode(bytes.value())?;
             if record.tenant == tenant {
                 out.push(record);
             }
@@ -327,9 +327,7 @@ impl Store {
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
         };
-        Ok(Some(
-            serde_json::from_slice(bytes.value()).context("decoding a stored record")?,
-        ))
+        Ok(Some(codec::decode(bytes.value())?))
     }
 
     /// The records of `subject` in `tenant`, oldest first.
@@ -359,7 +357,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in table.range(after.saturating_add(1)..)?.take(limit) {
             let (_, v) = entry?;
-            out.push(serde_json::from_slice(v.value())?);
+            out.push(codec::decode(v.value())?);
         }
         Ok(out)
     }
@@ -413,8 +411,7 @@ fn backfill_tenant_records(txn: &redb::WriteTransaction) -> Result<()> {
     let mut n = 0u64;
     for entry in records.iter()? {
         let (id, bytes) = entry?;
-        let owner: Owner =
-            serde_json::from_slice(bytes.value()).context("decoding a stored record")?;
+        let owner: Owner = codec::decode(bytes.value())?;
         index.insert((owner.tenant.as_str(), id.value()), ())?;
         n += 1;
     }
@@ -434,7 +431,7 @@ fn records_of(
     for id in ids {
         let id = id?;
         if let Some(bytes) = table.get(id.value())? {
-            out.push(serde_json::from_slice::<StoredRecord>(bytes.value())?);
+            out.push(codec::decode::<StoredRecord>(bytes.value())?);
         }
     }
     out.sort_by(|a, b| {

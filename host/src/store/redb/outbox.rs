@@ -1,6 +1,7 @@
 //! Reads of the outbox, the vendor feeds and the record of recipients. Writes go through
 //! the writer ([`super::Op::Outbox`], deliveries enqueued with their record's put).
 
+use crate::store::redb::codec;
 use anyhow::Result;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
@@ -37,7 +38,7 @@ pub(super) fn feed_marks(
 }
 
 fn decode(bytes: &[u8]) -> Result<Entry> {
-    Ok(serde_json::from_slice(bytes)?)
+    Ok(codec::decode(bytes)?)
 }
 
 /// Which deliveries a listing shows.
@@ -147,7 +148,7 @@ impl Store {
         let table = txn.open_table(RECIPIENTS)?;
         let mut out = Vec::new();
         for item in table.range((id, 0)..=(id, u64::MAX))? {
-            out.push(serde_json::from_slice(item?.1.value())?);
+            out.push(codec::decode(item?.1.value())?);
         }
         Ok(out)
     }

@@ -4,6 +4,7 @@
 //! Every change is one redb transaction together with its audit entry. All functions block;
 //! callers run them off the async workers.
 
+use crate::store::redb::codec;
 use anyhow::{Context as _, Result};
 use redb::{ReadableDatabase, ReadableTable};
 use serde::Deserialize;
@@ -28,7 +29,7 @@ impl std::fmt::Debug for Registry {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).context("decoding a registry entry")
+    codec::decode(bytes).context("decoding a registry entry")
 }
 
 impl Registry {
@@ -46,7 +47,7 @@ impl Registry {
             if plugins.get(info.digest.as_str())?.is_some() {
                 Put::Exists
             } else {
-                plugins.insert(info.digest.as_str(), serde_json::to_vec(info)?.as_slice())?;
+                plugins.insert(info.digest.as_str(), codec::encode(info)?.as_slice())?;
                 txn.open_table(COMPONENTS)?
                     .insert(info.digest.as_str(), bytes)?;
                 audit::append(&txn, entry)?;
@@ -102,7 +103,7 @@ impl Registry {
                 Some(e) if e.digest == bundle.digest => Put::Exists,
                 Some(e) => Put::Conflict { existing: e.digest },
                 None => {
-                    bundles.insert(bundle.id.as_str(), serde_json::to_vec(bundle)?.as_slice())?;
+                    bundles.insert(bundle.id.as_str(), codec::encode(bundle)?.as_slice())?;
                     audit::append(&txn, entry)?;
                     Put::Created
                 }
@@ -142,11 +143,11 @@ impl Registry {
         {
             let mut table = txn.open_table(ACTIVATIONS)?;
             activation.seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
-            table.insert(activation.seq, serde_json::to_vec(&activation)?.as_slice())?;
+            table.insert(activation.seq, codec::encode(&activation)?.as_slice())?;
             if let Some(mut notice) = notice {
                 let mut notices = txn.open_table(NOTICES)?;
                 notice.seq = notices.last()?.map_or(1, |(k, _)| k.value() + 1);
-                notices.insert(notice.seq, serde_json::to_vec(&notice)?.as_slice())?;
+                notices.insert(notice.seq, codec::encode(&notice)?.as_slice())?;
             }
             audit::append(&txn, entry)?;
         }

@@ -1,6 +1,7 @@
 //! The tokens' table: each issued token's record under the SHA-256 of the token (the token
 //! itself is never stored), each change together with its audit entry.
 
+use crate::store::redb::codec;
 use anyhow::{Context as _, Result};
 use redb::{ReadableDatabase as _, ReadableTable as _};
 
@@ -10,7 +11,7 @@ use crate::auth::TokenRecord;
 use crate::store::AuditEntry;
 
 fn decode(bytes: &[u8]) -> Result<TokenRecord> {
-    serde_json::from_slice(bytes).context("decoding a token record")
+    codec::decode(bytes).context("decoding a token record")
 }
 
 impl Db {
@@ -36,7 +37,7 @@ impl Db {
     pub fn put_token(&self, hash: &str, record: &TokenRecord, entry: AuditEntry) -> Result<()> {
         let txn = self.raw().begin_write()?;
         txn.open_table(TOKENS)?
-            .insert(hash, serde_json::to_vec(record)?.as_slice())?;
+            .insert(hash, codec::encode(record)?.as_slice())?;
         audit::append(&txn, entry)?;
         txn.commit()?;
         Ok(())
@@ -66,7 +67,7 @@ impl Db {
             match found {
                 Some((key, mut record)) if record.revoked_at.is_none() => {
                     record.revoked_at = Some(now_ms);
-                    table.insert(key.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                    table.insert(key.as_str(), codec::encode(&record)?.as_slice())?;
                     Some((record, true))
                 }
                 Some((_, record)) => Some((record, false)),

@@ -1,6 +1,7 @@
 //! What the writer deletes: a field or record whose retention period ended (the sweep),
 //! and erasures.
 
+use crate::store::redb::codec;
 use std::collections::HashMap;
 
 use redb::ReadableTable;
@@ -162,7 +163,7 @@ impl<'t> Writer<'t> {
         }
         for record in touched.into_values().flatten() {
             self.records
-                .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                .insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
         }
         Ok(swept)
     }

@@ -1,6 +1,7 @@
 //! What the writer writes of deliveries: enqueuing them with their record, their changes
 //! of state and their audit entries, and their payloads scrubbed when a record loses data.
 
+use crate::store::redb::codec;
 use redb::ReadableTable;
 
 use crate::outbox::{self, Entry, Recipient, State};
@@ -21,7 +22,7 @@ impl<'t> Writer<'t> {
         entry.seq = self.next_delivery;
         self.next_delivery += 1;
         self.outbox
-            .insert(entry.seq, serde_json::to_vec(&entry)?.as_slice())?;
+            .insert(entry.seq, codec::encode(&entry)?.as_slice())?;
         self.outbox_keys.insert(entry.id.as_str(), entry.seq)?;
         self.feed.insert((entry.vendor.as_str(), entry.seq), ())?;
         self.by_record
@@ -45,7 +46,7 @@ impl<'t> Writer<'t> {
 
     pub(super) fn restricted(&self, subject: &str) -> anyhow::Result<bool> {
         Ok(match self.rights.get(subject)? {
-            Some(v) => serde_json::from_slice::<crate::rights::Rights>(v.value())?
+            Some(v) => codec::decode::<crate::rights::Rights>(v.value())?
                 .restricted
                 .is_some(),
             None => false,
@@ -54,7 +55,7 @@ impl<'t> Writer<'t> {
 
     pub(super) fn delivery(&self, seq: u64) -> anyhow::Result<Option<Entry>> {
         Ok(match self.outbox.get(seq)? {
-            Some(v) => Some(serde_json::from_slice(v.value())?),
+            Some(v) => Some(codec::decode(v.value())?),
             None => None,
         })
     }
@@ -68,7 +69,7 @@ impl<'t> Writer<'t> {
         actor: Option<&str>,
     ) -> anyhow::Result<()> {
         self.outbox
-            .insert(new.seq, serde_json::to_vec(new)?.as_slice())?;
+            .insert(new.seq, codec::encode(new)?.as_slice())?;
         if outbox::is_queued(old) {
             self.outbox_due.remove((old.next_at, old.seq))?;
         }
@@ -104,7 +105,7 @@ impl<'t> Writer<'t> {
             };
             self.recipients.insert(
                 (new.record.as_str(), seq),
-                serde_json::to_vec(&recipient)?.as_slice(),
+                codec::encode(&recipient)?.as_slice(),
             )?;
         }
         Ok(())
@@ -226,8 +227,7 @@ impl<'t> Writer<'t> {
             };
             if !entry.payload.is_null() {
                 let entry = outbox::settle(entry);
-                self.outbox
-                    .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+                self.outbox.insert(seq, codec::encode(&entry)?.as_slice())?;
             }
         }
         Ok(())
@@ -248,8 +248,7 @@ impl<'t> Writer<'t> {
                 continue;
             };
             if outbox::scrub(&mut entry.payload, path, removed) > 0 {
-                self.outbox
-                    .insert(seq, serde_json::to_vec(&entry)?.as_slice())?;
+                self.outbox.insert(seq, codec::encode(&entry)?.as_slice())?;
                 changed += 1;
             }
         }

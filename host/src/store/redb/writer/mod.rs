@@ -5,6 +5,7 @@
 mod deletions;
 mod deliveries;
 
+use crate::store::redb::codec;
 use std::time::Instant;
 
 use redb::{Database, ReadableTable, WriteTransaction};
@@ -134,7 +135,7 @@ impl<'t> Writer<'t> {
 
     fn load(&self, id: &str) -> anyhow::Result<Option<StoredRecord>> {
         Ok(match self.records.get(id)? {
-            Some(v) => Some(serde_json::from_slice(v.value())?),
+            Some(v) => Some(codec::decode(v.value())?),
             None => None,
         })
     }
@@ -143,7 +144,7 @@ impl<'t> Writer<'t> {
         let seq = self.next_seq;
         entry.seq = seq;
         entry.prev = std::mem::take(&mut self.head);
-        let bytes = serde_json::to_vec(&entry)?;
+        let bytes = codec::encode(&entry)?;
         self.audit.insert(seq, bytes.as_slice())?;
         self.head = crate::store::audit::link(&bytes);
         self.next_seq += 1;
@@ -286,7 +287,7 @@ impl<'t> Writer<'t> {
                     record.expiries = expiries;
                     record.retention_bundle = (bundle != record.bundle).then_some(bundle);
                     self.records
-                        .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                        .insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
                     self.append(audit)?;
                     Ok(OpResult::Done(revision))
                 }
@@ -299,7 +300,7 @@ impl<'t> Writer<'t> {
                 let seq = self.append(audit)?;
                 self.recipients.insert(
                     (record.as_str(), seq),
-                    serde_json::to_vec(&recipient)?.as_slice(),
+                    codec::encode(&recipient)?.as_slice(),
                 )?;
                 Ok(OpResult::Done(0))
             }
@@ -311,7 +312,7 @@ impl<'t> Writer<'t> {
                 let at = audit.at;
                 self.append(audit)?;
                 self.rights
-                    .insert(subject.as_str(), serde_json::to_vec(&rights)?.as_slice())?;
+                    .insert(subject.as_str(), codec::encode(&rights)?.as_slice())?;
                 let mut refused = 0;
                 if rights.restricted.is_some() {
                     let mut pending = Vec::new();
@@ -359,7 +360,7 @@ impl<'t> Writer<'t> {
                     }
                     record.revision += 1;
                     self.records
-                        .insert(record.id.as_str(), serde_json::to_vec(&record)?.as_slice())?;
+                        .insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
                 }
                 self.append(audit)?;
                 Ok(OpResult::Done(0))
