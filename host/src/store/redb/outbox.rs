@@ -38,7 +38,7 @@ pub(super) fn feed_marks(
 }
 
 fn decode(bytes: &[u8]) -> Result<Entry> {
-    Ok(codec::decode(bytes)?)
+    codec::decode(bytes)
 }
 
 /// Which deliveries a listing shows.
