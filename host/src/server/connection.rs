@@ -126,11 +126,14 @@ async fn handle(
         .unwrap_or_else(|e| match e {});
     if watch.timed_out.load(Ordering::Acquire) {
         let ms = shared.limits.body_timeout.as_millis();
-        response = crate::api::ApiError::new(
+        // The API's error body (`{"error": ...}`), written here: the connection layer sits
+        // below the API.
+        let error = format!("the request body did not arrive within {ms} ms");
+        response = (
             StatusCode::REQUEST_TIMEOUT,
-            format!("the request body did not arrive within {ms} ms"),
+            axum::Json(serde_json::json!({ "error": error })),
         )
-        .into_response();
+            .into_response();
     }
     if has_body && !watch.finished.load(Ordering::Acquire) {
         // The rest of the body is never read: the connection cannot carry another request.
