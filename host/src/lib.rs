@@ -17,8 +17,6 @@ pub mod cases;
 pub mod clause;
 pub mod clock;
 pub mod config;
-/// The control plane ([`service::policy`]), under the name the binary and tests use.
-pub use service::policy as control;
 pub mod erasure;
 pub mod forgetting;
 pub mod gateway;

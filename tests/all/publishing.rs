@@ -683,7 +683,7 @@ async fn reloading_the_policy_directory_goes_through_the_same_gate() {
     .unwrap();
     let err = env.gateway().reload("test").await.unwrap_err();
     assert!(
-        sluice::control::describe(&err).contains("unknown field `bogus`"),
+        sluice::service::policy::describe(&err).contains("unknown field `bogus`"),
         "{err}"
     );
     assert_eq!(env.active_bundle(), V1);

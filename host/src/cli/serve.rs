@@ -130,7 +130,7 @@ async fn reload(running: &gateway::Running, actor: &str) {
         }
         Ok(r) => tracing::info!(bundle = %r.active, "policy directory unchanged"),
         Err(e) => tracing::error!(
-            error = %sluice::control::describe(&e),
+            error = %sluice::service::policy::describe(&e),
             "policy directory refused; the active bundle keeps serving"
         ),
     }
