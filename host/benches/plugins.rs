@@ -99,7 +99,7 @@ fn fixture() -> Fixture {
     }
     let runtime = Runtime::new(limits).expect("creating the wasm runtime");
     let dir = Dir::open_ambient_dir(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
+        sluice_test_support::bundle::PROVU,
         cap_std::ambient_authority(),
     )
     .expect("opening policies/provu");

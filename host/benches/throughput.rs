@@ -19,9 +19,8 @@
 //! `SLUICE_BENCH_BATCH_CLIENTS` (4), `--batch-size N` / `SLUICE_BENCH_BATCH_SIZE` (1000).
 //! Unknown arguments are ignored.
 
-mod common;
-
-use common::{ms, percentile};
+use sluice_test_support::bench::{self, ms, percentile, timed_post};
+use sluice_test_support::http::NDJSON;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -41,7 +40,7 @@ struct Settings {
 
 impl Settings {
     fn from_env_and_args() -> Self {
-        let args = common::Args::read();
+        let args = bench::Args::read();
         let bench_mode = args.bench_mode;
         let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
         let default_secs = if bench_mode { 10.0 } else { 1.0 };
@@ -152,7 +151,7 @@ struct BatchLine {
 }
 
 fn truncate(s: &str) -> String {
-    s.chars().take(300).collect()
+    bench::truncate(s, 300)
 }
 
 async fn batch_client(url: String, token: String, size: usize, until: Instant) -> TaskResult {
@@ -167,22 +166,8 @@ async fn batch_client(url: String, token: String, size: usize, until: Instant) -
             serde_json::to_writer(&mut body, &record()).expect("serializing a record");
             body.push(b'\n');
         }
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
+        let (latency, response) = timed_post(&client, &url, &token, NDJSON, body).await;
+        out.latencies.push(latency);
         out.requests += 1;
         out.records_sent += size as u64;
         if let Ok((_, bytes)) = &response {
@@ -231,22 +216,8 @@ async fn single_client(
     let mut out = TaskResult::default();
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
+        let (latency, response) = timed_post(&client, &url, &token, "application/json", body).await;
+        out.latencies.push(latency);
         out.requests += 1;
         out.records_sent += 1;
         if let Ok((_, bytes)) = &response {
@@ -342,7 +313,7 @@ fn server_stats(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> 
 async fn run_phase(
     name: &'static str,
     running: &Running,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
     settings: &Settings,
     acknowledged: &mut u64,
 ) -> Result<PhaseResult> {
@@ -367,10 +338,7 @@ async fn run_phase(
         }
         _ => {
             let url = format!("{base}/v1/records");
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(settings.clients.max(1))
-                .build()?;
+            let client = bench::pooled_client(settings.clients.max(1))?;
             for _ in 0..settings.clients.max(1) {
                 tasks.push(tokio::spawn(single_client(
                     client.clone(),
@@ -492,8 +460,8 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
 }
 
 async fn run(settings: Settings) -> Result<()> {
-    let (running, data_tmp) = common::start_provu(Default::default()).await?;
-    let tokens = common::tokens(&running)?;
+    let (running, data_tmp) = bench::start_provu(Default::default()).await?;
+    let tokens = bench::tokens(&running)?;
 
     // One request first: the gateway answers, and redacts the card number.
     let mut acknowledged = 0u64;
@@ -551,10 +519,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let settings = Settings::from_env_and_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
-    rt.block_on(run(settings))
+    bench::block_on(run(Settings::from_env_and_args()))
 }

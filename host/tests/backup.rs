@@ -4,32 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use redb::{ReadableDatabase as _, ReadableTable as _};
 use serde_json::{Value, json};
+use sluice_test_support::bundle::PROVU as POLICIES;
+use sluice_test_support::cli::{Sluice, free_port, request, stop, wait_for};
 
-mod common;
-use common::{create_token, free_port, request, serve, stop};
-
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+const SLUICE: Sluice = Sluice::new(env!("CARGO_BIN_EXE_sluice"));
 
 fn sluice_with(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .env_remove("SLUICE_TOKEN")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("running sluice");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    SLUICE.run_with(args, envs)
 }
 
 fn sluice(args: &[&str]) -> (bool, String, String) {
-    sluice_with(args, &[])
+    SLUICE.run(args)
+}
+
+fn create_token(data: &Path, args: &[&str]) -> String {
+    SLUICE.create_token(data, args)
+}
+
+fn serve(port: u16, args: &[&str], envs: &[(&str, &str)]) -> sluice_test_support::cli::Child {
+    SLUICE.serve(port, args, envs)
 }
 
 fn s(p: &Path) -> &str {
@@ -220,7 +216,8 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
         &service,
         &contact("subject-3", "Mary Somerville"),
     ));
-    let mut backup = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut backup = SLUICE
+        .command()
         .args(["backup", "--url", &url, "--out", s(&file), "--key", s(&key)])
         .env("SLUICE_TOKEN", &admin)
         .stdout(std::process::Stdio::piped())
@@ -587,7 +584,7 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
         );
         !body.contains("Pw-restore-0909")
     };
-    common::wait_for("the password's deletion", password_gone);
+    wait_for("the password's deletion", password_gone);
     stop(gateway);
 
     // Restoring the backup over the gateway's database carries those deletions over.

@@ -266,13 +266,7 @@ async fn a_card_number_is_never_a_subject_key() {
         assert!(!body.to_string().contains(subject), "{body}");
         // The batch route refuses it the same way.
         let line = serde_json::to_string(&record).unwrap();
-        let resp = env
-            .request(Method::POST, "/v1/records:batch")
-            .header("content-type", "application/x-ndjson")
-            .body(format!("{line}\n"))
-            .send()
-            .await
-            .unwrap();
+        let resp = env.post_batch(format!("{line}\n")).await;
         let text = resp.text().await.unwrap();
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["status"], 422, "{text}");

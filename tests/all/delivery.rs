@@ -148,14 +148,7 @@ async fn a_redirection_server_receives_only_the_mac_and_the_url_signed_and_keyed
     wait_state(&env, "vendor=yealink", "delivered").await;
     let mut metrics = String::new();
     for _ in 0..200 {
-        metrics = env
-            .request(reqwest::Method::GET, "/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = env.text("/metrics").await;
         if metrics.contains("deliveries_total{vendor=\"yealink\",outcome=\"delivered\"} 3")
             && metrics.contains("outbox_pending 0")
         {

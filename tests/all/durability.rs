@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sluice::auth::Role;
+use sluice_test_support::http::post_ndjson;
 use sluice_tests::TestEnv;
 
 use crate::call_recording;
@@ -76,15 +77,7 @@ async fn shutdown_finishes_requests_in_flight() {
     let client = env.client.clone();
     let url = format!("{}/v1/records:batch", env.base);
     let token = env.token(Role::Service, None);
-    let batch = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-    });
+    let batch = tokio::spawn(async move { post_ndjson(&client, &url, &token, body).await });
     // Wait until the gateway is working on it (its first plugin calls are counted).
     let metrics_url = format!("{}/metrics", env.base);
     for _ in 0..500 {

@@ -479,7 +479,7 @@ pub fn call(
 /// The ProVu bundle, loaded into `runtime`.
 pub fn provu(runtime: &Runtime) -> Policy {
     let dir = cap_std::fs::Dir::open_ambient_dir(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
+        sluice_test_support::bundle::PROVU,
         cap_std::ambient_authority(),
     )
     .expect("opening policies/provu");
