@@ -321,6 +321,37 @@ impl TestEnv {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 
+    /// `GET path` with `token`: the status and JSON body.
+    pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call_as(Some(token), reqwest::Method::GET, path, None)
+            .await
+    }
+
+    /// Acknowledges `vendor`'s feed up to `cursor` (`POST /v1/vendor/feed/ack`), asserting
+    /// `200`; the answer.
+    pub async fn ack_feed(&self, vendor: &str, cursor: u64) -> Value {
+        let body = serde_json::json!({"vendor": vendor, "cursor": cursor});
+        let (status, ack) = self.post("/v1/vendor/feed/ack", &body).await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        ack
+    }
+
+    /// Waits (up to 5 s) until the retention recompute that `GET /v1/admin/retention` shows
+    /// `token` (the compliance test token without one) has finished for `bundle`; the
+    /// recompute's report.
+    pub async fn recomputed(&self, token: Option<&str>, bundle: &str) -> Value {
+        let token = token.map_or_else(|| self.token(Role::Compliance, None), str::to_string);
+        let path = "/v1/admin/retention";
+        let finished = http::poll(500, async || {
+            let (status, body) = self.get_as(&token, path).await;
+            assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+            let r = &body["recompute"];
+            (r["bundle"] == bundle && !r["finished_at"].is_null()).then(|| r.clone())
+        })
+        .await;
+        finished.unwrap_or_else(|| panic!("the retention recompute for {bundle} did not finish"))
+    }
+
     /// Writes a record and returns its id, asserting `201`.
     pub async fn create(&self, record: &Value) -> Value {
         let (status, body) = self.post("/v1/records", record).await;

@@ -32,7 +32,7 @@
 //! `SLUICE_BENCH_SECS` (5). Unknown arguments are ignored; the process exits non-zero if any
 //! request fails or a delivery goes missing.
 
-use sluice_test_support::bench::{self, Tally, join_all, ms, spawn_writers, timed_post};
+use sluice_test_support::bench::{self, Tally, ms, timed_post};
 use sluice_test_support::bundle::{
     copy_dir, edit_manifest, provu_dir, push_delivery_table, replace_once, with_delivery,
 };
@@ -70,25 +70,26 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = bench::Args::read();
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
         let (records, secs) = if args.bench_mode {
             (5000.0, 5.0)
         } else {
             (200.0, 1.0)
         };
         Self {
-            records: (num("--records", "SLUICE_BENCH_RECORDS", records) as usize).max(1),
-            batch_size: (num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 500.0) as usize).max(1),
-            concurrency: (num("--concurrency", "SLUICE_BENCH_CONCURRENCY", 16.0) as usize).max(1),
-            clients: (num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
-            secs: num("--secs", "SLUICE_BENCH_SECS", secs),
+            records: (args.num("--records", "SLUICE_BENCH_RECORDS", records) as usize).max(1),
+            batch_size: (args.num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 500.0) as usize)
+                .max(1),
+            concurrency: (args.num("--concurrency", "SLUICE_BENCH_CONCURRENCY", 16.0) as usize)
+                .max(1),
+            clients: (args.num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", secs),
         }
     }
 
-    fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.secs)
+    fn load(&self) -> bench::Load {
+        bench::Load::new(self.clients, self.secs)
     }
 }
 
@@ -510,25 +511,24 @@ async fn throughput(
 // ---------------------------------------------------------------------------------------
 // Part 2: the write latency a delivery adds.
 
-#[derive(Debug, Default)]
-struct TaskResult {
-    tally: Tally,
-    deliveries: u64,
-}
-
-async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
-    let mut out = TaskResult::default();
+/// Writes records until `until`: the tally, and the deliveries the answers listed.
+async fn writer(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> (Tally, u64) {
+    let (mut tally, mut deliveries) = (Tally::default(), 0);
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
         let (latency, answer) = timed_post(&client, &url, &token, "application/json", body).await;
-        let deliveries = &mut out.deliveries;
-        out.tally.count(latency, answer, "201 unparsable", |bytes| {
+        tally.count(latency, answer, "201 unparsable", |bytes| {
             let w: Written = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-            *deliveries += w.deliveries.len() as u64;
+            deliveries += w.deliveries.len() as u64;
             Ok(())
         });
     }
-    out
+    (tally, deliveries)
 }
 
 /// What one latency phase measured.
@@ -582,27 +582,19 @@ async fn latency(
 
     // The vendor waits for as many keys as there will be deliveries (set below).
     vendor.reset(usize::MAX);
-    let started = Instant::now();
-    let until = started + settings.duration();
-    let url = format!("{base}/v1/records");
-    let tasks = spawn_writers(
-        settings.clients,
-        &client,
-        &url,
-        &tokens.service,
-        until,
-        writer,
-    );
+    let writers = settings
+        .load()
+        .spawn(&client, base, &tokens.service, writer);
+    let started = writers.started;
+    let (tally, deliveries) = writers.join().await?;
+    let stopped = Instant::now();
     let mut out = Phase {
         name,
+        elapsed: stopped - started,
+        tally,
+        deliveries: deliveries.iter().sum(),
         ..Phase::default()
     };
-    for r in join_all(tasks).await? {
-        out.tally.merge(r.tally);
-        out.deliveries += r.deliveries;
-    }
-    let stopped = Instant::now();
-    out.elapsed = stopped - started;
     out.tally.sort();
     out.received_during = vendor.distinct();
     out.pending_at_end = pending(&client, base, &tokens.admin).await?;
@@ -692,14 +684,9 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
          none pending; resent: vendor requests beyond one per delivery"
     );
     println!(
-        "{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>10} {:>7}",
+        "{:<6} {} {:>10} {:>11} {:>10} {:>7}",
         "phase",
-        "requests",
-        "requests/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "non-201",
+        Tally::headings(),
         "received",
         "pending@end",
         "drained ms",
@@ -707,14 +694,9 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
     );
     for r in phases {
         println!(
-            "{:<6} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>11} {:>10.0} {:>7}",
+            "{:<6} {} {:>10} {:>11} {:>10.0} {:>7}",
             r.name,
-            r.requests(),
-            r.requests() as f64 / r.elapsed.as_secs_f64(),
-            ms(r.p(0.50)),
-            ms(r.p(0.99)),
-            ms(r.tally.max()),
-            r.failures(),
+            r.tally.columns(r.elapsed),
             r.received_during,
             r.pending_at_end,
             ms(r.drained_after),
@@ -782,5 +764,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    bench::block_on(run(Settings::from_env_and_args()))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

@@ -25,7 +25,7 @@
 //! `SLUICE_BENCH_CLIENTS` (16), `--swap-ms N` / `SLUICE_BENCH_SWAP_MS` (100). Unknown
 //! arguments are ignored; the process exits non-zero if any request fails.
 
-use sluice_test_support::bench::{self, Summary, Tally, join_all, ms, spawn_writers, timed_post};
+use sluice_test_support::bench::{self, Summary, Tally, ms, timed_post};
 use sluice_test_support::bundle::copy_provu_to;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,31 +53,31 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = bench::Args::read();
-        let bench_mode = args.bench_mode;
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
-        let (secs, versions, reactivations) = if bench_mode {
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
+        let (secs, versions, reactivations) = if args.bench_mode {
             (5.0, 10.0, 20.0)
         } else {
             (1.0, 2.0, 4.0)
         };
         Self {
-            secs: num("--secs", "SLUICE_BENCH_SECS", secs),
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", secs),
             // Two at least: re-activation alternates between two uploaded versions.
-            versions: (num("--versions", "SLUICE_BENCH_VERSIONS", versions) as usize).max(2),
-            reactivations: num(
+            versions: (args.num("--versions", "SLUICE_BENCH_VERSIONS", versions) as usize).max(2),
+            reactivations: args.num(
                 "--reactivations",
                 "SLUICE_BENCH_REACTIVATIONS",
                 reactivations,
             ) as usize,
-            clients: (num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
-            swap: Duration::from_secs_f64(num("--swap-ms", "SLUICE_BENCH_SWAP_MS", 100.0) / 1e3),
+            clients: (args.num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
+            swap: Duration::from_secs_f64(
+                args.num("--swap-ms", "SLUICE_BENCH_SWAP_MS", 100.0) / 1e3,
+            ),
         }
     }
 
-    fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.secs)
+    fn load(&self) -> bench::Load {
+        bench::Load::new(self.clients, self.secs)
     }
 }
 
@@ -291,31 +291,25 @@ async fn publishing(
     Ok(out)
 }
 
-/// What one writing task measured.
-#[derive(Debug)]
-struct TaskResult {
-    tally: Tally,
-    bundles: BTreeMap<String, u64>,
-}
-
-async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
-    let mut out = TaskResult {
-        tally: Tally::showing(SHOWN),
-        bundles: BTreeMap::new(),
-    };
+/// Writes records until `until`: the tally, and the records written by bundle.
+async fn writer(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> (Tally, BTreeMap<String, u64>) {
+    let (mut tally, mut bundles) = (Tally::showing(SHOWN), BTreeMap::new());
     let body = serde_json::to_vec(&record()).expect("serializing a record");
     while Instant::now() < until {
         let (latency, answer) =
             timed_post(&client, &url, &token, "application/json", body.clone()).await;
-        let bundles = &mut out.bundles;
-        out.tally
-            .count(latency, answer, "201 without a bundle", |bytes| {
-                let c: Created = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-                *bundles.entry(c.bundle).or_default() += 1;
-                Ok(())
-            });
+        tally.count(latency, answer, "201 without a bundle", |bytes| {
+            let c: Created = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            *bundles.entry(c.bundle).or_default() += 1;
+            Ok(())
+        });
     }
-    out
+    (tally, bundles)
 }
 
 /// What the swapping task did.
@@ -373,10 +367,6 @@ struct Phase {
 }
 
 impl Phase {
-    fn requests(&self) -> u64 {
-        self.tally.requests()
-    }
-
     fn failures(&self) -> u64 {
         self.tally.failures()
     }
@@ -391,17 +381,10 @@ async fn phase(
 ) -> Result<Phase> {
     let client = bench::pooled_client(settings.clients)?;
     let admin = reqwest::Client::builder().no_proxy().build()?;
-    let started = Instant::now();
-    let until = started + settings.duration();
-    let url = format!("{base}/v1/records");
-    let tasks = spawn_writers(
-        settings.clients,
-        &client,
-        &url,
-        &tokens.service,
-        until,
-        writer,
-    );
+    let writers = settings
+        .load()
+        .spawn(&client, base, &tokens.service, writer);
+    let (started, until) = (writers.started, writers.until);
     let swapping = swap.map(|pair| {
         tokio::spawn(swapper(
             admin.clone(),
@@ -412,17 +395,16 @@ async fn phase(
             until,
         ))
     });
+    let (tally, by_task) = writers.join().await?;
     let mut out = Phase {
         name,
+        elapsed: started.elapsed(),
+        tally,
         ..Phase::default()
     };
-    for r in join_all(tasks).await? {
-        out.tally.merge(r.tally);
-        for (k, n) in r.bundles {
-            *out.bundles.entry(k).or_default() += n;
-        }
+    for (k, n) in by_task.into_iter().flatten() {
+        *out.bundles.entry(k).or_default() += n;
     }
-    out.elapsed = started.elapsed();
     if let Some(s) = swapping {
         out.swaps = Some(s.await.context("the swapping task panicked")?);
     }
@@ -482,20 +464,12 @@ fn print_results(settings: &Settings, p: &Publishing, phases: &[Phase]) {
         settings.secs,
         settings.swap.as_millis()
     );
-    println!(
-        "{:<9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6}",
-        "phase", "requests", "requests/s", "p50 ms", "p99 ms", "max ms", "non-201", "swaps"
-    );
+    println!("{:<9} {} {:>6}", "phase", Tally::headings(), "swaps");
     for r in phases {
         println!(
-            "{:<9} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>6}",
+            "{:<9} {} {:>6}",
             r.name,
-            r.requests(),
-            r.requests() as f64 / r.elapsed.as_secs_f64(),
-            ms(r.tally.p(0.50)),
-            ms(r.tally.p(0.99)),
-            ms(r.tally.max()),
-            r.failures(),
+            r.tally.columns(r.elapsed),
             r.swaps
                 .as_ref()
                 .map_or("-".to_string(), |s| s.done.to_string()),
@@ -587,5 +561,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    bench::block_on(run(Settings::from_env_and_args()))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

@@ -39,16 +39,14 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = bench::Args::read();
-        let bench_mode = args.bench_mode;
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
-        let default_secs = if bench_mode { 10.0 } else { 1.0 };
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
+        let default_secs = if args.bench_mode { 10.0 } else { 1.0 };
         Self {
-            secs: num("--secs", "SLUICE_BENCH_SECS", default_secs),
-            clients: num("--clients", "SLUICE_BENCH_CLIENTS", 64.0) as usize,
-            batch_clients: num("--batch-clients", "SLUICE_BENCH_BATCH_CLIENTS", 4.0) as usize,
-            batch_size: num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 1000.0) as usize,
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", default_secs),
+            clients: args.num("--clients", "SLUICE_BENCH_CLIENTS", 64.0) as usize,
+            batch_clients: args.num("--batch-clients", "SLUICE_BENCH_BATCH_CLIENTS", 4.0) as usize,
+            batch_size: args.num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 1000.0) as usize,
         }
     }
 
@@ -96,19 +94,26 @@ fn record() -> Value {
 #[derive(Debug, Default)]
 struct PhaseResult {
     name: &'static str,
+    /// What its clients counted, together.
+    totals: TaskResult,
+    elapsed: Duration,
+    cpu: Duration,
+    server: ServerStats,
+}
+
+/// What one client counted (or all of a phase's, merged).
+#[derive(Debug, Default)]
+struct TaskResult {
     requests: u64,
     records_sent: u64,
     created: u64,
     errors: u64,
     error_samples: Vec<String>,
     response_bytes: u64,
-    elapsed: Duration,
     latencies: Vec<Duration>,
-    cpu: Duration,
-    server: ServerStats,
 }
 
-impl PhaseResult {
+impl TaskResult {
     fn merge(&mut self, other: TaskResult) {
         self.requests += other.requests;
         self.records_sent += other.records_sent;
@@ -122,20 +127,7 @@ impl PhaseResult {
         }
         self.latencies.extend(other.latencies);
     }
-}
 
-#[derive(Debug, Default)]
-struct TaskResult {
-    requests: u64,
-    records_sent: u64,
-    created: u64,
-    errors: u64,
-    error_samples: Vec<String>,
-    response_bytes: u64,
-    latencies: Vec<Duration>,
-}
-
-impl TaskResult {
     fn error(&mut self, n: u64, sample: impl FnOnce() -> String) {
         self.errors += n;
         if self.error_samples.len() < 3 {
@@ -354,14 +346,16 @@ async fn run_phase(
         ..PhaseResult::default()
     };
     for t in tasks {
-        result.merge(t.await.context("a client task panicked")?);
+        result
+            .totals
+            .merge(t.await.context("a client task panicked")?);
     }
     result.elapsed = started.elapsed();
     result.cpu = cpu_time().saturating_sub(cpu_before);
-    result.latencies.sort_unstable();
+    result.totals.latencies.sort_unstable();
     let after = scrape(&probe, &base, &tokens.admin).await?;
     result.server = server_stats(&before, &after);
-    *acknowledged += result.created;
+    *acknowledged += result.totals.created;
 
     // Durability as a user would check it: everything acknowledged is stored.
     let stored = running.state().store.count()?;
@@ -373,7 +367,7 @@ async fn run_phase(
     }
     eprintln!(
         "{name}: {} records acknowledged, store holds {stored} (matches)",
-        result.created
+        result.totals.created
     );
     Ok(result)
 }
@@ -405,16 +399,16 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
         println!(
             "{:<7} {:>8} {:>9} {:>9} {:>7} {:>7.2} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6.0}",
             r.name,
-            r.requests,
-            r.records_sent,
-            r.created,
-            r.errors,
+            r.totals.requests,
+            r.totals.records_sent,
+            r.totals.created,
+            r.totals.errors,
             secs,
-            r.created as f64 / secs,
-            ms(percentile(&r.latencies, 0.50)),
-            ms(percentile(&r.latencies, 0.95)),
-            ms(percentile(&r.latencies, 0.99)),
-            ms(r.latencies.last().copied().unwrap_or_default()),
+            r.totals.created as f64 / secs,
+            ms(percentile(&r.totals.latencies, 0.50)),
+            ms(percentile(&r.totals.latencies, 0.95)),
+            ms(percentile(&r.totals.latencies, 0.99)),
+            ms(r.totals.latencies.last().copied().unwrap_or_default()),
             100.0 * r.cpu.as_secs_f64() / secs,
         );
     }
@@ -447,13 +441,16 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
             s.commits,
             100.0 * s.commit_seconds / r.elapsed.as_secs_f64(),
             plugins.join(", "),
-            r.response_bytes as f64 / r.records_sent.max(1) as f64,
+            r.totals.response_bytes as f64 / r.totals.records_sent.max(1) as f64,
         );
     }
-    for r in results.iter().filter(|r| !r.error_samples.is_empty()) {
+    for r in results
+        .iter()
+        .filter(|r| !r.totals.error_samples.is_empty())
+    {
         println!();
-        println!("{} errors ({} in all), samples:", r.name, r.errors);
-        for s in &r.error_samples {
+        println!("{} errors ({} in all), samples:", r.name, r.totals.errors);
+        for s in &r.totals.error_samples {
             println!("  {s}");
         }
     }
@@ -510,7 +507,7 @@ async fn run(settings: Settings) -> Result<()> {
             meta.len() as f64 / acknowledged.max(1) as f64
         );
     }
-    let errors: u64 = results.iter().map(|r| r.errors).sum();
+    let errors: u64 = results.iter().map(|r| r.totals.errors).sum();
     if errors > 0 {
         eprintln!("note: {errors} records were not acknowledged with 201 (see above)");
     }
@@ -519,5 +516,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    bench::block_on(run(Settings::from_env_and_args()))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

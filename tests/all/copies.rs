@@ -122,13 +122,7 @@ async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
     assert!(feed.to_string().contains(password));
     let cursor = feed["next"].as_u64().unwrap();
-    let (status, ack) = env
-        .post(
-            "/v1/vendor/feed/ack",
-            &json!({"vendor": "yealink", "cursor": cursor}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ack}");
+    env.ack_feed("yealink", cursor).await;
     // Acknowledged: the outbox and the feed no longer hold the data, only its proof.
     let (_, outbox) = env.get("/v1/admin/outbox?limit=1000").await;
     assert!(!outbox.to_string().contains(password), "{outbox}");

@@ -302,13 +302,7 @@ async fn a_vendor_that_pulls_reads_its_own_feed_and_acknowledges_it() {
             .all(|i| i["payload"]["mac"] == "00:15:65:aa:bb:cc")
     );
     let cursor = feed["next"].as_u64().unwrap();
-    let (status, ack) = env
-        .post(
-            "/v1/vendor/feed/ack",
-            &json!({"vendor": "yealink", "cursor": cursor}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ack}");
+    let ack = env.ack_feed("yealink", cursor).await;
     assert_eq!(ack["delivered"], 2);
     let (_, after) = env.get("/v1/vendor/feed?vendor=yealink").await;
     assert_eq!(after["deliveries"], json!([]));
@@ -326,23 +320,9 @@ async fn a_vendor_that_pulls_reads_its_own_feed_and_acknowledges_it() {
     assert_eq!(body["clause"], "3.2");
     // A vendor reads its own feed only, whatever it names.
     let yealink = env.token(sluice::auth::Role::Vendor, Some("yealink"));
-    let (status, body) = env
-        .call_as(
-            Some(&yealink),
-            reqwest::Method::GET,
-            "/v1/vendor/feed?vendor=snom",
-            None,
-        )
-        .await;
+    let (status, body) = env.get_as(&yealink, "/v1/vendor/feed?vendor=snom").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, own) = env
-        .call_as(
-            Some(&yealink),
-            reqwest::Method::GET,
-            "/v1/vendor/feed",
-            None,
-        )
-        .await;
+    let (status, own) = env.get_as(&yealink, "/v1/vendor/feed").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(own["vendor"], "yealink");
 }

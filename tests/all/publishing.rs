@@ -437,18 +437,6 @@ async fn rollback_restores_the_earlier_decisions_and_a_restart_keeps_the_active_
     assert_eq!(events, [V1]);
 }
 
-async fn wait_for_recompute(env: &TestEnv, bundle: &str) -> Value {
-    for _ in 0..500 {
-        let (_, body) = env.get("/v1/admin/retention").await;
-        let r = &body["recompute"];
-        if r["bundle"] == bundle && !r["finished_at"].is_null() {
-            return r.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the retention recompute for {bundle} did not finish");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shorter_retention_period_deletes_what_is_now_overdue_and_a_longer_one_keeps_what_is_within_it()
  {
@@ -464,7 +452,7 @@ async fn a_shorter_retention_period_deletes_what_is_now_overdue_and_a_longer_one
     // 30 days: the 60-day-old entry is now overdue; the 10-day-old one is not.
     let v2 = provu_with_log_days("2026.12.0", 30);
     let id = publish_and_activate(&env, v2.path(), &key).await;
-    let progress = wait_for_recompute(&env, &id).await;
+    let progress = env.recomputed(None, &id).await;
     assert_eq!(progress["examined"], 4);
     assert_eq!(progress["rescheduled"], 3, "{progress}");
     let (_, read) = env
@@ -500,7 +488,7 @@ async fn a_shorter_retention_period_deletes_what_is_now_overdue_and_a_longer_one
     // 120 days: the 10-day-old entry, due in 20 days under 30, is now kept 110 more days.
     let v3 = provu_with_log_days("2026.12.1", 120);
     let id = publish_and_activate(&env, v3.path(), &key).await;
-    wait_for_recompute(&env, &id).await;
+    env.recomputed(None, &id).await;
     env.clock.advance_secs(25 * DAY);
     assert_eq!(env.sweep().await, 0);
     let (status, read) = env

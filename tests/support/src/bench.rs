@@ -156,29 +156,80 @@ pub async fn timed_post(
     (started.elapsed(), answer)
 }
 
-/// Spawns `clients` writing tasks `writer(client, url, token, until)` sharing `client`.
-pub fn spawn_writers<T, F>(
-    clients: usize,
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    until: Instant,
-    writer: impl Fn(reqwest::Client, String, String, Instant) -> F,
-) -> Vec<tokio::task::JoinHandle<T>>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    (0..clients)
-        .map(|_| {
-            tokio::spawn(writer(
-                client.clone(),
-                url.to_string(),
-                token.to_string(),
-                until,
-            ))
-        })
-        .collect()
+/// How the writing clients of a latency phase load the gateway: how many write at once, and
+/// for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Concurrent writing clients.
+    pub clients: usize,
+    /// How long they write.
+    pub duration: Duration,
+}
+
+impl Load {
+    /// `clients` writing for `secs` seconds.
+    pub fn new(clients: usize, secs: f64) -> Self {
+        Self {
+            clients,
+            duration: Duration::from_secs_f64(secs),
+        }
+    }
+
+    /// Spawns the writing tasks `writer(client, url, token, until)`, sharing `client`, that
+    /// write records (`base/v1/records`) with the service token `token` from now on.
+    pub fn spawn<E, F>(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        token: &str,
+        writer: impl Fn(reqwest::Client, String, String, Instant) -> F,
+    ) -> Writers<E>
+    where
+        F: Future<Output = (Tally, E)> + Send + 'static,
+        E: Send + 'static,
+    {
+        let url = format!("{base}/v1/records");
+        let started = Instant::now();
+        let until = started + self.duration;
+        let tasks = (0..self.clients)
+            .map(|_| {
+                tokio::spawn(writer(
+                    client.clone(),
+                    url.clone(),
+                    token.to_string(),
+                    until,
+                ))
+            })
+            .collect();
+        Writers {
+            started,
+            until,
+            tasks,
+        }
+    }
+}
+
+/// Writing tasks started by [`Load::spawn`]; each returns its tally and what else it counted.
+pub struct Writers<E> {
+    /// When they started.
+    pub started: Instant,
+    /// Until when they write.
+    pub until: Instant,
+    tasks: Vec<tokio::task::JoinHandle<(Tally, E)>>,
+}
+
+impl<E> Writers<E> {
+    /// Waits for every task: their tallies merged (latencies not sorted yet), and what else
+    /// each counted (an error if one panicked).
+    pub async fn join(self) -> Result<(Tally, Vec<E>)> {
+        let mut tally = Tally::default();
+        let mut rest = Vec::with_capacity(self.tasks.len());
+        for (t, e) in join_all(self.tasks).await? {
+            tally.merge(t);
+            rest.push(e);
+        }
+        Ok((tally, rest))
+    }
 }
 
 /// The results of `tasks`, in order (an error if one panicked).
@@ -298,6 +349,28 @@ impl Tally {
     /// The largest (sorted) latency.
     pub fn max(&self) -> Duration {
         self.latencies.last().copied().unwrap_or_default()
+    }
+
+    /// The headings of [`Tally::columns`].
+    pub fn headings() -> String {
+        format!(
+            "{:>8} {:>10} {:>9} {:>9} {:>9} {:>8}",
+            "requests", "requests/s", "p50 ms", "p99 ms", "max ms", "non-201"
+        )
+    }
+
+    /// The requests, requests per second over `elapsed`, p50, p99 and max latency and the
+    /// requests not answered 201, in the columns of a phase's table row.
+    pub fn columns(&self, elapsed: Duration) -> String {
+        format!(
+            "{:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8}",
+            self.requests(),
+            self.requests() as f64 / elapsed.as_secs_f64(),
+            ms(self.p(0.50)),
+            ms(self.p(0.99)),
+            ms(self.max()),
+            self.failures()
+        )
     }
 
     /// Prints, for the phase `name`, the requests not answered 201 and the error samples
