@@ -377,6 +377,16 @@ impl TestEnv {
             .collect()
     }
 
+    /// The events of the whole audit log that start with `prefix` (e.g. `rights.`), in
+    /// order.
+    pub fn audit_events(&self, prefix: &str) -> Vec<String> {
+        self.audit_all()
+            .into_iter()
+            .filter(|e| e.event.starts_with(prefix))
+            .map(|e| e.event)
+            .collect()
+    }
+
     /// The whole audit log, administrative entries (`policy.*`) included.
     pub fn audit_all(&self) -> Vec<sluice::store::AuditEntry> {
         self.gateway()
@@ -500,6 +510,23 @@ impl TestEnv {
             r.shutdown().await.expect("shutting down");
         }
     }
+}
+
+/// Asserts that an answer is `expected` with a JSON error whose message holds `message`.
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, message: &str) {
+    assert_eq!(status, expected, "{body}");
+    let error = body["error"].as_str().expect("an error message");
+    assert!(error.contains(message), "{body}");
+}
+
+/// The decisions of a write's answer `body` whose action is `action` (e.g. `redact`).
+pub fn decisions<'a>(body: &'a Value, action: &str) -> Vec<&'a Value> {
+    body["decisions"]
+        .as_array()
+        .expect("the answer lists its decisions")
+        .iter()
+        .filter(|d| d["action"] == action)
+        .collect()
 }
 
 /// The package of bundle directory `dir`, signed with `key` when given, and its components.

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice_tests::TestEnv;
+use sluice_tests::{TestEnv, decisions};
 
 const DAY_SECS: i64 = 86_400;
 
@@ -286,12 +286,7 @@ async fn data_already_past_its_retention_is_never_stored_or_forwarded() {
     let body = env.create(&device(password, "2026-10-26T00:00:00Z")).await;
     let id = body["id"].as_str().unwrap();
     assert!(body["fields"].get("password").is_none(), "{body}");
-    let deleted: Vec<&Value> = body["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["action"] == "delete")
-        .collect();
+    let deleted = decisions(&body, "delete");
     assert_eq!(deleted.len(), 1, "{body}");
     assert_eq!(deleted[0]["path"], "/password");
     assert_eq!(deleted[0]["clause"], "2.2.2");

@@ -2,7 +2,7 @@
 //! running gateway, forwarding, searching and marketing permissions.
 
 use serde_json::{Value, json};
-use sluice_tests::{START_MS, TestEnv};
+use sluice_tests::{START_MS, TestEnv, decisions};
 
 use crate::contact;
 
@@ -321,11 +321,8 @@ async fn card_fields_are_removed_at_any_depth() {
         json!({"cardNumber": "4111 1111 1111 1111", "CVV": "123", "reference": "INV-1"});
     let body = env.create(&c).await;
     assert_eq!(body["fields"]["billing"], json!({"reference": "INV-1"}));
-    let removed: Vec<(&str, &str)> = body["decisions"]
-        .as_array()
-        .unwrap()
+    let removed: Vec<(&str, &str)> = decisions(&body, "remove")
         .iter()
-        .filter(|d| d["action"] == "remove")
         .map(|d| (d["path"].as_str().unwrap(), d["clause"].as_str().unwrap()))
         .collect();
     assert_eq!(
@@ -348,6 +345,18 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
             .1
         }
     };
+    // Asserts whether `subject` may be contacted for `purpose`, and under which clause.
+    let expect = |subject: &'static str, purpose: &'static str, allowed: bool, clause: &str| {
+        let (ask, clause) = (&ask, clause.to_string());
+        async move {
+            let p = ask(subject, purpose).await;
+            assert_eq!(
+                (p["allowed"].as_bool(), p["clause"].as_str()),
+                (Some(allowed), Some(clause.as_str())),
+                "{p}"
+            );
+        }
+    };
     // An opt-in subscriber with evidence may be emailed.
     env.create(
         &json!({"kind": "marketing-subscription", "subject": "sub-1", "fields": {
@@ -355,12 +364,7 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         "consent_evidence": "double opt-in 2026-01-01"}}),
     )
     .await;
-    let p = ask("sub-1", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(true), Some("2.1.4")),
-        "{p}"
-    );
+    expect("sub-1", "email-marketing", true, "2.1.4").await;
 
     // Opting out ends it.
     let id = env.get("/v1/subjects/sub-1/records").await.1["records"][0]["id"]
@@ -372,24 +376,14 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         &json!({"fields": {"opted_out_at": "2026-11-20T00:00:00Z"}}),
     )
     .await;
-    let p = ask("sub-1", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.4")),
-        "{p}"
-    );
+    expect("sub-1", "email-marketing", false, "2.1.4").await;
 
     // A contact may be called (legitimate interest) until they opt out.
     let cid = env.create(&contact("cust-9")).await["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let p = ask("cust-9", "telephone-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(true), Some("2.1.5")),
-        "{p}"
-    );
+    expect("cust-9", "telephone-marketing", true, "2.1.5").await;
     let p = ask("cust-9", "email-marketing").await;
     assert_eq!(
         p["allowed"].as_bool(),
@@ -401,20 +395,10 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         &json!({"fields": {"telephone_opt_out_at": "2026-11-21T00:00:00Z"}}),
     )
     .await;
-    let p = ask("cust-9", "telephone-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.5")),
-        "{p}"
-    );
+    expect("cust-9", "telephone-marketing", false, "2.1.5").await;
 
     // Nobody known: no basis.
-    let p = ask("stranger", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.4")),
-        "{p}"
-    );
+    expect("stranger", "email-marketing", false, "2.1.4").await;
     let (s, _) = env
         .get("/v1/subjects/cust-9/permissions?purpose=fishing")
         .await;

@@ -11,7 +11,7 @@ use sluice::bundle::package::Package;
 use sluice::bundle::signing::{self, TrustedKeys};
 use sluice::clock::Clock as _;
 use sluice_tests::{
-    PROVISIONING_LOG_RULE, SigningKey, TestEnv, copy_provu, guests, package_of,
+    PROVISIONING_LOG_RULE, SigningKey, TestEnv, assert_error, copy_provu, guests, package_of,
     provisioning_log_rule, provu_with_log_days,
 };
 
@@ -177,13 +177,11 @@ async fn refused_bundles_say_why_and_the_active_bundle_keeps_serving() {
         &[(PROVISIONING_LOG_RULE, &provisioning_log_rule(30))],
     );
     let (status, body) = env.publish(untested.path(), Some(&key)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("1 of the bundle's policy test cases failed"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "1 of the bundle's policy test cases failed",
     );
     let failing = &body["failing_cases"][0];
     assert_eq!(failing["name"], "provisioning-request-log-kept-90-days");
@@ -232,36 +230,30 @@ async fn refused_bundles_say_why_and_the_active_bundle_keeps_serving() {
     let (mut package, _) = package_of(v2.path(), Some(&key));
     package.manifest = package.manifest.replace("days = 30", "days = 3000");
     let (status, body) = post_package(&env, &package).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not match its content"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "does not match its content",
     );
 
     // A component that does not implement the world it claims.
     let trap = guests::get("guest-trap").to_vec();
     let (status, body) = env.upload_plugin("trap", "admission", trap.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not implement the `admission` world"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "does not implement the `admission` world",
     );
     let (status, body) = env
         .upload_plugin("trap", "redaction", b"not wasm".to_vec())
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("not a valid component"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a valid component",
     );
 
     // A manifest that names a digest the registry does not hold, or claims another world.
@@ -558,12 +550,7 @@ async fn a_shadow_run_reports_exactly_the_differing_records_and_changes_nothing(
     assert!(last["stopped_at"].is_string());
     let (status, _) = env.get("/v1/admin/shadow").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let events: Vec<String> = env
-        .audit_all()
-        .into_iter()
-        .filter(|e| e.event.starts_with("policy.shadow"))
-        .map(|e| e.event)
-        .collect();
+    let events = env.audit_events("policy.shadow");
     assert_eq!(events, ["policy.shadow-started", "policy.shadow-stopped"]);
 }
 
@@ -695,11 +682,10 @@ async fn reloading_the_policy_directory_goes_through_the_same_gate() {
     let (status, body) = env
         .call(reqwest::Method::POST, "/v1/admin/reload", None)
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("give the new one another version")
+    assert_error(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        "give the new one another version",
     );
 }

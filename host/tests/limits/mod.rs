@@ -458,10 +458,5 @@ pub fn call(
 
 /// The ProVu bundle, loaded into `runtime`.
 pub fn provu(runtime: &Runtime) -> Policy {
-    let dir = cap_std::fs::Dir::open_ambient_dir(
-        sluice_test_support::bundle::PROVU,
-        cap_std::ambient_authority(),
-    )
-    .expect("opening policies/provu");
-    sluice::bundle::load_dir(&dir, runtime, None).expect("loading the ProVu bundle")
+    sluice_test_support::bundle::load_provu(runtime)
 }

@@ -118,3 +118,15 @@ pub fn provu_in_tempdir() -> Result<(tempfile::TempDir, PathBuf)> {
     let path = tmp.path().to_path_buf();
     Ok((tmp, path))
 }
+
+/// The ProVu bundle directory, opened.
+pub fn open_provu() -> cap_std::fs::Dir {
+    cap_std::fs::Dir::open_ambient_dir(PROVU, cap_std::ambient_authority())
+        .expect("opening policies/provu")
+}
+
+/// The ProVu bundle loaded into `runtime` as the gateway loads it (no compiled-plugin
+/// cache); panics if it does not load.
+pub fn load_provu(runtime: &sluice::runtime::Runtime) -> sluice::bundle::Policy {
+    sluice::bundle::load_dir(&open_provu(), runtime, None).expect("loading the ProVu bundle")
+}
