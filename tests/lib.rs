@@ -359,6 +359,12 @@ impl TestEnv {
         body
     }
 
+    /// Writes a record, asserting `201`; its id.
+    pub async fn create_id(&self, record: &Value) -> String {
+        let body = self.create(record).await;
+        body["id"].as_str().expect("the record's id").to_string()
+    }
+
     /// How many records are stored.
     pub fn stored_records(&self) -> u64 {
         self.gateway()
@@ -517,6 +523,16 @@ pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, mess
     assert_eq!(status, expected, "{body}");
     let error = body["error"].as_str().expect("an error message");
     assert!(error.contains(message), "{body}");
+}
+
+/// The string `field` of every element of the array `body[list]`, in order.
+pub fn strings<'a>(body: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    body[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array `{list}` in {body}"))
+        .iter()
+        .map(|v| v[field].as_str().unwrap())
+        .collect()
 }
 
 /// The decisions of a write's answer `body` whose action is `action` (e.g. `redact`).

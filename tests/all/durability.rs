@@ -126,7 +126,7 @@ async fn a_restart_deletes_what_fell_due_while_stopped_before_serving() {
     let mut env = TestEnv::provu().await;
     let mut left = crate::contact("c-down");
     left["fields"]["left_organisation_at"] = serde_json::json!("2026-11-01T00:00:00Z");
-    let id = env.create(&left).await["id"].as_str().unwrap().to_string();
+    let id = env.create_id(&left).await;
     // The gateway is down while the 90 days of 2.1.1 run out.
     env.clock.advance_secs(120 * 86_400);
     env.restart().await.unwrap();

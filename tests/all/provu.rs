@@ -123,32 +123,17 @@ async fn read_as(env: &TestEnv, id: &str, audience: &str, purpose: &str) -> (u16
 #[tokio::test(flavor = "multi_thread")]
 async fn every_disclosure_rule_holds_through_the_gateway() {
     let env = TestEnv::provu().await;
-    let parcel = env.create(&delivery("dpd")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let phone = env.create(&device("own")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let vendor_phone = env.create(&device("vendor")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ada = env.create(&contact("ada")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let parcel = env.create_id(&delivery("dpd")).await;
+    let phone = env.create_id(&device("own")).await;
+    let vendor_phone = env.create_id(&device("vendor")).await;
+    let ada = env.create_id(&contact("ada")).await;
     let form = env
-        .create(
+        .create_id(
             &json!({"kind": "web-form", "subject": "visitor", "fields": {
             "form": "quote", "purpose": "quote-request", "fields": {"company": "Acme", "seats": 20},
             "share_with": ["creditsafe"]}}),
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .await;
 
     // 2.2.1: a courier sees exactly name, company, address, phone and email of its own deliveries.
     let (s, b) = read_as(&env, &parcel, "subprocessor:dpd", "delivery").await;
@@ -294,10 +279,7 @@ async fn special_category_data_and_children_are_refused() {
     assert_eq!(env.stored_records(), 0);
 
     // A rectification that reveals a child deletes the stored record.
-    let id = env.create(&contact("s-3")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = env.create_id(&contact("s-3")).await;
     let (s, b) = env
         .patch(
             &format!("/v1/records/{id}"),
@@ -379,10 +361,7 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
     expect("sub-1", "email-marketing", false, "2.1.4").await;
 
     // A contact may be called (legitimate interest) until they opt out.
-    let cid = env.create(&contact("cust-9")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cid = env.create_id(&contact("cust-9")).await;
     expect("cust-9", "telephone-marketing", true, "2.1.5").await;
     let p = ask("cust-9", "email-marketing").await;
     assert_eq!(

@@ -12,7 +12,7 @@ use sluice::bundle::signing::{self, TrustedKeys};
 use sluice::clock::Clock as _;
 use sluice_tests::{
     PROVISIONING_LOG_RULE, SigningKey, TestEnv, assert_error, copy_provu, guests, package_of,
-    provisioning_log_rule, provu_with_log_days,
+    provisioning_log_rule, provu_with_log_days, strings,
 };
 
 pub(crate) const V1: &str = "provu@2026.11.0";
@@ -413,12 +413,7 @@ async fn rollback_restores_the_earlier_decisions_and_a_restart_keeps_the_active_
     let record = env.create(&log_entry(&env, 0, "/3.cfg")).await;
     assert_eq!(period_days(&record), 30);
     let (_, history) = env.get("/v1/admin/activations").await;
-    let actions: Vec<&str> = history["activations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let actions = strings(&history, "activations", "action");
     assert_eq!(actions, ["bootstrap", "activate", "rollback", "activate"]);
     let events: Vec<String> = env
         .audit_all()
@@ -520,12 +515,7 @@ async fn a_shadow_run_reports_exactly_the_differing_records_and_changes_nothing(
     }
     assert_eq!(report["observed"], 6, "{report}");
     assert_eq!(report["differing"], 3);
-    let ids: Vec<&str> = report["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["record"].as_str().unwrap())
-        .collect();
+    let ids = strings(&report, "differences", "record");
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     let mut want: Vec<&str> = differing.iter().map(String::as_str).collect();
