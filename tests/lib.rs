@@ -10,11 +10,13 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sluice::auth::{Role, TokenSpec};
+use sluice::auth::Role;
 use sluice::bundle::package::{Components, Package};
 pub use sluice::bundle::signing::SigningKey;
 use sluice::clock::ManualClock;
-use sluice::gateway::{self, Dirs, Options, Running};
+use sluice::gateway::{Options, Running};
+pub use sluice_test_support::vendor::{Received, VendorServer};
+use sluice_test_support::{bundle, gateway, http};
 
 /// The misbehaving guests of `tests/guests/`, built for wasm32-wasip2 by `build.rs`.
 pub mod guests {
@@ -32,7 +34,7 @@ pub mod guests {
 
 /// The ProVu bundle of the repository.
 pub fn provu_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/provu")
+    bundle::provu_dir().to_path_buf()
 }
 
 /// 2026-11-25T12:00:00Z, where every test clock starts.
@@ -104,10 +106,8 @@ impl TestEnv {
     ) -> Result<Self> {
         let clock = Arc::new(ManualClock::at_ms(START_MS));
         let mut options = Options {
-            listen: "127.0.0.1:0".parse()?,
-            sweep_interval: Duration::from_secs(3600),
             clock: clock.clone(),
-            ..Options::new()
+            ..gateway::options()
         };
         // The suite runs its tests in parallel (the API fuzzer among them) on machines of two
         // cores: a plugin call's wall-clock deadline is out of the way of that load unless a
@@ -131,11 +131,8 @@ impl TestEnv {
     }
 
     async fn boot(&mut self) -> Result<()> {
-        let dirs = Dirs {
-            data: Dir::open_ambient_dir(self.data.path(), ambient_authority())?,
-            policy: Some(Dir::open_ambient_dir(&self.policy, ambient_authority())?),
-        };
-        let running = gateway::start(self.options.clone(), dirs).await?;
+        let running =
+            gateway::start_on(&self.policy, self.data.path(), self.options.clone()).await?;
         self.base = format!("http://{}", running.addr());
         self.running = Some(running);
         Ok(())
@@ -161,18 +158,8 @@ impl TestEnv {
 
     /// Issues a token on the running gateway (as `POST /v1/admin/tokens` does).
     pub fn issue_token(&self, role: Role, tenant: Option<&str>, vendor: Option<&str>) -> String {
-        let spec = TokenSpec {
-            role,
-            tenant: tenant.map(str::to_string),
-            vendor: vendor.map(str::to_string),
-            label: Some("test".into()),
-        };
-        self.gateway()
-            .state()
-            .tokens
-            .issue(spec, START_MS, "test")
+        gateway::issue_token(self.gateway(), role, tenant, vendor, "test", START_MS)
             .expect("issuing a token")
-            .token
     }
 
     /// The test token of `role` (tenant `default`; `vendor` for vendor tokens), issued on
@@ -246,6 +233,43 @@ impl TestEnv {
             .bearer_auth(self.token_for(path, None))
     }
 
+    /// `POST /v1/records:batch` with the NDJSON body `body`, as a service.
+    pub async fn post_batch(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        let request = self.request(reqwest::Method::POST, "/v1/records:batch");
+        http::send_ndjson(request, body)
+            .await
+            .expect("sending the batch")
+    }
+
+    /// `POST /v1/records:batch` of `records` (one a line, the last unended), as a service:
+    /// the text of the answer and its lines, parsed.
+    pub async fn batch(&self, records: &[Value]) -> (String, Vec<Value>) {
+        let body = records
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = self
+            .post_batch(body)
+            .await
+            .text()
+            .await
+            .expect("reading the answer");
+        let lines = http::ndjson_lines(&text);
+        (text, lines)
+    }
+
+    /// The text `GET path` answers (with the token the route needs), whatever its status.
+    pub async fn text(&self, path: &str) -> String {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("sending the request")
+            .text()
+            .await
+            .expect("reading the body")
+    }
+
     /// Sends a request with `token` (none without one) and returns the status and JSON body.
     pub async fn call_as(
         &self,
@@ -297,11 +321,48 @@ impl TestEnv {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 
+    /// `GET path` with `token`: the status and JSON body.
+    pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call_as(Some(token), reqwest::Method::GET, path, None)
+            .await
+    }
+
+    /// Acknowledges `vendor`'s feed up to `cursor` (`POST /v1/vendor/feed/ack`), asserting
+    /// `200`; the answer.
+    pub async fn ack_feed(&self, vendor: &str, cursor: u64) -> Value {
+        let body = serde_json::json!({"vendor": vendor, "cursor": cursor});
+        let (status, ack) = self.post("/v1/vendor/feed/ack", &body).await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        ack
+    }
+
+    /// Waits (up to 5 s) until the retention recompute that `GET /v1/admin/retention` shows
+    /// `token` (the compliance test token without one) has finished for `bundle`; the
+    /// recompute's report.
+    pub async fn recomputed(&self, token: Option<&str>, bundle: &str) -> Value {
+        let token = token.map_or_else(|| self.token(Role::Compliance, None), str::to_string);
+        let path = "/v1/admin/retention";
+        let finished = http::poll(500, async || {
+            let (status, body) = self.get_as(&token, path).await;
+            assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+            let r = &body["recompute"];
+            (r["bundle"] == bundle && !r["finished_at"].is_null()).then(|| r.clone())
+        })
+        .await;
+        finished.unwrap_or_else(|| panic!("the retention recompute for {bundle} did not finish"))
+    }
+
     /// Writes a record and returns its id, asserting `201`.
     pub async fn create(&self, record: &Value) -> Value {
         let (status, body) = self.post("/v1/records", record).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// Writes a record, asserting `201`; its id.
+    pub async fn create_id(&self, record: &Value) -> String {
+        let body = self.create(record).await;
+        body["id"].as_str().expect("the record's id").to_string()
     }
 
     /// How many records are stored.
@@ -319,6 +380,16 @@ impl TestEnv {
         self.audit_all()
             .into_iter()
             .filter(|e| e.record.is_some())
+            .collect()
+    }
+
+    /// The events of the whole audit log that start with `prefix` (e.g. `rights.`), in
+    /// order.
+    pub fn audit_events(&self, prefix: &str) -> Vec<String> {
+        self.audit_all()
+            .into_iter()
+            .filter(|e| e.event.starts_with(prefix))
+            .map(|e| e.event)
             .collect()
     }
 
@@ -447,6 +518,33 @@ impl TestEnv {
     }
 }
 
+/// Asserts that an answer is `expected` with a JSON error whose message holds `message`.
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, message: &str) {
+    assert_eq!(status, expected, "{body}");
+    let error = body["error"].as_str().expect("an error message");
+    assert!(error.contains(message), "{body}");
+}
+
+/// The string `field` of every element of the array `body[list]`, in order.
+pub fn strings<'a>(body: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    body[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array `{list}` in {body}"))
+        .iter()
+        .map(|v| v[field].as_str().unwrap())
+        .collect()
+}
+
+/// The decisions of a write's answer `body` whose action is `action` (e.g. `redact`).
+pub fn decisions<'a>(body: &'a Value, action: &str) -> Vec<&'a Value> {
+    body["decisions"]
+        .as_array()
+        .expect("the answer lists its decisions")
+        .iter()
+        .filter(|d| d["action"] == action)
+        .collect()
+}
+
 /// The package of bundle directory `dir`, signed with `key` when given, and its components.
 pub fn package_of(dir: &Path, key: Option<&SigningKey>) -> (Package, Components) {
     let d = Dir::open_ambient_dir(dir, ambient_authority()).expect("opening the bundle");
@@ -459,20 +557,14 @@ pub fn package_of(dir: &Path, key: Option<&SigningKey>) -> (Package, Components)
 /// A copy of the ProVu bundle in a temporary directory, with `version` and `bundle.toml`
 /// edited by `edit` (which must change what it means to: each replacement is asserted).
 pub fn copy_provu(version: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("a temporary directory");
-    copy_dir(&provu_bundle(), tmp.path()).expect("copying the ProVu bundle");
-    let path = tmp.path().join("bundle.toml");
-    let mut text = std::fs::read_to_string(&path).expect("reading bundle.toml");
-    let mut all = vec![(
-        "version = \"2026.11.0\"".to_string(),
-        format!("version = \"{version}\""),
-    )];
-    all.extend(edits.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-    for (from, to) in all {
-        assert!(text.contains(&from), "bundle.toml has no `{from}`");
-        text = text.replacen(&from, &to, 1);
-    }
-    std::fs::write(&path, text).expect("writing bundle.toml");
+    let (tmp, path) = bundle::provu_in_tempdir().expect("copying the ProVu bundle");
+    bundle::set_version(&path, bundle::PROVU_VERSION, version).expect("setting the version");
+    bundle::edit_manifest(&path, |text| {
+        edits.iter().try_fold(text.to_string(), |text, (from, to)| {
+            bundle::replace_first(&text, from, to)
+        })
+    })
+    .expect("editing bundle.toml");
     tmp
 }
 
@@ -502,20 +594,6 @@ pub fn provu_with_log_days(version: &str, days: u32) -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes a bundle directory with `bundle.toml` and the named test guests.
 pub fn write_bundle(bundle_toml: &str, guests: &[&str]) -> Result<(tempfile::TempDir, PathBuf)> {
     let tmp = tempfile::tempdir()?;
@@ -531,130 +609,17 @@ pub fn write_bundle(bundle_toml: &str, guests: &[&str]) -> Result<(tempfile::Tem
     Ok((tmp, path))
 }
 
-/// A vendor's (or courier's) HTTP server on loopback, recording every request it receives.
-pub struct VendorServer {
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
-    received: Arc<std::sync::Mutex<Vec<Received>>>,
-    up: Arc<std::sync::atomic::AtomicBool>,
-    attempts: Arc<std::sync::atomic::AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// One request a [`VendorServer`] accepted.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The request path.
-    pub path: String,
-    /// The `Idempotency-Key` header.
-    pub key: String,
-    /// The `Sluice-Signature` header.
-    pub signature: String,
-    /// The raw body.
-    pub raw: Vec<u8>,
-    /// The body as JSON.
-    pub body: Value,
-}
-
-impl VendorServer {
-    /// Starts a server that accepts (200) every request while up, and answers 503 while down.
-    pub async fn start() -> Self {
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
-        let up = Arc::new(AtomicBool::new(true));
-        let attempts = Arc::new(AtomicUsize::new(0));
-        let (r, u, a) = (received.clone(), up.clone(), attempts.clone());
-        let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let (r, u, a) = (r.clone(), u.clone(), a.clone());
-                async move {
-                    a.fetch_add(1, Ordering::SeqCst);
-                    if !u.load(Ordering::SeqCst) {
-                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
-                    }
-                    let header = |n: &str| {
-                        headers
-                            .get(n)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    r.lock().unwrap().push(Received {
-                        path: uri.path().to_string(),
-                        key: header("idempotency-key"),
-                        signature: header("sluice-signature"),
-                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                        raw: body.to_vec(),
-                    });
-                    axum::http::StatusCode::OK
-                }
-            },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            url,
-            received,
-            up,
-            attempts,
-            task,
-        }
-    }
-
-    /// What it received so far.
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// Requests that reached it, accepted or not.
-    pub fn attempts(&self) -> usize {
-        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Brings it up (accepting) or down (503).
-    pub fn set_up(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Waits (up to 10 s) until it has received `n` requests.
-    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..1000 {
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!(
-            "the vendor received {} of {n} requests",
-            self.received().len()
-        );
-    }
-}
-
-impl Drop for VendorServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// The `delivery` table of a push-mode register entry, with an endpoint per kind under
 /// `base/<vendor>/<kind>` and an optional shape table (TOML inline).
 pub fn push_delivery(base: &str, vendor: &str, kinds: &[&str], shapes: &str) -> String {
-    let endpoints: Vec<String> = kinds
+    let urls: Vec<String> = kinds
         .iter()
-        .map(|k| format!("{k} = \"{base}/{vendor}/{k}\""))
+        .map(|k| format!("{base}/{vendor}/{k}"))
         .collect();
-    let shapes = if shapes.is_empty() {
-        String::new()
-    } else {
-        format!(", shapes = {shapes}")
-    };
-    format!(
-        "delivery = {{ mode = \"push\", endpoints = {{ {} }}{shapes} }}",
-        endpoints.join(", ")
-    )
+    let endpoints: Vec<(&str, &str)> = kinds
+        .iter()
+        .copied()
+        .zip(urls.iter().map(String::as_str))
+        .collect();
+    bundle::push_delivery_table(&endpoints, shapes)
 }

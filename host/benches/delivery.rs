@@ -32,13 +32,12 @@
 //! `SLUICE_BENCH_SECS` (5). Unknown arguments are ignored; the process exits non-zero if any
 //! request fails or a delivery goes missing.
 
-#[allow(
-    dead_code,
-    reason = "`start_provu` is for the benches on the unmodified ProVu bundle"
-)]
-mod common;
-
-use common::{PROVU, ms, percentile};
+use sluice_test_support::bench::{self, Tally, ms, timed_post};
+use sluice_test_support::bundle::{
+    copy_dir, edit_manifest, provu_dir, push_delivery_table, replace_once, with_delivery,
+};
+use sluice_test_support::http::post_ndjson;
+use sluice_test_support::vendor::{Loopback, header};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,9 +49,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice::gateway::{Options, Running};
 use sluice::outbox::worker::{DeliveryOptions, VendorSecrets};
-
-/// The header line of Yealink's register entry, after which the push delivery goes.
-const YEALINK: &str = "[register.yealink]\n";
 
 /// The provisioning-forwarder step of the device-provisioning chain in
 /// `policies/provu/bundle.toml`, removed for the `none` variant.
@@ -74,25 +70,26 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = common::Args::read();
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
         let (records, secs) = if args.bench_mode {
             (5000.0, 5.0)
         } else {
             (200.0, 1.0)
         };
         Self {
-            records: (num("--records", "SLUICE_BENCH_RECORDS", records) as usize).max(1),
-            batch_size: (num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 500.0) as usize).max(1),
-            concurrency: (num("--concurrency", "SLUICE_BENCH_CONCURRENCY", 16.0) as usize).max(1),
-            clients: (num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
-            secs: num("--secs", "SLUICE_BENCH_SECS", secs),
+            records: (args.num("--records", "SLUICE_BENCH_RECORDS", records) as usize).max(1),
+            batch_size: (args.num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 500.0) as usize)
+                .max(1),
+            concurrency: (args.num("--concurrency", "SLUICE_BENCH_CONCURRENCY", 16.0) as usize)
+                .max(1),
+            clients: (args.num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", secs),
         }
     }
 
-    fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.secs)
+    fn load(&self) -> bench::Load {
+        bench::Load::new(self.clients, self.secs)
     }
 }
 
@@ -122,7 +119,7 @@ fn record() -> Value {
 }
 
 fn truncate(s: &str) -> String {
-    s.chars().take(300).collect()
+    bench::truncate(s, 300)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,7 +141,7 @@ struct Received {
 struct Vendor {
     url: String,
     received: Arc<Mutex<Received>>,
-    task: tokio::task::JoinHandle<()>,
+    _server: Loopback,
 }
 
 impl Vendor {
@@ -157,11 +154,7 @@ impl Vendor {
                   _body: axum::body::Bytes| {
                 let r = r.clone();
                 async move {
-                    let key = headers
-                        .get("idempotency-key")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
+                    let key = header(&headers, "idempotency-key");
                     let mut r = r.lock().expect("the vendor's counters");
                     r.requests += 1;
                     if uri.path() != "/r" {
@@ -175,17 +168,11 @@ impl Vendor {
                 }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the vendor's port")?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = Loopback::serve(app).await?;
         Ok(Self {
-            url,
+            url: server.url.clone(),
             received,
-            task,
+            _server: server,
         })
     }
 
@@ -228,38 +215,8 @@ impl Vendor {
     }
 }
 
-impl Drop for Vendor {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The gateway.
-
-/// Copies directory `from` into `to` (which must not exist), recursively.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Replaces the one occurrence of `from` in `text`.
-fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
-    match text.matches(from).count() {
-        1 => Ok(text.replacen(from, to, 1)),
-        n => bail!("policies/provu/bundle.toml holds {n} occurrences of {from:?}, not 1"),
-    }
-}
 
 /// Whether a policy test case of the ProVu bundle expects what the provisioning forwarder
 /// does (a write of a device record with deliveries or a `forward` decision).
@@ -286,17 +243,25 @@ fn expects_forwarding(case: &Path) -> Result<bool> {
 /// `forwarder` is false. Returns the directory and the number of policy test cases left out.
 fn bundle_copy(root: &Path, name: &str, vendor: &str, forwarder: bool) -> Result<(PathBuf, usize)> {
     let dir = root.join(name);
-    copy_dir(Path::new(PROVU), &dir)?;
-    let manifest_path = dir.join("bundle.toml");
-    let mut manifest = std::fs::read_to_string(&manifest_path)?;
-    let push = format!(
-        "{YEALINK}delivery = {{ mode = \"push\", endpoints = {{ redirection = \"{vendor}/r\", \
-         provisioning = \"{vendor}/p\" }} }}\n"
+    copy_dir(provu_dir(), &dir)?;
+    let (redirection, provisioning) = (format!("{vendor}/r"), format!("{vendor}/p"));
+    let push = push_delivery_table(
+        &[
+            ("redirection", &redirection),
+            ("provisioning", &provisioning),
+        ],
+        "",
     );
-    manifest = replace_once(&manifest, YEALINK, &push)?;
+    edit_manifest(&dir, |manifest| {
+        let manifest = with_delivery(manifest, "yealink", &push)?;
+        if forwarder {
+            Ok(manifest)
+        } else {
+            replace_once(&manifest, FORWARDER_STEP, "")
+        }
+    })?;
     let mut left_out = 0;
     if !forwarder {
-        manifest = replace_once(&manifest, FORWARDER_STEP, "")?;
         let tests = dir.join("tests");
         for entry in std::fs::read_dir(&tests)? {
             let case = entry?.path();
@@ -309,14 +274,13 @@ fn bundle_copy(root: &Path, name: &str, vendor: &str, forwarder: bool) -> Result
             bail!("no policy test case of policies/provu expects the provisioning forwarder");
         }
     }
-    std::fs::write(&manifest_path, manifest)?;
     Ok((dir, left_out))
 }
 
 /// Starts a gateway in-process on the bundle directory `policy`, pushing to Yealink with
 /// `concurrency` pushes in flight.
 async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, tempfile::TempDir)> {
-    common::start(
+    bench::start(
         policy,
         Options {
             delivery: DeliveryOptions {
@@ -327,7 +291,7 @@ async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, te
                 )])),
                 ..DeliveryOptions::default()
             },
-            ..Options::new()
+            ..sluice_test_support::gateway::options()
         },
     )
     .await
@@ -338,10 +302,10 @@ async fn start_gateway(policy: &Path, concurrency: usize) -> Result<(Running, te
 async fn with_gateway<T>(
     policy: &Path,
     concurrency: usize,
-    body: impl AsyncFnOnce(&str, &common::Tokens) -> Result<T>,
+    body: impl AsyncFnOnce(&str, &bench::Tokens) -> Result<T>,
 ) -> Result<T> {
     let (running, data_tmp) = start_gateway(policy, concurrency).await?;
-    let result = match common::tokens(&running) {
+    let result = match bench::tokens(&running) {
         Ok(tokens) => body(&format!("http://{}", running.addr()), &tokens).await,
         Err(e) => Err(e),
     };
@@ -476,7 +440,7 @@ async fn throughput(
     settings: &Settings,
     vendor: &Vendor,
     base: &str,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
 ) -> Result<Throughput> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     // One record first: the setup delivers (and the plugin instances are warm).
@@ -503,12 +467,7 @@ async fn throughput(
     let url = format!("{base}/v1/records:batch");
     let started = Instant::now();
     for (i, (size, body)) in bodies.into_iter().enumerate() {
-        let response = client
-            .post(&url)
-            .bearer_auth(&tokens.service)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
+        let response = post_ndjson(&client, &url, &tokens.service, body)
             .await
             .with_context(|| format!("batch {i}: request failed"))?;
         let status = response.status();
@@ -552,67 +511,24 @@ async fn throughput(
 // ---------------------------------------------------------------------------------------
 // Part 2: the write latency a delivery adds.
 
-#[derive(Debug, Default)]
-struct TaskResult {
-    latencies: Vec<Duration>,
-    statuses: BTreeMap<String, u64>,
-    deliveries: u64,
-    error_samples: Vec<String>,
-}
-
-async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
-    let mut out = TaskResult::default();
+/// Writes records until `until`: the tally, and the deliveries the answers listed.
+async fn writer(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> (Tally, u64) {
+    let (mut tally, mut deliveries) = (Tally::default(), 0);
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
-        let (status, sample) = match response {
-            Ok((status, bytes)) if status.as_u16() == 201 => {
-                match serde_json::from_slice::<Written>(&bytes) {
-                    Ok(w) => {
-                        out.deliveries += w.deliveries.len() as u64;
-                        ("201".to_string(), None)
-                    }
-                    Err(e) => (
-                        "201 unparsable".to_string(),
-                        Some(format!(
-                            "{e}: {}",
-                            truncate(&String::from_utf8_lossy(&bytes))
-                        )),
-                    ),
-                }
-            }
-            Ok((status, bytes)) => (
-                status.as_u16().to_string(),
-                Some(format!(
-                    "HTTP {status}: {}",
-                    truncate(&String::from_utf8_lossy(&bytes))
-                )),
-            ),
-            Err(e) => ("failed".to_string(), Some(format!("request failed: {e}"))),
-        };
-        *out.statuses.entry(status).or_default() += 1;
-        if let Some(s) = sample
-            && out.error_samples.len() < 3
-        {
-            out.error_samples.push(s);
-        }
+        let (latency, answer) = timed_post(&client, &url, &token, "application/json", body).await;
+        tally.count(latency, answer, "201 unparsable", |bytes| {
+            let w: Written = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            deliveries += w.deliveries.len() as u64;
+            Ok(())
+        });
     }
-    out
+    (tally, deliveries)
 }
 
 /// What one latency phase measured.
@@ -620,9 +536,7 @@ async fn writer(client: reqwest::Client, url: String, token: String, until: Inst
 struct Phase {
     name: &'static str,
     elapsed: Duration,
-    latencies: Vec<Duration>,
-    statuses: BTreeMap<String, u64>,
-    error_samples: Vec<String>,
+    tally: Tally,
     /// Deliveries the answers listed.
     deliveries: u64,
     /// Distinct deliveries the vendor received while the clients wrote.
@@ -637,19 +551,15 @@ struct Phase {
 
 impl Phase {
     fn requests(&self) -> u64 {
-        self.latencies.len() as u64
+        self.tally.requests()
     }
 
     fn failures(&self) -> u64 {
-        self.statuses
-            .iter()
-            .filter(|(s, _)| s.as_str() != "201")
-            .map(|(_, n)| n)
-            .sum()
+        self.tally.failures()
     }
 
     fn p(&self, q: f64) -> Duration {
-        percentile(&self.latencies, q)
+        self.tally.p(q)
     }
 }
 
@@ -658,13 +568,10 @@ async fn latency(
     settings: &Settings,
     vendor: &Vendor,
     base: &str,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
     per_record: usize,
 ) -> Result<Phase> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(settings.clients)
-        .build()?;
+    let client = bench::pooled_client(settings.clients)?;
     // One record first: the setup delivers (or not), and the plugin instances are warm.
     vendor.reset(per_record);
     write_one(&client, base, &tokens.service, per_record).await?;
@@ -675,42 +582,23 @@ async fn latency(
 
     // The vendor waits for as many keys as there will be deliveries (set below).
     vendor.reset(usize::MAX);
-    let started = Instant::now();
-    let until = started + settings.duration();
-    let url = format!("{base}/v1/records");
-    let tasks: Vec<_> = (0..settings.clients)
-        .map(|_| {
-            tokio::spawn(writer(
-                client.clone(),
-                url.clone(),
-                tokens.service.clone(),
-                until,
-            ))
-        })
-        .collect();
+    let writers = settings
+        .load()
+        .spawn(&client, base, &tokens.service, writer);
+    let started = writers.started;
+    let (tally, deliveries) = writers.join().await?;
+    let stopped = Instant::now();
     let mut out = Phase {
         name,
+        elapsed: stopped - started,
+        tally,
+        deliveries: deliveries.iter().sum(),
         ..Phase::default()
     };
-    for t in tasks {
-        let r = t.await.context("a writing task panicked")?;
-        out.latencies.extend(r.latencies);
-        out.deliveries += r.deliveries;
-        for (k, n) in r.statuses {
-            *out.statuses.entry(k).or_default() += n;
-        }
-        for s in r.error_samples {
-            if out.error_samples.len() < 5 && !out.error_samples.contains(&s) {
-                out.error_samples.push(s);
-            }
-        }
-    }
-    let stopped = Instant::now();
-    out.elapsed = stopped - started;
-    out.latencies.sort_unstable();
+    out.tally.sort();
     out.received_during = vendor.distinct();
     out.pending_at_end = pending(&client, base, &tokens.admin).await?;
-    let created = out.statuses.get("201").copied().unwrap_or(0);
+    let created = out.tally.created();
     if out.deliveries != created * per_record as u64 {
         bail!(
             "{name}: {created} records produced {} deliveries, not {per_record} each",
@@ -796,14 +684,9 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
          none pending; resent: vendor requests beyond one per delivery"
     );
     println!(
-        "{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>10} {:>7}",
+        "{:<6} {} {:>10} {:>11} {:>10} {:>7}",
         "phase",
-        "requests",
-        "requests/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "non-201",
+        Tally::headings(),
         "received",
         "pending@end",
         "drained ms",
@@ -811,14 +694,9 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
     );
     for r in phases {
         println!(
-            "{:<6} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>11} {:>10.0} {:>7}",
+            "{:<6} {} {:>10} {:>11} {:>10.0} {:>7}",
             r.name,
-            r.requests(),
-            r.requests() as f64 / r.elapsed.as_secs_f64(),
-            ms(r.p(0.50)),
-            ms(r.p(0.99)),
-            ms(r.latencies.last().copied().unwrap_or_default()),
-            r.failures(),
+            r.tally.columns(r.elapsed),
             r.received_during,
             r.pending_at_end,
             ms(r.drained_after),
@@ -834,16 +712,7 @@ fn print_results(settings: &Settings, t: &Throughput, phases: &[Phase], left_out
     }
     for r in phases.iter().filter(|r| r.failures() > 0) {
         println!();
-        println!(
-            "!!! {}: {} of {} requests were NOT answered 201: {:?}",
-            r.name,
-            r.failures(),
-            r.requests(),
-            r.statuses
-        );
-        for s in &r.error_samples {
-            println!("!!!   {s}");
-        }
+        r.tally.print_failures(r.name);
     }
 }
 
@@ -895,10 +764,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let settings = Settings::from_env_and_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
-    rt.block_on(run(settings))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

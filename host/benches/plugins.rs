@@ -29,10 +29,9 @@ use std::fmt::Display;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cap_std::fs::Dir;
 use criterion::{Criterion, criterion_group};
 use serde_json::{Value, json};
-use sluice::bundle::{self, Policy};
+use sluice::bundle::Policy;
 use sluice::metrics::Metrics;
 use sluice::pipeline::{self, Instances, Outcome, WriteInput};
 use sluice::runtime::convert::flatten;
@@ -98,12 +97,7 @@ fn fixture() -> Fixture {
         limits.instances = n;
     }
     let runtime = Runtime::new(limits).expect("creating the wasm runtime");
-    let dir = Dir::open_ambient_dir(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
-        cap_std::ambient_authority(),
-    )
-    .expect("opening policies/provu");
-    let policy = bundle::load_dir(&dir, &runtime, None).expect("loading the ProVu bundle");
+    let policy = sluice_test_support::bundle::load_provu(&runtime);
     let fields = fields();
     let strings: Vec<&str> = fields
         .as_object()

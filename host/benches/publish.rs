@@ -25,9 +25,8 @@
 //! `SLUICE_BENCH_CLIENTS` (16), `--swap-ms N` / `SLUICE_BENCH_SWAP_MS` (100). Unknown
 //! arguments are ignored; the process exits non-zero if any request fails.
 
-mod common;
-
-use common::{ms, percentile};
+use sluice_test_support::bench::{self, Summary, Tally, ms, timed_post};
+use sluice_test_support::bundle::copy_provu_to;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -41,11 +40,8 @@ use sluice::bundle::package::{self, Package};
 use sluice::bundle::signing::{self, TrustedKeys};
 use sluice::gateway::Running;
 
-/// The ProVu bundle directory.
-use common::PROVU;
-
-/// The version line of the ProVu manifest, replaced in every variant.
-const VERSION_LINE: &str = "version = \"2026.11.0\"";
+/// How much of an answer an error shows.
+const SHOWN: usize = 500;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -57,31 +53,31 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = common::Args::read();
-        let bench_mode = args.bench_mode;
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
-        let (secs, versions, reactivations) = if bench_mode {
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
+        let (secs, versions, reactivations) = if args.bench_mode {
             (5.0, 10.0, 20.0)
         } else {
             (1.0, 2.0, 4.0)
         };
         Self {
-            secs: num("--secs", "SLUICE_BENCH_SECS", secs),
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", secs),
             // Two at least: re-activation alternates between two uploaded versions.
-            versions: (num("--versions", "SLUICE_BENCH_VERSIONS", versions) as usize).max(2),
-            reactivations: num(
+            versions: (args.num("--versions", "SLUICE_BENCH_VERSIONS", versions) as usize).max(2),
+            reactivations: args.num(
                 "--reactivations",
                 "SLUICE_BENCH_REACTIVATIONS",
                 reactivations,
             ) as usize,
-            clients: (num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
-            swap: Duration::from_secs_f64(num("--swap-ms", "SLUICE_BENCH_SWAP_MS", 100.0) / 1e3),
+            clients: (args.num("--clients", "SLUICE_BENCH_CLIENTS", 16.0) as usize).max(1),
+            swap: Duration::from_secs_f64(
+                args.num("--swap-ms", "SLUICE_BENCH_SWAP_MS", 100.0) / 1e3,
+            ),
         }
     }
 
-    fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.secs)
+    fn load(&self) -> bench::Load {
+        bench::Load::new(self.clients, self.secs)
     }
 }
 
@@ -100,7 +96,7 @@ fn record() -> Value {
 }
 
 fn truncate(s: &str) -> String {
-    s.chars().take(500).collect()
+    bench::truncate(s, SHOWN)
 }
 
 /// Sends `request` and returns the status and the body as JSON; anything but `expected`
@@ -131,44 +127,10 @@ async fn call(request: reqwest::RequestBuilder, expected: &[u16], what: &str) ->
     })
 }
 
-/// Copies directory `from` into `to` (which must not exist), recursively.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// The ProVu bundle under version `version`, packaged and signed with `key`.
 fn variant(root: &Path, version: &str, key: &SigningKey) -> Result<Package> {
     let dir = root.join(version);
-    copy_dir(Path::new(PROVU), &dir)?;
-    let manifest_path = dir.join("bundle.toml");
-    let manifest = std::fs::read_to_string(&manifest_path)?;
-    if !manifest.lines().any(|l| l == VERSION_LINE) {
-        bail!("policies/provu/bundle.toml has no line `{VERSION_LINE}`");
-    }
-    let manifest = manifest
-        .lines()
-        .map(|l| {
-            if l == VERSION_LINE {
-                format!("version = \"{version}\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n";
-    std::fs::write(&manifest_path, manifest)?;
+    copy_provu_to(&dir, version)?;
     let dir = Dir::open_ambient_dir(&dir, cap_std::ambient_authority())?;
     let (mut package, _components) = package::from_dir(&dir)
         .map_err(|e| anyhow::anyhow!("packaging {version}: {}", e.problems.join("; ")))?;
@@ -233,27 +195,6 @@ async fn activate(
     Ok(report)
 }
 
-/// Median, p95 and max of a set of durations.
-#[derive(Debug, Default)]
-struct Summary {
-    n: usize,
-    p50: Duration,
-    p95: Duration,
-    max: Duration,
-}
-
-impl Summary {
-    fn of(mut samples: Vec<Duration>) -> Self {
-        samples.sort_unstable();
-        Self {
-            n: samples.len(),
-            p50: percentile(&samples, 0.50),
-            p95: percentile(&samples, 0.95),
-            max: samples.last().copied().unwrap_or_default(),
-        }
-    }
-}
-
 /// What part 1 measured.
 #[derive(Debug, Default)]
 struct Publishing {
@@ -274,7 +215,7 @@ async fn publishing(
     settings: &Settings,
     client: &reqwest::Client,
     base: &str,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
     key: &SigningKey,
     versions: &[String],
 ) -> Result<Publishing> {
@@ -350,68 +291,25 @@ async fn publishing(
     Ok(out)
 }
 
-/// What one writing task measured.
-#[derive(Debug, Default)]
-struct TaskResult {
-    latencies: Vec<Duration>,
-    statuses: BTreeMap<String, u64>,
-    bundles: BTreeMap<String, u64>,
-    error_samples: Vec<String>,
-}
-
-async fn writer(client: reqwest::Client, url: String, token: String, until: Instant) -> TaskResult {
-    let mut out = TaskResult::default();
+/// Writes records until `until`: the tally, and the records written by bundle.
+async fn writer(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> (Tally, BTreeMap<String, u64>) {
+    let (mut tally, mut bundles) = (Tally::showing(SHOWN), BTreeMap::new());
     let body = serde_json::to_vec(&record()).expect("serializing a record");
     while Instant::now() < until {
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
-        let (status, sample) = match response {
-            Ok((status, bytes)) if status.as_u16() == 201 => {
-                match serde_json::from_slice::<Created>(&bytes) {
-                    Ok(c) => {
-                        *out.bundles.entry(c.bundle).or_default() += 1;
-                        ("201".to_string(), None)
-                    }
-                    Err(e) => (
-                        "201 without a bundle".to_string(),
-                        Some(format!(
-                            "{e}: {}",
-                            truncate(&String::from_utf8_lossy(&bytes))
-                        )),
-                    ),
-                }
-            }
-            Ok((status, bytes)) => (
-                status.as_u16().to_string(),
-                Some(format!(
-                    "HTTP {status}: {}",
-                    truncate(&String::from_utf8_lossy(&bytes))
-                )),
-            ),
-            Err(e) => ("failed".to_string(), Some(format!("request failed: {e}"))),
-        };
-        *out.statuses.entry(status).or_default() += 1;
-        if let Some(s) = sample
-            && out.error_samples.len() < 3
-        {
-            out.error_samples.push(s);
-        }
+        let (latency, answer) =
+            timed_post(&client, &url, &token, "application/json", body.clone()).await;
+        tally.count(latency, answer, "201 without a bundle", |bytes| {
+            let c: Created = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            *bundles.entry(c.bundle).or_default() += 1;
+            Ok(())
+        });
     }
-    out
+    (tally, bundles)
 }
 
 /// What the swapping task did.
@@ -463,24 +361,14 @@ async fn swapper(
 struct Phase {
     name: &'static str,
     elapsed: Duration,
-    latencies: Vec<Duration>,
-    statuses: BTreeMap<String, u64>,
+    tally: Tally,
     bundles: BTreeMap<String, u64>,
-    error_samples: Vec<String>,
     swaps: Option<Swaps>,
 }
 
 impl Phase {
-    fn requests(&self) -> u64 {
-        self.latencies.len() as u64
-    }
-
     fn failures(&self) -> u64 {
-        self.statuses
-            .iter()
-            .filter(|(s, _)| s.as_str() != "201")
-            .map(|(_, n)| n)
-            .sum()
+        self.tally.failures()
     }
 }
 
@@ -488,27 +376,15 @@ async fn phase(
     name: &'static str,
     settings: &Settings,
     base: &str,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
     swap: Option<[String; 2]>,
 ) -> Result<Phase> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(settings.clients)
-        .build()?;
+    let client = bench::pooled_client(settings.clients)?;
     let admin = reqwest::Client::builder().no_proxy().build()?;
-    let started = Instant::now();
-    let until = started + settings.duration();
-    let url = format!("{base}/v1/records");
-    let tasks: Vec<_> = (0..settings.clients)
-        .map(|_| {
-            tokio::spawn(writer(
-                client.clone(),
-                url.clone(),
-                tokens.service.clone(),
-                until,
-            ))
-        })
-        .collect();
+    let writers = settings
+        .load()
+        .spawn(&client, base, &tokens.service, writer);
+    let (started, until) = (writers.started, writers.until);
     let swapping = swap.map(|pair| {
         tokio::spawn(swapper(
             admin.clone(),
@@ -519,30 +395,20 @@ async fn phase(
             until,
         ))
     });
+    let (tally, by_task) = writers.join().await?;
     let mut out = Phase {
         name,
+        elapsed: started.elapsed(),
+        tally,
         ..Phase::default()
     };
-    for t in tasks {
-        let r = t.await.context("a writing task panicked")?;
-        out.latencies.extend(r.latencies);
-        for (k, n) in r.statuses {
-            *out.statuses.entry(k).or_default() += n;
-        }
-        for (k, n) in r.bundles {
-            *out.bundles.entry(k).or_default() += n;
-        }
-        for s in r.error_samples {
-            if out.error_samples.len() < 5 && !out.error_samples.contains(&s) {
-                out.error_samples.push(s);
-            }
-        }
+    for (k, n) in by_task.into_iter().flatten() {
+        *out.bundles.entry(k).or_default() += n;
     }
-    out.elapsed = started.elapsed();
     if let Some(s) = swapping {
         out.swaps = Some(s.await.context("the swapping task panicked")?);
     }
-    out.latencies.sort_unstable();
+    out.tally.sort();
     Ok(out)
 }
 
@@ -598,20 +464,12 @@ fn print_results(settings: &Settings, p: &Publishing, phases: &[Phase]) {
         settings.secs,
         settings.swap.as_millis()
     );
-    println!(
-        "{:<9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6}",
-        "phase", "requests", "requests/s", "p50 ms", "p99 ms", "max ms", "non-201", "swaps"
-    );
+    println!("{:<9} {} {:>6}", "phase", Tally::headings(), "swaps");
     for r in phases {
         println!(
-            "{:<9} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>6}",
+            "{:<9} {} {:>6}",
             r.name,
-            r.requests(),
-            r.requests() as f64 / r.elapsed.as_secs_f64(),
-            ms(percentile(&r.latencies, 0.50)),
-            ms(percentile(&r.latencies, 0.99)),
-            ms(r.latencies.last().copied().unwrap_or_default()),
-            r.failures(),
+            r.tally.columns(r.elapsed),
             r.swaps
                 .as_ref()
                 .map_or("-".to_string(), |s| s.done.to_string()),
@@ -634,16 +492,7 @@ fn print_results(settings: &Settings, p: &Publishing, phases: &[Phase]) {
         if r.failures() > 0 {
             println!();
             println!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            println!(
-                "!!! {}: {} of {} requests were NOT answered 201: {:?}",
-                r.name,
-                r.failures(),
-                r.requests(),
-                r.statuses
-            );
-            for s in &r.error_samples {
-                println!("!!!   {s}");
-            }
+            r.tally.print_failures(r.name);
             println!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         }
         if let Some(s) = r.swaps.as_ref().filter(|s| !s.errors.is_empty()) {
@@ -659,7 +508,7 @@ fn print_results(settings: &Settings, p: &Publishing, phases: &[Phase]) {
 async fn measure(settings: &Settings, running: &Running, key: &SigningKey) -> Result<()> {
     let base = format!("http://{}", running.addr());
     let client = reqwest::Client::builder().no_proxy().build()?;
-    let tokens = common::tokens(running)?;
+    let tokens = bench::tokens(running)?;
 
     // One request first: the gateway answers under the bundle it started with.
     let bundle = write(&client, &base, &tokens.service).await?;
@@ -701,7 +550,7 @@ async fn measure(settings: &Settings, running: &Running, key: &SigningKey) -> Re
 async fn run(settings: Settings) -> Result<()> {
     let key = signing::generate()?;
     let (running, data_tmp) =
-        common::start_provu(TrustedKeys::new(vec![key.verifying_key()], false)).await?;
+        bench::start_provu(TrustedKeys::new(vec![key.verifying_key()], false)).await?;
 
     let result = measure(&settings, &running, &key).await;
     let stopping = Instant::now();
@@ -712,10 +561,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let settings = Settings::from_env_and_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
-    rt.block_on(run(settings))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

@@ -19,9 +19,8 @@
 //! `SLUICE_BENCH_BATCH_CLIENTS` (4), `--batch-size N` / `SLUICE_BENCH_BATCH_SIZE` (1000).
 //! Unknown arguments are ignored.
 
-mod common;
-
-use common::{ms, percentile};
+use sluice_test_support::bench::{self, ms, percentile, timed_post};
+use sluice_test_support::http::NDJSON;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -40,16 +39,14 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env_and_args() -> Self {
-        let args = common::Args::read();
-        let bench_mode = args.bench_mode;
-        let num = |flag: &str, env: &str, default: f64| args.num(flag, env, default);
-        let default_secs = if bench_mode { 10.0 } else { 1.0 };
+    /// The settings the command line and the environment give.
+    fn from_args(args: &bench::Args) -> Self {
+        let default_secs = if args.bench_mode { 10.0 } else { 1.0 };
         Self {
-            secs: num("--secs", "SLUICE_BENCH_SECS", default_secs),
-            clients: num("--clients", "SLUICE_BENCH_CLIENTS", 64.0) as usize,
-            batch_clients: num("--batch-clients", "SLUICE_BENCH_BATCH_CLIENTS", 4.0) as usize,
-            batch_size: num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 1000.0) as usize,
+            secs: args.num("--secs", "SLUICE_BENCH_SECS", default_secs),
+            clients: args.num("--clients", "SLUICE_BENCH_CLIENTS", 64.0) as usize,
+            batch_clients: args.num("--batch-clients", "SLUICE_BENCH_BATCH_CLIENTS", 4.0) as usize,
+            batch_size: args.num("--batch-size", "SLUICE_BENCH_BATCH_SIZE", 1000.0) as usize,
         }
     }
 
@@ -97,19 +94,26 @@ fn record() -> Value {
 #[derive(Debug, Default)]
 struct PhaseResult {
     name: &'static str,
+    /// What its clients counted, together.
+    totals: TaskResult,
+    elapsed: Duration,
+    cpu: Duration,
+    server: ServerStats,
+}
+
+/// What one client counted (or all of a phase's, merged).
+#[derive(Debug, Default)]
+struct TaskResult {
     requests: u64,
     records_sent: u64,
     created: u64,
     errors: u64,
     error_samples: Vec<String>,
     response_bytes: u64,
-    elapsed: Duration,
     latencies: Vec<Duration>,
-    cpu: Duration,
-    server: ServerStats,
 }
 
-impl PhaseResult {
+impl TaskResult {
     fn merge(&mut self, other: TaskResult) {
         self.requests += other.requests;
         self.records_sent += other.records_sent;
@@ -123,20 +127,7 @@ impl PhaseResult {
         }
         self.latencies.extend(other.latencies);
     }
-}
 
-#[derive(Debug, Default)]
-struct TaskResult {
-    requests: u64,
-    records_sent: u64,
-    created: u64,
-    errors: u64,
-    error_samples: Vec<String>,
-    response_bytes: u64,
-    latencies: Vec<Duration>,
-}
-
-impl TaskResult {
     fn error(&mut self, n: u64, sample: impl FnOnce() -> String) {
         self.errors += n;
         if self.error_samples.len() < 3 {
@@ -152,7 +143,7 @@ struct BatchLine {
 }
 
 fn truncate(s: &str) -> String {
-    s.chars().take(300).collect()
+    bench::truncate(s, 300)
 }
 
 async fn batch_client(url: String, token: String, size: usize, until: Instant) -> TaskResult {
@@ -167,22 +158,8 @@ async fn batch_client(url: String, token: String, size: usize, until: Instant) -
             serde_json::to_writer(&mut body, &record()).expect("serializing a record");
             body.push(b'\n');
         }
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
+        let (latency, response) = timed_post(&client, &url, &token, NDJSON, body).await;
+        out.latencies.push(latency);
         out.requests += 1;
         out.records_sent += size as u64;
         if let Ok((_, bytes)) = &response {
@@ -231,22 +208,8 @@ async fn single_client(
     let mut out = TaskResult::default();
     while Instant::now() < until {
         let body = serde_json::to_vec(&record()).expect("serializing a record");
-        let started = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status();
-                r.bytes().await.map(|b| (status, b))
-            }
-            Err(e) => Err(e),
-        };
-        out.latencies.push(started.elapsed());
+        let (latency, response) = timed_post(&client, &url, &token, "application/json", body).await;
+        out.latencies.push(latency);
         out.requests += 1;
         out.records_sent += 1;
         if let Ok((_, bytes)) = &response {
@@ -342,7 +305,7 @@ fn server_stats(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> 
 async fn run_phase(
     name: &'static str,
     running: &Running,
-    tokens: &common::Tokens,
+    tokens: &bench::Tokens,
     settings: &Settings,
     acknowledged: &mut u64,
 ) -> Result<PhaseResult> {
@@ -367,10 +330,7 @@ async fn run_phase(
         }
         _ => {
             let url = format!("{base}/v1/records");
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(settings.clients.max(1))
-                .build()?;
+            let client = bench::pooled_client(settings.clients.max(1))?;
             for _ in 0..settings.clients.max(1) {
                 tasks.push(tokio::spawn(single_client(
                     client.clone(),
@@ -386,14 +346,16 @@ async fn run_phase(
         ..PhaseResult::default()
     };
     for t in tasks {
-        result.merge(t.await.context("a client task panicked")?);
+        result
+            .totals
+            .merge(t.await.context("a client task panicked")?);
     }
     result.elapsed = started.elapsed();
     result.cpu = cpu_time().saturating_sub(cpu_before);
-    result.latencies.sort_unstable();
+    result.totals.latencies.sort_unstable();
     let after = scrape(&probe, &base, &tokens.admin).await?;
     result.server = server_stats(&before, &after);
-    *acknowledged += result.created;
+    *acknowledged += result.totals.created;
 
     // Durability as a user would check it: everything acknowledged is stored.
     let stored = running.state().store.count()?;
@@ -405,7 +367,7 @@ async fn run_phase(
     }
     eprintln!(
         "{name}: {} records acknowledged, store holds {stored} (matches)",
-        result.created
+        result.totals.created
     );
     Ok(result)
 }
@@ -437,16 +399,16 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
         println!(
             "{:<7} {:>8} {:>9} {:>9} {:>7} {:>7.2} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6.0}",
             r.name,
-            r.requests,
-            r.records_sent,
-            r.created,
-            r.errors,
+            r.totals.requests,
+            r.totals.records_sent,
+            r.totals.created,
+            r.totals.errors,
             secs,
-            r.created as f64 / secs,
-            ms(percentile(&r.latencies, 0.50)),
-            ms(percentile(&r.latencies, 0.95)),
-            ms(percentile(&r.latencies, 0.99)),
-            ms(r.latencies.last().copied().unwrap_or_default()),
+            r.totals.created as f64 / secs,
+            ms(percentile(&r.totals.latencies, 0.50)),
+            ms(percentile(&r.totals.latencies, 0.95)),
+            ms(percentile(&r.totals.latencies, 0.99)),
+            ms(r.totals.latencies.last().copied().unwrap_or_default()),
             100.0 * r.cpu.as_secs_f64() / secs,
         );
     }
@@ -479,21 +441,24 @@ fn print_results(settings: &Settings, results: &[PhaseResult]) {
             s.commits,
             100.0 * s.commit_seconds / r.elapsed.as_secs_f64(),
             plugins.join(", "),
-            r.response_bytes as f64 / r.records_sent.max(1) as f64,
+            r.totals.response_bytes as f64 / r.totals.records_sent.max(1) as f64,
         );
     }
-    for r in results.iter().filter(|r| !r.error_samples.is_empty()) {
+    for r in results
+        .iter()
+        .filter(|r| !r.totals.error_samples.is_empty())
+    {
         println!();
-        println!("{} errors ({} in all), samples:", r.name, r.errors);
-        for s in &r.error_samples {
+        println!("{} errors ({} in all), samples:", r.name, r.totals.errors);
+        for s in &r.totals.error_samples {
             println!("  {s}");
         }
     }
 }
 
 async fn run(settings: Settings) -> Result<()> {
-    let (running, data_tmp) = common::start_provu(Default::default()).await?;
-    let tokens = common::tokens(&running)?;
+    let (running, data_tmp) = bench::start_provu(Default::default()).await?;
+    let tokens = bench::tokens(&running)?;
 
     // One request first: the gateway answers, and redacts the card number.
     let mut acknowledged = 0u64;
@@ -542,7 +507,7 @@ async fn run(settings: Settings) -> Result<()> {
             meta.len() as f64 / acknowledged.max(1) as f64
         );
     }
-    let errors: u64 = results.iter().map(|r| r.errors).sum();
+    let errors: u64 = results.iter().map(|r| r.totals.errors).sum();
     if errors > 0 {
         eprintln!("note: {errors} records were not acknowledged with 201 (see above)");
     }
@@ -551,10 +516,5 @@ async fn run(settings: Settings) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let settings = Settings::from_env_and_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
-    rt.block_on(run(settings))
+    bench::block_on(run(Settings::from_args(&bench::Args::read())))
 }

@@ -4,32 +4,60 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use redb::{ReadableDatabase as _, ReadableTable as _};
 use serde_json::{Value, json};
+use sluice_test_support::bundle::PROVU as POLICIES;
+use sluice_test_support::cli::{Sluice, free_port, request, stop, wait_for};
 
-mod common;
-use common::{create_token, free_port, request, serve, stop};
-
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+const SLUICE: Sluice = Sluice::new(env!("CARGO_BIN_EXE_sluice"));
 
 fn sluice_with(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .env_remove("SLUICE_TOKEN")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("running sluice");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    SLUICE.run_with(args, envs)
 }
 
 fn sluice(args: &[&str]) -> (bool, String, String) {
-    sluice_with(args, &[])
+    SLUICE.run(args)
+}
+
+fn create_token(data: &Path, args: &[&str]) -> String {
+    SLUICE.create_token(data, args)
+}
+
+fn serve(port: u16, args: &[&str], envs: &[(&str, &str)]) -> sluice_test_support::cli::Child {
+    SLUICE.serve(port, args, envs)
+}
+
+/// `sluice restore --from FROM --key KEY --data-dir DATA`, with `--force` when `force`.
+fn restore(from: &Path, key: &Path, data: &Path, force: bool) -> (bool, String, String) {
+    let mut args = vec![
+        "restore",
+        "--from",
+        s(from),
+        "--key",
+        s(key),
+        "--data-dir",
+        s(data),
+    ];
+    if force {
+        args.push("--force");
+    }
+    sluice(&args)
+}
+
+/// `GET /v1/records/{id}` with `token`: the status and the body.
+fn read(port: u16, token: &str, id: &str) -> (u16, String) {
+    request(port, "GET", &format!("/v1/records/{id}"), token, None)
+}
+
+/// `DELETE /v1/records/{id}` with `token`: the status.
+fn delete(port: u16, token: &str, id: &str) -> u16 {
+    request(port, "DELETE", &format!("/v1/records/{id}"), token, None).0
+}
+
+/// `sluice audit verify --data-dir DATA`.
+fn audit_verify(data: &Path) -> (bool, String, String) {
+    sluice(&["audit", "verify", "--data-dir", s(data)])
 }
 
 fn s(p: &Path) -> &str {
@@ -170,13 +198,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     );
     assert_eq!(status, 200, "{body}");
     let gone = create(port, &service, &contact("subject-2", "Charles Babbage"));
-    let (status, _) = request(
-        port,
-        "DELETE",
-        &format!("/v1/records/{gone}"),
-        &service,
-        None,
-    );
+    let status = delete(port, &service, &gone);
     assert_eq!(status, 204);
 
     // Only an admin token may take a backup; a refused backup leaves no file behind.
@@ -220,7 +242,8 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
         &service,
         &contact("subject-3", "Mary Somerville"),
     ));
-    let mut backup = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut backup = SLUICE
+        .command()
         .args(["backup", "--url", &url, "--out", s(&file), "--key", s(&key)])
         .env("SLUICE_TOKEN", &admin)
         .stdout(std::process::Stdio::piped())
@@ -271,25 +294,16 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     let ada_read: Value = serde_json::from_str(&reads[&ada]).unwrap();
     assert_eq!(ada_read["fields"]["job_title"], "Countess");
     assert_eq!(ada_read["revision"], 2);
-    let (status, _) = request(port, "GET", &format!("/v1/records/{gone}"), &service, None);
+    let (status, _) = read(port, &service, &gone);
     assert_eq!(status, 404);
 
     // Restoring over the database of a running gateway is refused, even with --force.
-    let (ok, _, stderr) = sluice(&[
-        "restore",
-        "--from",
-        s(&file),
-        "--key",
-        s(&key),
-        "--data-dir",
-        s(&data),
-        "--force",
-    ]);
+    let (ok, _, stderr) = restore(&file, &key, &data, true);
     assert!(!ok && stderr.contains("is in use"), "{stderr}");
     stop(gateway);
 
     let original = audit_log(&data);
-    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    let (ok, stdout, stderr) = audit_verify(&data);
     assert!(
         ok && stdout.contains("audit log intact"),
         "{stdout}{stderr}"
@@ -308,15 +322,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     // Restoring over an existing database needs --force; the database is left as it was.
     let db_file = data.join("sluice.redb");
     let db_bytes = std::fs::read(&db_file).unwrap();
-    let (ok, _, stderr) = sluice(&[
-        "restore",
-        "--from",
-        s(&file),
-        "--key",
-        s(&key),
-        "--data-dir",
-        s(&data),
-    ]);
+    let (ok, _, stderr) = restore(&file, &key, &data, false);
     assert!(
         !ok && stderr.contains("exists") && stderr.contains("--force"),
         "{stderr}"
@@ -327,17 +333,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     std::fs::remove_dir_all(&data).unwrap();
 
     // A wrong key, a changed byte, a cut file: refused, and the data directory untouched.
-    let restore_from = |from: &Path, key: &Path| {
-        sluice(&[
-            "restore",
-            "--from",
-            s(from),
-            "--key",
-            s(key),
-            "--data-dir",
-            s(&data),
-        ])
-    };
+    let restore_from = |from: &Path, key: &Path| restore(from, key, &data, false);
     let (ok, _, stderr) = restore_from(&file, &other_key);
     assert!(!ok, "{stderr}");
     assert!(
@@ -443,13 +439,13 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
             );
         }
     }
-    let (status, _) = request(port, "GET", &format!("/v1/records/{after}"), &service, None);
+    let (status, _) = read(port, &service, &after);
     assert_eq!(status, 404, "a record written after the backup came back");
-    let (status, _) = request(port, "GET", &format!("/v1/records/{gone}"), &service, None);
+    let (status, _) = read(port, &service, &gone);
     assert_eq!(status, 404);
     stop(gateway);
 
-    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    let (ok, stdout, stderr) = audit_verify(&data);
     assert!(
         ok && stdout.contains("audit log intact"),
         "{stdout}{stderr}"
@@ -478,15 +474,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
         "{stdout}"
     );
     let elsewhere = root.join("elsewhere");
-    let (ok, stdout, stderr) = sluice(&[
-        "restore",
-        "--from",
-        s(&offline),
-        "--key",
-        s(&key),
-        "--data-dir",
-        s(&elsewhere),
-    ]);
+    let (ok, stdout, stderr) = restore(&offline, &key, &elsewhere, false);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!("audit log intact: {} entries", reopened.len())),
@@ -494,16 +482,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     );
     assert_eq!(everything(&data), everything(&elsewhere));
     // --force replaces a database.
-    let (ok, _, stderr) = sluice(&[
-        "restore",
-        "--from",
-        s(&file),
-        "--key",
-        s(&key),
-        "--data-dir",
-        s(&elsewhere),
-        "--force",
-    ]);
+    let (ok, _, stderr) = restore(&file, &key, &elsewhere, true);
     assert!(ok, "{stderr}");
     assert_eq!(audit_log(&elsewhere), restored);
 }
@@ -561,13 +540,7 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
     assert!(ok, "{stdout}\n{stderr}");
 
     // After the backup: a deletion, an erasure and a retention deletion.
-    let (status, _) = request(
-        port,
-        "DELETE",
-        &format!("/v1/records/{gone}"),
-        &service,
-        None,
-    );
+    let status = delete(port, &service, &gone);
     assert_eq!(status, 204);
     let (status, body) = request(
         port,
@@ -578,29 +551,14 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
     );
     assert_eq!(status, 200, "{body}");
     let password_gone = || {
-        let (_, body) = request(
-            port,
-            "GET",
-            &format!("/v1/records/{device}"),
-            &service,
-            None,
-        );
+        let (_, body) = read(port, &service, &device);
         !body.contains("Pw-restore-0909")
     };
-    common::wait_for("the password's deletion", password_gone);
+    wait_for("the password's deletion", password_gone);
     stop(gateway);
 
     // Restoring the backup over the gateway's database carries those deletions over.
-    let (ok, stdout, stderr) = sluice(&[
-        "restore",
-        "--from",
-        s(&file),
-        "--key",
-        s(&key),
-        "--data-dir",
-        s(&data),
-        "--force",
-    ]);
+    let (ok, stdout, stderr) = restore(&file, &key, &data, true);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("re-applied when the gateway starts: 3"),
@@ -613,16 +571,10 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
     // ...which re-applies them before it serves anything.
     let gateway = serve(port, &serve_args, &[]);
     for id in [&gone, &hedy] {
-        let (status, body) = request(port, "GET", &format!("/v1/records/{id}"), &service, None);
+        let (status, body) = read(port, &service, id);
         assert_eq!(status, 404, "{id} came back with the restore: {body}");
     }
-    let (status, body) = request(
-        port,
-        "GET",
-        &format!("/v1/records/{device}"),
-        &service,
-        None,
-    );
+    let (status, body) = read(port, &service, &device);
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("Pw-restore-0909"), "{body}");
     let (status, outbox) = request(port, "GET", "/v1/admin/outbox?limit=1000", &admin, None);
@@ -638,7 +590,7 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
         3,
         "{events:?}"
     );
-    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    let (ok, stdout, stderr) = audit_verify(&data);
     assert!(ok, "{stdout}\n{stderr}");
 
     // The deleted values may linger in freed pages of the file; a vacuum rewrites it with
@@ -652,16 +604,10 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
             "{gone} is still in the database file"
         );
     }
-    let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", s(&data)]);
+    let (ok, stdout, stderr) = audit_verify(&data);
     assert!(ok, "{stdout}\n{stderr}");
     let gateway = serve(port, &serve_args, &[]);
-    let (status, body) = request(
-        port,
-        "GET",
-        &format!("/v1/records/{device}"),
-        &service,
-        None,
-    );
+    let (status, body) = read(port, &service, &device);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("00:15:65:00:00:09"), "{body}");
     stop(gateway);

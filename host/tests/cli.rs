@@ -1,21 +1,15 @@
 //! The `sluice` command as an operator runs it.
 
-use std::process::Command;
+use sluice_test_support::bundle::{PROVU, provu_copy, set_version};
+use sluice_test_support::cli::{
+    Sluice, free_port, http_get, http_get_as, http_post, http_post_as, request_json, stop, wait_for,
+};
 
-mod common;
-use common::{Child, http_get, http_get_as, provu_copy, set_version, wait_for};
+const SLUICE: Sluice = Sluice::new(env!("CARGO_BIN_EXE_sluice"));
 
+/// `sluice ARGS...` in the workspace root: whether it succeeded, its output and its errors.
 fn sluice(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("running sluice");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    SLUICE.run(args)
 }
 
 #[test]
@@ -108,35 +102,24 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
     assert!(!ok && stderr.contains("never overwritten"), "{stderr}");
 
     let served = provu_copy(&root.join("served"), "2026.11.0");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let data = root.join("data");
     // Tokens are issued on the stopped gateway's data directory.
-    let compliance = common::create_token(&data, &["--role", "compliance"]);
+    let compliance = SLUICE.create_token(&data, &["--role", "compliance"]);
     // The compliance team of another tenant, which never activates a bundle of its own.
-    let other = common::create_token(&data, &["--role", "compliance", "--tenant", "other"]);
-    let gateway = Child(
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--policies",
-                &served,
-                "--trusted-key",
-                public.to_str().unwrap(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starting sluice serve"),
+    let other = SLUICE.create_token(&data, &["--role", "compliance", "--tenant", "other"]);
+    let gateway = SLUICE.serve(
+        port,
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--policies",
+            &served,
+            "--trusted-key",
+            public.to_str().unwrap(),
+        ],
+        &[],
     );
-    wait_for("the gateway", || http_get(port, "/healthz").is_some());
     let active = || http_get_as(port, "/v1/admin/active", &compliance).unwrap_or_default();
     assert!(active().contains("\"bundle\":\"provu@2026.11.0\""));
 
@@ -197,15 +180,8 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
 
     // SIGHUP reloads the policy directory through the gate, as the gateway default: the
     // tenant without a bundle of its own runs on it, the one with its own keeps it.
-    set_version(std::path::Path::new(&served), "2026.11.0", "2026.11.5");
-    let pid = gateway.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    set_version(std::path::Path::new(&served), "2026.11.0", "2026.11.5").unwrap();
+    sluice_test_support::cli::signal(&gateway, "HUP");
     wait_for("the reload", || {
         other_active().contains("\"bundle\":\"provu@2026.11.5\"")
     });
@@ -222,26 +198,15 @@ fn keygen_sign_and_publish_update_a_running_gateway_and_sighup_reloads_its_direc
 #[test]
 fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
     use redb::{ReadableDatabase as _, ReadableTable as _};
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let port = common::free_port();
-    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
-    let service = common::create_token(&data, &["--role", "service"]);
-    let gateway = common::serve(
-        port,
-        &["--data-dir", data.to_str().unwrap(), "--policies", policies],
-        &[],
-    );
+    let served = SLUICE.serve_provu_fresh(&["--role", "service"], &[]);
+    let (port, data, service) = (served.port, &served.data, &served.token);
     for i in 0..3 {
         let record = format!(
             r#"{{"kind":"contact","subject":"c-{i}","fields":{{"name":"Ada Lovelace","organisation":"Analytical Engines Ltd","relationship":"customer","email":"ada@example.co.uk"}}}}"#
         );
-        assert_eq!(
-            common::http_post_as(port, "/v1/records", &record, &service),
-            201
-        );
+        assert_eq!(http_post_as(port, "/v1/records", &record, service), 201);
     }
-    common::stop(gateway);
+    stop(served.gateway);
     let data_dir = data.to_str().unwrap();
     let (ok, stdout, stderr) = sluice(&["audit", "verify", "--data-dir", data_dir]);
     assert!(ok, "{stderr}");
@@ -310,7 +275,7 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
         "{stdout}"
     );
     assert!(stdout.contains("for tenant acme"), "{stdout}");
-    let admin = common::create_token(&data, &["--role", "admin"]);
+    let admin = SLUICE.create_token(&data, &["--role", "admin"]);
     let (ok, _, stderr) = sluice(&[
         "token",
         "create",
@@ -333,38 +298,29 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
     assert!(ok && listed.contains("service\tacme\tvalid"), "{listed}");
     assert!(!listed.contains(secret), "{listed}");
 
-    let port = common::free_port();
-    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
+    let port = free_port();
     let log = tmp.path().join("gateway.log");
-    let gateway = Child(
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--data-dir", data_dir, "--policies", policies])
-            .env("RUST_LOG", "debug")
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(tmp.path().join("stderr.log")).unwrap())
-            .spawn()
-            .unwrap(),
+    let gateway = SLUICE.serve_to(
+        port,
+        &["--data-dir", data_dir, "--policies", PROVU],
+        &[("RUST_LOG", "debug")],
+        std::fs::File::create(&log).unwrap().into(),
+        std::fs::File::create(tmp.path().join("stderr.log"))
+            .unwrap()
+            .into(),
     );
-    wait_for("the gateway", || http_get(port, "/healthz").is_some());
     let record = r#"{"kind":"contact","subject":"c-1","fields":{"name":"Ada","organisation":"AE Ltd","relationship":"customer"}}"#;
+    assert_eq!(http_post_as(port, "/v1/records", record, &service), 201);
+    assert_eq!(http_post(port, "/v1/records", record), 401);
     assert_eq!(
-        common::http_post_as(port, "/v1/records", record, &service),
-        201
-    );
-    assert_eq!(common::http_post(port, "/v1/records", record), 401);
-    assert_eq!(
-        common::http_post_as(port, "/v1/records", record, "sluice_forged"),
+        http_post_as(port, "/v1/records", record, "sluice_forged"),
         401
     );
-    assert_eq!(
-        common::http_post_as(port, "/v1/records", record, &admin),
-        403
-    );
+    assert_eq!(http_post_as(port, "/v1/records", record, &admin), 403);
 
     // The running gateway issues and revokes through the admin route; a revoked token
     // stops working at once.
-    let issued = ureq_json(
+    let issued = request_json(
         port,
         "POST",
         "/v1/admin/tokens",
@@ -373,11 +329,8 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
     );
     let second = issued["token"].as_str().unwrap().to_string();
     let id = issued["record"]["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        common::http_post_as(port, "/v1/records", record, &second),
-        201
-    );
-    let revoked = ureq_json(
+    assert_eq!(http_post_as(port, "/v1/records", record, &second), 201);
+    let revoked = request_json(
         port,
         "DELETE",
         &format!("/v1/admin/tokens/{id}"),
@@ -385,11 +338,8 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
         &admin,
     );
     assert!(revoked["revoked"]["revoked_at"].is_string(), "{revoked}");
-    assert_eq!(
-        common::http_post_as(port, "/v1/records", record, &second),
-        401
-    );
-    common::stop(gateway);
+    assert_eq!(http_post_as(port, "/v1/records", record, &second), 401);
+    stop(gateway);
 
     // Revoked offline: refused after the restart.
     let (ok, stdout, stderr) = sluice(&["token", "revoke", "--data-dir", data_dir, &service]);
@@ -397,12 +347,9 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
         ok && stdout.contains("revoked service token tok_"),
         "{stdout}{stderr}"
     );
-    let gateway = common::serve(port, &["--data-dir", data_dir, "--policies", policies], &[]);
-    assert_eq!(
-        common::http_post_as(port, "/v1/records", record, &service),
-        401
-    );
-    common::stop(gateway);
+    let gateway = SLUICE.serve(port, &["--data-dir", data_dir, "--policies", PROVU], &[]);
+    assert_eq!(http_post_as(port, "/v1/records", record, &service), 401);
+    stop(gateway);
 
     let logged = std::fs::read_to_string(&log).unwrap()
         + &std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap();
@@ -417,13 +364,6 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
         !logged.contains("sluice_forged"),
         "a presented token was logged"
     );
-}
-
-/// A request with a JSON body (or none) and a bearer token; the JSON answer.
-fn ureq_json(port: u16, method: &str, path: &str, body: &str, token: &str) -> serde_json::Value {
-    let body = (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
-    let (_, answer) = common::request(port, method, path, token, body.as_ref());
-    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
 
 #[cfg(unix)]
@@ -481,10 +421,9 @@ fn vendor_tokens_are_issued_offline_only_for_vendors_of_the_active_register() {
 
     // Once a gateway has started on it, the registers of the bundles active in the database
     // decide, whatever `--policies` says.
-    let port = common::free_port();
-    let provu = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
-    let gateway = common::serve(port, &["--data-dir", data_dir, "--policies", provu], &[]);
-    common::stop(gateway);
+    let port = free_port();
+    let gateway = SLUICE.serve(port, &["--data-dir", data_dir, "--policies", PROVU], &[]);
+    stop(gateway);
     let (ok, _, stderr) = vendor(&["--vendor", "acme", "--policies", with_acme]);
     assert!(
         !ok && stderr.contains("`acme` is not in the subprocessor register"),

@@ -2,12 +2,11 @@
 //! cap keeps it clear of `EMFILE`, and `/healthz` keeps answering while 300 idle
 //! connections are held.
 
-mod common;
-
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use common::{Child, free_port, http_get, stop, wait_for};
+use sluice_test_support::bundle::PROVU;
+use sluice_test_support::cli::{Child, free_port, http_get, stop, wait_for};
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -17,7 +16,6 @@ fn healthz_answers_with_300_idle_connections_held_under_a_256_descriptor_limit()
     let log_path = tmp.path().join("gateway.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let port = free_port();
-    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
     // `ulimit -n` sets both the soft and the hard limit: the gateway cannot raise it.
     let gateway = Child(
         std::process::Command::new("sh")
@@ -27,7 +25,7 @@ fn healthz_answers_with_300_idle_connections_held_under_a_256_descriptor_limit()
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(&data)
-            .args(["--policies", policies, "--log-format", "json"])
+            .args(["--policies", PROVU, "--log-format", "json"])
             // Long enough that the idle connections are held for the whole test.
             .args(["--header-timeout-ms", "30000"])
             .env("RUST_LOG", "info")

@@ -3,9 +3,12 @@
 //! in flight), not the 400 MiB of bodies offered at once, every batch is answered, and
 //! `/healthz` keeps answering throughout.
 
-mod common;
-
 use std::time::{Duration, Instant};
+
+use sluice_test_support::cli::{Sluice, http_get, stop};
+use sluice_test_support::http::post_ndjson;
+
+const SLUICE: Sluice = Sluice::new(env!("CARGO_BIN_EXE_sluice"));
 
 /// The peak resident memory (`VmHWM`) and the current one (`VmRSS`) of `pid`, in bytes.
 fn memory_of(pid: u32) -> (u64, u64) {
@@ -53,18 +56,9 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
     const BATCH_BYTES: usize = 4 << 20;
     const BUDGET_MIB: u64 = 64;
     const CACHE_MIB: u64 = 16;
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let port = common::free_port();
-    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu");
-    let service = common::create_token(&data, &["--role", "service"]);
-    let gateway = common::serve(
-        port,
+    let served = SLUICE.serve_provu_fresh(
+        &["--role", "service"],
         &[
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--policies",
-            policies,
             "--body-memory-mib",
             &BUDGET_MIB.to_string(),
             "--plugin-instances",
@@ -79,9 +73,9 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
             "--queue-timeout-ms",
             "120000",
         ],
-        &[],
     );
-    let pid = gateway.0.id();
+    let (port, service) = (served.port, &served.token);
+    let pid = served.gateway.0.id();
     let bodies: Vec<String> = (0..BATCHES).map(|i| batch_body(i, BATCH_BYTES)).collect();
     let records: usize = bodies.iter().map(|b| b.lines().count()).sum();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -91,13 +85,9 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     // Warm up: the plugins compiled and instantiated, the writer running.
+    let url = format!("{base}/v1/records:batch");
     let warm = rt.block_on(async {
-        client
-            .post(format!("{base}/v1/records:batch"))
-            .bearer_auth(&service)
-            .header("content-type", "application/x-ndjson")
-            .body(batch_body(9999, 256 << 10))
-            .send()
+        post_ndjson(&client, &url, service, batch_body(9999, 256 << 10))
             .await
             .unwrap()
             .status()
@@ -109,20 +99,9 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
     let (statuses, stored, refusals, worst_health) = rt.block_on(async {
         let mut tasks = Vec::new();
         for body in bodies {
-            let (client, url, token) = (
-                client.clone(),
-                format!("{base}/v1/records:batch"),
-                service.clone(),
-            );
+            let (client, url, token) = (client.clone(), url.clone(), service.clone());
             tasks.push(tokio::spawn(async move {
-                let resp = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/x-ndjson")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
+                let resp = post_ndjson(&client, &url, &token, body).await.unwrap();
                 let status = resp.status().as_u16();
                 let text = resp.text().await.unwrap();
                 let stored = text
@@ -145,7 +124,7 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
                 let mut worst = Duration::ZERO;
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     let t = Instant::now();
-                    let body = common::http_get(port, "/healthz");
+                    let body = http_get(port, "/healthz");
                     assert!(
                         body.is_some_and(|b| b.contains("\"ok\"")),
                         "/healthz did not answer under load"
@@ -198,5 +177,5 @@ fn memory_stays_under_the_budget_with_100_concurrent_large_batches() {
          page cache",
         growth >> 20
     );
-    common::stop(gateway);
+    stop(served.gateway);
 }

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sluice_tests::TestEnv;
+use sluice_tests::{TestEnv, strings};
 
 use crate::contact;
 
@@ -89,12 +89,7 @@ async fn bad_input_gets_a_json_4xx_naming_the_problem_and_stores_nothing() {
     wrong["fields"]["name"] = json!(42);
     let (s, b) = env.post("/v1/records", &wrong).await;
     assert_eq!(s, 422);
-    let problems: Vec<&str> = b["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["error"].as_str().unwrap())
-        .collect();
+    let problems = strings(&b, "problems", "error");
     assert_eq!(
         problems,
         [

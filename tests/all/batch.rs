@@ -15,13 +15,7 @@ async fn a_batch_answers_every_line_and_a_rejected_line_does_not_stop_the_others
     ];
     lines.push(json!({"kind": "nope", "subject": "b-4", "fields": {}}).to_string());
     let body = lines.join("\n");
-    let resp = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = env.post_batch(body).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
     let text = resp.text().await.unwrap();
@@ -54,13 +48,7 @@ async fn a_batch_answers_every_line_and_a_rejected_line_does_not_stop_the_others
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_batch_is_a_bad_request() {
     let env = TestEnv::provu().await;
-    let resp = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body("\n\n")
-        .send()
-        .await
-        .unwrap();
+    let resp = env.post_batch("\n\n").await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("no records"));

@@ -1,8 +1,6 @@
 //! Bundles are validated at start, with every problem listed.
 
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
-use sluice::gateway::{self, Dirs, Options};
+use sluice::gateway::{self, Options};
 
 const BROKEN: &str = r#"
 format = 1
@@ -32,18 +30,13 @@ chain = [
 
 async fn start_with(bundle: &str, guests: &[&str]) -> anyhow::Result<gateway::Running> {
     let (tmp, path) = sluice_tests::write_bundle(bundle, guests)?;
-    let data = tempfile::tempdir()?;
-    let dirs = Dirs {
-        data: Dir::open_ambient_dir(data.path(), ambient_authority())?,
-        policy: Some(Dir::open_ambient_dir(&path, ambient_authority())?),
-    };
     let options = Options {
         listen: "127.0.0.1:0".parse()?,
         ..Options::new()
     };
-    let r = gateway::start(options, dirs).await;
+    let r = sluice_test_support::gateway::start(&path, options).await;
     drop(tmp);
-    r
+    r.map(|(running, _data)| running)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,8 +75,7 @@ async fn a_typo_in_a_bundle_is_named_with_its_line() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_provu_bundle_loads() {
     let runtime = sluice::runtime::Runtime::new(Default::default()).unwrap();
-    let dir = Dir::open_ambient_dir(sluice_tests::provu_bundle(), ambient_authority()).unwrap();
-    let policy = sluice::bundle::load_dir(&dir, &runtime, None).unwrap();
+    let policy = sluice_test_support::bundle::load_provu(&runtime);
     assert_eq!(policy.id, "provu@2026.11.0");
     for kind in [
         "contact",

@@ -6,25 +6,17 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sluice::auth::Role;
-use sluice::gateway::Options;
 use sluice_tests::TestEnv;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 /// A gateway with the given connection bounds (milliseconds).
-async fn gateway(
-    max_connections: usize,
-    header_ms: u64,
-    body_ms: u64,
-    idle_ms: u64,
-    tune: impl FnOnce(&mut Options),
-) -> TestEnv {
+async fn gateway(max_connections: usize, header_ms: u64, body_ms: u64, idle_ms: u64) -> TestEnv {
     TestEnv::provu_with(|o| {
         o.connections.max_connections = max_connections;
         o.connections.header_timeout = Duration::from_millis(header_ms);
         o.connections.body_timeout = Duration::from_millis(body_ms);
         o.connections.idle_timeout = Duration::from_millis(idle_ms);
-        tune(o);
     })
     .await
 }
@@ -123,7 +115,7 @@ fn post_head(env: &TestEnv, extra: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_request_head_is_closed_after_the_header_timeout() {
-    let env = gateway(64, 400, 5_000, 5_000, |_| {}).await;
+    let env = gateway(64, 400, 5_000, 5_000).await;
     // A head in time is answered.
     assert!(healthz(addr(&env)).await.1.starts_with("HTTP/1.1 200"));
 
@@ -225,23 +217,27 @@ async fn send_slowly(
     (out, answered)
 }
 
-/// Asserts a 408 with the JSON error body, about `body_ms` after the head.
-fn assert_408(out: &Outcome, at: Duration, body_ms: u64) {
+/// Asserts an answer `status` that closes the connection, with a JSON error body whose
+/// message holds `error`.
+fn assert_closing_error(out: &Outcome, status: &str, error: &str) {
     let text = out.text();
-    assert!(text.starts_with("HTTP/1.1 408"), "{text:?} {:?}", out.error);
+    assert!(
+        text.starts_with(&format!("HTTP/1.1 {status}")),
+        "{text:?} {:?}",
+        out.error
+    );
     assert!(
         text.to_ascii_lowercase().contains("connection: close"),
         "{text}"
     );
     let body = text.split_once("\r\n\r\n").expect("a body").1;
     let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
-    assert!(
-        json["error"]
-            .as_str()
-            .unwrap()
-            .contains("request body did not arrive"),
-        "{json}"
-    );
+    assert!(json["error"].as_str().unwrap().contains(error), "{json}");
+}
+
+/// Asserts a 408 with the JSON error body, about `body_ms` after the head.
+fn assert_408(out: &Outcome, at: Duration, body_ms: u64) {
+    assert_closing_error(out, "408", "request body did not arrive");
     let due = Duration::from_millis(body_ms);
     assert!(
         at >= due && at < due + Duration::from_millis(2_500),
@@ -249,15 +245,22 @@ fn assert_408(out: &Outcome, at: Duration, body_ms: u64) {
     );
 }
 
+/// On a gateway waiting `body_ms` for a body, a `POST /v1/records` with the header lines
+/// `extra` whose body is sent as `pieces` every `every`: asserts its 408.
+async fn assert_body_timeout(body_ms: u64, extra: &str, pieces: &[&[u8]], every: Duration) {
+    let env = gateway(64, 5_000, body_ms, 5_000).await;
+    let head = post_head(&env, extra);
+    let (out, at) = send_slowly(addr(&env), &head, pieces, every).await;
+    assert_408(&out, at, body_ms);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trickling_body_is_cut_after_the_body_timeout_in_total() {
-    let env = gateway(64, 5_000, 600, 5_000, |_| {}).await;
-    let head = post_head(&env, "Content-Length: 4000\r\n");
     // Ten bytes every 50 ms: each piece arrives well within any per-read timeout, the whole
     // never within the total.
     let pieces = vec![&b"{\"kind\": \"c"[..]; 60];
-    let (out, at) = send_slowly(addr(&env), &head, &pieces, Duration::from_millis(50)).await;
-    assert_408(&out, at, 600);
+    let every = Duration::from_millis(50);
+    assert_body_timeout(600, "Content-Length: 4000\r\n", &pieces, every).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -265,19 +268,13 @@ async fn a_batch_sent_at_once_is_not_cut_for_the_time_the_gateway_takes_to_proce
     // 200 ms to wait for bodies, and a batch whose 12,000 records take the gateway far
     // longer than that to run through the policy and commit, chunk by chunk, while it does
     // not read: the time it spends on its own work is not the client's.
-    let env = gateway(64, 5_000, 200, 5_000, |_| {}).await;
+    let env = gateway(64, 5_000, 200, 5_000).await;
     let lines = 12_000;
     let body: String = (0..lines)
         .map(|i| format!("{}\n", crate::contact(&format!("batch-{i}"))))
         .collect();
     let started = Instant::now();
-    let resp = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = env.post_batch(body).await;
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
     let took = started.elapsed();
@@ -296,31 +293,22 @@ async fn a_batch_sent_at_once_is_not_cut_for_the_time_the_gateway_takes_to_proce
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_shorter_than_its_content_length_is_answered_408() {
-    let env = gateway(64, 5_000, 500, 5_000, |_| {}).await;
-    let head = post_head(&env, "Content-Length: 100\r\n");
-    let (out, at) = send_slowly(
-        addr(&env),
-        &head,
-        &[b"{\"kind\": \"contact\""],
-        Duration::from_millis(10),
-    )
-    .await;
-    assert_408(&out, at, 500);
+    let pieces: [&[u8]; 1] = [b"{\"kind\": \"contact\""];
+    let every = Duration::from_millis(10);
+    assert_body_timeout(500, "Content-Length: 100\r\n", &pieces, every).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chunked_body_that_never_ends_is_answered_408() {
-    let env = gateway(64, 5_000, 500, 5_000, |_| {}).await;
-    let head = post_head(&env, "Transfer-Encoding: chunked\r\n");
     // A chunk every 100 ms, never the last one.
     let pieces = vec![&b"1\r\n \r\n"[..]; 30];
-    let (out, at) = send_slowly(addr(&env), &head, &pieces, Duration::from_millis(100)).await;
-    assert_408(&out, at, 500);
+    let every = Duration::from_millis(100);
+    assert_body_timeout(500, "Transfer-Encoding: chunked\r\n", &pieces, every).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_keep_alive_connection_is_closed_but_a_request_in_flight_is_not() {
-    let env = gateway(64, 5_000, 5_000, 500, |_| {}).await;
+    let env = gateway(64, 5_000, 5_000, 500).await;
     let mut s = TcpStream::connect(addr(&env)).await.unwrap();
     for _ in 0..2 {
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: sluice\r\n\r\n")
@@ -362,7 +350,7 @@ async fn an_idle_keep_alive_connection_is_closed_but_a_request_in_flight_is_not(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn at_the_connection_cap_idle_connections_make_room_and_busy_ones_get_503() {
-    let env = gateway(16, 5_000, 3_000, 5_000, |_| {}).await;
+    let env = gateway(16, 5_000, 3_000, 5_000).await;
     // Sixteen idle connections fill the cap; a new client still gets its answer: the
     // connection idle longest is closed to make room.
     let mut idle = Vec::new();
@@ -431,27 +419,13 @@ async fn send_then_read(addr: SocketAddr, head: &str, body: &[u8]) -> Outcome {
 }
 
 fn assert_413(out: &Outcome) {
-    let text = out.text();
     assert!(out.error.is_none(), "reading failed: {:?}", out.error);
-    assert!(text.starts_with("HTTP/1.1 413"), "{text:?}");
-    assert!(
-        text.to_ascii_lowercase().contains("connection: close"),
-        "{text}"
-    );
-    let body = text.split_once("\r\n\r\n").expect("a body").1;
-    let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
-    assert!(
-        json["error"]
-            .as_str()
-            .unwrap()
-            .contains("larger than the limit"),
-        "{json}"
-    );
+    assert_closing_error(out, "413", "larger than the limit");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_over_the_limit_gets_a_readable_413_without_expect_continue() {
-    let env = gateway(64, 5_000, 5_000, 5_000, |_| {}).await;
+    let env = gateway(64, 5_000, 5_000, 5_000).await;
     let body = vec![b' '; 5 << 20];
     // A declared length.
     let head = post_head(&env, &format!("Content-Length: {}\r\n", body.len()));
@@ -472,7 +446,7 @@ async fn a_body_over_the_limit_gets_a_readable_413_without_expect_continue() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refusal_before_the_body_is_read_is_readable_too() {
-    let env = gateway(64, 5_000, 5_000, 5_000, |_| {}).await;
+    let env = gateway(64, 5_000, 5_000, 5_000).await;
     // No token: refused before the body is looked at.
     let body = vec![b' '; 5 << 20];
     let head = format!(
@@ -486,7 +460,7 @@ async fn a_refusal_before_the_body_is_read_is_readable_too() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn healthz_answers_fast_under_a_flood_of_idle_and_slow_connections() {
-    let env = gateway(1024, 20_000, 20_000, 20_000, |_| {}).await;
+    let env = gateway(1024, 20_000, 20_000, 20_000).await;
     let mut held = Vec::new();
     // 300 idle connections that never send a byte.
     for _ in 0..300 {

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice_tests::TestEnv;
+use sluice_tests::{TestEnv, decisions};
 
 const DAY_SECS: i64 = 86_400;
 
@@ -122,13 +122,7 @@ async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
     assert!(feed.to_string().contains(password));
     let cursor = feed["next"].as_u64().unwrap();
-    let (status, ack) = env
-        .post(
-            "/v1/vendor/feed/ack",
-            &json!({"vendor": "yealink", "cursor": cursor}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ack}");
+    env.ack_feed("yealink", cursor).await;
     // Acknowledged: the outbox and the feed no longer hold the data, only its proof.
     let (_, outbox) = env.get("/v1/admin/outbox?limit=1000").await;
     assert!(!outbox.to_string().contains(password), "{outbox}");
@@ -266,13 +260,7 @@ async fn a_card_number_is_never_a_subject_key() {
         assert!(!body.to_string().contains(subject), "{body}");
         // The batch route refuses it the same way.
         let line = serde_json::to_string(&record).unwrap();
-        let resp = env
-            .request(Method::POST, "/v1/records:batch")
-            .header("content-type", "application/x-ndjson")
-            .body(format!("{line}\n"))
-            .send()
-            .await
-            .unwrap();
+        let resp = env.post_batch(format!("{line}\n")).await;
         let text = resp.text().await.unwrap();
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["status"], 422, "{text}");
@@ -298,12 +286,7 @@ async fn data_already_past_its_retention_is_never_stored_or_forwarded() {
     let body = env.create(&device(password, "2026-10-26T00:00:00Z")).await;
     let id = body["id"].as_str().unwrap();
     assert!(body["fields"].get("password").is_none(), "{body}");
-    let deleted: Vec<&Value> = body["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["action"] == "delete")
-        .collect();
+    let deleted = decisions(&body, "delete");
     assert_eq!(deleted.len(), 1, "{body}");
     assert_eq!(deleted[0]["path"], "/password");
     assert_eq!(deleted[0]["clause"], "2.2.2");

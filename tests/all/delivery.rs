@@ -20,6 +20,20 @@ fn device(vendor: &str, mac: &str, host: &str) -> Value {
         "provisioning_host": host}})
 }
 
+/// A vendor server that is down, a gateway pushing to it (see [`gateway`], options `tune`d),
+/// and a Snom device provisioned on ProVu's own server written on it: one delivery queued.
+async fn snom_record_for_a_vendor_down(
+    tune: impl FnOnce(&mut sluice::gateway::Options),
+) -> (VendorServer, TestEnv, Value) {
+    let server = VendorServer::start().await;
+    server.set_up(false);
+    let env = gateway(&server, tune).await;
+    let record = env
+        .create(&device("snom", "00-04-13-00-00-01", "own"))
+        .await;
+    (server, env, record)
+}
+
 /// ProVu with Yealink and Snom pushing to `server`, Yealink's redirection payload in its own
 /// shape; every other vendor pulls.
 async fn gateway(
@@ -148,14 +162,7 @@ async fn a_redirection_server_receives_only_the_mac_and_the_url_signed_and_keyed
     wait_state(&env, "vendor=yealink", "delivered").await;
     let mut metrics = String::new();
     for _ in 0..200 {
-        metrics = env
-            .request(reqwest::Method::GET, "/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = env.text("/metrics").await;
         if metrics.contains("deliveries_total{vendor=\"yealink\",outcome=\"delivered\"} 3")
             && metrics.contains("outbox_pending 0")
         {
@@ -222,12 +229,10 @@ async fn a_vendor_that_is_down_receives_everything_once_it_is_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_that_always_fails_ends_in_dead_letter_and_a_redrive_delivers() {
-    let server = VendorServer::start().await;
-    server.set_up(false);
-    let env = gateway(&server, |o| o.delivery.retry.max_attempts = 3).await;
-    let record = env
-        .create(&device("snom", "00-04-13-00-00-01", "own"))
-        .await;
+    let (server, env, record) = snom_record_for_a_vendor_down(|o| {
+        o.delivery.retry.max_attempts = 3;
+    })
+    .await;
     let id = record["id"].as_str().unwrap();
     let query = format!("record={id}");
     for _ in 0..1000 {
@@ -309,13 +314,7 @@ async fn a_vendor_that_pulls_reads_its_own_feed_and_acknowledges_it() {
             .all(|i| i["payload"]["mac"] == "00:15:65:aa:bb:cc")
     );
     let cursor = feed["next"].as_u64().unwrap();
-    let (status, ack) = env
-        .post(
-            "/v1/vendor/feed/ack",
-            &json!({"vendor": "yealink", "cursor": cursor}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ack}");
+    let ack = env.ack_feed("yealink", cursor).await;
     assert_eq!(ack["delivered"], 2);
     let (_, after) = env.get("/v1/vendor/feed?vendor=yealink").await;
     assert_eq!(after["deliveries"], json!([]));
@@ -333,35 +332,16 @@ async fn a_vendor_that_pulls_reads_its_own_feed_and_acknowledges_it() {
     assert_eq!(body["clause"], "3.2");
     // A vendor reads its own feed only, whatever it names.
     let yealink = env.token(sluice::auth::Role::Vendor, Some("yealink"));
-    let (status, body) = env
-        .call_as(
-            Some(&yealink),
-            reqwest::Method::GET,
-            "/v1/vendor/feed?vendor=snom",
-            None,
-        )
-        .await;
+    let (status, body) = env.get_as(&yealink, "/v1/vendor/feed?vendor=snom").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, own) = env
-        .call_as(
-            Some(&yealink),
-            reqwest::Method::GET,
-            "/v1/vendor/feed",
-            None,
-        )
-        .await;
+    let (status, own) = env.get_as(&yealink, "/v1/vendor/feed").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(own["vendor"], "yealink");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_outside_the_eea_without_safeguards_is_refused_and_audited() {
-    let server = VendorServer::start().await;
-    server.set_up(false);
-    let env = gateway(&server, |_| {}).await;
-    let record = env
-        .create(&device("snom", "00-04-13-00-00-01", "own"))
-        .await;
+    let (server, env, record) = snom_record_for_a_vendor_down(|_| {}).await;
     let query = format!("record={}", record["id"].as_str().unwrap());
     wait_first_attempt(&env, &query).await;
     // The register now says Snom processes outside the EEA, without safeguards.
@@ -495,12 +475,7 @@ async fn a_courier_receives_its_own_deliveries_projection_once_ready_to_ship_and
 
 #[tokio::test(flavor = "multi_thread")]
 async fn erasing_a_record_cancels_its_queued_deliveries() {
-    let server = VendorServer::start().await;
-    server.set_up(false);
-    let env = gateway(&server, |_| {}).await;
-    let record = env
-        .create(&device("snom", "00-04-13-00-00-01", "own"))
-        .await;
+    let (server, env, record) = snom_record_for_a_vendor_down(|_| {}).await;
     let id = record["id"].as_str().unwrap();
     let query = format!("record={id}");
     wait_first_attempt(&env, &query).await;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sluice::auth::Role;
+use sluice_test_support::http::post_ndjson;
 use sluice_tests::TestEnv;
 
 use crate::call_recording;
@@ -76,15 +77,7 @@ async fn shutdown_finishes_requests_in_flight() {
     let client = env.client.clone();
     let url = format!("{}/v1/records:batch", env.base);
     let token = env.token(Role::Service, None);
-    let batch = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-    });
+    let batch = tokio::spawn(async move { post_ndjson(&client, &url, &token, body).await });
     // Wait until the gateway is working on it (its first plugin calls are counted).
     let metrics_url = format!("{}/metrics", env.base);
     for _ in 0..500 {
@@ -133,7 +126,7 @@ async fn a_restart_deletes_what_fell_due_while_stopped_before_serving() {
     let mut env = TestEnv::provu().await;
     let mut left = crate::contact("c-down");
     left["fields"]["left_organisation_at"] = serde_json::json!("2026-11-01T00:00:00Z");
-    let id = env.create(&left).await["id"].as_str().unwrap().to_string();
+    let id = env.create_id(&left).await;
     // The gateway is down while the 90 days of 2.1.1 run out.
     env.clock.advance_secs(120 * 86_400);
     env.restart().await.unwrap();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sluice::auth::Role;
+use sluice_test_support::http::{json_of, ndjson_lines, post_ndjson};
 use sluice_tests::TestEnv;
 
 use crate::contact;
@@ -37,14 +38,6 @@ async fn send(
     let status = resp.status();
     let headers = resp.headers().clone();
     (status, headers, resp.text().await.unwrap())
-}
-
-fn json_of(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:.300}"))
-}
-
-fn batch_lines(text: &str) -> Vec<Value> {
-    text.lines().map(json_of).collect()
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -126,7 +119,7 @@ async fn record_shapes_beyond_the_limits_are_refused_before_any_plugin_on_every_
         batch.extend(serde_json::to_vec(&contact("shape-batch")).unwrap());
         let (status, _, text) = send(&env, "/v1/records:batch", &[NDJSON], batch).await;
         assert_eq!(status, 200, "{what}: {text:.300}");
-        let lines = batch_lines(&text);
+        let lines = ndjson_lines(&text);
         assert_eq!(lines[0]["status"], 422, "{what}: {}", lines[0]);
         assert_eq!(lines[0]["limit"]["name"], limit);
         assert_eq!(lines[1]["status"], 201, "{}", lines[1]);
@@ -171,7 +164,7 @@ async fn the_per_record_limit_holds_inside_a_batch() {
     batch.extend(serde_json::to_vec(&contact("after-big")).unwrap());
     let (status, _, text) = send(&env, "/v1/records:batch", &[NDJSON], batch).await;
     assert_eq!(status, 200, "{text:.300}");
-    let lines = batch_lines(&text);
+    let lines = ndjson_lines(&text);
     let statuses: Vec<_> = lines.iter().map(|l| l["status"].clone()).collect();
     assert_eq!(
         statuses,
@@ -209,16 +202,12 @@ async fn a_batch_over_its_limit_keeps_what_it_answered_and_names_the_rest() {
     let chunks: Vec<Result<String, std::io::Error>> =
         body.lines().map(|l| Ok(format!("{l}\n"))).collect();
     let resp = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+        .post_batch(reqwest::Body::wrap_stream(futures_util::stream::iter(
             chunks,
         )))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.status(), 200);
-    let lines = batch_lines(&resp.text().await.unwrap());
+    let lines = ndjson_lines(&resp.text().await.unwrap());
     let (last, answered) = lines.split_last().unwrap();
     assert!(!answered.is_empty());
     assert!(answered.iter().all(|l| l["status"] == 201), "{answered:?}");
@@ -299,7 +288,7 @@ async fn content_types_charsets_and_encodings_are_strict() {
     )
     .await;
     assert_eq!(status, 200, "{text}");
-    assert_eq!(batch_lines(&text)[0]["status"], 201, "{text}");
+    assert_eq!(ndjson_lines(&text)[0]["status"], 201, "{text}");
     assert_eq!(env.stored_records(), 2);
 
     // Within the same limits: a small body that decodes past the body limit is 413.
@@ -346,7 +335,7 @@ async fn records_are_json_objects_only() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(batch_lines(&text)[0]["status"], 422, "{text}");
+    assert_eq!(ndjson_lines(&text)[0]["status"], 422, "{text}");
     for scalar in ["\"contact\"", "42", "null"] {
         let (status, _, text) =
             send(&env, "/v1/records", &[JSON], scalar.as_bytes().to_vec()).await;
@@ -374,14 +363,7 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
     let token = env.token(Role::Service, None);
     let calls_before = plugin_calls(&env).await;
     let long = tokio::spawn(async move {
-        let resp = client
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(batch)
-            .send()
-            .await
-            .unwrap();
+        let resp = post_ndjson(&client, &url, &token, batch).await.unwrap();
         (resp.status(), resp.text().await.unwrap())
     });
     // Let the batch take the pipeline first (a single write holding it when the batch asks
@@ -427,7 +409,7 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
     // The batch takes the pipeline chunk by chunk, so a single write may hold it when the
     // batch's next chunk asks: with no queue, that chunk is shed too, and the batch ends
     // with one line saying so (the lines after it were not processed).
-    let lines = batch_lines(&answer);
+    let lines = ndjson_lines(&answer);
     let batch_shed = lines.iter().filter(|l| l["status"] == 503).count();
     assert!(batch_shed <= 1, "{batch_shed} shed lines in the batch");
     if let Some(last) = lines.iter().find(|l| l["status"] == 503) {

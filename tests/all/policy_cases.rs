@@ -1,12 +1,11 @@
 //! The bundle's own policy test cases and clause map, run as part of `cargo test`.
 
-use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sluice::bundle::{self, clauses};
 use sluice::cases;
 
 fn provu() -> Dir {
-    Dir::open_ambient_dir(sluice_tests::provu_bundle(), ambient_authority()).unwrap()
+    sluice_test_support::bundle::open_provu()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! running gateway, forwarding, searching and marketing permissions.
 
 use serde_json::{Value, json};
-use sluice_tests::{START_MS, TestEnv};
+use sluice_tests::{START_MS, TestEnv, decisions};
 
 use crate::contact;
 
@@ -123,32 +123,17 @@ async fn read_as(env: &TestEnv, id: &str, audience: &str, purpose: &str) -> (u16
 #[tokio::test(flavor = "multi_thread")]
 async fn every_disclosure_rule_holds_through_the_gateway() {
     let env = TestEnv::provu().await;
-    let parcel = env.create(&delivery("dpd")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let phone = env.create(&device("own")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let vendor_phone = env.create(&device("vendor")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ada = env.create(&contact("ada")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let parcel = env.create_id(&delivery("dpd")).await;
+    let phone = env.create_id(&device("own")).await;
+    let vendor_phone = env.create_id(&device("vendor")).await;
+    let ada = env.create_id(&contact("ada")).await;
     let form = env
-        .create(
+        .create_id(
             &json!({"kind": "web-form", "subject": "visitor", "fields": {
             "form": "quote", "purpose": "quote-request", "fields": {"company": "Acme", "seats": 20},
             "share_with": ["creditsafe"]}}),
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .await;
 
     // 2.2.1: a courier sees exactly name, company, address, phone and email of its own deliveries.
     let (s, b) = read_as(&env, &parcel, "subprocessor:dpd", "delivery").await;
@@ -294,10 +279,7 @@ async fn special_category_data_and_children_are_refused() {
     assert_eq!(env.stored_records(), 0);
 
     // A rectification that reveals a child deletes the stored record.
-    let id = env.create(&contact("s-3")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = env.create_id(&contact("s-3")).await;
     let (s, b) = env
         .patch(
             &format!("/v1/records/{id}"),
@@ -321,11 +303,8 @@ async fn card_fields_are_removed_at_any_depth() {
         json!({"cardNumber": "4111 1111 1111 1111", "CVV": "123", "reference": "INV-1"});
     let body = env.create(&c).await;
     assert_eq!(body["fields"]["billing"], json!({"reference": "INV-1"}));
-    let removed: Vec<(&str, &str)> = body["decisions"]
-        .as_array()
-        .unwrap()
+    let removed: Vec<(&str, &str)> = decisions(&body, "remove")
         .iter()
-        .filter(|d| d["action"] == "remove")
         .map(|d| (d["path"].as_str().unwrap(), d["clause"].as_str().unwrap()))
         .collect();
     assert_eq!(
@@ -348,6 +327,18 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
             .1
         }
     };
+    // Asserts whether `subject` may be contacted for `purpose`, and under which clause.
+    let expect = |subject: &'static str, purpose: &'static str, allowed: bool, clause: &str| {
+        let (ask, clause) = (&ask, clause.to_string());
+        async move {
+            let p = ask(subject, purpose).await;
+            assert_eq!(
+                (p["allowed"].as_bool(), p["clause"].as_str()),
+                (Some(allowed), Some(clause.as_str())),
+                "{p}"
+            );
+        }
+    };
     // An opt-in subscriber with evidence may be emailed.
     env.create(
         &json!({"kind": "marketing-subscription", "subject": "sub-1", "fields": {
@@ -355,12 +346,7 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         "consent_evidence": "double opt-in 2026-01-01"}}),
     )
     .await;
-    let p = ask("sub-1", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(true), Some("2.1.4")),
-        "{p}"
-    );
+    expect("sub-1", "email-marketing", true, "2.1.4").await;
 
     // Opting out ends it.
     let id = env.get("/v1/subjects/sub-1/records").await.1["records"][0]["id"]
@@ -372,24 +358,11 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         &json!({"fields": {"opted_out_at": "2026-11-20T00:00:00Z"}}),
     )
     .await;
-    let p = ask("sub-1", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.4")),
-        "{p}"
-    );
+    expect("sub-1", "email-marketing", false, "2.1.4").await;
 
     // A contact may be called (legitimate interest) until they opt out.
-    let cid = env.create(&contact("cust-9")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p = ask("cust-9", "telephone-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(true), Some("2.1.5")),
-        "{p}"
-    );
+    let cid = env.create_id(&contact("cust-9")).await;
+    expect("cust-9", "telephone-marketing", true, "2.1.5").await;
     let p = ask("cust-9", "email-marketing").await;
     assert_eq!(
         p["allowed"].as_bool(),
@@ -401,20 +374,10 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         &json!({"fields": {"telephone_opt_out_at": "2026-11-21T00:00:00Z"}}),
     )
     .await;
-    let p = ask("cust-9", "telephone-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.5")),
-        "{p}"
-    );
+    expect("cust-9", "telephone-marketing", false, "2.1.5").await;
 
     // Nobody known: no basis.
-    let p = ask("stranger", "email-marketing").await;
-    assert_eq!(
-        (p["allowed"].as_bool(), p["clause"].as_str()),
-        (Some(false), Some("2.1.4")),
-        "{p}"
-    );
+    expect("stranger", "email-marketing", false, "2.1.4").await;
     let (s, _) = env
         .get("/v1/subjects/cust-9/permissions?purpose=fishing")
         .await;

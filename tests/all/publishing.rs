@@ -11,8 +11,8 @@ use sluice::bundle::package::Package;
 use sluice::bundle::signing::{self, TrustedKeys};
 use sluice::clock::Clock as _;
 use sluice_tests::{
-    PROVISIONING_LOG_RULE, SigningKey, TestEnv, copy_provu, guests, package_of,
-    provisioning_log_rule, provu_with_log_days,
+    PROVISIONING_LOG_RULE, SigningKey, TestEnv, assert_error, copy_provu, guests, package_of,
+    provisioning_log_rule, provu_with_log_days, strings,
 };
 
 pub(crate) const V1: &str = "provu@2026.11.0";
@@ -177,13 +177,11 @@ async fn refused_bundles_say_why_and_the_active_bundle_keeps_serving() {
         &[(PROVISIONING_LOG_RULE, &provisioning_log_rule(30))],
     );
     let (status, body) = env.publish(untested.path(), Some(&key)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("1 of the bundle's policy test cases failed"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "1 of the bundle's policy test cases failed",
     );
     let failing = &body["failing_cases"][0];
     assert_eq!(failing["name"], "provisioning-request-log-kept-90-days");
@@ -232,36 +230,30 @@ async fn refused_bundles_say_why_and_the_active_bundle_keeps_serving() {
     let (mut package, _) = package_of(v2.path(), Some(&key));
     package.manifest = package.manifest.replace("days = 30", "days = 3000");
     let (status, body) = post_package(&env, &package).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not match its content"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "does not match its content",
     );
 
     // A component that does not implement the world it claims.
     let trap = guests::get("guest-trap").to_vec();
     let (status, body) = env.upload_plugin("trap", "admission", trap.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not implement the `admission` world"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "does not implement the `admission` world",
     );
     let (status, body) = env
         .upload_plugin("trap", "redaction", b"not wasm".to_vec())
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("not a valid component"),
-        "{body}"
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a valid component",
     );
 
     // A manifest that names a digest the registry does not hold, or claims another world.
@@ -421,12 +413,7 @@ async fn rollback_restores_the_earlier_decisions_and_a_restart_keeps_the_active_
     let record = env.create(&log_entry(&env, 0, "/3.cfg")).await;
     assert_eq!(period_days(&record), 30);
     let (_, history) = env.get("/v1/admin/activations").await;
-    let actions: Vec<&str> = history["activations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let actions = strings(&history, "activations", "action");
     assert_eq!(actions, ["bootstrap", "activate", "rollback", "activate"]);
     let events: Vec<String> = env
         .audit_all()
@@ -435,18 +422,6 @@ async fn rollback_restores_the_earlier_decisions_and_a_restart_keeps_the_active_
         .map(|e| e.bundle.unwrap())
         .collect();
     assert_eq!(events, [V1]);
-}
-
-async fn wait_for_recompute(env: &TestEnv, bundle: &str) -> Value {
-    for _ in 0..500 {
-        let (_, body) = env.get("/v1/admin/retention").await;
-        let r = &body["recompute"];
-        if r["bundle"] == bundle && !r["finished_at"].is_null() {
-            return r.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the retention recompute for {bundle} did not finish");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -464,7 +439,7 @@ async fn a_shorter_retention_period_deletes_what_is_now_overdue_and_a_longer_one
     // 30 days: the 60-day-old entry is now overdue; the 10-day-old one is not.
     let v2 = provu_with_log_days("2026.12.0", 30);
     let id = publish_and_activate(&env, v2.path(), &key).await;
-    let progress = wait_for_recompute(&env, &id).await;
+    let progress = env.recomputed(None, &id).await;
     assert_eq!(progress["examined"], 4);
     assert_eq!(progress["rescheduled"], 3, "{progress}");
     let (_, read) = env
@@ -500,7 +475,7 @@ async fn a_shorter_retention_period_deletes_what_is_now_overdue_and_a_longer_one
     // 120 days: the 10-day-old entry, due in 20 days under 30, is now kept 110 more days.
     let v3 = provu_with_log_days("2026.12.1", 120);
     let id = publish_and_activate(&env, v3.path(), &key).await;
-    wait_for_recompute(&env, &id).await;
+    env.recomputed(None, &id).await;
     env.clock.advance_secs(25 * DAY);
     assert_eq!(env.sweep().await, 0);
     let (status, read) = env
@@ -540,12 +515,7 @@ async fn a_shadow_run_reports_exactly_the_differing_records_and_changes_nothing(
     }
     assert_eq!(report["observed"], 6, "{report}");
     assert_eq!(report["differing"], 3);
-    let ids: Vec<&str> = report["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["record"].as_str().unwrap())
-        .collect();
+    let ids = strings(&report, "differences", "record");
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     let mut want: Vec<&str> = differing.iter().map(String::as_str).collect();
@@ -570,12 +540,7 @@ async fn a_shadow_run_reports_exactly_the_differing_records_and_changes_nothing(
     assert!(last["stopped_at"].is_string());
     let (status, _) = env.get("/v1/admin/shadow").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let events: Vec<String> = env
-        .audit_all()
-        .into_iter()
-        .filter(|e| e.event.starts_with("policy.shadow"))
-        .map(|e| e.event)
-        .collect();
+    let events = env.audit_events("policy.shadow");
     assert_eq!(events, ["policy.shadow-started", "policy.shadow-stopped"]);
 }
 
@@ -707,11 +672,10 @@ async fn reloading_the_policy_directory_goes_through_the_same_gate() {
     let (status, body) = env
         .call(reqwest::Method::POST, "/v1/admin/reload", None)
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("give the new one another version")
+    assert_error(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        "give the new one another version",
     );
 }

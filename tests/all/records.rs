@@ -1,5 +1,5 @@
 use serde_json::json;
-use sluice_tests::TestEnv;
+use sluice_tests::{TestEnv, strings};
 
 use crate::{call_recording, contact};
 
@@ -53,12 +53,7 @@ async fn a_record_is_written_read_rectified_listed_and_deleted() {
     env.create(&contact("someone-else")).await;
     let (status, listed) = env.get("/v1/subjects/subject-7/records").await;
     assert_eq!(status, 200);
-    let kinds: Vec<&str> = listed["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strings(&listed, "records", "kind");
     assert_eq!(kinds, ["contact", "call-recording"]);
 
     let (status, _) = env.delete(&format!("/v1/records/{id}")).await;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::{START_MS, TestEnv};
+use sluice_tests::{START_MS, TestEnv, strings};
 
 use crate::contact;
 
@@ -20,12 +20,7 @@ async fn the_sweeper_deletes_due_fields_keeps_the_rest_and_audits_each_deletion(
     let body = env.create(&left).await;
     env.clock.set_ms(START_MS);
     let id = body["id"].as_str().unwrap().to_string();
-    let scheduled: Vec<&str> = body["expiries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let scheduled = strings(&body, "expiries", "path");
     assert_eq!(scheduled, ["/phone", "/email"]);
     assert_eq!(body["expiries"][0]["due"], "2026-11-15T12:00:00Z");
     assert_eq!(body["expiries"][0]["clause"], "2.1.1");
@@ -160,7 +155,7 @@ async fn the_background_sweeper_runs_on_its_interval() {
     .unwrap();
     let mut left = contact("c-bg");
     left["fields"]["left_organisation_at"] = json!("2026-01-01T00:00:00Z");
-    let id = env.create(&left).await["id"].as_str().unwrap().to_string();
+    let id = env.create_id(&left).await;
     let mut gone = false;
     for _ in 0..200 {
         let (_, read) = env.get(&format!("/v1/records/{id}")).await;

@@ -140,12 +140,7 @@ async fn a_restriction_keeps_the_data_but_blocks_reads_disclosures_and_forwards(
     assert_eq!(status, StatusCode::OK);
     let (status, _) = env.get(&format!("/v1/records/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    let events: Vec<String> = env
-        .audit_all()
-        .into_iter()
-        .filter(|e| e.event.starts_with("rights."))
-        .map(|e| e.event)
-        .collect();
+    let events = env.audit_events("rights.");
     assert_eq!(events, ["rights.restriction", "rights.restriction-lifted"]);
 }
 

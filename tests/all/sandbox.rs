@@ -142,25 +142,7 @@ async fn no_request_finds_what_an_earlier_one_left_in_plugin_memory() {
     }
     // The records of one batch share an instance: the second finds the first's trace, which
     // shows that the guest's search does find one.
-    let body = [record("remember"), record("remember")]
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let text = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (text, lines) = env.batch(&[record("remember"), record("remember")]).await;
     assert_eq!(lines[0]["status"], 201, "{text}");
     assert_eq!(lines[1]["status"], 503, "{text}");
     assert!(
@@ -175,28 +157,12 @@ async fn no_request_finds_what_an_earlier_one_left_in_plugin_memory() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_record_in_a_batch_fails_alone() {
     let env = sandbox().await;
-    let body = [record("ok"), record("trap"), record("spin"), record("ok")]
+    let (_, lines) = env
+        .batch(&[record("ok"), record("trap"), record("spin"), record("ok")])
+        .await;
+    let statuses: Vec<u64> = lines
         .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let text = env
-        .request(reqwest::Method::POST, "/v1/records:batch")
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let statuses: Vec<u64> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["status"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|l| l["status"].as_u64().unwrap())
         .collect();
     assert_eq!(statuses, [201, 503, 503, 201]);
     assert_eq!(env.stored_records(), 2);

@@ -103,19 +103,6 @@ fn audited_bundle(env: &TestEnv, event: &str, record: &str) -> String {
         .unwrap_or_else(|| panic!("no {event} entry for {record}"))
 }
 
-/// Waits for the retention recompute `token`'s tenant is shown to finish for `bundle`.
-async fn recomputed(env: &TestEnv, token: &str, bundle: &str) -> Value {
-    for _ in 0..500 {
-        let body = get(env, token, "/v1/admin/retention").await;
-        let r = &body["recompute"];
-        if r["bundle"] == bundle && !r["finished_at"].is_null() {
-            return r.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the retention recompute for {bundle} did not finish");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenants_activation_and_rollback_change_its_own_policy_only() {
     let key = publisher();
@@ -518,7 +505,7 @@ async fn a_tenants_activation_recomputes_the_retention_of_its_own_records_only()
     let report = activate(&env, &beta, V2).await;
     assert_eq!(report["retention_recompute"], true);
 
-    let progress = recomputed(&env, &beta.compliance, V2).await;
+    let progress = env.recomputed(Some(&beta.compliance), V2).await;
     assert_eq!(progress["examined"], 2, "{progress}");
     assert_eq!(progress["rescheduled"], 2, "{progress}");
     // Acme's progress says nothing of beta's.
@@ -618,7 +605,7 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
     let b = write(&env, &beta.service, &log_entry(&env, 20 * DAY, "/b.cfg")).await;
     publish_v2(&env, &beta, &key).await;
     activate(&env, &beta, V2).await;
-    recomputed(&env, &beta.compliance, V2).await;
+    env.recomputed(Some(&beta.compliance), V2).await;
 
     // Compliance tokens may not reload, whichever tenant; an operator may.
     for token in [
@@ -647,7 +634,9 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
     assert_eq!(env.default_bundle(), "provu@2026.11.1");
 
     // Acme follows the default, its records' schedules too; beta keeps its own bundle.
-    let progress = recomputed(&env, &acme.compliance, "provu@2026.11.1").await;
+    let progress = env
+        .recomputed(Some(&acme.compliance), "provu@2026.11.1")
+        .await;
     assert_eq!(progress["examined"], 1, "{progress}");
     assert_eq!(progress["rescheduled"], 1, "{progress}");
     assert_eq!(progress["after"], "", "no cursor of the default's walk");
@@ -677,7 +666,9 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["active"], "provu@2026.11.1");
     assert_eq!(report["activation"]["follows_default"], true);
-    let progress = recomputed(&env, &beta.compliance, "provu@2026.11.1").await;
+    let progress = env
+        .recomputed(Some(&beta.compliance), "provu@2026.11.1")
+        .await;
     assert_eq!(progress["tenant"], "beta");
     assert_eq!(progress["examined"], 2, "{progress}");
     let read = get(&env, &beta.service, &format!("/v1/records/{}", id(&b))).await;

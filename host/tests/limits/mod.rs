@@ -132,6 +132,17 @@ fn mix(n: usize) -> Value {
     })
 }
 
+/// A shape of [`STRINGS`] strings of `unit` repeated, each to the length `n`.
+macro_rules! strings_shape {
+    ($name:literal, $unit:literal) => {
+        Shape {
+            name: $name,
+            full: STRING_FULL,
+            build: |n| strings_of($unit, STRINGS, n),
+        }
+    };
+}
+
 /// Every worst-case shape. The string shapes scale the length of each string; the others
 /// the number of leaves or keys.
 pub const SHAPES: &[Shape] = &[
@@ -193,52 +204,21 @@ pub const SHAPES: &[Shape] = &[
             )
         },
     },
-    Shape {
-        name: "4 x 64 KiB of `4 `",
-        full: STRING_FULL,
-        build: |n| strings_of("4 ", STRINGS, n),
-    },
-    Shape {
-        name: "4 x 64 KiB of `4`",
-        full: STRING_FULL,
-        build: |n| strings_of("4", STRINGS, n),
-    },
-    Shape {
-        name: "4 x 64 KiB of `4-`",
-        full: STRING_FULL,
-        build: |n| strings_of("4-", STRINGS, n),
-    },
+    strings_shape!("4 x 64 KiB of `4 `", "4 "),
+    strings_shape!("4 x 64 KiB of `4`", "4"),
+    strings_shape!("4 x 64 KiB of `4-`", "4-"),
     Shape {
         name: "4 x 64 KiB of card numbers",
         full: STRING_FULL,
         build: |n| strings_of(&cards(n), STRINGS, n),
     },
-    Shape {
-        name: "4 x 64 KiB of `<b>4</b>`",
-        full: STRING_FULL,
-        build: |n| strings_of("<b>4</b>", STRINGS, n),
-    },
-    Shape {
-        name: "4 x 64 KiB of full-width `４`",
-        full: STRING_FULL,
-        build: |n| strings_of("\u{FF14}", STRINGS, n),
-    },
-    Shape {
-        name: "4 x 64 KiB of `4 1 1 1 - `",
-        full: STRING_FULL,
-        build: |n| strings_of("4 1 1 1 - ", STRINGS, n),
-    },
-    Shape {
-        name: "4 x 64 KiB of words",
-        full: STRING_FULL,
-        build: |n| {
-            strings_of(
-                "health record of the customer, call 01484 840048; ",
-                STRINGS,
-                n,
-            )
-        },
-    },
+    strings_shape!("4 x 64 KiB of `<b>4</b>`", "<b>4</b>"),
+    strings_shape!("4 x 64 KiB of full-width `４`", "\u{FF14}"),
+    strings_shape!("4 x 64 KiB of `4 1 1 1 - `", "4 1 1 1 - "),
+    strings_shape!(
+        "4 x 64 KiB of words",
+        "health record of the customer, call 01484 840048; "
+    ),
     Shape {
         name: "depth 32, 10k leaves at the bottom",
         full: MAX_LEAVES - 16,
@@ -478,10 +458,5 @@ pub fn call(
 
 /// The ProVu bundle, loaded into `runtime`.
 pub fn provu(runtime: &Runtime) -> Policy {
-    let dir = cap_std::fs::Dir::open_ambient_dir(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/provu"),
-        cap_std::ambient_authority(),
-    )
-    .expect("opening policies/provu");
-    sluice::bundle::load_dir(&dir, runtime, None).expect("loading the ProVu bundle")
+    sluice_test_support::bundle::load_provu(runtime)
 }
