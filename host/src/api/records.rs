@@ -15,14 +15,11 @@ use super::extract::ApiJson;
 use super::views::permitted_views;
 use super::views::{WriteResponse, read_view};
 use crate::bundle::Policy;
-use crate::pipeline::{self, Disclosure, Outcome, ReadRequest, WriteInput};
+use crate::pipeline::{self, Disclosure, ReadRequest, WriteInput};
 use crate::record::Decision;
 use crate::service::reads::{disclose_all, load_off_runtime, subject_records};
-use crate::service::writes::{
-    UPDATE_ATTEMPTS, answer, attribute, audit_entry, check_shape, check_subject, plan, run_chain,
-};
+use crate::service::writes::{self, check_shape, check_subject};
 use crate::state::AppState;
-use crate::store::{AuditEntry, Op, OpResult};
 
 /// `POST /v1/records` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -93,21 +90,8 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<NewRecord>,
 ) -> Result<Response, ApiError> {
-    let now_ms = state.clock.now_ms();
-    let input = new_input(&state, caller.tenant(), body, now_ms)?;
-    let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
-    let (input, outcome) = results.pop().expect("one input, one result");
-    let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
-    attribute(&mut op, &caller.actor(), None);
-    let result = match op {
-        Some(op) => {
-            let result = state.store.write(vec![op]).await?.pop();
-            state.outbox_wake.notify_one();
-            result
-        }
-        None => None,
-    };
-    let (status, body) = answer(&state, planned, result)?;
+    let input = new_input(&state, caller.tenant(), body, state.clock.now_ms())?;
+    let (status, body) = writes::create(&state, &caller.actor(), input).await?;
     Ok((status, Json(body)).into_response())
 }
 
@@ -282,57 +266,9 @@ pub async fn update(
             "`fields` must be a JSON object (a JSON merge patch)",
         ));
     }
-    check_shape(&state.options.shape, &patch.fields)?;
-    // Updates of one record through this gateway queue here; the revision check below still
-    // catches changes made meanwhile by the sweeper.
-    let _serialized = state.update_lock(&id).lock().await;
-    let request = uuid::Uuid::now_v7().to_string();
-    let rectification = serde_json::json!({"right": "rectification", "request": request, "clause": crate::clause::RIGHTS});
-    for _ in 0..UPDATE_ATTEMPTS {
-        let current = load_off_runtime(&state, caller.tenant(), &id).await?;
-        let now_ms = state.clock.now_ms();
-        let mut fields = current.fields.clone();
-        json_patch::merge(&mut fields, &patch.fields);
-        check_shape(&state.options.shape, &fields)?;
-        let input = WriteInput::revision_of(&current, fields, now_ms);
-        let (policy, mut results) = run_chain(&state, caller.tenant(), vec![input]).await?;
-        let (input, outcome) = results.pop().expect("one input, one result");
-        // A rectification may shorten retention, never lengthen or cancel it.
-        let outcome = outcome.map(|o| match o {
-            Outcome::Accepted(mut a) => {
-                pipeline::hold_to_deadlines(&current, &mut a, now_ms.div_euclid(1000));
-                Outcome::Accepted(a)
-            }
-            rejected => rejected,
-        });
-        let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
-        attribute(&mut op, &caller.actor(), Some(&rectification));
-        let result = match op {
-            Some(op) => {
-                let result = state.store.write(vec![op]).await?.pop();
-                state.outbox_wake.notify_one();
-                result
-            }
-            None => None,
-        };
-        if result == Some(OpResult::Conflict) {
-            continue;
-        }
-        let (status, body) = answer(&state, planned, result)?;
-        let mut body = serde_json::to_value(body).map_err(|e| ApiError::internal(&e.into()))?;
-        body["request"] = serde_json::json!({
-            "id": request,
-            "right": "rectification",
-            "clause": crate::clause::RIGHTS,
-            "status": "completed",
-            "completed_at": crate::clock::rfc3339_ms(now_ms),
-        });
-        return Ok((status, Json(body)).into_response());
-    }
-    Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "the record kept changing while the update was processed; retry",
-    ))
+    let (status, body) =
+        writes::rectify(&state, caller.tenant(), &caller.actor(), &id, &patch.fields).await?;
+    Ok((status, Json(body)).into_response())
 }
 
 /// `DELETE /v1/records/{id}`
@@ -350,27 +286,8 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let current = load_off_runtime(&state, caller.tenant(), &id).await?;
-    let input = WriteInput::revision_of(&current, Value::Null, current.updated_at);
-    let audit = audit_entry(
-        &input,
-        &current.bundle,
-        "record.deleted",
-        &[],
-        state.clock.now_ms(),
-    );
-    let op = Op::Delete {
-        id: id.clone(),
-        tenant: current.tenant.clone(),
-        audit: AuditEntry {
-            actor: Some(caller.actor()),
-            ..audit
-        },
-    };
-    match state.store.write(vec![op]).await?.pop() {
-        Some(OpResult::Done(_)) => Ok(StatusCode::NO_CONTENT.into_response()),
-        _ => Err(ApiError::not_found(format!("no record with id `{id}`"))),
-    }
+    writes::delete(&state, caller.tenant(), &caller.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v1/subjects/{subject}/records[?purpose=]`: every record about the subject, as the

@@ -11,9 +11,10 @@ use crate::api::error::ApiError;
 use crate::api::views::WriteResponse;
 use crate::bundle::Policy;
 use crate::clause;
-use crate::pipeline::{Outcome, PipelineError, WriteInput};
+use crate::pipeline::{self, Outcome, PipelineError, WriteInput};
 use crate::record::{Decision, StoredRecord};
 use crate::service::executor::Admission;
+use crate::service::reads::load_off_runtime;
 use crate::state::AppState;
 use crate::store::{AuditEntry, Op, OpResult};
 
@@ -304,4 +305,118 @@ pub(crate) fn answer(
             "unexpected store result {other:?}"
         ))),
     }
+}
+
+/// Writes one new record: the chain, then (unless it failed) one store transaction, then the
+/// answer. `actor` is named in the audit entry.
+pub(crate) async fn create(
+    state: &Arc<AppState>,
+    actor: &str,
+    input: WriteInput,
+) -> Result<(StatusCode, WriteResponse), ApiError> {
+    let now_ms = input.updated_at;
+    let tenant = input.tenant.clone();
+    let (policy, mut results) = run_chain(state, &tenant, vec![input]).await?;
+    let (input, outcome) = results.pop().expect("one input, one result");
+    let (planned, mut op) = plan(&policy, input, outcome, None, now_ms);
+    attribute(&mut op, actor, None);
+    let result = commit(state, op).await?;
+    answer(state, planned, result)
+}
+
+/// Rectifies record `id` of `tenant` (clause 9): merges `patch` into its fields and runs the
+/// whole chain again; applied only on the revision it was computed from, retried otherwise.
+/// A rectification may shorten retention, never lengthen or cancel it.
+pub(crate) async fn rectify(
+    state: &Arc<AppState>,
+    tenant: &str,
+    actor: &str,
+    id: &str,
+    patch: &Value,
+) -> Result<(StatusCode, Value), ApiError> {
+    check_shape(&state.options.shape, patch)?;
+    // Updates of one record through this gateway queue here; the revision check below still
+    // catches changes made meanwhile by the sweeper.
+    let _serialized = state.update_lock(id).lock().await;
+    let request = uuid::Uuid::now_v7().to_string();
+    let rectification =
+        serde_json::json!({"right": "rectification", "request": request, "clause": clause::RIGHTS});
+    for _ in 0..UPDATE_ATTEMPTS {
+        let current = load_off_runtime(state, tenant, id).await?;
+        let now_ms = state.clock.now_ms();
+        let mut fields = current.fields.clone();
+        json_patch::merge(&mut fields, patch);
+        check_shape(&state.options.shape, &fields)?;
+        let input = WriteInput::revision_of(&current, fields, now_ms);
+        let (policy, mut results) = run_chain(state, tenant, vec![input]).await?;
+        let (input, outcome) = results.pop().expect("one input, one result");
+        let outcome = outcome.map(|o| match o {
+            Outcome::Accepted(mut a) => {
+                pipeline::hold_to_deadlines(&current, &mut a, now_ms.div_euclid(1000));
+                Outcome::Accepted(a)
+            }
+            rejected => rejected,
+        });
+        let (planned, mut op) = plan(&policy, input, outcome, Some(current.revision), now_ms);
+        attribute(&mut op, actor, Some(&rectification));
+        let result = commit(state, op).await?;
+        if result == Some(OpResult::Conflict) {
+            continue;
+        }
+        let (status, body) = answer(state, planned, result)?;
+        let mut body = serde_json::to_value(body).map_err(|e| ApiError::internal(&e.into()))?;
+        body["request"] = serde_json::json!({
+            "id": request,
+            "right": "rectification",
+            "clause": clause::RIGHTS,
+            "status": "completed",
+            "completed_at": crate::clock::rfc3339_ms(now_ms),
+        });
+        return Ok((status, body));
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "the record kept changing while the update was processed; retry",
+    ))
+}
+
+/// Deletes record `id` of `tenant` at the service's request, with its audit entry naming
+/// `actor`.
+pub(crate) async fn delete(
+    state: &Arc<AppState>,
+    tenant: &str,
+    actor: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let current = load_off_runtime(state, tenant, id).await?;
+    let input = WriteInput::revision_of(&current, Value::Null, current.updated_at);
+    let audit = audit_entry(
+        &input,
+        &current.bundle,
+        "record.deleted",
+        &[],
+        state.clock.now_ms(),
+    );
+    let op = Op::Delete {
+        id: id.to_string(),
+        tenant: current.tenant.clone(),
+        audit: AuditEntry {
+            actor: Some(actor.to_string()),
+            ..audit
+        },
+    };
+    match state.store.write(vec![op]).await?.pop() {
+        Some(OpResult::Done(_)) => Ok(()),
+        _ => Err(ApiError::not_found(format!("no record with id `{id}`"))),
+    }
+}
+
+/// Commits a planned write's op, if it has one, and wakes the delivery workers.
+async fn commit(state: &AppState, op: Option<Op>) -> Result<Option<OpResult>, ApiError> {
+    let Some(op) = op else {
+        return Ok(None);
+    };
+    let result = state.store.write(vec![op]).await?.pop();
+    state.outbox_wake.notify_one();
+    Ok(result)
 }
