@@ -16,6 +16,7 @@ use crate::clause;
 use crate::pipeline::Disclosure;
 use crate::record::Decision;
 use crate::service::reads::{disclose_all, subject_records};
+use crate::service::rights;
 use crate::service::writes::check_subject;
 use crate::state::AppState;
 
@@ -218,70 +219,6 @@ pub struct Objection {
     purpose: String,
 }
 
-/// Records a change of a subject's standing requests and answers with the request.
-async fn exercise(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    subject: &str,
-    right: &str,
-    clause: &str,
-    change: impl FnOnce(&mut crate::rights::Rights, crate::rights::Since),
-    extra: serde_json::Value,
-) -> Result<Response, ApiError> {
-    check_subject(subject)?;
-    let digest = crate::store::subject_digest(caller.tenant(), subject);
-    let st = state.clone();
-    let d = digest.clone();
-    let mut rights = tokio::task::spawn_blocking(move || st.store.rights(&d))
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("rights task failed: {e}")))?
-        .map_err(|e| ApiError::internal(&e))?;
-    let request = uuid::Uuid::now_v7().to_string();
-    let now = state.clock.now_ms();
-    change(
-        &mut rights,
-        crate::rights::Since {
-            request: request.clone(),
-            at: now,
-        },
-    );
-    let audit = crate::store::AuditEntry {
-        subject: Some(digest.clone()),
-        tenant: caller.tenant().to_string(),
-        ..crate::store::AuditEntry::admin(
-            &format!("rights.{right}"),
-            now,
-            &caller.actor(),
-            None,
-            serde_json::json!({"request": request, "clause": clause, "detail": extra}),
-        )
-    };
-    let op = crate::store::Op::SetRights {
-        subject: digest,
-        rights,
-        audit,
-    };
-    let refused = match state.store.write(vec![op]).await?.pop() {
-        Some(crate::store::OpResult::Done(n)) => n,
-        _ => 0,
-    };
-    let mut body = serde_json::json!({
-        "request": request,
-        "right": right,
-        "clause": clause,
-        "status": "completed",
-        "completed_at": crate::clock::rfc3339_ms(now),
-        "subject": subject,
-    });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    if refused > 0 {
-        body["deliveries_refused"] = serde_json::json!(refused);
-    }
-    Ok(Json(body).into_response())
-}
-
 /// `POST /v1/subjects/{subject}/restriction`: restriction of processing (clause 9). The data
 /// is kept; reads, disclosures and forwards are refused (403, clause 9) except for the
 /// purposes a restriction allows (`legal-claim`); pending deliveries are refused.
@@ -300,7 +237,7 @@ pub async fn restrict(
     caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
-    exercise(
+    rights_exercise(
         &state,
         &caller,
         &subject,
@@ -328,7 +265,7 @@ pub async fn lift_restriction(
     caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
-    exercise(
+    rights_exercise(
         &state,
         &caller,
         &subject,
@@ -372,7 +309,7 @@ pub async fn object(
     }
     let clause = clause::objection(&body.purpose);
     let purpose = body.purpose.clone();
-    exercise(
+    rights_exercise(
         &state,
         &caller,
         &subject,
@@ -385,9 +322,6 @@ pub async fn object(
     )
     .await
 }
-
-/// Attempts at an erasure whose records keep changing meanwhile.
-const ERASURE_ATTEMPTS: usize = 5;
 
 /// `POST /v1/subjects/{subject}/erasure`: the right to erasure (clause 9). Every record about
 /// the subject in the caller's tenant is deleted, except what the policy requires to keep
@@ -413,129 +347,30 @@ pub async fn erase(
     caller: Caller,
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
-    use crate::erasure::Plan;
-    check_subject(&subject)?;
-    let request = uuid::Uuid::now_v7().to_string();
-    let digest = crate::store::subject_digest(caller.tenant(), &subject);
     let actor = caller.actor();
-    for _ in 0..ERASURE_ATTEMPTS {
-        let records = subject_records(&state, caller.tenant(), &subject).await?;
-        let policy = state.policy_for(caller.tenant());
-        let now = state.clock.now_ms();
-        let mut ops = Vec::with_capacity(records.len());
-        let mut report = Vec::with_capacity(records.len());
-        let (mut erased_n, mut kept_n) = (0usize, 0usize);
-        for record in &records {
-            let rules = policy
-                .kinds
-                .get(&record.kind)
-                .map_or(&[][..], |k| &k.keep_on_erasure[..]);
-            let plan = crate::erasure::plan(rules, &record.fields);
-            let (erased, kept, remains) = match plan {
-                Plan::Delete { erased } => (erased, Vec::new(), None),
-                Plan::Reduce {
-                    fields,
-                    erased,
-                    kept,
-                } => {
-                    let reduced = crate::erasure::reduce(record, fields, &kept, now);
-                    let put = crate::store::PutRecord::new(&reduced)
-                        .map_err(|e| ApiError::internal(&e))?;
-                    (erased, kept, Some(Box::new(put)))
-                }
-            };
-            let deleted = remains.is_none();
-            let decisions: Vec<Decision> = erased
-                .iter()
-                .map(|path| Decision {
-                    plugin: "gateway".into(),
-                    action: crate::record::Action::Delete,
-                    path: Some(path.clone()),
-                    clause: clause::RIGHTS.into(),
-                    reason: String::new(),
-                })
-                .collect();
-            let about = record.about();
-            let audit = crate::store::AuditEntry {
-                actor: Some(actor.clone()),
-                detail: Some(serde_json::json!({
-                    "request": request,
-                    "deleted": deleted,
-                    "kept": kept.iter().map(|k| serde_json::json!({"path": k.path, "clause": k.clause})).collect::<Vec<_>>(),
-                })),
-                ..crate::store::AuditEntry::about(
-                    "rights.erased",
-                    now,
-                    about,
-                    &policy.id,
-                    &decisions,
-                )
-            };
-            if deleted {
-                erased_n += 1;
-            } else {
-                kept_n += 1;
-            }
-            report.push(serde_json::json!({
-                "id": record.id,
-                "kind": record.kind,
-                "deleted": deleted,
-                "erased": erased,
-                "kept": kept,
-            }));
-            ops.push(crate::store::Erasure {
-                id: record.id.clone(),
-                tenant: record.tenant.clone(),
-                revision: record.revision,
-                kept: remains,
-                audit,
-            });
-        }
-        let audit = crate::store::AuditEntry {
-            subject: Some(digest.clone()),
-            tenant: caller.tenant().to_string(),
-            ..crate::store::AuditEntry::admin(
-                "rights.erasure",
-                now,
-                &actor,
-                Some(&policy.id),
-                serde_json::json!({
-                    "request": request,
-                    "clause": clause::RIGHTS,
-                    "records_deleted": erased_n,
-                    "records_kept": kept_n,
-                }),
-            )
-        };
-        let op = crate::store::Op::Erase {
-            records: ops,
-            audit,
-        };
-        match state.store.write(vec![op]).await?.pop() {
-            Some(crate::store::OpResult::Done(cancelled)) => {
-                return Ok(Json(serde_json::json!({
-                    "request": request,
-                    "right": "erasure",
-                    "clause": clause::RIGHTS,
-                    "status": "completed",
-                    "completed_at": crate::clock::rfc3339_ms(now),
-                    "subject": subject,
-                    "bundle": policy.id,
-                    "records": report,
-                    "deliveries_cancelled": cancelled,
-                }))
-                .into_response());
-            }
-            Some(crate::store::OpResult::Conflict) => continue,
-            other => {
-                return Err(ApiError::internal(&anyhow::anyhow!(
-                    "unexpected store result {other:?}"
-                )));
-            }
-        }
-    }
-    Err(ApiError::new(
-        axum::http::StatusCode::CONFLICT,
-        "the subject's records kept changing while the erasure was processed; retry",
-    ))
+    let by = rights::Requester {
+        tenant: caller.tenant(),
+        actor: &actor,
+    };
+    let body = rights::erase(&state, by, &subject).await?;
+    Ok(Json(body).into_response())
+}
+
+/// [`rights::exercise`] for `caller`, answered as JSON.
+async fn rights_exercise(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    subject: &str,
+    right: &str,
+    clause: &str,
+    change: impl FnOnce(&mut crate::rights::Rights, crate::rights::Since),
+    extra: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let actor = caller.actor();
+    let by = rights::Requester {
+        tenant: caller.tenant(),
+        actor: &actor,
+    };
+    let body = rights::exercise(state, by, subject, right, clause, change, extra).await?;
+    Ok(Json(body).into_response())
 }

@@ -7,6 +7,7 @@ pub mod impact;
 pub mod policy;
 pub mod reads;
 pub mod recompute;
+pub mod rights;
 pub mod shadow;
 pub mod sweeper;
 pub mod writes;
