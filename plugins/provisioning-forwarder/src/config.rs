@@ -56,12 +56,8 @@ impl Config {
                 "`provisioning_url` must contain `{MAC_PLACEHOLDER}`, where the MAC address goes"
             ));
         }
-        if self.kind.trim().is_empty() {
-            problems.push("`kind` must not be empty".into());
-        }
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "kind", &self.kind);
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         problems.extend(register::problems(&self.register));
         problems
     }

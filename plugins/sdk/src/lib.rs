@@ -3,7 +3,7 @@
 //! Generates the bindings of every world of `wit/policy.wit` once, sharing one set of
 //! `types`, and offers the small helpers every plugin needs (config parsing and checking,
 //! timestamps, JSON Pointers), the subprocessor [`register`] that disclosure and forwarder
-//! plugins are given, a [`view`] of record leaves for rules kept apart from the bindings, and
+//! plugins are given, the [`delivery`] of forwarder plugins and the export of one, a [`view`] of record leaves for rules kept apart from the bindings, and
 //! helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
 //! implements the world's traits and calls the world's export macro once:
 //!
@@ -94,6 +94,7 @@ impl admission::exports::sluice::policy::admit::Rejection {
     }
 }
 
+pub mod delivery;
 pub mod pointer;
 pub mod register;
 pub mod testing;
@@ -132,6 +133,38 @@ pub fn per_instance<T: 'static>(
     let value = Rc::new(build(config)?);
     KEPT.with_borrow_mut(|kept| *kept = Some((config.to_owned(), value.clone() as Rc<dyn Any>)));
     Ok(value)
+}
+
+/// The plugin's configuration `T`, parsed once per instance ([`per_instance`]).
+pub fn config<T: DeserializeOwned + 'static>(config: &str) -> Result<std::rc::Rc<T>, String> {
+    derived_config(config, |cfg: T| cfg)
+}
+
+/// What `derive` makes of the plugin's configuration `T` (the configuration with an index
+/// over it, say), parsed and derived once per instance ([`per_instance`]).
+pub fn derived_config<T: DeserializeOwned, U: 'static>(
+    config: &str,
+    derive: impl FnOnce(T) -> U,
+) -> Result<std::rc::Rc<U>, String> {
+    per_instance(config, |config| parse_config(config).map(derive))
+}
+
+/// Adds to `problems` that the configuration key `key` must not be empty, when `value` is
+/// blank.
+pub fn require_text(problems: &mut Vec<String>, key: &str, value: &str) {
+    if value.trim().is_empty() {
+        problems.push(format!("`{key}` must not be empty"));
+    }
+}
+
+/// `Ok` when a configuration has no `problems`, else an error that lists them all: for
+/// rules that check the configuration they are given again.
+pub fn without_problems(problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("invalid configuration: {}", problems.join("; ")))
+    }
 }
 
 /// A plugin's `check-config`: parses `config` and lists its `problems`, one line each.

@@ -54,6 +54,19 @@ impl Subprocessor {
     pub fn unsafe_transfer(&self) -> bool {
         self.outside_eea.unwrap_or(true) && !self.safeguards
     }
+
+    /// `Err` when a transfer to this subprocessor would leave the EEA without safeguards
+    /// (clause 3.1): the error names it as `role` `id` (`courier `dpd``).
+    pub fn check_transfer(&self, role: &str, id: &str) -> Result<(), String> {
+        if self.unsafe_transfer() {
+            Err(format!(
+                "{role} `{id}` is outside the EEA, or the register does not say, and the \
+                 register records no safeguards (clause 3.1)"
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Every problem of the register's entries, one line each: an entry must give its
