@@ -46,9 +46,7 @@ fn default_fields() -> Vec<String> {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         if self.fields.is_empty() {
             problems.push("`fields` must name at least one field".into());
         }
@@ -74,7 +72,7 @@ impl redact::Guest for Plugin {
     }
 
     fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
         let mut edits = Vec::new();
         for (i, path) in cfg.fields.iter().enumerate() {
             if cfg.fields[..i].contains(path) {

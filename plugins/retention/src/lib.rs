@@ -112,7 +112,7 @@ impl retain::Guest for Plugin {
     }
 
     fn schedule(ctx: Context, record: RecordData) -> Result<Vec<retain::Expiry>, String> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
         let mut expiries = Vec::new();
         for rule in cfg.rules.iter().filter(|r| r.kind == record.kind) {
             let start = match sluice_plugin_sdk::field(&record.fields, &rule.after) {
