@@ -381,3 +381,14 @@ fn cost_of_a_twenty_key_record() {
         keys.len()
     );
 }
+
+#[test]
+fn sibling_keys_that_differ_inside_a_character_are_each_read() {
+    // `é` and `è` share their first byte: the walk must not cut the path inside it.
+    assert!(admit(json!({}), json!({ "caf\u{e9}": 1, "caf\u{e8}": 2 })).is_ok());
+    let (path, _) = rejected(
+        json!({}),
+        json!({ "k\u{e9}": 1, "k\u{e8}": { "health": 1 } }),
+    );
+    assert_eq!(path, "/k\u{e8}/health");
+}
