@@ -37,13 +37,6 @@
 //!            remove_fields = ["card_number", "pan", "cvv", "cvc", "cvv2",
 //!                             "card_security_code", "card_expiry"] }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::pointer;
@@ -319,9 +312,7 @@ impl redact::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 
 #[cfg(test)]
 mod tests;

@@ -28,13 +28,6 @@
 //!            age_fields = ["age"] }
 //! ```
 //! Accepted records get no notes.
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit;
@@ -191,9 +184,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;

@@ -11,13 +11,6 @@
 //! ```toml
 //! config = { clause = "2.2.2", fields = ["/mac"] }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
@@ -97,9 +90,7 @@ impl redact::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 
 #[cfg(test)]
 mod tests;

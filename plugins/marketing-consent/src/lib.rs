@@ -24,13 +24,6 @@
 //! config = { clause = "2.1.4", kind = "marketing-subscription",
 //!            gdpr_cutoff = "2018-05-25", enquiry_window_days = 180 }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit;
@@ -223,9 +216,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;

@@ -207,3 +207,42 @@ pub fn text<'a>(fields: &'a [types::Field], path: &str) -> Option<&'a str> {
         _ => None,
     }
 }
+
+/// Exports `$plugin`, which implements the world's `Guest` trait, as the plugin of a world
+/// (`admission`, `redaction`, `retention` or `disclosure`) in the Wasm build. Native builds
+/// (unit tests) link no component exports; there the plugin's methods are only named, so
+/// that the plugin and what it calls are not dead code.
+///
+/// ```ignore
+/// sluice_plugin_sdk::export_plugin!(redaction: Plugin);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    (admission: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::admission::export_admission!($plugin);
+        $crate::export_plugin!(@native $plugin, admission::exports::sluice::policy::admit, admit);
+    };
+    (redaction: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::redaction::export_redaction!($plugin);
+        $crate::export_plugin!(@native $plugin, redaction::exports::sluice::policy::redact, redact);
+    };
+    (retention: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::retention::export_retention!($plugin);
+        $crate::export_plugin!(@native $plugin, retention::exports::sluice::policy::retain, schedule);
+    };
+    (disclosure: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::disclosure::export_disclosure!($plugin);
+        $crate::export_plugin!(@native $plugin, disclosure::exports::sluice::policy::disclose, disclose);
+    };
+    (@native $plugin:ident, $($interface:ident)::+, $method:ident) => {
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$plugin as $crate::$($interface)::+::Guest>::check_config;
+            let _ = <$plugin as $crate::$($interface)::+::Guest>::$method;
+        };
+    };
+}

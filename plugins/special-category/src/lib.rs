@@ -60,13 +60,6 @@
 //! config = { categories = { "health" = ["health", "medical"], "genetic data" = ["dna"] } }
 //! ```
 //! Accepted records get no notes.
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use std::collections::BTreeMap;
 
@@ -220,9 +213,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;
