@@ -1,17 +1,18 @@
 //! Guest SDK for Sluice policy plugins.
 //!
 //! Generates the bindings of every world of `wit/policy.wit` once, sharing one set of
-//! `types`, and offers the small helpers every plugin needs (config parsing and checking,
-//! timestamps, JSON Pointers), the subprocessor [`register`] that disclosure and forwarder
-//! plugins are given, the [`delivery`] of forwarder plugins and the export of one, a [`view`] of record leaves for rules kept apart from the bindings, and
-//! helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
-//! implements the world's traits and calls the world's export macro once:
+//! `types`, and offers the small helpers every plugin needs (config parsing, once per
+//! instance, and checking, timestamps, JSON Pointers), the subprocessor [`register`] that
+//! disclosure and forwarder plugins are given, the [`delivery`] of forwarder plugins and
+//! the export of one, a [`view`] of record leaves for rules kept apart from the bindings,
+//! and helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
+//! implements the world's traits and exports them once ([`export_plugin!`]):
 //!
 //! ```ignore
 //! use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
 //! struct Plugin;
 //! impl redact::Guest for Plugin { /* check_config, redact */ }
-//! sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+//! sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 //! ```
 
 /// Bindings of the `admission` world. Its `types` are the ones every world shares.
@@ -231,12 +232,16 @@ macro_rules! export_plugin {
     (retention: $plugin:ident) => {
         #[cfg(target_arch = "wasm32")]
         $crate::retention::export_retention!($plugin);
-        $crate::export_plugin!(@native $plugin, retention::exports::sluice::policy::retain, schedule);
+        $crate::export_plugin!(
+            @native $plugin, retention::exports::sluice::policy::retain, schedule
+        );
     };
     (disclosure: $plugin:ident) => {
         #[cfg(target_arch = "wasm32")]
         $crate::disclosure::export_disclosure!($plugin);
-        $crate::export_plugin!(@native $plugin, disclosure::exports::sluice::policy::disclose, disclose);
+        $crate::export_plugin!(
+            @native $plugin, disclosure::exports::sluice::policy::disclose, disclose
+        );
     };
     (@native $plugin:ident, $($interface:ident)::+, $method:ident) => {
         #[cfg(not(target_arch = "wasm32"))]

@@ -85,3 +85,40 @@ pub fn problems(register: &Register) -> Vec<String> {
     }
     problems
 }
+
+/// A disclosure or forwarder plugin's configuration struct, with the two keys the host
+/// injects into it appended: `register` (the subprocessor [`Register`] of clause 3.2) and
+/// `purposes` (the bundle's purposes). Both default to empty.
+///
+/// ```ignore
+/// sluice_plugin_sdk::with_injected_keys! {
+///     /// Configuration of the plugin.
+///     #[derive(Debug, Deserialize)]
+///     #[serde(deny_unknown_fields)]
+///     pub struct Config {
+///         /// The clause each delivery cites.
+///         #[serde(default = "default_clause")]
+///         pub clause: String,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_injected_keys {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty,)*
+            /// Injected by the host: the subprocessor register of clause 3.2, id -> entry.
+            #[serde(default)]
+            pub register: $crate::register::Register,
+            /// Injected by the host: the bundle's purposes.
+            #[serde(default)]
+            pub purposes: Vec<String>,
+        }
+    };
+}

@@ -5,7 +5,8 @@
 //! use serde_json::json;
 //! use sluice_plugin_sdk::testing::{NOW, context, record};
 //!
-//! let edits = Plugin::redact(context(&json!({}), NOW), record("contact", &json!({ "a": 1 }), NOW));
+//! let fields = json!({ "a": 1 });
+//! let edits = Plugin::redact(context(&json!({}), NOW), record("contact", &fields, NOW));
 //! ```
 
 use serde::de::DeserializeOwned;
