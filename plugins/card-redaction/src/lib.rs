@@ -37,13 +37,6 @@
 //!            remove_fields = ["card_number", "pan", "cvv", "cvc", "cvv2",
 //!                             "card_security_code", "card_expiry"] }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::pointer;
@@ -90,9 +83,7 @@ fn default_remove_fields() -> Vec<String> {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         if card::contains_card_number(&self.marker) || self.marker.is_empty() {
             problems.push("`marker` must be non-empty and hold no card number".into());
         }
@@ -102,7 +93,7 @@ impl Config {
                 problems.push(format!(
                     "`remove_fields`: {name:?} must hold a letter or digit"
                 ));
-            } else if is_index(&compact) {
+            } else if pointer::is_index(&compact) {
                 problems.push(format!(
                     "`remove_fields`: {name:?} is a number, which would name array elements"
                 ));
@@ -110,11 +101,6 @@ impl Config {
         }
         problems
     }
-}
-
-/// Whether a path segment is made only of ASCII digits, as array indices are.
-fn is_index(segment: &str) -> bool {
-    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Why a field is removed.
@@ -142,7 +128,7 @@ fn verdict(raw: &str, remove: &[String]) -> Verdict {
     if card::contains_card_number(&segment) {
         return Verdict::Remove(Removal::CardNumberInName);
     }
-    if is_index(&segment) {
+    if pointer::is_index(&segment) {
         return Verdict::Keep;
     }
     if remove.contains(&names::compact(&segment)) {
@@ -180,19 +166,12 @@ impl<'r> Removals<'r> {
     /// The field to remove for the leaf at `path`: the pointer up to and including its
     /// first segment that is named in `remove` or holds a card number, and why.
     fn of<'p>(&mut self, path: &'p str) -> Option<(&'p str, Removal)> {
-        // Keep the verdicts of the segments this path shares with the previous one: those
-        // ending within the bytes the two have in common, at a segment boundary of this one.
-        let common = path
-            .bytes()
-            .zip(self.previous.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
+        // Keep the verdicts of the segments this path shares with the previous one.
+        let common = pointer::shared_segments(path, &self.previous);
         let shared = self
             .judged
             .iter()
-            .take_while(|(end, _)| {
-                *end <= common && (path.len() == *end || path.as_bytes()[*end] == b'/')
-            })
+            .take_while(|(end, _)| *end <= common)
             .count();
         self.judged.truncate(shared);
         if let Some((end, Verdict::Remove(why))) = self.judged.last() {
@@ -251,14 +230,13 @@ impl redact::Guest for Plugin {
 
     fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {
         // Parsed once per instance: the records of a batch share it.
-        let kept = sluice_plugin_sdk::per_instance(&ctx.config, |config| {
-            let cfg: Config = sluice_plugin_sdk::parse_config(config)?;
+        let kept = sluice_plugin_sdk::derived_config(&ctx.config, |cfg: Config| {
             let remove: Vec<String> = cfg
                 .remove_fields
                 .iter()
                 .map(|n| names::compact(n))
                 .collect();
-            Ok((cfg, remove))
+            (cfg, remove)
         })?;
         let (cfg, remove) = &*kept;
 
@@ -334,9 +312,7 @@ impl redact::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 
 #[cfg(test)]
 mod tests;

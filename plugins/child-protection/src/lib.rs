@@ -28,13 +28,6 @@
 //!            age_fields = ["age"] }
 //! ```
 //! Accepted records get no notes.
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit;
@@ -83,9 +76,7 @@ fn default_age_fields() -> Vec<String> {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         if self.min_age == 0 || self.min_age > MAX_MIN_AGE {
             problems.push(format!("`min_age` must be between 1 and {MAX_MIN_AGE}"));
         }
@@ -149,7 +140,7 @@ impl admit::Guest for Plugin {
     }
 
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config).map_err(|e| {
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config).map_err(|e| {
             admit::Rejection::misconfigured("child-protection", default_clause(), e)
         })?;
         let compact_all = |list: &[String]| -> Vec<String> {
@@ -183,7 +174,7 @@ impl admit::Guest for Plugin {
                         "the data subject is under {} (clause {}): ProVu does not collect children's data",
                         cfg.min_age, cfg.clause
                     ),
-                    clause: cfg.clause,
+                    clause: cfg.clause.clone(),
                     path: Some(field.path.clone()),
                     erase: true,
                 });
@@ -193,9 +184,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;

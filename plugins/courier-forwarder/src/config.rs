@@ -2,42 +2,38 @@
 //! disclosure and forwarder plugin (`register`, `purposes`).
 
 use serde::Deserialize;
-use sluice_plugin_sdk::register::{self, Register};
+use sluice_plugin_sdk::register;
 pub use sluice_plugin_sdk::register::{Category, Subprocessor};
 
-/// Configuration of the courier forwarder.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// What the courier receives of a delivery, as JSON Pointers, each with everything below
-    /// it. ProVu's are the paths its disclosure rules let a courier see of its own deliveries
-    /// (clause 2.2.1: "name, company name, address, contact number and email address"), the
-    /// default:
-    ///
-    /// `paths = ["/name", "/company", "/address", "/phone", "/email"]`
-    #[serde(default = "default_paths")]
-    pub paths: Vec<String>,
-    /// The boolean field that marks a delivery ready to ship; only `true` sends it.
-    ///
-    /// `ready_field = "/ready_to_ship"`
-    #[serde(default = "default_ready_field")]
-    pub ready_field: String,
-    /// The record kind that describes a delivery.
-    ///
-    /// `kind = "delivery"`
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// The clause each delivery cites.
-    ///
-    /// `clause = "2.2.1"`
-    #[serde(default = "default_clause")]
-    pub clause: String,
-    /// Injected by the host: the subprocessor register of clause 3.2, id -> entry.
-    #[serde(default)]
-    pub register: Register,
-    /// Injected by the host: the bundle's purposes (not used by this plugin).
-    #[serde(default)]
-    pub purposes: Vec<String>,
+sluice_plugin_sdk::with_injected_keys! {
+    /// Configuration of the courier forwarder.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Config {
+        /// What the courier receives of a delivery, as JSON Pointers, each with everything below
+        /// it. ProVu's are the paths its disclosure rules let a courier see of its own deliveries
+        /// (clause 2.2.1: "name, company name, address, contact number and email address"), the
+        /// default:
+        ///
+        /// `paths = ["/name", "/company", "/address", "/phone", "/email"]`
+        #[serde(default = "default_paths")]
+        pub paths: Vec<String>,
+        /// The boolean field that marks a delivery ready to ship; only `true` sends it.
+        ///
+        /// `ready_field = "/ready_to_ship"`
+        #[serde(default = "default_ready_field")]
+        pub ready_field: String,
+        /// The record kind that describes a delivery.
+        ///
+        /// `kind = "delivery"`
+        #[serde(default = "default_kind")]
+        pub kind: String,
+        /// The clause each delivery cites.
+        ///
+        /// `clause = "2.2.1"`
+        #[serde(default = "default_clause")]
+        pub clause: String,
+    }
 }
 
 /// ProVu's courier projection (clause 2.2.1), the default of `paths`.
@@ -87,12 +83,8 @@ impl Config {
                     .into(),
             );
         }
-        if self.kind.trim().is_empty() {
-            problems.push("`kind` must not be empty".into());
-        }
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "kind", &self.kind);
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         problems.extend(register::problems(&self.register));
         problems
     }

@@ -24,36 +24,4 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-#[cfg(target_arch = "wasm32")]
-mod plugin {
-    use sluice_plugin_sdk::forwarder::exports::sluice::policy::forward;
-    use sluice_plugin_sdk::types::{Context, RecordData};
-
-    use crate::config::Config;
-    use crate::rules;
-
-    struct Plugin;
-
-    impl forward::Guest for Plugin {
-        fn check_config(config: String) -> Result<(), Vec<String>> {
-            sluice_plugin_sdk::check_config(&config, Config::problems)
-        }
-
-        fn forward(ctx: Context, record: RecordData) -> Result<Vec<forward::Delivery>, String> {
-            let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
-            let delivery = rules::forward(&cfg, &record.kind, &record.fields)?;
-            Ok(delivery
-                .into_iter()
-                .map(|d| forward::Delivery {
-                    vendor: d.vendor.into(),
-                    endpoint: d.endpoint.into(),
-                    payload: d.payload.into_iter().cloned().collect(),
-                    clause: d.clause.into(),
-                    reason: d.reason.into(),
-                })
-                .collect())
-        }
-    }
-
-    sluice_plugin_sdk::forwarder::export_forwarder!(Plugin);
-}
+sluice_plugin_sdk::export_forwarder_rules!(crate::config::Config, crate::rules::forward);

@@ -33,21 +33,10 @@ impl FieldValue for Field {
     }
 }
 
-/// The delivery to the courier.
-#[derive(Debug, PartialEq)]
-pub struct Delivery<'a, F> {
-    /// The courier's id in the subprocessor register.
-    pub vendor: &'a str,
-    /// The courier's endpoint kind, [`ENDPOINT`].
-    pub endpoint: &'static str,
-    /// Exactly what the courier receives: the record's leaves within the configured paths,
-    /// in the record's order.
-    pub payload: Vec<&'a F>,
-    /// The clause that permits the transfer.
-    pub clause: &'a str,
-    /// Why.
-    pub reason: &'static str,
-}
+/// The delivery to the courier: its id in the subprocessor register, the endpoint kind
+/// [`ENDPOINT`], and exactly what it receives, the record's leaves within the configured
+/// paths, in the record's order.
+pub type Delivery<'a, F> = sluice_plugin_sdk::delivery::Delivery<'a, &'a F>;
 
 /// Returns the delivery caused by writing a record of `kind` with `fields`: one to the
 /// courier named by [`COURIER_FIELD`] when the record is of the configured kind, is marked
@@ -60,10 +49,7 @@ pub fn forward<'a, F: FieldValue>(
     kind: &str,
     fields: &'a [F],
 ) -> Result<Option<Delivery<'a, F>>, String> {
-    let problems = cfg.problems();
-    if !problems.is_empty() {
-        return Err(format!("invalid configuration: {}", problems.join("; ")));
-    }
+    sluice_plugin_sdk::without_problems(cfg.problems())?;
     if kind != cfg.kind {
         return Ok(None);
     }
@@ -104,12 +90,7 @@ pub fn forward<'a, F: FieldValue>(
             "`{id}` is not a courier of the subprocessor register (clause 3.2.1)"
         ));
     }
-    if entry.unsafe_transfer() {
-        return Err(format!(
-            "courier `{id}` is outside the EEA, or the register does not say, and the register \
-             records no safeguards (clause 3.1)"
-        ));
-    }
+    entry.check_transfer("courier", id)?;
     Ok(Some(Delivery {
         vendor: id,
         endpoint: ENDPOINT,

@@ -1,7 +1,7 @@
 //! Native tests of the forwarding rule.
 
 use serde_json::{Value, json};
-use sluice_plugin_sdk::testing::{self, leaves, merged};
+use sluice_plugin_sdk::testing::{self, leaves};
 use sluice_plugin_sdk::types::Field;
 
 use crate::config::{Config, PROVU_COURIER_PATHS};
@@ -20,7 +20,7 @@ fn config(extra: Value) -> Config {
         },
         "purposes": ["delivery", "fulfilment"],
     });
-    serde_json::from_value(merged(cfg, extra)).expect("test configuration parses")
+    testing::parsed(cfg, extra)
 }
 
 fn delivery(courier: &str, ready: Value) -> Value {

@@ -11,13 +11,6 @@
 //! ```toml
 //! config = { clause = "2.2.2", fields = ["/mac"] }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
@@ -46,9 +39,7 @@ fn default_fields() -> Vec<String> {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         if self.fields.is_empty() {
             problems.push("`fields` must name at least one field".into());
         }
@@ -74,7 +65,7 @@ impl redact::Guest for Plugin {
     }
 
     fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
         let mut edits = Vec::new();
         for (i, path) in cfg.fields.iter().enumerate() {
             if cfg.fields[..i].contains(path) {
@@ -99,9 +90,7 @@ impl redact::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 
 #[cfg(test)]
 mod tests;

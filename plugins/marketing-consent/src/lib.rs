@@ -24,13 +24,6 @@
 //! config = { clause = "2.1.4", kind = "marketing-subscription",
 //!            gdpr_cutoff = "2018-05-25", enquiry_window_days = 180 }
 //! ```
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit;
@@ -90,12 +83,8 @@ fn cutoff_date(text: &str) -> Option<age::Date> {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
-        if self.kind.trim().is_empty() {
-            problems.push("`kind` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
+        sluice_plugin_sdk::require_text(&mut problems, "kind", &self.kind);
         if cutoff_date(&self.gdpr_cutoff).is_none() {
             problems.push(format!(
                 "`gdpr_cutoff` must be a date written YYYY-MM-DD, not {:?}",
@@ -205,7 +194,7 @@ impl admit::Guest for Plugin {
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
         let misconfigured =
             |e: String| admit::Rejection::misconfigured("marketing-consent", default_clause(), e);
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config).map_err(misconfigured)?;
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config).map_err(misconfigured)?;
         if record.kind != cfg.kind {
             return Ok(Vec::new());
         }
@@ -213,12 +202,12 @@ impl admit::Guest for Plugin {
             .ok_or_else(|| misconfigured("`gdpr_cutoff` is not a date".into()))?;
         match check(&cfg, cutoff, ctx.now, &record) {
             Ok(basis) => Ok(vec![Note {
-                clause: cfg.clause,
+                clause: cfg.clause.clone(),
                 reason: format!("subscriber basis: {basis}"),
                 path: Some("/basis".into()),
             }]),
             Err((path, reason)) => Err(admit::Rejection {
-                clause: cfg.clause,
+                clause: cfg.clause.clone(),
                 reason,
                 path: Some(path.into()),
                 erase: false,
@@ -227,9 +216,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;

@@ -2,35 +2,31 @@
 //! disclosure and forwarder plugin (`register`, `purposes`).
 
 use serde::Deserialize;
-use sluice_plugin_sdk::register::{self, Register};
+use sluice_plugin_sdk::register;
 pub use sluice_plugin_sdk::register::{Category, Subprocessor};
 
-/// Configuration of the provisioning forwarder.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Where the vendor's redirection server sends the device: ProVu's provisioning server.
-    /// Required; `{mac}` is replaced by the device's MAC address.
-    ///
-    /// `provisioning_url = "https://provisioning.provu.co.uk/devices/{mac}"`
-    #[serde(default)]
-    pub provisioning_url: String,
-    /// The record kind that describes a device to provision.
-    ///
-    /// `kind = "device-provisioning"`
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// The clause each delivery cites.
-    ///
-    /// `clause = "2.2.2"`
-    #[serde(default = "default_clause")]
-    pub clause: String,
-    /// Injected by the host: the subprocessor register of clause 3.2, id -> entry.
-    #[serde(default)]
-    pub register: Register,
-    /// Injected by the host: the bundle's purposes (not used by this plugin).
-    #[serde(default)]
-    pub purposes: Vec<String>,
+sluice_plugin_sdk::with_injected_keys! {
+    /// Configuration of the provisioning forwarder.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Config {
+        /// Where the vendor's redirection server sends the device: ProVu's provisioning server.
+        /// Required; `{mac}` is replaced by the device's MAC address.
+        ///
+        /// `provisioning_url = "https://provisioning.provu.co.uk/devices/{mac}"`
+        #[serde(default)]
+        pub provisioning_url: String,
+        /// The record kind that describes a device to provision.
+        ///
+        /// `kind = "device-provisioning"`
+        #[serde(default = "default_kind")]
+        pub kind: String,
+        /// The clause each delivery cites.
+        ///
+        /// `clause = "2.2.2"`
+        #[serde(default = "default_clause")]
+        pub clause: String,
+    }
 }
 
 fn default_kind() -> String {
@@ -56,12 +52,8 @@ impl Config {
                 "`provisioning_url` must contain `{MAC_PLACEHOLDER}`, where the MAC address goes"
             ));
         }
-        if self.kind.trim().is_empty() {
-            problems.push("`kind` must not be empty".into());
-        }
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "kind", &self.kind);
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         problems.extend(register::problems(&self.register));
         problems
     }

@@ -23,46 +23,4 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-#[cfg(target_arch = "wasm32")]
-mod plugin {
-    use sluice_plugin_sdk::forwarder::exports::sluice::policy::forward;
-    use sluice_plugin_sdk::types::{Context, Field, RecordData, Value};
-
-    use crate::config::Config;
-    use crate::rules::{self, Item};
-
-    struct Plugin;
-
-    impl forward::Guest for Plugin {
-        fn check_config(config: String) -> Result<(), Vec<String>> {
-            sluice_plugin_sdk::check_config(&config, Config::problems)
-        }
-
-        fn forward(ctx: Context, record: RecordData) -> Result<Vec<forward::Delivery>, String> {
-            let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
-            let deliveries = rules::forward(&cfg, &record.kind, &record.fields)?;
-            Ok(deliveries
-                .into_iter()
-                .map(|d| forward::Delivery {
-                    vendor: d.vendor.into(),
-                    endpoint: d.endpoint.into(),
-                    payload: d
-                        .payload
-                        .into_iter()
-                        .map(|item| match item {
-                            Item::Field(f) => f.clone(),
-                            Item::Text { path, value } => Field {
-                                path: path.into(),
-                                value: Value::Text(value),
-                            },
-                        })
-                        .collect(),
-                    clause: d.clause.into(),
-                    reason: d.reason.into(),
-                })
-                .collect())
-        }
-    }
-
-    sluice_plugin_sdk::forwarder::export_forwarder!(Plugin);
-}
+sluice_plugin_sdk::export_forwarder_rules!(crate::config::Config, crate::rules::forward);

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
+use sluice_plugin_sdk::delivery::Payload;
 use sluice_plugin_sdk::pointer;
+use sluice_plugin_sdk::types::{Field, Value};
 pub use sluice_plugin_sdk::view::{FieldView, Leaf};
 
 use crate::config::{Category, Config, MAC_PLACEHOLDER};
@@ -25,20 +27,21 @@ pub enum Item<'a, F> {
     },
 }
 
-/// One delivery to a vendor.
-#[derive(Debug, PartialEq)]
-pub struct Delivery<'a, F> {
-    /// The vendor's id in the subprocessor register.
-    pub vendor: &'a str,
-    /// The vendor's endpoint kind.
-    pub endpoint: &'static str,
-    /// Exactly what the vendor receives.
-    pub payload: Vec<Item<'a, F>>,
-    /// The clause that permits the transfer.
-    pub clause: &'a str,
-    /// Why.
-    pub reason: &'static str,
+impl Payload for Item<'_, Field> {
+    fn into_field(self) -> Field {
+        match self {
+            Item::Field(f) => f.clone(),
+            Item::Text { path, value } => Field {
+                path: path.into(),
+                value: Value::Text(value),
+            },
+        }
+    }
 }
+
+/// One delivery to a vendor: its id in the subprocessor register, its endpoint kind, and
+/// exactly what it receives.
+pub type Delivery<'a, F> = sluice_plugin_sdk::delivery::Delivery<'a, Item<'a, F>>;
 
 use sluice_plugin_sdk::register::VENDOR_PROVISIONING_FIELDS as PROVISIONING_PATHS;
 
@@ -48,10 +51,7 @@ pub fn forward<'a, F: FieldView>(
     kind: &str,
     fields: &'a [F],
 ) -> Result<Vec<Delivery<'a, F>>, String> {
-    let problems = cfg.problems();
-    if !problems.is_empty() {
-        return Err(format!("invalid configuration: {}", problems.join("; ")));
-    }
+    sluice_plugin_sdk::without_problems(cfg.problems())?;
     if kind != cfg.kind {
         return Ok(Vec::new());
     }
@@ -73,12 +73,7 @@ pub fn forward<'a, F: FieldView>(
         .ok_or_else(|| {
             format!("vendor `{vendor}` is not a manufacturer of the subprocessor register")
         })?;
-    if entry.unsafe_transfer() {
-        return Err(format!(
-            "vendor `{vendor}` is outside the EEA, or the register does not say, and the \
-             register records no safeguards (clause 3.1)"
-        ));
-    }
+    entry.check_transfer("vendor", vendor)?;
     let (mac_field, mac) =
         text_field("/mac").ok_or_else(|| format!("a `{kind}` record needs a `/mac` as text"))?;
 

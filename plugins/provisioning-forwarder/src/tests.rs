@@ -1,7 +1,7 @@
 //! Native tests of the forwarding rules.
 
 use serde_json::{Value, json};
-use sluice_plugin_sdk::testing::{self, leaves, merged};
+use sluice_plugin_sdk::testing::{self, leaves};
 use sluice_plugin_sdk::types::Field;
 
 use crate::config::Config;
@@ -21,7 +21,7 @@ fn config(extra: Value) -> Config {
         },
         "purposes": ["provisioning", "redirection"],
     });
-    serde_json::from_value(merged(cfg, extra)).expect("test configuration parses")
+    testing::parsed(cfg, extra)
 }
 
 fn device(vendor: &str, host: &str) -> Value {

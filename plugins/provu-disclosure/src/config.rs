@@ -2,25 +2,21 @@
 //! disclosure and forwarder plugin (`register`, `purposes`).
 
 use serde::Deserialize;
-use sluice_plugin_sdk::register::{self, Register};
+use sluice_plugin_sdk::register;
 pub use sluice_plugin_sdk::register::{Category, Subprocessor};
 
-/// Configuration of the disclosure plugin.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Purposes that are direct marketing: never a reason to share a record with a third
-    /// party (clause 3).
-    ///
-    /// `marketing_purposes = ["email-marketing", "telephone-marketing", "direct-marketing"]`
-    #[serde(default = "default_marketing_purposes")]
-    pub marketing_purposes: Vec<String>,
-    /// Injected by the host: the subprocessor register of clause 3.2, id -> entry.
-    #[serde(default)]
-    pub register: Register,
-    /// Injected by the host: the bundle's purposes.
-    #[serde(default)]
-    pub purposes: Vec<String>,
+sluice_plugin_sdk::with_injected_keys! {
+    /// Configuration of the disclosure plugin.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Config {
+        /// Purposes that are direct marketing: never a reason to share a record with a third
+        /// party (clause 3).
+        ///
+        /// `marketing_purposes = ["email-marketing", "telephone-marketing", "direct-marketing"]`
+        #[serde(default = "default_marketing_purposes")]
+        pub marketing_purposes: Vec<String>,
+    }
 }
 
 fn default_marketing_purposes() -> Vec<String> {

@@ -31,7 +31,6 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-#[cfg(target_arch = "wasm32")]
 mod plugin {
     use sluice_plugin_sdk::disclosure::exports::sluice::policy::disclose;
     use sluice_plugin_sdk::types::{Context, Note, RecordData};
@@ -81,5 +80,5 @@ mod plugin {
         }
     }
 
-    sluice_plugin_sdk::disclosure::export_disclosure!(Plugin);
+    sluice_plugin_sdk::export_plugin!(disclosure: Plugin);
 }

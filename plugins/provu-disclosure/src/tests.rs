@@ -1,7 +1,7 @@
 //! Native tests of the disclosure rules.
 
 use serde_json::{Value, json};
-use sluice_plugin_sdk::testing::{leaves, merged};
+use sluice_plugin_sdk::testing::{self, leaves};
 
 use crate::config::Config;
 use crate::rules::{Audience, Decision, Record, disclose};
@@ -24,7 +24,7 @@ fn config(extra: Value) -> Config {
             "email-marketing", "telephone-marketing", "direct-marketing", "newsletter", "quote",
         ],
     });
-    serde_json::from_value(merged(cfg, extra)).expect("test configuration parses")
+    testing::parsed(cfg, extra)
 }
 
 fn decide(kind: &str, fields: Value, audience: &str, purpose: &str) -> Decision {

@@ -12,13 +12,6 @@
 //! ```
 //! A rule whose event field is absent schedules nothing (the clock has not started). Fields
 //! that are absent are not scheduled.
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use serde::Deserialize;
 use sluice_plugin_sdk::pointer;
@@ -112,7 +105,7 @@ impl retain::Guest for Plugin {
     }
 
     fn schedule(ctx: Context, record: RecordData) -> Result<Vec<retain::Expiry>, String> {
-        let cfg: Config = sluice_plugin_sdk::parse_config(&ctx.config)?;
+        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
         let mut expiries = Vec::new();
         for rule in cfg.rules.iter().filter(|r| r.kind == record.kind) {
             let start = match sluice_plugin_sdk::field(&record.fields, &rule.after) {
@@ -149,6 +142,4 @@ impl retain::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::retention::export_retention!(Plugin);
+sluice_plugin_sdk::export_plugin!(retention: Plugin);

@@ -1,17 +1,18 @@
 //! Guest SDK for Sluice policy plugins.
 //!
 //! Generates the bindings of every world of `wit/policy.wit` once, sharing one set of
-//! `types`, and offers the small helpers every plugin needs (config parsing and checking,
-//! timestamps, JSON Pointers), the subprocessor [`register`] that disclosure and forwarder
-//! plugins are given, a [`view`] of record leaves for rules kept apart from the bindings, and
-//! helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
-//! implements the world's traits and calls the world's export macro once:
+//! `types`, and offers the small helpers every plugin needs (config parsing, once per
+//! instance, and checking, timestamps, JSON Pointers), the subprocessor [`register`] that
+//! disclosure and forwarder plugins are given, the [`delivery`] of forwarder plugins and
+//! the export of one, a [`view`] of record leaves for rules kept apart from the bindings,
+//! and helpers for plugins' native unit tests ([`testing`]). A plugin is a `cdylib` that
+//! implements the world's traits and exports them once ([`export_plugin!`]):
 //!
 //! ```ignore
 //! use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
 //! struct Plugin;
 //! impl redact::Guest for Plugin { /* check_config, redact */ }
-//! sluice_plugin_sdk::redaction::export_redaction!(Plugin);
+//! sluice_plugin_sdk::export_plugin!(redaction: Plugin);
 //! ```
 
 /// Bindings of the `admission` world. Its `types` are the ones every world shares.
@@ -94,6 +95,7 @@ impl admission::exports::sluice::policy::admit::Rejection {
     }
 }
 
+pub mod delivery;
 pub mod pointer;
 pub mod register;
 pub mod testing;
@@ -132,6 +134,38 @@ pub fn per_instance<T: 'static>(
     let value = Rc::new(build(config)?);
     KEPT.with_borrow_mut(|kept| *kept = Some((config.to_owned(), value.clone() as Rc<dyn Any>)));
     Ok(value)
+}
+
+/// The plugin's configuration `T`, parsed once per instance ([`per_instance`]).
+pub fn config<T: DeserializeOwned + 'static>(config: &str) -> Result<std::rc::Rc<T>, String> {
+    derived_config(config, |cfg: T| cfg)
+}
+
+/// What `derive` makes of the plugin's configuration `T` (the configuration with an index
+/// over it, say), parsed and derived once per instance ([`per_instance`]).
+pub fn derived_config<T: DeserializeOwned, U: 'static>(
+    config: &str,
+    derive: impl FnOnce(T) -> U,
+) -> Result<std::rc::Rc<U>, String> {
+    per_instance(config, |config| parse_config(config).map(derive))
+}
+
+/// Adds to `problems` that the configuration key `key` must not be empty, when `value` is
+/// blank.
+pub fn require_text(problems: &mut Vec<String>, key: &str, value: &str) {
+    if value.trim().is_empty() {
+        problems.push(format!("`{key}` must not be empty"));
+    }
+}
+
+/// `Ok` when a configuration has no `problems`, else an error that lists them all: for
+/// rules that check the configuration they are given again.
+pub fn without_problems(problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("invalid configuration: {}", problems.join("; ")))
+    }
 }
 
 /// A plugin's `check-config`: parses `config` and lists its `problems`, one line each.
@@ -173,4 +207,47 @@ pub fn text<'a>(fields: &'a [types::Field], path: &str) -> Option<&'a str> {
         types::Value::Text(s) => Some(s),
         _ => None,
     }
+}
+
+/// Exports `$plugin`, which implements the world's `Guest` trait, as the plugin of a world
+/// (`admission`, `redaction`, `retention` or `disclosure`) in the Wasm build. Native builds
+/// (unit tests) link no component exports; there the plugin's methods are only named, so
+/// that the plugin and what it calls are not dead code.
+///
+/// ```ignore
+/// sluice_plugin_sdk::export_plugin!(redaction: Plugin);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    (admission: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::admission::export_admission!($plugin);
+        $crate::export_plugin!(@native $plugin, admission::exports::sluice::policy::admit, admit);
+    };
+    (redaction: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::redaction::export_redaction!($plugin);
+        $crate::export_plugin!(@native $plugin, redaction::exports::sluice::policy::redact, redact);
+    };
+    (retention: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::retention::export_retention!($plugin);
+        $crate::export_plugin!(
+            @native $plugin, retention::exports::sluice::policy::retain, schedule
+        );
+    };
+    (disclosure: $plugin:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::disclosure::export_disclosure!($plugin);
+        $crate::export_plugin!(
+            @native $plugin, disclosure::exports::sluice::policy::disclose, disclose
+        );
+    };
+    (@native $plugin:ident, $($interface:ident)::+, $method:ident) => {
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$plugin as $crate::$($interface)::+::Guest>::check_config;
+            let _ = <$plugin as $crate::$($interface)::+::Guest>::$method;
+        };
+    };
 }

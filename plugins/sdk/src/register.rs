@@ -54,6 +54,19 @@ impl Subprocessor {
     pub fn unsafe_transfer(&self) -> bool {
         self.outside_eea.unwrap_or(true) && !self.safeguards
     }
+
+    /// `Err` when a transfer to this subprocessor would leave the EEA without safeguards
+    /// (clause 3.1): the error names it as `role` `id` (`courier `dpd``).
+    pub fn check_transfer(&self, role: &str, id: &str) -> Result<(), String> {
+        if self.unsafe_transfer() {
+            Err(format!(
+                "{role} `{id}` is outside the EEA, or the register does not say, and the \
+                 register records no safeguards (clause 3.1)"
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Every problem of the register's entries, one line each: an entry must give its
@@ -71,4 +84,41 @@ pub fn problems(register: &Register) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A disclosure or forwarder plugin's configuration struct, with the two keys the host
+/// injects into it appended: `register` (the subprocessor [`Register`] of clause 3.2) and
+/// `purposes` (the bundle's purposes). Both default to empty.
+///
+/// ```ignore
+/// sluice_plugin_sdk::with_injected_keys! {
+///     /// Configuration of the plugin.
+///     #[derive(Debug, Deserialize)]
+///     #[serde(deny_unknown_fields)]
+///     pub struct Config {
+///         /// The clause each delivery cites.
+///         #[serde(default = "default_clause")]
+///         pub clause: String,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_injected_keys {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty,)*
+            /// Injected by the host: the subprocessor register of clause 3.2, id -> entry.
+            #[serde(default)]
+            pub register: $crate::register::Register,
+            /// Injected by the host: the bundle's purposes.
+            #[serde(default)]
+            pub purposes: Vec<String>,
+        }
+    };
 }

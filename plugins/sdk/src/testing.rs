@@ -3,12 +3,13 @@
 //!
 //! ```ignore
 //! use serde_json::json;
-//! use sluice_plugin_sdk::testing::{context, record};
+//! use sluice_plugin_sdk::testing::{NOW, context, record};
 //!
-//! const NOW: i64 = 1_781_438_400; // 2026-06-14T12:00:00Z
-//! let edits = Plugin::redact(context(&json!({}), NOW), record("contact", &json!({ "a": 1 }), NOW));
+//! let fields = json!({ "a": 1 });
+//! let edits = Plugin::redact(context(&json!({}), NOW), record("contact", &fields, NOW));
 //! ```
 
+use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::types::{Context, Field, RecordData, Value};
@@ -21,6 +22,8 @@ pub const TENANT: &str = "default";
 pub const SUBJECT: &str = "subject-1";
 /// The bundle named by every test context.
 pub const BUNDLE: &str = "test@1";
+/// The time of the tests' calls, 2026-06-14T12:00:00Z, in seconds since the Unix epoch.
+pub const NOW: i64 = 1_781_438_400;
 
 /// The leaves of `fields`, flattened the way the host flattens records: one field a leaf,
 /// named by its JSON Pointer (object keys escaped `~` -> `~0`, `/` -> `~1`; array elements
@@ -112,4 +115,27 @@ pub fn merged(mut base: Json, extra: Json) -> Json {
     };
     map.extend(extra);
     base
+}
+
+/// `base` with the keys of `extra` (see [`merged`]), parsed as a plugin's configuration.
+///
+/// # Panics
+///
+/// When the merged configuration does not parse as a `T`.
+pub fn parsed<T: DeserializeOwned>(base: Json, extra: Json) -> T {
+    serde_json::from_value(merged(base, extra)).expect("test configuration parses")
+}
+
+/// Asserts that `problems` (of a `check-config`) are as many as `expected`, in order, each
+/// holding the text expected of it.
+///
+/// # Panics
+///
+/// When they are not.
+#[track_caller]
+pub fn assert_problems(problems: &[String], expected: &[&str]) {
+    assert_eq!(problems.len(), expected.len(), "{problems:?}");
+    for (problem, text) in problems.iter().zip(expected) {
+        assert!(problem.contains(text), "{problem:?} does not hold {text:?}");
+    }
 }

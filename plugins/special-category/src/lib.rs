@@ -60,13 +60,6 @@
 //! config = { categories = { "health" = ["health", "medical"], "genetic data" = ["dna"] } }
 //! ```
 //! Accepted records get no notes.
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(
-        dead_code,
-        reason = "native builds only run unit tests; the plugin is reached through its Wasm export"
-    )
-)]
 
 use std::collections::BTreeMap;
 
@@ -97,9 +90,7 @@ fn default_clause() -> String {
 impl Config {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.clause.trim().is_empty() {
-            problems.push("`clause` must not be empty".into());
-        }
+        sluice_plugin_sdk::require_text(&mut problems, "clause", &self.clause);
         if let Some(categories) = &self.categories {
             if categories.is_empty() {
                 problems.push(
@@ -174,16 +165,6 @@ fn shown(segment: &str) -> String {
         .collect()
 }
 
-/// The number of leading bytes `a` and `b` have in common.
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
-}
-
-/// Whether a path segment is made only of ASCII digits, as array indices are.
-fn is_index(segment: &str) -> bool {
-    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
-}
-
 struct Plugin;
 
 impl admit::Guest for Plugin {
@@ -192,10 +173,9 @@ impl admit::Guest for Plugin {
     }
 
     fn admit(ctx: Context, record: RecordData) -> Result<Vec<Note>, admit::Rejection> {
-        let kept = sluice_plugin_sdk::per_instance(&ctx.config, |config| {
-            let cfg: Config = sluice_plugin_sdk::parse_config(config)?;
+        let kept = sluice_plugin_sdk::derived_config(&ctx.config, |cfg: Config| {
             let vocabulary = cfg.vocabulary();
-            Ok((cfg.clause, vocabulary))
+            (cfg.clause, vocabulary)
         })
         .map_err(|e| admit::Rejection::misconfigured("special-category", default_clause(), e))?;
         let (clause, vocabulary) = &*kept;
@@ -205,20 +185,14 @@ impl admit::Guest for Plugin {
         let mut previous: &str = "";
         for field in &record.fields {
             let path = field.path.as_str();
-            let common = common_prefix(path, previous);
             // The end of the last whole segment the two paths share: the previous path's
             // segments were all looked up, and matched nothing.
-            let boundary = |p: &str| p.len() == common || p.as_bytes()[common] == b'/';
-            let mut end = if boundary(path) && boundary(previous) {
-                common
-            } else {
-                path[..common].rfind('/').unwrap_or(0)
-            };
+            let mut end = pointer::shared_segments(path, previous);
             previous = path;
             for raw in path[end..].split('/').skip(1) {
                 end += 1 + raw.len();
                 let segment = pointer::unescape(raw);
-                if is_index(&segment) {
+                if pointer::is_index(&segment) {
                     continue;
                 }
                 if let Some(found) = vocabulary.find(&segment) {
@@ -239,9 +213,7 @@ impl admit::Guest for Plugin {
     }
 }
 
-// Exported only in the Wasm build: native builds (unit tests) link no component exports.
-#[cfg(target_arch = "wasm32")]
-sluice_plugin_sdk::admission::export_admission!(Plugin);
+sluice_plugin_sdk::export_plugin!(admission: Plugin);
 
 #[cfg(test)]
 mod tests;

@@ -2,13 +2,10 @@
 
 use serde_json::{Value as Json, json};
 use sluice_plugin_sdk::admission::exports::sluice::policy::admit::{Guest, Rejection};
-use sluice_plugin_sdk::testing::{context, record};
+use sluice_plugin_sdk::testing::{self, NOW, context, record};
 use sluice_plugin_sdk::types::Note;
 
 use crate::Plugin;
-
-/// 2026-06-14T12:00:00Z.
-const NOW: i64 = 1_781_438_400;
 
 fn check(config: Json) -> Result<(), Vec<String>> {
     Plugin::check_config(config.to_string())
@@ -191,12 +188,16 @@ fn every_configuration_problem_is_listed() {
         "extra": { "": ["x"], "empty": [], "blank": ["ok", "--"] },
     }))
     .unwrap_err();
-    assert_eq!(problems.len(), 5, "{problems:?}");
-    assert!(problems[0].contains("`clause`"));
-    assert!(problems[1].contains("`categories` must name at least one category"));
-    assert!(problems[2].contains("a category name must not be empty"));
-    assert!(problems[3].contains("\"--\" must hold a letter or digit"));
-    assert!(problems[4].contains("`extra.empty`: give at least one term"));
+    testing::assert_problems(
+        &problems,
+        &[
+            "`clause`",
+            "`categories` must name at least one category",
+            "a category name must not be empty",
+            "\"--\" must hold a letter or digit",
+            "`extra.empty`: give at least one term",
+        ],
+    );
 }
 
 #[test]
@@ -379,4 +380,15 @@ fn cost_of_a_twenty_key_record() {
          afresh, {admitted:?} per admit call",
         keys.len()
     );
+}
+
+#[test]
+fn sibling_keys_that_differ_inside_a_character_are_each_read() {
+    // `é` and `è` share their first byte: the walk must not cut the path inside it.
+    assert!(admit(json!({}), json!({ "caf\u{e9}": 1, "caf\u{e8}": 2 })).is_ok());
+    let (path, _) = rejected(
+        json!({}),
+        json!({ "k\u{e9}": 1, "k\u{e8}": { "health": 1 } }),
+    );
+    assert_eq!(path, "/k\u{e8}/health");
 }
