@@ -34,7 +34,7 @@ pub fn leaves(fields: &Json) -> Vec<Field> {
         let leaf = match value {
             Json::Object(map) if !map.is_empty() => {
                 for (key, v) in map {
-                    let key = key.replace('~', "~0").replace('/', "~1");
+                    let key = crate::pointer::escape(key);
                     walk(format!("{prefix}/{key}"), v, out);
                 }
                 return;
