@@ -4,9 +4,17 @@
 
 use std::cell::OnceCell;
 
-use super::matching::Place;
 use super::normalise::Normalised;
 use super::tables;
+
+/// Where a term was found in a field name.
+#[derive(Clone, Copy)]
+pub(super) struct Place<'a> {
+    /// The rest of the compound word that holds the term, if it is in a compound.
+    pub(super) rest: Option<&'a str>,
+    /// Whether a word, or part of a compound, comes before the term.
+    pub(super) after_another_word: bool,
+}
 
 /// Whether a match of the term `compact` (run together) is technical: the field holds one
 /// of the term's technical words, or the rest of the compound word holding the term is one,

@@ -4,19 +4,10 @@
 
 use std::cell::OnceCell;
 
-use super::exceptions::{is_business, is_qualifier, is_technical};
+use super::exceptions::{Place, is_business, is_qualifier, is_technical};
 use super::normalise::Normalised;
 use super::trie::{backwards, longest_prefix};
 use super::{COMPOUND_MIN_LETTERS, Vocabulary, tables};
-
-/// Where a term was found in a field name.
-#[derive(Clone, Copy)]
-pub(super) struct Place<'a> {
-    /// The rest of the compound word that holds the term, if it is in a compound.
-    pub(super) rest: Option<&'a str>,
-    /// Whether a word, or part of a compound, comes before the term.
-    pub(super) after_another_word: bool,
-}
 
 /// The best match so far: the term that ends last in the name, then the longest, then the
 /// first.
