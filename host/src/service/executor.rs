@@ -6,7 +6,7 @@
 //! its instances in the pool; the work runs on tokio's blocking pool (plugins are CPU-bound
 //! and synchronous) and gets [`Lane`]s, each a pipeline's worth of plugin instances that
 //! live for the work and no longer. A lane never reuses an instance after a failure, and
-//! counts the live chain's plugin failures in the gateway's metrics.
+//! counts the plugin failures of client requests in the gateway's metrics.
 
 use std::sync::Arc;
 
@@ -168,8 +168,9 @@ impl Worker {
         Lane::new(self, true)
     }
 
-    /// A lane for a dry run (a shadow run, an impact report): its failures are the run's
-    /// findings, not failures of the gateway's traffic.
+    /// A lane whose failures its caller reports (a shadow run's or an impact report's
+    /// findings, the records a retention recompute left as they were) rather than the
+    /// gateway's failure metrics, which count the failures of client requests.
     pub fn dry_lane(&self) -> Lane<'_> {
         Lane::new(self, false)
     }

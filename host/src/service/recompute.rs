@@ -260,7 +260,7 @@ async fn step(state: &Arc<AppState>, policy: Arc<Policy>, mut progress: Progress
                     .filter(|r| !policies.has_own(&r.tenant))
                     .collect(),
             };
-            let (ops, outcomes) = batch(&mut worker.lane(), &st.clock, &pol, &records);
+            let (ops, outcomes) = batch(&mut worker.dry_lane(), &st.clock, &pol, &records);
             Ok::<_, anyhow::Error>((last, ops, outcomes))
         })
         .await
