@@ -167,6 +167,7 @@ fn entry(f: &Forget, at: i64) -> AuditEntry {
         actor: None,
         detail: Some(serde_json::json!({"repeats": f.seq, "event": f.event})),
         prev: String::new(),
+        writer: String::new(),
     }
 }
 
@@ -202,6 +203,7 @@ mod tests {
             actor: None,
             detail,
             prev: String::new(),
+            writer: String::new(),
         }
     }
 

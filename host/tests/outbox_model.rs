@@ -1,7 +1,8 @@
 //! A model-based property test of the outbox state machine, run against the real store (a
-//! redb file in a temporary directory): random sequences of enqueue, push attempt (success or
-//! failure), redrive, pull acknowledgement, clock advance and restart, checked after every
-//! step against a plain model of what each delivery's state must be.
+//! redb file in a temporary directory): random sequences of enqueue, claim by one of two
+//! workers, push attempt (success or failure, by either worker), redrive, pull
+//! acknowledgement, clock advance and restart, checked after every step against a plain
+//! model of what each delivery's state and claim must be.
 
 use std::sync::Arc;
 
@@ -19,8 +20,11 @@ const MAX_ATTEMPTS: u32 = 3;
 enum Step {
     /// A write with a delivery to vendor `v`, pushed or pulled.
     Enqueue { vendor: u8, push: bool },
-    /// A push attempt of the n-th delivery (modulo their number), succeeding or not.
-    Attempt { n: usize, ok: bool },
+    /// Worker `w` claims what is due.
+    Claim { worker: u8 },
+    /// A push attempt of the n-th delivery (modulo their number) by worker `w`, succeeding
+    /// or not.
+    Attempt { n: usize, ok: bool, worker: u8 },
     /// A redrive of the n-th delivery.
     Redrive { n: usize },
     /// Vendor `v` acknowledges its whole feed.
@@ -34,7 +38,8 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0u8..3, any::<bool>()).prop_map(|(vendor, push)| Step::Enqueue { vendor, push }),
-        4 => (0usize..64, any::<bool>()).prop_map(|(n, ok)| Step::Attempt { n, ok }),
+        2 => (0u8..2).prop_map(|worker| Step::Claim { worker }),
+        4 => (0usize..64, any::<bool>(), 0u8..2).prop_map(|(n, ok, worker)| Step::Attempt { n, ok, worker }),
         1 => (0usize..64).prop_map(|n| Step::Redrive { n }),
         1 => (0u8..3).prop_map(|vendor| Step::Ack { vendor }),
         1 => (1u16..4000).prop_map(|secs| Step::Advance { secs }),
@@ -49,7 +54,12 @@ struct Model {
     push: bool,
     state: State,
     attempts: u32,
+    /// The worker holding a claim on it, and until when.
+    claim: Option<(String, i64)>,
 }
+
+/// How long a claim holds in the model (ms).
+const LEASE: i64 = 5_000;
 
 fn record(i: usize, vendor: &str, push: bool, now: i64) -> Box<PutRecord> {
     let id = format!("r{i:04}");
@@ -95,6 +105,7 @@ fn record(i: usize, vendor: &str, push: bool, now: i64) -> Box<PutRecord> {
         delivered_at: None,
         payload_digest: None,
         paths: Vec::new(),
+        claim: None,
     }];
     put
 }
@@ -124,6 +135,11 @@ fn check(store: &Store, models: &[Model], now: i64) {
             "{e:?} vs {m:?}"
         );
         assert_eq!(e.vendor, m.vendor);
+        assert_eq!(
+            e.claim.as_ref().map(|c| (c.by.clone(), c.until)),
+            m.claim,
+            "{e:?} vs {m:?}"
+        );
     }
     // The due index holds exactly the pushed pending deliveries whose time has come.
     let due: Vec<String> = store
@@ -132,12 +148,18 @@ fn check(store: &Store, models: &[Model], now: i64) {
         .into_iter()
         .map(|e| e.id)
         .collect();
-    let mut want: Vec<&Entry> = all
+    let mut want: Vec<(i64, u64, String)> = all
         .iter()
-        .filter(|e| e.state == State::Pending && e.mode == Mode::Push && e.next_at <= now)
+        .zip(models)
+        .filter(|(e, _)| e.state == State::Pending && e.mode == Mode::Push)
+        .map(|(e, m)| {
+            let at = m.claim.as_ref().map_or(e.next_at, |c| c.1.max(e.next_at));
+            (at, e.seq, e.id.clone())
+        })
+        .filter(|(at, ..)| *at <= now)
         .collect();
-    want.sort_by_key(|e| (e.next_at, e.seq));
-    assert_eq!(due, want.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+    want.sort();
+    assert_eq!(due, want.into_iter().map(|w| w.2).collect::<Vec<_>>());
     // The depth counts every pending delivery, pushed or pulled.
     let pending = models.iter().filter(|m| m.state == State::Pending).count();
     assert_eq!(store.outbox_depth().unwrap().0, pending as u64);
@@ -177,15 +199,44 @@ proptest! {
                     let op = Op::Put { record: record(models.len(), &vendor, push, now), expect: None, audit: audit(now) };
                     let r = rt.block_on(store.write(vec![op])).unwrap();
                     prop_assert_eq!(&r[0], &OpResult::Done(1));
-                    models.push(Model { vendor, push, state: State::Pending, attempts: 0 });
+                    models.push(Model { vendor, push, state: State::Pending, attempts: 0, claim: None });
                 }
-                Step::Attempt { n, ok } if !models.is_empty() => {
+                Step::Claim { worker } => {
+                    let by = format!("w{worker}");
+                    // Due: pushed, pending, its next attempt's time come, no lease running.
+                    let all = store.deliveries(&OutboxFilter::default(), 0, usize::MAX).unwrap();
+                    let mut want: Vec<String> = all
+                        .iter()
+                        .zip(&models)
+                        .filter(|(e, m)| {
+                            m.push && m.state == State::Pending && e.next_at <= now
+                                && m.claim.as_ref().is_none_or(|c| c.1 <= now)
+                        })
+                        .map(|(e, _)| e.id.clone())
+                        .collect();
+                    let op = Op::Outbox(OutboxOp::Claim { by: by.clone(), now, lease_ms: LEASE, limit: 64, per_vendor: 64, room: Vec::new() });
+                    let r = rt.block_on(store.write(vec![op])).unwrap();
+                    let OpResult::Claimed(claimed) = &r[0] else { panic!("{:?}", r[0]) };
+                    let mut got: Vec<String> = claimed.iter().map(|e| e.id.clone()).collect();
+                    got.sort();
+                    want.sort();
+                    prop_assert_eq!(&got, &want);
+                    for id in got {
+                        let i: usize = id["key-".len()..].parse().unwrap();
+                        models[i].claim = Some((by.clone(), now + LEASE));
+                    }
+                }
+                Step::Attempt { n, ok, worker } if !models.is_empty() => {
                     let i = n % models.len();
+                    let by = format!("w{worker}");
                     let attempt = if ok { Attempt::Delivered } else { Attempt::Failed("503".into()) };
-                    let op = Op::Outbox(OutboxOp::Attempted { id: format!("key-{i:04}"), attempt, now, retry });
+                    let op = Op::Outbox(OutboxOp::Attempted { by: by.clone(), id: format!("key-{i:04}"), attempt, now, retry });
                     rt.block_on(store.write(vec![op])).unwrap();
                     let m = &mut models[i];
-                    if m.state == State::Pending {
+                    // Another worker's claim: a failure is stale and changes nothing.
+                    let stale = m.claim.as_ref().is_some_and(|c| c.0 != by) && !ok;
+                    if m.state == State::Pending && !stale {
+                        m.claim = None;
                         m.attempts += 1;
                         m.state = if ok { State::Delivered } else if m.attempts >= MAX_ATTEMPTS { State::Dead } else { State::Pending };
                     }
@@ -225,6 +276,10 @@ proptest! {
                 Step::Restart => {
                     store.close();
                     store = open(&dir);
+                    // The claims of the process that is gone are released.
+                    for m in &mut models {
+                        m.claim = None;
+                    }
                 }
                 Step::Attempt { .. } | Step::Redrive { .. } => {}
             }

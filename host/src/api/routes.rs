@@ -189,7 +189,8 @@ fn operator_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(backup::backup))
 }
 
-/// `GET /healthz`: the gateway is up, and runs the default bundle named.
+/// `GET /healthz`: the gateway is up, runs the default bundle named, on the store named; and
+/// which gateway answered.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -199,6 +200,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(serde_json::json!({
         "status": "ok",
         "bundle": state.default_policy().id,
+        "store": state.store.backend(),
+        "gateway": state.store.writer(),
     }))
     .into_response()
 }

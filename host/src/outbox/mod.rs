@@ -114,6 +114,21 @@ pub struct Entry {
     /// The field paths (JSON Pointers) of the payload, kept when the payload is dropped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
+    /// While a delivery worker pushes it: which one, and until when no other worker may
+    /// attempt it (see [`claimed`]). Cleared by the attempt's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// A delivery worker's claim on a pushed delivery: the lease that lets one worker at a time
+/// attempt it, over every gateway of a store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Claim {
+    /// The worker: the writer id of its gateway process.
+    pub by: String,
+    /// When the lease runs out (ms since the epoch): a worker that died holding it lets
+    /// another take the delivery over then.
+    pub until: i64,
 }
 
 impl Entry {
@@ -331,6 +346,7 @@ pub fn attempted(entry: &Entry, attempt: &Attempt, now: i64, retry: &RetryPolicy
         return e;
     }
     e.updated_at = now;
+    e.claim = None;
     match attempt {
         Attempt::Delivered => {
             e.attempts += 1;
@@ -369,6 +385,7 @@ pub fn redriven(entry: &Entry, now: i64) -> Option<Entry> {
         attempts: 0,
         next_at: now,
         updated_at: now,
+        claim: None,
         ..entry.clone()
     })
 }
@@ -380,6 +397,7 @@ pub fn acknowledged(entry: &Entry, now: i64) -> Option<Entry> {
             state: State::Delivered,
             delivered_at: Some(now),
             updated_at: now,
+            claim: None,
             ..entry.clone()
         })
     })
@@ -391,6 +409,7 @@ pub fn cancelled(entry: &Entry, now: i64) -> Option<Entry> {
         settle(Entry {
             state: State::Cancelled,
             updated_at: now,
+            claim: None,
             ..entry.clone()
         })
     })
@@ -399,6 +418,34 @@ pub fn cancelled(entry: &Entry, now: i64) -> Option<Entry> {
 /// Whether the push worker should pick the entry up (from the due index).
 pub fn is_queued(entry: &Entry) -> bool {
     entry.state == State::Pending && entry.mode == Mode::Push
+}
+
+/// When a queued delivery may next be claimed (ms): its next attempt's due time, or the end
+/// of the lease of the worker that holds it, whichever is later. The due index is keyed by
+/// it.
+pub fn due_at(entry: &Entry) -> i64 {
+    entry
+        .claim
+        .as_ref()
+        .map_or(entry.next_at, |c| c.until.max(entry.next_at))
+}
+
+/// A queued delivery due at `now` claimed by worker `by` for `lease_ms`; `None` when it is
+/// not queued or not due (its next attempt is later, or another worker's lease still runs).
+pub fn claimed(entry: &Entry, by: &str, now: i64, lease_ms: i64) -> Option<Entry> {
+    (is_queued(entry) && due_at(entry) <= now).then(|| Entry {
+        claim: Some(Claim {
+            by: by.to_string(),
+            until: now.saturating_add(lease_ms.max(1)),
+        }),
+        ..entry.clone()
+    })
+}
+
+/// Whether the outcome of an attempt by worker `by` is stale: another worker has claimed the
+/// delivery since (`by`'s lease ran out), and only a delivery to the vendor is news to it.
+pub fn is_stale(entry: &Entry, by: &str, attempt: &Attempt) -> bool {
+    entry.claim.as_ref().is_some_and(|c| c.by != by) && *attempt != Attempt::Delivered
 }
 
 /// Someone who received a record's data: a delivery or a disclosure.

@@ -26,6 +26,7 @@ fn entry() -> Entry {
         delivered_at: None,
         payload_digest: None,
         paths: Vec::new(),
+        claim: None,
     }
 }
 

@@ -8,10 +8,9 @@
 //! attempt, retried after a backoff until the attempts or the age run out.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 pub use super::push::{DeliveryOptions, VendorSecrets, shaped, signature};
 use super::{Attempt, Entry};
@@ -19,6 +18,12 @@ use crate::state::AppState;
 use crate::store::{Op, OpResult, OutboxOp};
 
 /// Runs the delivery workers until `stop` turns true.
+///
+/// The worker claims the deliveries it pushes ([`OutboxOp::Claim`]) in the store, under the
+/// store's writer id, for [`lease`]: a claimed delivery is due for no other worker (of this
+/// gateway or another on the same store) until its outcome is recorded or the lease runs
+/// out. It claims only what it can start at once: at most `concurrency` pushes in flight per
+/// vendor, [`IN_FLIGHT`] in all.
 pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let options = state.options.delivery.clone();
@@ -33,78 +38,106 @@ pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> tokio::ta
                 return;
             }
         };
-        // Deliveries pushed or being pushed, by sequence number: `None` while running, then
-        // the number of queue reads started when its outcome was committed. A read that
-        // started before that commit may still see the delivery as pending, so it stays here
-        // until a read that started after it.
-        let in_flight: Arc<Mutex<HashMap<u64, Option<u64>>>> = Arc::default();
-        let reads = Arc::new(AtomicU64::new(0));
-        let mut vendors: HashMap<String, Arc<Semaphore>> = HashMap::new();
+        let worker = state.store.writer().to_string();
+        let per_vendor = options.concurrency.max(1);
+        // Pushes in flight, per vendor.
+        let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             update_gauges(&state).await;
-            let read = reads.fetch_add(1, Ordering::SeqCst) + 1;
-            let now = state.clock.now_ms();
-            let st = state.clone();
-            let due = tokio::task::spawn_blocking(move || st.store.outbox_due(now, 512))
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r);
-            match due {
-                Ok(due) => {
-                    if let Ok(mut f) = in_flight.lock() {
-                        f.retain(|_, done| done.is_none_or(|at| at >= read));
-                    }
-                    for entry in due {
-                        let fresh = in_flight.lock().is_ok_and(|mut f| {
-                            if f.contains_key(&entry.seq) {
-                                return false;
-                            }
-                            f.insert(entry.seq, None);
-                            true
-                        });
-                        if !fresh {
-                            continue;
-                        }
-                        let limit = vendors
-                            .entry(entry.vendor.clone())
-                            .or_insert_with(|| Arc::new(Semaphore::new(options.concurrency.max(1))))
-                            .clone();
-                        let (state, client, in_flight, reads) = (
-                            state.clone(),
-                            client.clone(),
-                            in_flight.clone(),
-                            reads.clone(),
-                        );
-                        tasks.spawn(async move {
-                            let Ok(_permit) = limit.acquire_owned().await else {
-                                return;
-                            };
-                            let seq = entry.seq;
-                            push_and_record(&state, &client, entry).await;
-                            let done = reads.load(Ordering::SeqCst);
+            let (room, busy) = match in_flight.lock() {
+                Ok(f) => (
+                    f.iter()
+                        .map(|(vendor, n)| (vendor.clone(), per_vendor.saturating_sub(*n)))
+                        .collect::<Vec<_>>(),
+                    f.values().sum::<usize>(),
+                ),
+                Err(_) => return,
+            };
+            if busy < IN_FLIGHT {
+                match claim(&state, &worker, room, per_vendor, IN_FLIGHT - busy).await {
+                    Ok(claimed) => {
+                        for entry in claimed {
                             if let Ok(mut f) = in_flight.lock() {
-                                f.insert(seq, Some(done));
+                                *f.entry(entry.vendor.clone()).or_default() += 1;
                             }
-                            state.outbox_wake.notify_one();
-                        });
+                            let (state, client, in_flight, worker) = (
+                                state.clone(),
+                                client.clone(),
+                                in_flight.clone(),
+                                worker.clone(),
+                            );
+                            tasks.spawn(async move {
+                                let vendor = entry.vendor.clone();
+                                push_and_record(&state, &client, &worker, entry).await;
+                                if let Ok(mut f) = in_flight.lock()
+                                    && let Some(n) = f.get_mut(&vendor)
+                                {
+                                    *n -= 1;
+                                    if *n == 0 {
+                                        f.remove(&vendor);
+                                    }
+                                }
+                                state.outbox_wake.notify_one();
+                            });
+                        }
                     }
+                    Err(e) => tracing::error!(error = %e, "claiming deliveries failed; will retry"),
                 }
-                Err(e) => tracing::error!(error = %e, "reading the outbox failed; will retry"),
             }
             while tasks.try_join_next().is_some() {}
             tokio::select! {
                 () = state.outbox_wake.notified() => {}
                 () = tokio::time::sleep(options.poll) => {}
                 _ = stop.changed() => {
-                    // Pushes in flight are abandoned: they are still pending in the outbox and
-                    // are sent again (same idempotency key) after the restart.
+                    // Pushes in flight are abandoned: they are still pending in the outbox,
+                    // and are sent again (same idempotency key) once their claim is released:
+                    // when the gateway opens the store again, or when the lease runs out.
                     tasks.abort_all();
                     return;
                 }
             }
         }
     })
+}
+
+/// Most pushes in flight at once, over all vendors.
+pub const IN_FLIGHT: usize = 512;
+
+/// How long a worker's claim on a delivery holds: long enough for a push that times out and
+/// the recording of its outcome, so that no two workers attempt one delivery at once.
+pub fn lease(options: &DeliveryOptions) -> std::time::Duration {
+    options.timeout * 2 + std::time::Duration::from_secs(10)
+}
+
+/// Claims what is due now, when anything is (a read first, so that an idle queue costs no
+/// write).
+async fn claim(
+    state: &Arc<AppState>,
+    worker: &str,
+    room: Vec<(String, usize)>,
+    per_vendor: usize,
+    limit: usize,
+) -> anyhow::Result<Vec<Entry>> {
+    let now = state.clock.now_ms();
+    let st = state.clone();
+    let due = tokio::task::spawn_blocking(move || st.store.outbox_due(now, 1)).await??;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lease_ms = i64::try_from(lease(&state.options.delivery).as_millis()).unwrap_or(i64::MAX);
+    let op = Op::Outbox(OutboxOp::Claim {
+        by: worker.to_string(),
+        now,
+        lease_ms,
+        limit,
+        per_vendor,
+        room,
+    });
+    match state.store.write(vec![op]).await?.pop() {
+        Some(OpResult::Claimed(entries)) => Ok(entries),
+        other => anyhow::bail!("unexpected answer to a claim: {other:?}"),
+    }
 }
 
 async fn update_gauges(state: &Arc<AppState>) {
@@ -117,7 +150,12 @@ async fn update_gauges(state: &Arc<AppState>) {
     }
 }
 
-async fn push_and_record(state: &Arc<AppState>, client: &reqwest::Client, entry: Entry) {
+async fn push_and_record(
+    state: &Arc<AppState>,
+    client: &reqwest::Client,
+    worker: &str,
+    entry: Entry,
+) {
     let attempt = push(state, client, &entry).await;
     let outcome = match &attempt {
         Attempt::Delivered => "delivered",
@@ -129,6 +167,7 @@ async fn push_and_record(state: &Arc<AppState>, client: &reqwest::Client, entry:
             attempts = entry.attempts + 1, error = %why, "delivery attempt failed");
     }
     let op = Op::Outbox(OutboxOp::Attempted {
+        by: worker.to_string(),
         id: entry.id.clone(),
         attempt,
         now: state.clock.now_ms(),

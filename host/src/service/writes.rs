@@ -272,6 +272,7 @@ pub(crate) fn outbox_entries(
                 delivered_at: None,
                 payload_digest: None,
                 paths: Vec::new(),
+                claim: None,
             }
         })
         .collect()

@@ -73,6 +73,12 @@ pub struct AuditEntry {
     /// tamper-evident (`sluice audit verify`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prev: String,
+    /// The chain the entry belongs to: the id of the gateway process (or command) that
+    /// wrote it (assigned by the store). Each writer keeps a hash chain of its own, so that
+    /// gateways sharing one store never wait on one chain's head; `""` for entries written
+    /// before chains had writers (the legacy chain).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub writer: String,
 }
 
 pub use crate::record::About;
@@ -101,6 +107,7 @@ impl AuditEntry {
             actor: None,
             detail: None,
             prev: String::new(),
+            writer: String::new(),
         }
     }
 
@@ -127,6 +134,7 @@ impl AuditEntry {
             actor: Some(actor.to_string()),
             detail: Some(detail),
             prev: String::new(),
+            writer: String::new(),
         }
     }
 }
@@ -136,10 +144,130 @@ pub fn link(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The metadata key under which the store records the head of `writer`'s audit chain: the
+/// link of its last entry.
+pub fn head_key(writer: &str) -> String {
+    if writer.is_empty() {
+        LEGACY_HEAD.to_string()
+    } else {
+        format!("{LEGACY_HEAD}.{writer}")
+    }
+}
+
+/// The metadata key of the legacy chain's head (entries without a writer).
+pub const LEGACY_HEAD: &str = "audit.head";
+
+/// Checks audit chains entry by entry, in sequence order: each writer's entries link to
+/// that writer's previous entry, and at the end each chain's last entry is its recorded
+/// head. Every backend feeds it its entries and heads, so the rules are the same everywhere.
+#[derive(Debug, Default)]
+pub struct ChainCheck {
+    /// Per writer: the link of its last entry and that entry's sequence number.
+    chains: std::collections::BTreeMap<String, (String, u64)>,
+    last_seq: u64,
+    entries: u64,
+}
+
+impl ChainCheck {
+    /// Checks the next entry, `bytes` as stored under sequence number `seq`; `Err` is the
+    /// verdict when it breaks a chain.
+    pub fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<(), Verdict> {
+        let broken = |seq, reason| Err(Verdict::Broken { seq, reason });
+        let entry: AuditEntry = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                return broken(
+                    seq,
+                    format!("entry {seq} is not a readable audit entry ({e})"),
+                );
+            }
+        };
+        if entry.seq != seq {
+            return broken(seq, format!("entry {seq} says it is entry {}", entry.seq));
+        }
+        if seq <= self.last_seq {
+            return broken(
+                seq,
+                format!("entry {seq} comes after entry {}", self.last_seq),
+            );
+        }
+        let (prev, prev_seq) = self
+            .chains
+            .get(&entry.writer)
+            .map_or(("", 0), |(link, seq)| (link.as_str(), *seq));
+        // Legacy entries written before the chain existed carry no link; their chain starts
+        // after them. An entry with a writer always links to its writer's previous entry
+        // (`""` for the first one).
+        let legacy_unlinked = entry.writer.is_empty() && entry.prev.is_empty();
+        if !legacy_unlinked && entry.prev != prev {
+            return if prev_seq == 0 {
+                broken(
+                    seq,
+                    format!("entry {seq} links to an entry its chain does not have"),
+                )
+            } else {
+                broken(
+                    prev_seq,
+                    format!("entry {prev_seq} does not match the hash entry {seq} recorded for it"),
+                )
+            };
+        }
+        self.chains.insert(entry.writer, (link(bytes), seq));
+        self.last_seq = seq;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// The verdict, given every recorded chain head as `(writer, head)`: each chain's last
+    /// entry must be its recorded head, and each writer's chain must have a recorded head
+    /// (the legacy chain of a log older than heads may lack one).
+    pub fn finish(self, heads: impl IntoIterator<Item = (String, String)>) -> Verdict {
+        let mut chains = self.chains;
+        for (writer, head) in heads {
+            match chains.remove(&writer) {
+                Some((last, seq)) if last != head => {
+                    let chain = if writer.is_empty() {
+                        "the legacy chain".to_string()
+                    } else {
+                        format!("the chain of writer {writer}")
+                    };
+                    return Verdict::Broken {
+                        seq,
+                        reason: format!(
+                            "entry {seq}, the last of {chain}, does not match the recorded head of the chain"
+                        ),
+                    };
+                }
+                Some(_) => {}
+                None => {
+                    return Verdict::Broken {
+                        seq: self.last_seq,
+                        reason: format!(
+                            "the entries of the chain of writer `{writer}` are missing: its recorded head matches none"
+                        ),
+                    };
+                }
+            }
+        }
+        if let Some((writer, (_, seq))) = chains.into_iter().find(|(w, _)| !w.is_empty()) {
+            return Verdict::Broken {
+                seq,
+                reason: format!(
+                    "entry {seq}, the last of the chain of writer {writer}, has no recorded head"
+                ),
+            };
+        }
+        Verdict::Intact {
+            entries: self.entries,
+        }
+    }
+}
+
 /// What checking an audit chain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every entry links to the one before and the last one to the recorded head.
+    /// Every entry links to the one before it in its writer's chain, and each chain's last
+    /// entry to the chain's recorded head.
     Intact {
         /// Entries checked.
         entries: u64,

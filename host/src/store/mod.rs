@@ -12,7 +12,7 @@ mod ops;
 pub mod redb;
 
 pub(crate) use self::redb::backup as snapshot;
-pub use self::redb::{Db, OutboxFilter, Registry, tables};
+pub use self::redb::{OutboxFilter, tables};
 pub use audit::{About, AuditDecision, AuditEntry, Verdict, subject_digest};
-pub use handle::Store;
+pub use handle::{Db, Registry, Store};
 pub use ops::{Erasure, FeedMarks, Op, OpResult, OutboxOp, PutRecord, StoreError, Swept};

@@ -154,8 +154,32 @@ impl PutRecord {
 /// A change of outbox deliveries (see [`crate::outbox`] for the transitions).
 #[derive(Debug)]
 pub enum OutboxOp {
-    /// The result of a push attempt of delivery `id` at `now` (ms).
+    /// Claims for worker `by`, for `lease_ms`, up to `limit` pushed deliveries due at `now`
+    /// (ms), most overdue first, and at most `room` of a vendor's: the entry for the vendor,
+    /// else `per_vendor` (see [`crate::outbox::claimed`]). Answers [`OpResult::Claimed`]. A
+    /// claimed delivery is not due again until its attempt is recorded or the lease runs
+    /// out, so the workers of every gateway on one store share the work, one attempt at a
+    /// time per delivery.
+    Claim {
+        /// The worker (its gateway's writer id).
+        by: String,
+        /// When (ms).
+        now: i64,
+        /// How long the claim holds (ms).
+        lease_ms: i64,
+        /// Most deliveries claimed.
+        limit: usize,
+        /// Most deliveries claimed of a vendor not in `room`.
+        per_vendor: usize,
+        /// Per vendor with pushes in flight: how many more it may take.
+        room: Vec<(String, usize)>,
+    },
+    /// The result of a push attempt of delivery `id` at `now` (ms) by worker `by`. The outcome
+    /// of a worker whose claim another worker has taken over since is stale and changes
+    /// nothing, unless it delivered (see [`crate::outbox::is_stale`]).
     Attempted {
+        /// The worker that attempted it.
+        by: String,
         /// The idempotency key.
         id: String,
         /// What happened.
@@ -216,6 +240,8 @@ pub enum OpResult {
     Swept(Vec<Swept>),
     /// The delivery as it now stands (for an attempt or a redrive).
     Delivery(Box<crate::outbox::Entry>),
+    /// The deliveries claimed, each with its claim.
+    Claimed(Vec<crate::outbox::Entry>),
     /// An acknowledgement outside the range the vendor may acknowledge; nothing applied.
     AckOutOfRange(FeedMarks),
 }

@@ -9,6 +9,11 @@ pub struct Health {
     pub status: String,
     /// The default bundle, `name@version`.
     pub bundle: String,
+    /// The store's backend: `redb` (embedded).
+    pub store: String,
+    /// This gateway process's id (a UUID v7, new at each start): the writer id of its audit
+    /// chain and of its delivery claims.
+    pub gateway: String,
 }
 
 /// `GET /v1/records?kind=...`.

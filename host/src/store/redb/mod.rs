@@ -39,9 +39,10 @@ struct Job {
 
 /// An open database without the store's writer: shared with a running [`Store`] (see
 /// [`Store::db`]) for the registry's and the tokens' transactions, or opened by a command
-/// while the gateway is stopped ([`Store::open_stopped`]). Cheap to clone.
+/// while the gateway is stopped ([`Store::open_stopped`]). Its audit entries go to the
+/// chain of the process's writer id. Cheap to clone.
 #[derive(Clone)]
-pub struct Db(Arc<Database>);
+pub struct Db(Arc<Database>, Arc<str>);
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +54,20 @@ impl Db {
     /// The redb database itself, for the backup's snapshot of every table.
     pub(crate) fn raw(&self) -> &Arc<Database> {
         &self.0
+    }
+
+    /// The writer id under which this process's audit entries are chained.
+    pub fn writer(&self) -> &str {
+        &self.1
+    }
+
+    /// Appends `entry` to the audit log in `txn`, on this process's chain.
+    pub(crate) fn append_audit(
+        &self,
+        txn: &redb::WriteTransaction,
+        entry: AuditEntry,
+    ) -> Result<u64> {
+        audit::append(txn, &self.1, entry)
     }
 
     /// The policy registry kept in this database.
@@ -86,6 +101,7 @@ impl Snapshot {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    id: Arc<str>,
     jobs: mpsc::Sender<Job>,
     writer: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
@@ -154,18 +170,28 @@ impl Store {
             txn.open_table(tables::OUTBOX_BY_RECORD)?;
             txn.open_table(tables::RECIPIENTS)?;
             txn.open_table(tables::TOKENS)?;
+            txn.open_table(tables::OUTBOX_CLAIMS)?;
             backfill_tenant_records(&txn)?;
+        }
+        let id = writer_id();
+        let released = writer::release_claims(&txn, &id)?;
+        if released > 0 {
+            tracing::info!(
+                deliveries = released,
+                "released the delivery claims of the gateway that ran before"
+            );
         }
         txn.commit()?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(4096);
-        let writer_db = db.clone();
+        let (writer_db, writer_id) = (db.clone(), id.clone());
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
-            .spawn(move || writer::run(&writer_db, rx, &metrics))
+            .spawn(move || writer::run(&writer_db, &writer_id, rx, &metrics))
             .context("starting the store writer")?;
         Ok(Self {
             db,
+            id,
             jobs: tx,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
         })
@@ -185,7 +211,7 @@ impl Store {
         let in_use = || format!("{} is in use: {in_use}", tables::FILE);
         let backend = redb::backends::FileBackend::new(file).with_context(in_use)?;
         match Database::builder().create_with_backend(backend) {
-            Ok(db) => Ok(Db(Arc::new(db))),
+            Ok(db) => Ok(Db(Arc::new(db), writer_id())),
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(anyhow::anyhow!(in_use())),
             Err(e) => Err(e).with_context(|| format!("opening the redb database {}", tables::FILE)),
         }
@@ -212,7 +238,12 @@ impl Store {
     /// The database, for the registry's and the tokens' transactions (redb serializes them
     /// with the writer's).
     pub fn db(&self) -> Db {
-        Db(self.db.clone())
+        Db(self.db.clone(), self.id.clone())
+    }
+
+    /// This process's writer id: its audit chain, and the owner of its delivery claims.
+    pub fn writer(&self) -> &str {
+        &self.id
     }
 
     /// The standing requests of the subject with digest `subject`.
@@ -383,7 +414,9 @@ impl Store {
 
     /// Stops the writer after the queued writes, and waits for it.
     pub fn close(self) {
-        let Self { db, jobs, writer } = self;
+        let Self {
+            db, jobs, writer, ..
+        } = self;
         drop(jobs);
         drop(db);
         let handle = writer.lock().map(|mut h| h.take()).unwrap_or(None);
@@ -394,6 +427,12 @@ impl Store {
             }
         }
     }
+}
+
+/// A new writer id (a UUID v7): each process that opens the database writes its audit
+/// entries on a chain of its own.
+fn writer_id() -> Arc<str> {
+    uuid::Uuid::now_v7().to_string().into()
 }
 
 /// Fills `tenant_records` from `records` when it is empty and `records` is not: a database

@@ -10,7 +10,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::Deserialize;
 
 use super::Db;
-use super::audit;
+
 use super::tables::{ACTIVATIONS, BUNDLES, COMPONENTS, NOTICES, PLUGINS};
 use crate::bundle::package::{Components, Package};
 use crate::registry::{Activation, BundleEntry, Notice, PluginInfo, Put, View};
@@ -50,7 +50,7 @@ impl Registry {
                 plugins.insert(info.digest.as_str(), codec::encode(info)?.as_slice())?;
                 txn.open_table(COMPONENTS)?
                     .insert(info.digest.as_str(), bytes)?;
-                audit::append(&txn, entry)?;
+                self.db.append_audit(&txn, entry)?;
                 Put::Created
             }
         };
@@ -104,7 +104,7 @@ impl Registry {
                 Some(e) => Put::Conflict { existing: e.digest },
                 None => {
                     bundles.insert(bundle.id.as_str(), codec::encode(bundle)?.as_slice())?;
-                    audit::append(&txn, entry)?;
+                    self.db.append_audit(&txn, entry)?;
                     Put::Created
                 }
             }
@@ -149,7 +149,7 @@ impl Registry {
                 notice.seq = notices.last()?.map_or(1, |(k, _)| k.value() + 1);
                 notices.insert(notice.seq, codec::encode(&notice)?.as_slice())?;
             }
-            audit::append(&txn, entry)?;
+            self.db.append_audit(&txn, entry)?;
         }
         txn.commit()?;
         if let Some(tenant) = activation.tenant.clone() {
@@ -259,7 +259,7 @@ impl Registry {
     /// Appends an audit entry on its own.
     pub fn audit(&self, entry: AuditEntry) -> Result<()> {
         let txn = self.db.raw().begin_write()?;
-        audit::append(&txn, entry)?;
+        self.db.append_audit(&txn, entry)?;
         txn.commit()?;
         Ok(())
     }

@@ -49,9 +49,15 @@ pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// Idempotency key -> outbox sequence number.
 pub const OUTBOX_KEYS: TableDefinition<&str, u64> = TableDefinition::new("outbox_keys");
 
-/// `(next attempt due, ms; sequence number)` -> (): the pushed deliveries waiting, in due
-/// order.
+/// `(when claimable, ms; sequence number)` -> (): the pushed deliveries waiting, in due
+/// order (the next attempt's due time, or the end of a worker's lease: see
+/// [`crate::outbox::due_at`]).
 pub const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
+
+/// Sequence number -> (): the deliveries a delivery worker has claimed (see
+/// [`crate::outbox::Claim`]). A redb database has one gateway at a time, so whatever is here
+/// when it opens was held by a process that is gone, and is released.
+pub const OUTBOX_CLAIMS: TableDefinition<u64, ()> = TableDefinition::new("outbox_claims");
 
 /// Sequence number -> (): every pending delivery (pushed or pulled), oldest first.
 pub const OUTBOX_OPEN: TableDefinition<u64, ()> = TableDefinition::new("outbox_open");

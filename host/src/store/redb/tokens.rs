@@ -5,8 +5,8 @@ use crate::store::redb::codec;
 use anyhow::{Context as _, Result};
 use redb::{ReadableDatabase as _, ReadableTable as _};
 
+use super::Db;
 use super::tables::TOKENS;
-use super::{Db, audit};
 use crate::auth::TokenRecord;
 use crate::store::AuditEntry;
 
@@ -38,7 +38,7 @@ impl Db {
         let txn = self.raw().begin_write()?;
         txn.open_table(TOKENS)?
             .insert(hash, codec::encode(record)?.as_slice())?;
-        audit::append(&txn, entry)?;
+        self.append_audit(&txn, entry)?;
         txn.commit()?;
         Ok(())
     }
@@ -78,7 +78,7 @@ impl Db {
             return Ok(None);
         };
         if changed {
-            audit::append(&txn, entry(&record))?;
+            self.append_audit(&txn, entry(&record))?;
             txn.commit()?;
         }
         Ok(Some(record))

@@ -73,6 +73,7 @@ pub(crate) fn each_table(v: &mut impl Visit) -> Result<()> {
     v.table(tables::OUTBOX_KEYS)?;
     v.table(tables::OUTBOX_DUE)?;
     v.table(tables::OUTBOX_OPEN)?;
+    v.table(tables::OUTBOX_CLAIMS)?;
     v.table(tables::OUTBOX_BY_RECORD)?;
     v.table(tables::FEED)?;
     v.table(tables::RECIPIENTS)?;

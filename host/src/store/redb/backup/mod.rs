@@ -46,7 +46,8 @@ pub struct Summary {
     pub rows: u64,
     /// Entries of the audit log.
     pub audit_entries: u64,
-    /// The head of the audit hash chain (`sha256:<hex>` of the last entry), if any.
+    /// The link of the last audit entry (`sha256:<hex>` of its bytes), if any: the head of
+    /// the chain it belongs to.
     pub audit_head: Option<String>,
 }
 
@@ -62,12 +63,12 @@ impl Summary {
     }
 
     /// Counts a row of table `name`.
-    fn note(&mut self, name: &str, key: &[u8], value: &[u8]) {
+    fn note(&mut self, name: &str, value: &[u8]) {
         self.rows += 1;
         if name == tables::AUDIT.name() {
             self.audit_entries += 1;
-        } else if name == tables::META.name() && key == audit::HEAD.as_bytes() {
-            self.audit_head = Some(String::from_utf8_lossy(value).into_owned());
+            // Rows come in key order: the last one seen is the last entry.
+            self.audit_head = Some(crate::store::audit::link(value));
         }
     }
 }
@@ -157,7 +158,7 @@ pub fn dump_txn(txn: &ReadTransaction, created_at: i64, out: &mut impl Write) ->
                 self.out.write_all(&len.to_le_bytes())?;
                 self.out.write_all(item)?;
             }
-            self.summary.note(name, key, value);
+            self.summary.note(name, value);
             self.written += 1;
             Ok(())
         }
@@ -389,7 +390,7 @@ impl<R: Read> SnapshotReader<R> {
             );
             self.format = Some(format);
         }
-        self.summary.note(name, &self.key, &self.value);
+        self.summary.note(name, &self.value);
         Ok(Some((&self.key, &self.value)))
     }
 }

@@ -14,8 +14,9 @@ use redb::{
 use super::*;
 use crate::backup::envelope::{HEADER, KEY_ID};
 use crate::backup::*;
+use crate::store::redb::Store;
 use crate::store::redb::audit;
-use crate::store::{AuditEntry, Op, Store, tables};
+use crate::store::{AuditEntry, Op, tables};
 
 fn key() -> BackupKey {
     BackupKey::generate().unwrap()
@@ -127,7 +128,9 @@ async fn a_backup_restores_the_same_database() {
     // 5 audit entries, meta (format, head), 2 records, 2 + 1 index pairs, 2 expiries,
     // 1 due, 1 key, 1 component.
     assert_eq!(summary.rows, 5 + 2 + 2 + 3 + 2 + 1 + 1 + 1);
-    let head = store.meta(audit::HEAD).unwrap();
+    let head = store
+        .meta(&crate::store::audit::head_key(store.writer()))
+        .unwrap();
     assert!(head.as_deref().unwrap().starts_with("sha256:"));
     assert_eq!(summary.audit_head, head);
     store.close();

@@ -31,7 +31,8 @@ impl<'t> Writer<'t> {
             self.outbox_open.insert(entry.seq, ())?;
         }
         if outbox::is_queued(&entry) {
-            self.outbox_due.insert((entry.next_at, entry.seq), ())?;
+            self.outbox_due
+                .insert((outbox::due_at(&entry), entry.seq), ())?;
         }
         if entry.state == State::Refused {
             self.append(delivery_audit(
@@ -71,10 +72,19 @@ impl<'t> Writer<'t> {
         self.outbox
             .insert(new.seq, codec::encode(new)?.as_slice())?;
         if outbox::is_queued(old) {
-            self.outbox_due.remove((old.next_at, old.seq))?;
+            self.outbox_due.remove((outbox::due_at(old), old.seq))?;
         }
         if outbox::is_queued(new) {
-            self.outbox_due.insert((new.next_at, new.seq), ())?;
+            self.outbox_due.insert((outbox::due_at(new), new.seq), ())?;
+        }
+        match (&old.claim, &new.claim) {
+            (None, Some(_)) => {
+                self.outbox_claims.insert(new.seq, ())?;
+            }
+            (Some(_), None) => {
+                self.outbox_claims.remove(old.seq)?;
+            }
+            _ => {}
         }
         if old.state == State::Pending && new.state != State::Pending {
             self.outbox_open.remove(old.seq)?;
@@ -113,7 +123,18 @@ impl<'t> Writer<'t> {
 
     pub(super) fn outbox_op(&mut self, op: OutboxOp) -> anyhow::Result<OpResult> {
         match op {
+            OutboxOp::Claim {
+                by,
+                now,
+                lease_ms,
+                limit,
+                per_vendor,
+                room,
+            } => self
+                .claim(&by, now, lease_ms, limit, per_vendor, room)
+                .map(OpResult::Claimed),
             OutboxOp::Attempted {
+                by,
                 id,
                 attempt,
                 now,
@@ -122,6 +143,9 @@ impl<'t> Writer<'t> {
                 let Some(old) = self.by_key(&id)? else {
                     return Ok(OpResult::NotFound);
                 };
+                if outbox::is_stale(&old, &by, &attempt) {
+                    return Ok(OpResult::Delivery(Box::new(old)));
+                }
                 let new = outbox::attempted(&old, &attempt, now, &retry);
                 self.save(&old, &new, None)?;
                 Ok(OpResult::Delivery(Box::new(new)))
@@ -189,6 +213,74 @@ impl<'t> Writer<'t> {
                 self.cancel_deliveries(&record, now).map(OpResult::Done)
             }
         }
+    }
+
+    /// Claims due deliveries for worker `by` (see [`OutboxOp::Claim`]); looks at no more
+    /// than [`CLAIM_SCAN`] entries of the due index.
+    fn claim(
+        &mut self,
+        by: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+        per_vendor: usize,
+        room: Vec<(String, usize)>,
+    ) -> anyhow::Result<Vec<Entry>> {
+        let mut room: std::collections::HashMap<String, usize> = room.into_iter().collect();
+        let mut due = Vec::new();
+        for item in self
+            .outbox_due
+            .range(..(now.saturating_add(1), 0))?
+            .take(CLAIM_SCAN)
+        {
+            due.push(item?.0.value().1);
+        }
+        let mut claimed = Vec::new();
+        for seq in due {
+            if claimed.len() >= limit {
+                break;
+            }
+            let Some(old) = self.delivery(seq)? else {
+                continue;
+            };
+            let left = room.entry(old.vendor.clone()).or_insert(per_vendor);
+            if *left == 0 {
+                continue;
+            }
+            let Some(new) = outbox::claimed(&old, by, now, lease_ms) else {
+                continue;
+            };
+            *left -= 1;
+            self.save(&old, &new, None)?;
+            claimed.push(new);
+        }
+        Ok(claimed)
+    }
+
+    /// Releases every claim: the workers that held them are gone (called when the database
+    /// opens; a redb database has one gateway at a time). Returns how many.
+    pub(crate) fn release_claims(&mut self) -> anyhow::Result<u64> {
+        let mut seqs = Vec::new();
+        for item in self.outbox_claims.iter()? {
+            seqs.push(item?.0.value());
+        }
+        let mut n = 0;
+        for seq in seqs {
+            match self.delivery(seq)? {
+                Some(old) if old.claim.is_some() => {
+                    let new = Entry {
+                        claim: None,
+                        ..old.clone()
+                    };
+                    self.save(&old, &new, None)?;
+                    n += 1;
+                }
+                _ => {
+                    self.outbox_claims.remove(seq)?;
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Cancels the pending deliveries of record `id` (it is being deleted: nothing of it
@@ -266,6 +358,10 @@ impl<'t> Writer<'t> {
     }
 }
 
+/// Most entries of the due index one claim looks at (deliveries of vendors with no room
+/// left are passed over).
+const CLAIM_SCAN: usize = 4096;
+
 /// The audit entry of a delivery's change of state.
 pub(super) fn delivery_audit(event: &str, e: &Entry, at: i64, actor: Option<&str>) -> AuditEntry {
     AuditEntry {
@@ -291,6 +387,7 @@ pub(super) fn delivery_audit(event: &str, e: &Entry, at: i64, actor: Option<&str
         purpose: None,
         actor: actor.map(str::to_string),
         prev: String::new(),
+        writer: String::new(),
         detail: Some(serde_json::json!({
             "delivery": e.id, "endpoint": e.endpoint, "attempts": e.attempts,
             "error": e.last_error,

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::Job;
 use super::tables::{
-    AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_DUE, OUTBOX_KEYS,
-    OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS, TENANT_RECORDS,
+    AUDIT, EXPIRIES, FEED, FIELDS, META, OUTBOX, OUTBOX_BY_RECORD, OUTBOX_CLAIMS, OUTBOX_DUE,
+    OUTBOX_KEYS, OUTBOX_OPEN, RECIPIENTS, RECORDS, SUBJECT_RIGHTS, SUBJECTS, TENANT_RECORDS,
 };
 use crate::metrics::Metrics;
 use crate::outbox::{self};
@@ -24,7 +24,7 @@ use crate::store::{AuditEntry, Op, OpResult, PutRecord, StoreError};
 /// Most writes in one transaction; more wait for the next one.
 const MAX_OPS: usize = 4096;
 
-pub(super) fn run(db: &Database, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
+pub(super) fn run(db: &Database, id: &str, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
     while let Some(first) = rx.blocking_recv() {
         let mut n = first.ops.len();
         let mut jobs = vec![first];
@@ -43,7 +43,7 @@ pub(super) fn run(db: &Database, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
             .flat_map(|j| &j.ops)
             .filter(|op| matches!(op, Op::Put { .. }))
             .count();
-        match commit(db, &mut jobs) {
+        match commit(db, id, &mut jobs) {
             Ok(results) => {
                 metrics.commit(n, records, started.elapsed());
                 for (job, result) in jobs.into_iter().zip(results) {
@@ -60,11 +60,11 @@ pub(super) fn run(db: &Database, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
     }
 }
 
-fn commit(db: &Database, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>> {
+fn commit(db: &Database, id: &str, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>> {
     let txn = db.begin_write()?;
     let mut results = Vec::with_capacity(jobs.len());
     {
-        let mut w = Writer::new(&txn)?;
+        let mut w = Writer::new(&txn, id)?;
         for job in jobs.iter_mut() {
             let mut out = Vec::with_capacity(job.ops.len());
             for op in job.ops.drain(..) {
@@ -76,6 +76,15 @@ fn commit(db: &Database, jobs: &mut [Job]) -> anyhow::Result<Vec<Vec<OpResult>>>
     }
     txn.commit()?;
     Ok(results)
+}
+
+/// Releases the delivery claims left by processes that are gone (see
+/// [`Writer::release_claims`]), in `txn`, as writer `id`.
+pub(super) fn release_claims(txn: &WriteTransaction, id: &str) -> anyhow::Result<u64> {
+    let mut w = Writer::new(txn, id)?;
+    let n = w.release_claims()?;
+    w.finish()?;
+    Ok(n)
 }
 
 struct Writer<'t> {
@@ -91,11 +100,14 @@ struct Writer<'t> {
     audit: redb::Table<'t, u64, &'static [u8]>,
     meta: redb::Table<'t, &'static str, &'static str>,
     next_seq: u64,
+    /// This process's writer id and the head of its audit chain.
+    id: &'t str,
     head: String,
     outbox: redb::Table<'t, u64, &'static [u8]>,
     outbox_keys: redb::Table<'t, &'static str, u64>,
     outbox_due: redb::Table<'t, (i64, u64), ()>,
     outbox_open: redb::Table<'t, u64, ()>,
+    outbox_claims: redb::Table<'t, u64, ()>,
     feed: redb::Table<'t, (&'static str, u64), ()>,
     by_record: redb::Table<'t, (&'static str, u64), ()>,
     rights: redb::Table<'t, &'static str, &'static [u8]>,
@@ -104,11 +116,11 @@ struct Writer<'t> {
 }
 
 impl<'t> Writer<'t> {
-    fn new(txn: &'t WriteTransaction) -> anyhow::Result<Self> {
+    fn new(txn: &'t WriteTransaction, id: &'t str) -> anyhow::Result<Self> {
         let audit = txn.open_table(AUDIT)?;
         let next_seq = audit.last()?.map_or(1, |(k, _)| k.value() + 1);
         let meta = txn.open_table(META)?;
-        let head = super::audit::head(&audit, &meta)?;
+        let head = super::audit::head(&audit, &meta, id)?;
         let outbox = txn.open_table(OUTBOX)?;
         let next_delivery = outbox.last()?.map_or(1, |(k, _)| k.value() + 1);
         Ok(Self {
@@ -116,6 +128,7 @@ impl<'t> Writer<'t> {
             outbox_keys: txn.open_table(OUTBOX_KEYS)?,
             outbox_due: txn.open_table(OUTBOX_DUE)?,
             outbox_open: txn.open_table(OUTBOX_OPEN)?,
+            outbox_claims: txn.open_table(OUTBOX_CLAIMS)?,
             feed: txn.open_table(FEED)?,
             by_record: txn.open_table(OUTBOX_BY_RECORD)?,
             rights: txn.open_table(SUBJECT_RIGHTS)?,
@@ -129,6 +142,7 @@ impl<'t> Writer<'t> {
             audit,
             meta,
             next_seq,
+            id,
             head,
         })
     }
@@ -144,6 +158,7 @@ impl<'t> Writer<'t> {
         let seq = self.next_seq;
         entry.seq = seq;
         entry.prev = std::mem::take(&mut self.head);
+        entry.writer = self.id.to_string();
         let bytes = codec::encode(&entry)?;
         self.audit.insert(seq, bytes.as_slice())?;
         self.head = crate::store::audit::link(&bytes);
@@ -153,7 +168,12 @@ impl<'t> Writer<'t> {
 
     /// Records the head of the audit chain; called once, before the commit.
     fn finish(&mut self) -> anyhow::Result<()> {
-        self.meta.insert(super::audit::HEAD, self.head.as_str())?;
+        if self.head.is_empty() {
+            // Nothing appended by a writer that has no chain yet.
+            return Ok(());
+        }
+        let key = crate::store::audit::head_key(self.id);
+        self.meta.insert(key.as_str(), self.head.as_str())?;
         Ok(())
     }
 
