@@ -28,12 +28,9 @@ struct Config {
     fields: Vec<String>,
 }
 
-fn default_clause() -> String {
-    "2.2.2".into()
-}
-
-fn default_fields() -> Vec<String> {
-    vec!["/mac".into()]
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "2.2.2".into();
+    default_fields: Vec<String> = vec!["/mac".into()];
 }
 
 impl Config {

@@ -252,6 +252,26 @@ macro_rules! export_plugin {
     };
 }
 
+/// Functions that give configuration keys their defaults, for `#[serde(default = "...")]`:
+/// each `name: Type = value;` is a `fn name() -> Type` that returns `value`.
+///
+/// ```ignore
+/// sluice_plugin_sdk::config_defaults! {
+///     default_clause: String = "2.2.2".into();
+///     default_fields: Vec<String> = vec!["/mac".into()];
+/// }
+/// ```
+#[macro_export]
+macro_rules! config_defaults {
+    ($($name:ident: $ty:ty = $value:expr;)*) => {
+        $(
+            fn $name() -> $ty {
+                $value
+            }
+        )*
+    };
+}
+
 /// Exports `Plugin`, a redaction or retention plugin (see [`export_plugin!`]) whose
 /// configuration is `$config`, parsed once per instance ([`config`]), whose `check-config`
 /// lists the configuration's `problems`, and whose answer to a record is
