@@ -58,16 +58,10 @@ struct Config {
     remove_fields: Vec<String>,
 }
 
-fn default_clause() -> String {
-    "2.1.2".into()
-}
-
-fn default_marker() -> String {
-    card::MARKER.into()
-}
-
-fn default_remove_fields() -> Vec<String> {
-    [
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "2.1.2".into();
+    default_marker: String = card::MARKER.into();
+    default_remove_fields: Vec<String> = [
         "card_number",
         "pan",
         "cvv",
@@ -77,7 +71,7 @@ fn default_remove_fields() -> Vec<String> {
         "card_expiry",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
 }
 
 impl Config {

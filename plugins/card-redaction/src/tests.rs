@@ -17,6 +17,13 @@ fn redact(config: Json, fields: Json) -> Vec<Edit> {
     Plugin::redact(context(&config, NOW), record("contact", &fields, NOW)).unwrap()
 }
 
+/// Asserts that a record of `fields` gets no edits under `config`.
+#[track_caller]
+fn assert_left_alone(config: Json, fields: Json) {
+    let edits = redact(config, fields);
+    assert!(edits.is_empty(), "{edits:?}");
+}
+
 fn removed(edits: &[Edit]) -> Vec<&str> {
     edits
         .iter()
@@ -69,11 +76,10 @@ fn the_clause_and_marker_are_configurable() {
 
 #[test]
 fn text_without_card_numbers_is_left_alone() {
-    let edits = redact(
+    assert_left_alone(
         json!({}),
         json!({ "phone": "+44 1484 840048", "order_ref": "ORD-2024-000123", "n": 4111 }),
     );
-    assert!(edits.is_empty());
 }
 
 // ---- Fields named for card data. ----
@@ -189,11 +195,10 @@ fn escaped_keys_keep_their_escaping_in_the_removed_path() {
 
 #[test]
 fn array_indices_and_unrelated_names_are_not_removed() {
-    let edits = redact(
+    assert_left_alone(
         json!({ "remove_fields": ["card_number"] }),
         json!({ "panel": "x", "span": "y", "card_numbers_seen": 2, "list": ["a", "b"] }),
     );
-    assert!(edits.is_empty());
 }
 
 #[test]
@@ -211,8 +216,7 @@ fn remove_fields_replaces_the_default_list() {
 
 #[test]
 fn an_empty_remove_list_only_redacts() {
-    let edits = redact(json!({ "remove_fields": [] }), json!({ "cvv": "123" }));
-    assert!(edits.is_empty());
+    assert_left_alone(json!({ "remove_fields": [] }), json!({ "cvv": "123" }));
 }
 
 // ---- Configuration. ----
@@ -332,7 +336,7 @@ fn number_removals_come_after_named_removals_and_before_redactions() {
 
 #[test]
 fn integers_that_are_not_card_numbers_are_left_alone() {
-    let edits = redact(
+    assert_left_alone(
         json!({}),
         json!({
             "luhn_fails": 4_111_111_111_111_112_i64,
@@ -344,7 +348,6 @@ fn integers_that_are_not_card_numbers_are_left_alone() {
             "min": i64::MIN,
         }),
     );
-    assert!(edits.is_empty(), "{edits:?}");
 }
 
 // ---- Card numbers in keys. ----
@@ -412,7 +415,7 @@ fn the_first_matching_segment_wins_between_names_and_card_numbers() {
 
 #[test]
 fn keys_with_other_numbers_are_kept() {
-    let edits = redact(
+    assert_left_alone(
         json!({}),
         json!({
             "2026-11-25T09:30:00Z": "a",
@@ -423,7 +426,6 @@ fn keys_with_other_numbers_are_kept() {
             "4111111111111112": "f",
         }),
     );
-    assert!(edits.is_empty(), "{edits:?}");
 }
 
 // ---- Card numbers in Unicode notations, in nested text. ----

@@ -55,22 +55,12 @@ struct Config {
     age_fields: Vec<String>,
 }
 
-fn default_clause() -> String {
-    "6".into()
-}
-
-fn default_min_age() -> u32 {
-    16
-}
-
-fn default_date_of_birth_fields() -> Vec<String> {
-    ["date_of_birth", "dob", "birth_date", "birthdate"]
-        .map(String::from)
-        .to_vec()
-}
-
-fn default_age_fields() -> Vec<String> {
-    vec!["age".into()]
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "6".into();
+    default_min_age: u32 = 16;
+    default_date_of_birth_fields: Vec<String> =
+        ["date_of_birth", "dob", "birth_date", "birthdate"].map(String::from).to_vec();
+    default_age_fields: Vec<String> = vec!["age".into()];
 }
 
 impl Config {

@@ -39,20 +39,11 @@ sluice_plugin_sdk::with_injected_keys! {
 /// ProVu's courier projection (clause 2.2.1), the default of `paths`.
 pub const PROVU_COURIER_PATHS: &[&str] = &["/name", "/company", "/address", "/phone", "/email"];
 
-fn default_paths() -> Vec<String> {
-    PROVU_COURIER_PATHS.iter().map(|&p| p.into()).collect()
-}
-
-fn default_ready_field() -> String {
-    "/ready_to_ship".into()
-}
-
-fn default_kind() -> String {
-    "delivery".into()
-}
-
-fn default_clause() -> String {
-    "2.2.1".into()
+sluice_plugin_sdk::config_defaults! {
+    default_paths: Vec<String> = PROVU_COURIER_PATHS.iter().map(|&p| p.into()).collect();
+    default_ready_field: String = "/ready_to_ship".into();
+    default_kind: String = "delivery".into();
+    default_clause: String = "2.2.1".into();
 }
 
 impl Config {

@@ -54,18 +54,19 @@ fn run(cfg: &Config, kind: &str, fields: &Value) -> Result<Option<Flat>, String>
     forward(cfg, kind, &leaves).map(|d| d.map(flat))
 }
 
+/// What the default configuration sends for a delivery to `courier` whose ready-to-ship
+/// marker is `ready`.
+fn send(courier: &str, ready: Value) -> Result<Option<Flat>, String> {
+    run(&config(json!({})), "delivery", &delivery(courier, ready))
+}
+
 fn paths(payload: &[(String, Value)]) -> Vec<&str> {
     payload.iter().map(|(p, _)| p.as_str()).collect()
 }
 
 #[test]
 fn sends_the_couriers_projection_once_the_order_is_ready_to_ship() {
-    let out = run(
-        &config(json!({})),
-        "delivery",
-        &delivery("dpd", json!(true)),
-    )
-    .unwrap();
+    let out = send("dpd", json!(true)).unwrap();
     assert_eq!(
         out,
         Some((
@@ -137,12 +138,7 @@ fn sends_nothing_until_the_order_is_ready_to_ship() {
 #[test]
 fn refuses_a_ready_to_ship_marker_that_is_not_a_boolean() {
     for ready in [json!("yes"), json!(1), json!({ "at": "now" })] {
-        let err = run(
-            &config(json!({})),
-            "delivery",
-            &delivery("dpd", ready.clone()),
-        )
-        .unwrap_err();
+        let err = send("dpd", ready.clone()).unwrap_err();
         assert_eq!(
             err,
             "`/ready_to_ship` of a `delivery` record must be a boolean (true when it is ready to \
@@ -197,12 +193,7 @@ fn refuses_a_courier_not_in_the_register() {
 #[test]
 fn refuses_a_subprocessor_that_is_not_a_courier() {
     for vendor in ["yealink", "creditsafe"] {
-        let err = run(
-            &config(json!({})),
-            "delivery",
-            &delivery(vendor, json!(true)),
-        )
-        .unwrap_err();
+        let err = send(vendor, json!(true)).unwrap_err();
         assert_eq!(
             err,
             format!("`{vendor}` is not a courier of the subprocessor register (clause 3.2.1)")
@@ -212,24 +203,13 @@ fn refuses_a_subprocessor_that_is_not_a_courier() {
 
 #[test]
 fn refuses_a_courier_outside_the_eea_without_safeguards() {
-    let err = run(
-        &config(json!({})),
-        "delivery",
-        &delivery("ups", json!(true)),
-    )
-    .unwrap_err();
+    let err = send("ups", json!(true)).unwrap_err();
     assert!(err.contains("`ups`") && err.contains("3.1"), "{err}");
 }
 
 #[test]
 fn sends_to_a_courier_outside_the_eea_with_safeguards() {
-    let out = run(
-        &config(json!({})),
-        "delivery",
-        &delivery("fedex", json!(true)),
-    )
-    .unwrap()
-    .unwrap();
+    let out = send("fedex", json!(true)).unwrap().unwrap();
     assert_eq!((out.0.as_str(), out.1.as_str()), ("fedex", "courier"));
 }
 

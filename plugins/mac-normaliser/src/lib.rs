@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 use sluice_plugin_sdk::redaction::exports::sluice::policy::redact;
-use sluice_plugin_sdk::types::{Context, RecordData, Value};
+use sluice_plugin_sdk::types::{RecordData, Value};
 use sluice_rules::mac;
 
 #[derive(Deserialize)]
@@ -28,12 +28,9 @@ struct Config {
     fields: Vec<String>,
 }
 
-fn default_clause() -> String {
-    "2.2.2".into()
-}
-
-fn default_fields() -> Vec<String> {
-    vec!["/mac".into()]
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "2.2.2".into();
+    default_fields: Vec<String> = vec!["/mac".into()];
 }
 
 impl Config {
@@ -57,40 +54,33 @@ impl Config {
     }
 }
 
-struct Plugin;
-
-impl redact::Guest for Plugin {
-    fn check_config(config: String) -> Result<(), Vec<String>> {
-        sluice_plugin_sdk::check_config(&config, Config::problems)
-    }
-
-    fn redact(ctx: Context, record: RecordData) -> Result<Vec<redact::Edit>, String> {
-        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
-        let mut edits = Vec::new();
-        for (i, path) in cfg.fields.iter().enumerate() {
-            if cfg.fields[..i].contains(path) {
-                continue;
-            }
-            let Some(text) = sluice_plugin_sdk::text(&record.fields, path) else {
-                continue;
-            };
-            let Some(canonical) = mac::normalise(text) else {
-                continue;
-            };
-            if canonical != text {
-                edits.push(redact::Edit {
-                    path: path.clone(),
-                    change: redact::Change::Normalise(Value::Text(canonical)),
-                    clause: cfg.clause.clone(),
-                    reason: "MAC address stored in canonical form".into(),
-                });
-            }
+/// The edits that rewrite each configured field of `record` holding a MAC address in another
+/// form to its canonical form.
+fn edits(cfg: &Config, record: &RecordData) -> Result<Vec<redact::Edit>, String> {
+    let mut edits = Vec::new();
+    for (i, path) in cfg.fields.iter().enumerate() {
+        if cfg.fields[..i].contains(path) {
+            continue;
         }
-        Ok(edits)
+        let Some(text) = sluice_plugin_sdk::text(&record.fields, path) else {
+            continue;
+        };
+        let Some(canonical) = mac::normalise(text) else {
+            continue;
+        };
+        if canonical != text {
+            edits.push(redact::Edit {
+                path: path.clone(),
+                change: redact::Change::Normalise(Value::Text(canonical)),
+                clause: cfg.clause.clone(),
+                reason: "MAC address stored in canonical form".into(),
+            });
+        }
     }
+    Ok(edits)
 }
 
-sluice_plugin_sdk::export_plugin!(redaction: Plugin);
+sluice_plugin_sdk::export_config_rule!(redaction: Config, edits);
 
 #[cfg(test)]
 mod tests;

@@ -54,20 +54,11 @@ struct Config {
     enquiry_window_days: u32,
 }
 
-fn default_clause() -> String {
-    "2.1.4".into()
-}
-
-fn default_kind() -> String {
-    "marketing-subscription".into()
-}
-
-fn default_gdpr_cutoff() -> String {
-    "2018-05-25".into()
-}
-
-fn default_enquiry_window_days() -> u32 {
-    180
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "2.1.4".into();
+    default_kind: String = "marketing-subscription".into();
+    default_gdpr_cutoff: String = "2018-05-25".into();
+    default_enquiry_window_days: u32 = 180;
 }
 
 /// The cutoff date, if `text` is a plain `YYYY-MM-DD` date.

@@ -34,6 +34,37 @@ fn rejected(config: Json, fields: Json) -> (String, String) {
     (r.path.expect("a path"), r.reason)
 }
 
+/// Asserts that a subscriber of `basis` whose field `field` holds each of `times` is
+/// accepted on that basis.
+#[track_caller]
+fn assert_accepted_at(basis: &str, field: &str, times: &[&str]) {
+    for at in times {
+        let fields = json!({ "basis": basis, field: at });
+        assert_eq!(
+            accepted_basis(json!({}), fields),
+            format!("subscriber basis: {basis}"),
+            "{at}"
+        );
+    }
+}
+
+/// The reasons of the rejections of a subscriber of `basis` whose field `field` holds each of
+/// `times` (`None`: who has no such field), each rejection citing that field.
+#[track_caller]
+fn rejections_at(basis: &str, field: &str, times: &[Option<&str>]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for at in times {
+        let mut fields = json!({ "basis": basis });
+        if let Some(at) = at {
+            fields[field] = json!(at);
+        }
+        let (path, reason) = rejected(json!({}), fields);
+        assert_eq!(path, format!("/{field}"), "{at:?}");
+        reasons.push(reason);
+    }
+    reasons
+}
+
 #[test]
 fn other_kinds_are_accepted_without_notes() {
     let r = Plugin::admit(
@@ -95,37 +126,26 @@ fn an_existing_customer_is_accepted() {
 
 #[test]
 fn a_recent_enquiry_within_the_window_is_accepted() {
-    for at in [
+    let times = [
         "2026-06-04T12:00:00Z",
         "2026-06-14T12:00:00Z",
         "2025-12-16T12:00:00Z",
         "2025-12-16T13:00:00+01:00",
-    ] {
-        let fields = json!({ "basis": "recent-enquiry", "enquiry_at": at });
-        assert_eq!(
-            accepted_basis(json!({}), fields),
-            "subscriber basis: recent-enquiry",
-            "{at}"
-        );
-    }
+    ];
+    assert_accepted_at("recent-enquiry", "enquiry_at", &times);
 }
 
 #[test]
 fn an_enquiry_too_old_in_the_future_or_missing_is_rejected() {
-    for at in [
+    let times = [
         Some("2025-12-16T11:59:59Z"),
         Some("2020-01-01T00:00:00Z"),
         Some("2026-06-14T12:00:01Z"),
         Some("2026-06-14"),
         Some("soon"),
         None,
-    ] {
-        let mut fields = json!({ "basis": "recent-enquiry" });
-        if let Some(at) = at {
-            fields["enquiry_at"] = json!(at);
-        }
-        let (path, reason) = rejected(json!({}), fields);
-        assert_eq!(path, "/enquiry_at", "{at:?}");
+    ];
+    for reason in rejections_at("recent-enquiry", "enquiry_at", &times) {
         assert!(reason.contains("no more than 180 days ago"), "{reason}");
         assert!(!reason.contains("2025") && !reason.contains("2020"));
     }
@@ -143,37 +163,26 @@ fn the_enquiry_window_is_configurable() {
 
 #[test]
 fn a_pre_gdpr_subscriber_who_joined_before_the_cutoff_is_accepted() {
-    for joined in [
+    let times = [
         "2017-01-01T00:00:00Z",
         "2018-05-24T23:59:59Z",
         "2018-05-25T00:30:00+01:00",
         "2018-05-24",
-    ] {
-        let fields = json!({ "basis": "pre-gdpr-list", "joined_at": joined });
-        assert_eq!(
-            accepted_basis(json!({}), fields),
-            "subscriber basis: pre-gdpr-list",
-            "{joined}"
-        );
-    }
+    ];
+    assert_accepted_at("pre-gdpr-list", "joined_at", &times);
 }
 
 #[test]
 fn a_pre_gdpr_subscriber_who_joined_on_or_after_the_cutoff_is_rejected() {
-    for joined in [
+    let times = [
         Some("2018-05-25T00:00:00Z"),
         Some("2018-05-24T23:30:00-01:00"),
         Some("2018-05-25"),
         Some("2024-01-01T00:00:00Z"),
         Some("long ago"),
         None,
-    ] {
-        let mut fields = json!({ "basis": "pre-gdpr-list" });
-        if let Some(j) = joined {
-            fields["joined_at"] = json!(j);
-        }
-        let (path, reason) = rejected(json!({}), fields);
-        assert_eq!(path, "/joined_at", "{joined:?}");
+    ];
+    for reason in rejections_at("pre-gdpr-list", "joined_at", &times) {
         assert_eq!(
             reason,
             "only subscribers on the list before 25 May 2018 may be kept without fresh consent"

@@ -29,12 +29,9 @@ sluice_plugin_sdk::with_injected_keys! {
     }
 }
 
-fn default_kind() -> String {
-    "device-provisioning".into()
-}
-
-fn default_clause() -> String {
-    "2.2.2".into()
+sluice_plugin_sdk::config_defaults! {
+    default_kind: String = "device-provisioning".into();
+    default_clause: String = "2.2.2".into();
 }
 
 impl Config {

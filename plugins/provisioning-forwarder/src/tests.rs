@@ -64,18 +64,22 @@ fn run(cfg: &Config, kind: &str, fields: &Value) -> Result<Vec<Flat>, String> {
     forward(cfg, kind, &leaves).map(flat)
 }
 
+/// What the default configuration sends for a device of `vendor` provisioned by `host`.
+fn send(vendor: &str, host: &str) -> Result<Vec<Flat>, String> {
+    run(
+        &config(json!({})),
+        "device-provisioning",
+        &device(vendor, host),
+    )
+}
+
 fn paths(payload: &[(String, Value)]) -> Vec<&str> {
     payload.iter().map(|(p, _)| p.as_str()).collect()
 }
 
 #[test]
 fn sends_only_the_mac_address_to_the_vendors_redirection_server() {
-    let out = run(
-        &config(json!({})),
-        "device-provisioning",
-        &device("yealink", "own"),
-    )
-    .unwrap();
+    let out = send("yealink", "own").unwrap();
     assert_eq!(
         out,
         [(
@@ -96,12 +100,7 @@ fn sends_only_the_mac_address_to_the_vendors_redirection_server() {
 
 #[test]
 fn sends_sip_details_to_a_vendor_that_provisions_the_device_itself() {
-    let out = run(
-        &config(json!({})),
-        "device-provisioning",
-        &device("snom", "vendor"),
-    )
-    .unwrap();
+    let out = send("snom", "vendor").unwrap();
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].1, "redirection");
     let (vendor, endpoint, payload, clause, reason) = &out[1];
@@ -197,12 +196,7 @@ fn forwards_the_configured_kind_under_the_configured_clause() {
 #[test]
 fn refuses_a_vendor_that_is_not_a_manufacturer_of_the_register() {
     for vendor in ["dpd", "creditsafe", "acme"] {
-        let err = run(
-            &config(json!({})),
-            "device-provisioning",
-            &device(vendor, "vendor"),
-        )
-        .unwrap_err();
+        let err = send(vendor, "vendor").unwrap_err();
         assert_eq!(
             err,
             format!("vendor `{vendor}` is not a manufacturer of the subprocessor register")
@@ -212,12 +206,7 @@ fn refuses_a_vendor_that_is_not_a_manufacturer_of_the_register() {
 
 #[test]
 fn refuses_a_vendor_outside_the_eea_without_safeguards() {
-    let err = run(
-        &config(json!({})),
-        "device-provisioning",
-        &device("polycom", "own"),
-    )
-    .unwrap_err();
+    let err = send("polycom", "own").unwrap_err();
     assert!(err.contains("`polycom`") && err.contains("3.1"), "{err}");
 }
 

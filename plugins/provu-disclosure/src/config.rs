@@ -19,10 +19,9 @@ sluice_plugin_sdk::with_injected_keys! {
     }
 }
 
-fn default_marketing_purposes() -> Vec<String> {
-    ["email-marketing", "telephone-marketing", "direct-marketing"]
-        .map(String::from)
-        .to_vec()
+sluice_plugin_sdk::config_defaults! {
+    default_marketing_purposes: Vec<String> =
+        ["email-marketing", "telephone-marketing", "direct-marketing"].map(String::from).to_vec();
 }
 
 impl Config {

@@ -136,6 +136,26 @@ fn refuse(clause: &'static str, reason: String, path: Option<&'static str>) -> D
     })
 }
 
+/// `Ok` when `record` names the subprocessor `id` at `field`; else the refusal, under
+/// `clause` and about `field`, that the record is another's (`reason`).
+fn named_at<F: FieldView>(
+    record: &Record<'_, F>,
+    field: &'static str,
+    id: &str,
+    clause: &'static str,
+    reason: &str,
+) -> Result<(), Refusal> {
+    if record.text(field) == Some(id) {
+        Ok(())
+    } else {
+        Err(Refusal {
+            clause,
+            reason: reason.into(),
+            path: Some(field),
+        })
+    }
+}
+
 /// Decides what `audience` may see of `record`.
 pub fn disclose<F: FieldView>(
     cfg: &Config,
@@ -218,23 +238,14 @@ fn internal_use<F: FieldView>(record: &Record<'_, F>, purpose: &str) -> Decision
                 )
             }
         }
-        ("contact", "telephone-marketing") => {
-            if record.is_set("/telephone_opt_out_at") {
-                refuse(
-                    "2.1.5",
-                    "the contact has opted out of telephone marketing".into(),
-                    Some("/telephone_opt_out_at"),
-                )
-            } else {
-                permit(
-                    WHOLE,
-                    "2.1.5",
-                    "telephone marketing to a contact who has not opted out rests on legitimate \
-                     interest"
-                        .into(),
-                )
-            }
-        }
+        ("contact", "telephone-marketing") => unless_opted_out(
+            record,
+            "/telephone_opt_out_at",
+            "2.1.5",
+            "the contact has opted out of telephone marketing",
+            "telephone marketing to a contact who has not opted out rests on legitimate interest"
+                .into(),
+        ),
         ("marketing-subscription", "telephone-marketing") => subscriber(record, purpose),
         (_, "telephone-marketing") => refuse(
             "2.1.5",
@@ -256,21 +267,31 @@ fn internal_use<F: FieldView>(record: &Record<'_, F>, purpose: &str) -> Decision
     }
 }
 
+/// The whole record, under `clause`, for `reason`; refused, under `clause` and about `field`,
+/// when `field` records an opt-out (`opted_out` says of what).
+fn unless_opted_out<F: FieldView>(
+    record: &Record<'_, F>,
+    field: &'static str,
+    clause: &'static str,
+    opted_out: &str,
+    reason: String,
+) -> Decision {
+    if record.is_set(field) {
+        refuse(clause, opted_out.into(), Some(field))
+    } else {
+        permit(WHOLE, clause, reason)
+    }
+}
+
 /// Marketing to a subscriber (clause 2.1.4), unless they opted out.
 fn subscriber<F: FieldView>(record: &Record<'_, F>, purpose: &str) -> Decision {
-    if record.is_set("/opted_out_at") {
-        refuse(
-            "2.1.4",
-            "the subscriber has opted out of marketing".into(),
-            Some("/opted_out_at"),
-        )
-    } else {
-        permit(
-            WHOLE,
-            "2.1.4",
-            format!("`{purpose}` to a subscriber who has not opted out"),
-        )
-    }
+    unless_opted_out(
+        record,
+        "/opted_out_at",
+        "2.1.4",
+        "the subscriber has opted out of marketing",
+        format!("`{purpose}` to a subscriber who has not opted out"),
+    )
 }
 
 /// Reads by a subprocessor of the register (clauses 2.2, 2.3.1, 3, 3.1, 3.2).
@@ -352,13 +373,13 @@ fn courier<F: FieldView>(record: &Record<'_, F>, id: &str, purpose: &str) -> Dec
             None,
         );
     }
-    if record.text("/courier") != Some(id) {
-        return refuse(
-            "2.2.1",
-            "this delivery is for another courier".into(),
-            Some("/courier"),
-        );
-    }
+    named_at(
+        record,
+        "/courier",
+        id,
+        "2.2.1",
+        "this delivery is for another courier",
+    )?;
     if !COURIER_PURPOSES.contains(&purpose) {
         return refuse(
             "2.2.1",
@@ -388,13 +409,13 @@ fn manufacturer<F: FieldView>(record: &Record<'_, F>, id: &str, purpose: &str) -
             None,
         );
     }
-    if record.text("/vendor") != Some(id) {
-        return refuse(
-            "2.2.2",
-            "this device is another vendor's".into(),
-            Some("/vendor"),
-        );
-    }
+    named_at(
+        record,
+        "/vendor",
+        id,
+        "2.2.2",
+        "this device is another vendor's",
+    )?;
     match purpose {
         "redirection" => permit(
             REDIRECTION_PATHS,

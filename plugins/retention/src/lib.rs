@@ -16,7 +16,7 @@
 use serde::Deserialize;
 use sluice_plugin_sdk::pointer;
 use sluice_plugin_sdk::retention::exports::sluice::policy::retain;
-use sluice_plugin_sdk::types::{Context, RecordData, Value};
+use sluice_plugin_sdk::types::{RecordData, Value};
 
 const DAY: i64 = 86_400;
 
@@ -97,49 +97,41 @@ impl Rule {
     }
 }
 
-struct Plugin;
-
-impl retain::Guest for Plugin {
-    fn check_config(config: String) -> Result<(), Vec<String>> {
-        sluice_plugin_sdk::check_config(&config, Config::problems)
-    }
-
-    fn schedule(ctx: Context, record: RecordData) -> Result<Vec<retain::Expiry>, String> {
-        let cfg = sluice_plugin_sdk::config::<Config>(&ctx.config)?;
-        let mut expiries = Vec::new();
-        for rule in cfg.rules.iter().filter(|r| r.kind == record.kind) {
-            let start = match sluice_plugin_sdk::field(&record.fields, &rule.after) {
-                None | Some(Value::Null) => continue,
-                Some(Value::Text(t)) => sluice_plugin_sdk::parse_rfc3339(t)
-                    .ok_or_else(|| format!("`{}` is not an RFC 3339 timestamp", rule.after))?,
-                Some(_) => return Err(format!("`{}` is not an RFC 3339 timestamp", rule.after)),
-            };
-            let due = start.saturating_add(i64::from(rule.days) * DAY);
-            if rule.record {
+/// The expiries of `record` under the rules of its kind.
+fn schedule(cfg: &Config, record: &RecordData) -> Result<Vec<retain::Expiry>, String> {
+    let mut expiries = Vec::new();
+    for rule in cfg.rules.iter().filter(|r| r.kind == record.kind) {
+        let start = match sluice_plugin_sdk::field(&record.fields, &rule.after) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Text(t)) => sluice_plugin_sdk::parse_rfc3339(t)
+                .ok_or_else(|| format!("`{}` is not an RFC 3339 timestamp", rule.after))?,
+            Some(_) => return Err(format!("`{}` is not an RFC 3339 timestamp", rule.after)),
+        };
+        let due = start.saturating_add(i64::from(rule.days) * DAY);
+        if rule.record {
+            expiries.push(retain::Expiry {
+                path: None,
+                due,
+                clause: rule.clause.clone(),
+                reason: rule.reason("record"),
+            });
+        }
+        for path in &rule.fields {
+            let present = record
+                .fields
+                .iter()
+                .any(|f| pointer::is_within(&f.path, path));
+            if present {
                 expiries.push(retain::Expiry {
-                    path: None,
+                    path: Some(path.clone()),
                     due,
                     clause: rule.clause.clone(),
-                    reason: rule.reason("record"),
+                    reason: rule.reason(path.trim_start_matches('/')),
                 });
             }
-            for path in &rule.fields {
-                let present = record
-                    .fields
-                    .iter()
-                    .any(|f| pointer::is_within(&f.path, path));
-                if present {
-                    expiries.push(retain::Expiry {
-                        path: Some(path.clone()),
-                        due,
-                        clause: rule.clause.clone(),
-                        reason: rule.reason(path.trim_start_matches('/')),
-                    });
-                }
-            }
         }
-        Ok(expiries)
     }
+    Ok(expiries)
 }
 
-sluice_plugin_sdk::export_plugin!(retention: Plugin);
+sluice_plugin_sdk::export_config_rule!(retention: Config, schedule);

@@ -219,90 +219,83 @@ mod tests {
 
     // ---- parse_date ----
 
-    #[test]
-    fn a_plain_date_is_parsed() {
-        assert_eq!(parse_date("2010-05-01"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("1999-12-31"), Some((1999, 12, 31)));
-        assert_eq!(parse_date("0001-01-01"), Some((1, 1, 1)));
-        assert_eq!(parse_date("9999-12-31"), Some((9999, 12, 31)));
-    }
+    /// The date of most texts of [`DATES`].
+    const MAY_DAY: Date = (2010, 5, 1);
+
+    /// Texts and the date `parse_date` reads in each.
+    const DATES: &[(&str, Date)] = &[
+        // A plain date.
+        ("2010-05-01", MAY_DAY),
+        ("1999-12-31", (1999, 12, 31)),
+        ("0001-01-01", (1, 1, 1)),
+        ("9999-12-31", (9999, 12, 31)),
+        // Surrounding whitespace is ignored.
+        (" 2010-05-01\n", MAY_DAY),
+        ("\t2010-05-01T00:00:00Z ", MAY_DAY),
+        // The date of an RFC 3339 timestamp is taken as written.
+        ("2010-05-01T08:30:00Z", MAY_DAY),
+        ("2010-05-01t08:30:00z", MAY_DAY),
+        ("2010-05-01 08:30:00Z", MAY_DAY),
+        ("2010-05-01T23:30:00-05:00", MAY_DAY),
+        ("2010-05-01T00:30:00+14:00", MAY_DAY),
+        ("2010-05-01T08:30:00.123456Z", MAY_DAY),
+        ("2016-12-31T23:59:60Z", (2016, 12, 31)),
+        // 29 February, in leap years.
+        ("2000-02-29", (2000, 2, 29)),
+        ("2012-02-29", (2012, 2, 29)),
+    ];
+
+    /// Texts in which `parse_date` reads no date.
+    const NOT_DATES: &[&str] = &[
+        // Days that are not in the calendar.
+        "2013-02-29",
+        "1900-02-29",
+        "2010-04-31",
+        "2010-13-01",
+        "2010-00-10",
+        "2010-01-00",
+        "2010-01-32",
+        // Other date notations.
+        "",
+        "2010",
+        "2010-05",
+        "2010-5-1",
+        "10-05-01",
+        "01/05/2010",
+        "2010/05/01",
+        "20100501",
+        "+2010-05-01",
+        "２０１０-05-01",
+        "2010-05-01x",
+        "1 May 2010",
+        // Malformed timestamps.
+        "2010-05-01T",
+        "2010-05-01T08:30Z",
+        "2010-05-01T08:30:00",
+        "2010-05-01_08:30:00Z",
+        "2010-05-01T24:00:00Z",
+        "2010-05-01T08:60:00Z",
+        "2010-05-01T08:30:61Z",
+        "2010-05-01T08:30:00.Z",
+        "2010-05-01T08:30:00+0100",
+        "2010-05-01T08:30:00+01",
+        "2010-05-01T08:30:00+24:00",
+        "2010-05-01T08:30:00+01:60",
+        "2010-05-01T08:30:00ZZ",
+        "2010-05-01T8:30:00Z",
+        "2010-05-01T08:30:00 Z",
+    ];
 
     #[test]
-    fn surrounding_whitespace_is_ignored() {
-        assert_eq!(parse_date(" 2010-05-01\n"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("\t2010-05-01T00:00:00Z "), Some((2010, 5, 1)));
-    }
-
-    #[test]
-    fn the_date_of_an_rfc3339_timestamp_is_taken_as_written() {
-        assert_eq!(parse_date("2010-05-01T08:30:00Z"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("2010-05-01t08:30:00z"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("2010-05-01 08:30:00Z"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("2010-05-01T23:30:00-05:00"), Some((2010, 5, 1)));
-        assert_eq!(parse_date("2010-05-01T00:30:00+14:00"), Some((2010, 5, 1)));
-        assert_eq!(
-            parse_date("2010-05-01T08:30:00.123456Z"),
-            Some((2010, 5, 1))
-        );
-        assert_eq!(parse_date("2016-12-31T23:59:60Z"), Some((2016, 12, 31)));
-    }
-
-    #[test]
-    fn days_that_are_not_in_the_calendar_are_rejected() {
-        for text in [
-            "2013-02-29",
-            "1900-02-29",
-            "2010-04-31",
-            "2010-13-01",
-            "2010-00-10",
-            "2010-01-00",
-            "2010-01-32",
-        ] {
-            assert_eq!(parse_date(text), None, "{text}");
+    fn parse_date_reads_the_date_of_each_text() {
+        for &(text, date) in DATES {
+            assert_eq!(parse_date(text), Some(date), "{text:?}");
         }
-        assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
-        assert_eq!(parse_date("2012-02-29"), Some((2012, 2, 29)));
     }
 
     #[test]
-    fn other_date_notations_are_rejected() {
-        for text in [
-            "",
-            "2010",
-            "2010-05",
-            "2010-5-1",
-            "10-05-01",
-            "01/05/2010",
-            "2010/05/01",
-            "20100501",
-            "+2010-05-01",
-            "２０１０-05-01",
-            "2010-05-01x",
-            "1 May 2010",
-        ] {
-            assert_eq!(parse_date(text), None, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn malformed_timestamps_are_rejected() {
-        for text in [
-            "2010-05-01T",
-            "2010-05-01T08:30Z",
-            "2010-05-01T08:30:00",
-            "2010-05-01_08:30:00Z",
-            "2010-05-01T24:00:00Z",
-            "2010-05-01T08:60:00Z",
-            "2010-05-01T08:30:61Z",
-            "2010-05-01T08:30:00.Z",
-            "2010-05-01T08:30:00+0100",
-            "2010-05-01T08:30:00+01",
-            "2010-05-01T08:30:00+24:00",
-            "2010-05-01T08:30:00+01:60",
-            "2010-05-01T08:30:00ZZ",
-            "2010-05-01T8:30:00Z",
-            "2010-05-01T08:30:00 Z",
-        ] {
+    fn parse_date_reads_no_date_in_other_texts() {
+        for text in NOT_DATES {
             assert_eq!(parse_date(text), None, "{text:?}");
         }
     }
@@ -389,40 +382,38 @@ mod tests {
 
     // ---- Ages ----
 
-    #[test]
-    fn age_counts_birthdays_reached() {
-        assert_eq!(age_on((2010, 6, 15), (2026, 6, 14)), 15);
-        assert_eq!(age_on((2010, 6, 15), (2026, 6, 15)), 16);
-        assert_eq!(age_on((2010, 6, 15), (2026, 6, 16)), 16);
-        assert_eq!(age_on((2010, 6, 15), (2026, 5, 31)), 15);
-        assert_eq!(age_on((2010, 6, 15), (2026, 12, 31)), 16);
-        assert_eq!(age_on((2010, 6, 15), (2027, 1, 1)), 16);
-        assert_eq!(age_on((2010, 6, 15), (2010, 6, 15)), 0);
-    }
+    /// Birth dates, days, and the age on each day.
+    const AGES: &[(Date, Date, i32)] = &[
+        // Birthdays reached are counted.
+        ((2010, 6, 15), (2026, 6, 14), 15),
+        ((2010, 6, 15), (2026, 6, 15), 16),
+        ((2010, 6, 15), (2026, 6, 16), 16),
+        ((2010, 6, 15), (2026, 5, 31), 15),
+        ((2010, 6, 15), (2026, 12, 31), 16),
+        ((2010, 6, 15), (2027, 1, 1), 16),
+        ((2010, 6, 15), (2010, 6, 15), 0),
+        // A birthday on new year's eve and day.
+        ((2010, 12, 31), (2026, 12, 30), 15),
+        ((2010, 12, 31), (2026, 12, 31), 16),
+        ((2010, 1, 1), (2025, 12, 31), 15),
+        ((2010, 1, 1), (2026, 1, 1), 16),
+        // A 29 February birthday falls on 1 March in common years.
+        ((2008, 2, 29), (2023, 2, 28), 14),
+        ((2008, 2, 29), (2023, 3, 1), 15),
+        ((2008, 2, 29), (2024, 2, 28), 15),
+        ((2008, 2, 29), (2024, 2, 29), 16),
+        ((2008, 2, 29), (2025, 2, 28), 16),
+        ((2008, 2, 29), (2025, 3, 1), 17),
+        // A birth date in the future gives a negative age.
+        ((2030, 1, 1), (2026, 6, 1), -4),
+        ((2026, 6, 2), (2026, 6, 1), -1),
+    ];
 
     #[test]
-    fn a_birthday_on_new_years_eve_and_day() {
-        assert_eq!(age_on((2010, 12, 31), (2026, 12, 30)), 15);
-        assert_eq!(age_on((2010, 12, 31), (2026, 12, 31)), 16);
-        assert_eq!(age_on((2010, 1, 1), (2025, 12, 31)), 15);
-        assert_eq!(age_on((2010, 1, 1), (2026, 1, 1)), 16);
-    }
-
-    #[test]
-    fn a_29_february_birthday_falls_on_1_march_in_common_years() {
-        let birth = (2008, 2, 29);
-        assert_eq!(age_on(birth, (2023, 2, 28)), 14);
-        assert_eq!(age_on(birth, (2023, 3, 1)), 15);
-        assert_eq!(age_on(birth, (2024, 2, 28)), 15);
-        assert_eq!(age_on(birth, (2024, 2, 29)), 16);
-        assert_eq!(age_on(birth, (2025, 2, 28)), 16);
-        assert_eq!(age_on(birth, (2025, 3, 1)), 17);
-    }
-
-    #[test]
-    fn a_birth_date_in_the_future_gives_a_negative_age() {
-        assert_eq!(age_on((2030, 1, 1), (2026, 6, 1)), -4);
-        assert_eq!(age_on((2026, 6, 2), (2026, 6, 1)), -1);
+    fn age_on_counts_the_birthdays_reached() {
+        for &(birth, day, age) in AGES {
+            assert_eq!(age_on(birth, day), age, "born {birth:?}, on {day:?}");
+        }
     }
 
     #[test]

@@ -36,61 +36,9 @@
 
 use sluice_rules::card::{CARD_RANGES, find_card_numbers, luhn_valid, network_of};
 
-/// xorshift64*: small, deterministic, good enough to generate test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    fn digit(&mut self) -> char {
-        char::from(b'0' + self.below(10) as u8)
-    }
-
-    fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.digit()).collect()
-    }
-}
-
-fn digits_of(number: &str) -> Vec<u8> {
-    number.bytes().map(|b| b - b'0').collect()
-}
-
-/// `prefix` followed by the digit that makes it Luhn-valid.
-fn with_check_digit(prefix: &str) -> String {
-    (0..=9)
-        .map(|d| format!("{prefix}{d}"))
-        .find(|n| luhn_valid(&digits_of(n)))
-        .unwrap()
-}
-
-/// The usual grouping of a number of `len` digits.
-fn grouping(len: usize) -> Vec<usize> {
-    match len {
-        13 => vec![4, 4, 5],
-        14 => vec![4, 6, 4],
-        15 => vec![4, 6, 5],
-        _ => {
-            let mut g = vec![4; len / 4];
-            if !len.is_multiple_of(4) {
-                g.push(len % 4);
-            }
-            g
-        }
-    }
-}
+#[path = "support/card_numbers.rs"]
+mod card_numbers;
+use card_numbers::{Rng, digits_of, grouping, iban_with, with_check_digit};
 
 fn groups_of(number: &str) -> Vec<&str> {
     let mut at = 0;
@@ -557,14 +505,7 @@ fn iban(rng: &mut Rng, country: &str, form: &str) -> String {
             _ => rng.digit(),
         })
         .collect();
-    let numeric: String = format!("{bban}{country}00")
-        .chars()
-        .map(|c| c.to_digit(36).unwrap().to_string())
-        .collect();
-    let remainder = numeric
-        .bytes()
-        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
-    format!("{country}{:02}{bban}", 98 - remainder)
+    iban_with(country, &bban)
 }
 
 fn in_blocks(text: &str, separator: &str) -> String {
@@ -604,9 +545,9 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
             out.push(("phone", format!("[{phone}]")));
             out.push(("phone", format!("<b>{phone}</b>")));
             out.push(("phone", format!("tel:{}", phone.replace(' ', ""))));
-            let template = rng.pick(PHONES);
+            let template = rng.pick_str(PHONES);
             let other = fill(rng, template);
-            let join = rng.pick(&[", ", " or ", " / ", "; ", "\n", " and "]);
+            let join = rng.pick_str(&[", ", " or ", " / ", "; ", "\n", " and "]);
             out.push(("two phones", format!("{phone}{join}{other}")));
         }
     }
@@ -861,7 +802,7 @@ fn generate_negatives(rng: &mut Rng) -> Vec<(&'static str, String)> {
     }
     // Phones, dates and times written with markup and encoded spaces.
     for _ in 0..300 {
-        let template = rng.pick(PHONES);
+        let template = rng.pick_str(PHONES);
         let phone = fill(rng, template);
         for sep in ["&nbsp;", "%20", "&#32;"] {
             out.push(("encoded phone or date", phone.replace(' ', sep)));

@@ -251,3 +251,63 @@ macro_rules! export_plugin {
         };
     };
 }
+
+/// Functions that give configuration keys their defaults, for `#[serde(default = "...")]`:
+/// each `name: Type = value;` is a `fn name() -> Type` that returns `value`.
+///
+/// ```ignore
+/// sluice_plugin_sdk::config_defaults! {
+///     default_clause: String = "2.2.2".into();
+///     default_fields: Vec<String> = vec!["/mac".into()];
+/// }
+/// ```
+#[macro_export]
+macro_rules! config_defaults {
+    ($($name:ident: $ty:ty = $value:expr;)*) => {
+        $(
+            fn $name() -> $ty {
+                $value
+            }
+        )*
+    };
+}
+
+/// Exports `Plugin`, a redaction or retention plugin (see [`export_plugin!`]) whose
+/// configuration is `$config`, parsed once per instance ([`config`]), whose `check-config`
+/// lists the configuration's `problems`, and whose answer to a record is
+/// `$rule(&config, &record)`: the edits of a redaction plugin, the expiries of a retention
+/// plugin.
+///
+/// ```ignore
+/// fn edits(cfg: &Config, record: &RecordData) -> Result<Vec<redact::Edit>, String> { /* ... */ }
+/// sluice_plugin_sdk::export_config_rule!(redaction: Config, edits);
+/// ```
+#[macro_export]
+macro_rules! export_config_rule {
+    (redaction: $config:ty, $rule:path) => {
+        $crate::export_config_rule!(@plugin redaction, redact, redact, Edit, $config, $rule);
+    };
+    (retention: $config:ty, $rule:path) => {
+        $crate::export_config_rule!(@plugin retention, retain, schedule, Expiry, $config, $rule);
+    };
+    (@plugin $world:ident, $interface:ident, $method:ident, $answer:ident, $config:ty, $rule:path) => {
+        struct Plugin;
+
+        impl $crate::$world::exports::sluice::policy::$interface::Guest for Plugin {
+            fn check_config(config: String) -> Result<(), Vec<String>> {
+                $crate::check_config(&config, <$config>::problems)
+            }
+
+            fn $method(
+                ctx: $crate::types::Context,
+                record: $crate::types::RecordData,
+            ) -> Result<Vec<$crate::$world::exports::sluice::policy::$interface::$answer>, String>
+            {
+                let cfg = $crate::config::<$config>(&ctx.config)?;
+                $rule(&cfg, &record)
+            }
+        }
+
+        $crate::export_plugin!($world: Plugin);
+    };
+}

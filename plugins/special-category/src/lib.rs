@@ -83,8 +83,8 @@ struct Config {
     extra: Option<BTreeMap<String, Vec<String>>>,
 }
 
-fn default_clause() -> String {
-    "2.4".into()
+sluice_plugin_sdk::config_defaults! {
+    default_clause: String = "2.4".into();
 }
 
 impl Config {

@@ -4,6 +4,10 @@ use super::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+#[path = "../../tests/support/card_numbers.rs"]
+mod card_numbers;
+use card_numbers::{Rng, digits_of, grouping, iban_remainder, iban_with, with_check_digit};
+
 // ---- Allocation counting, per thread, for the "no allocation" guarantee. ----
 
 struct CountingAllocator;
@@ -61,39 +65,6 @@ const STANDARD: &[(&str, Network)] = &[
     ("501800000009", Network::Maestro),
     ("135410014004955", Network::Uatp),
 ];
-
-fn digits_of(number: &str) -> Vec<u8> {
-    number
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect()
-}
-
-/// `prefix` followed by the digit that makes it Luhn-valid.
-fn with_check_digit(prefix: &str) -> String {
-    (0..=9)
-        .map(|d| format!("{prefix}{d}"))
-        .find(|n| luhn_valid(&digits_of(n)))
-        .unwrap()
-}
-
-/// The usual grouping of a number of `len` digits.
-fn grouping(len: usize) -> Vec<usize> {
-    match len {
-        13 => vec![4, 4, 5],
-        14 => vec![4, 6, 4],
-        15 => vec![4, 6, 5],
-        19 => vec![4, 4, 4, 4, 3],
-        _ => {
-            let mut g = vec![4; len / 4];
-            if !len.is_multiple_of(4) {
-                g.push(len % 4);
-            }
-            g
-        }
-    }
-}
 
 fn grouped(number: &str, groups: &[usize], separator: &str) -> String {
     let mut out = String::new();
@@ -1448,7 +1419,7 @@ fn leaves_valid_ibans_alone_whatever_their_digits() {
         let mut rng = Rng(0x1ba2);
         for _ in 0..200 {
             let len = 16 + rng.below(10);
-            let bban = random_digits(&mut rng, len);
+            let bban = rng.digits(len);
             let iban = iban_with(country, &bban);
             let printed = iban_printed(&iban);
             assert_no_card(&printed);
@@ -1473,18 +1444,6 @@ fn leaves_valid_ibans_alone_whatever_their_digits() {
         found("AB12 4111 1111 1111 1111"),
         [("4111 1111 1111 1111", Network::Visa)]
     );
-}
-
-/// The valid IBAN of `country` with account part `bban`.
-fn iban_with(country: &str, bban: &str) -> String {
-    let numeric: String = format!("{bban}{country}00")
-        .chars()
-        .map(|c| c.to_digit(36).unwrap().to_string())
-        .collect();
-    let remainder = numeric
-        .bytes()
-        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
-    format!("{country}{:02}{bban}", 98 - remainder)
 }
 
 /// `iban` in blocks of four.
@@ -1723,30 +1682,6 @@ fn does_not_allocate_when_no_card_is_found() {
     }
 }
 
-/// xorshift64*: small, deterministic, good enough to generate test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn pick_str<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// A random valid card number from a random range of the table.
 fn random_card(rng: &mut Rng) -> (String, Network) {
     let r = rng.pick(CARD_RANGES);
@@ -1811,12 +1746,6 @@ fn random_notation(rng: &mut Rng, number: &str) -> String {
             .map(|c| char::from_u32(u32::from(c) - u32::from('0') + 0xff10).unwrap())
             .collect(),
     }
-}
-
-fn random_digits(rng: &mut Rng, len: usize) -> String {
-    (0..len)
-        .map(|_| char::from(b'0' + rng.below(10) as u8))
-        .collect()
 }
 
 /// Filler that holds no card number on its own.
@@ -2014,17 +1943,8 @@ mod reference {
             if len > 34 {
                 return None;
             }
-            if len >= 15 {
-                let numeric: String = format!("{body}{head}")
-                    .chars()
-                    .map(|c| c.to_digit(36).unwrap().to_string())
-                    .collect();
-                let r = numeric
-                    .bytes()
-                    .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
-                if r == 1 {
-                    return Some(cs[i - 1].end);
-                }
+            if len >= 15 && iban_remainder(&format!("{body}{head}")) == 1 {
+                return Some(cs[i - 1].end);
             }
             if i + 1 < cs.len() && cs[i].ch == ' ' && cs[i + 1].ch.is_ascii_alphanumeric() {
                 i += 1;
@@ -2416,11 +2336,11 @@ fn random_text(rng: &mut Rng, parts: usize) -> String {
             1 => text.push_str(rng.pick_str(FILLER)),
             2 => {
                 let len = 1 + rng.below(2);
-                text.push_str(&random_digits(rng, len));
+                text.push_str(&rng.digits(len));
             }
             _ => {
                 let len = [1, 2, 3, 4, 4, 4, 5, 6, 8][rng.below(9)];
-                text.push_str(&random_digits(rng, len));
+                text.push_str(&rng.digits(len));
             }
         }
     }

@@ -272,40 +272,44 @@ impl Reader<'_> {
             Some(before) if run.foldable && is_letter(next) => {
                 // Letters: rewrite the digits in place (ASCII for ASCII) and go on with the
                 // word as though a letter of the preceding kind had been read.
-                self.fold(run.start, self.out.text.len());
-                self.prev = before;
-                // Not a run of capitals: `H3alth` is one word.
-                self.prev_prev = Kind::Lower;
+                self.fold_run(run.start, before);
                 false
             }
             Some(before) if run.foldable && run.start - self.word_start >= 2 => {
                 // At the end of a word of two letters or more (`dn4`).
-                if self.edges {
-                    self.fold(run.start, self.out.text.len());
-                    self.prev = before;
-                    self.prev_prev = Kind::Lower;
-                } else {
-                    self.out.edge_digits = true;
-                    self.digit_word(run.start);
-                }
+                self.settle_edge_run(run.start, before);
                 false
             }
             None if run.foldable && is_letter(next) => {
                 // At the start of a word (`3thnicity`).
-                if self.edges {
-                    self.fold(run.start, self.out.text.len());
-                    self.prev = next;
-                    self.prev_prev = Kind::Lower;
-                } else {
-                    self.out.edge_digits = true;
-                    self.digit_word(run.start);
-                }
+                self.settle_edge_run(run.start, next);
                 false
             }
             _ => {
                 self.digit_word(run.start);
                 false
             }
+        }
+    }
+
+    /// Rewrites the digits from `start` to the end of `text` as the letters they stand for
+    /// and goes on as though a letter of kind `prev` had been read.
+    fn fold_run(&mut self, start: usize, prev: Kind) {
+        self.fold(start, self.out.text.len());
+        self.prev = prev;
+        // Not a run of capitals: `H3alth` is one word.
+        self.prev_prev = Kind::Lower;
+    }
+
+    /// Decides foldable digits from `start` to the end of `text` at the start or end of a
+    /// word: letters, as after a letter of kind `prev` ([`Self::fold_run`]), when digits at
+    /// the edges stand for letters, else a word of their own.
+    fn settle_edge_run(&mut self, start: usize, prev: Kind) {
+        if self.edges {
+            self.fold_run(start, prev);
+        } else {
+            self.out.edge_digits = true;
+            self.digit_word(start);
         }
     }
 
