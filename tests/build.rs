@@ -2,7 +2,7 @@
 //! build script builds its plugins.
 
 #[path = "../host/build.rs"]
-#[allow(dead_code)] // its `main` is the host's build script
+#[allow(dead_code, reason = "its `main` is the host's build script")]
 mod host_build;
 
 fn main() {
