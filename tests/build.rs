@@ -1,19 +1,15 @@
-//! Builds the misbehaving test guests in `tests/guests/` for wasm32-wasip2.
+//! Builds the misbehaving test guests in `tests/guests/` for wasm32-wasip2, as the host's
+//! build script builds its plugins.
 
-use std::path::PathBuf;
+#[path = "../host/build.rs"]
+#[allow(dead_code, reason = "its `main` is the host's build script")]
+mod host_build;
 
 fn main() {
-    let tests = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let root = tests
-        .parent()
-        .expect("tests/ lives in the workspace root")
-        .to_path_buf();
-    let guests_dir = tests.join("guests");
-    let names = sluice_guest_build::discover(&guests_dir);
-    let guests = sluice_guest_build::build(
-        &root,
-        &names,
-        &[guests_dir, root.join("plugins/sdk"), root.join("wit")],
+    host_build::embed_guests(
+        "tests/guests",
+        &["tests/guests", "plugins/sdk", "wit"],
+        "test_guests.rs",
+        "TEST_GUESTS",
     );
-    sluice_guest_build::write_embedded(&guests, "test_guests.rs", "TEST_GUESTS");
 }

@@ -15,6 +15,7 @@ use sluice::bundle::package::{Components, Package};
 pub use sluice::bundle::signing::SigningKey;
 use sluice::clock::ManualClock;
 use sluice::gateway::{Options, Running};
+pub use sluice_test_support::http::items;
 pub use sluice_test_support::vendor::{Received, VendorServer};
 use sluice_test_support::{bundle, gateway, http};
 
@@ -229,7 +230,7 @@ impl TestEnv {
     /// A request to `path` with the token the route needs.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .request(method, format!("{}{path}", self.base))
+            .request(method, self.url(path))
             .bearer_auth(self.token_for(path, None))
     }
 
@@ -278,7 +279,7 @@ impl TestEnv {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -357,6 +358,30 @@ impl TestEnv {
         let (status, body) = self.post("/v1/records", record).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// `PATCH /v1/records/{id}` with `{"fields": fields}`: the status and JSON body.
+    pub async fn rectify(&self, id: &str, fields: Value) -> (StatusCode, Value) {
+        let path = format!("/v1/records/{id}");
+        self.patch(&path, &serde_json::json!({ "fields": fields }))
+            .await
+    }
+
+    /// `GET /v1/records/{id}?audience=AUDIENCE&purpose=PURPOSE`: the status and JSON body.
+    pub async fn read_for(&self, id: &str, audience: &str, purpose: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/records/{id}?audience={audience}&purpose={purpose}");
+        self.get(&path).await
+    }
+
+    /// `GET path` without a token: the whole answer.
+    pub async fn get_without_token(&self, path: &str) -> reqwest::Response {
+        let request = self.client.get(self.url(path));
+        request.send().await.expect("sending the request")
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// Writes a record, asserting `201`; its id.
@@ -474,7 +499,7 @@ impl TestEnv {
     ) -> (StatusCode, Value) {
         let resp = self
             .client
-            .post(format!("{}/v1/admin/plugins", self.base))
+            .post(self.url("/v1/admin/plugins"))
             .bearer_auth(token)
             .query(&[("name", name), ("version", "test"), ("world", world)])
             .body(bytes)
@@ -535,6 +560,23 @@ pub fn strings<'a>(body: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The string fields `first` and `second` of each of `values`, in order.
+pub fn string_pairs<'a>(
+    values: impl IntoIterator<Item = &'a Value>,
+    first: &str,
+    second: &str,
+) -> Vec<(&'a str, &'a str)> {
+    let string = |v: &'a Value, field: &str| {
+        v[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{field}` in {v}"))
+    };
+    values
+        .into_iter()
+        .map(|v| (string(v, first), string(v, second)))
+        .collect()
+}
+
 /// The decisions of a write's answer `body` whose action is `action` (e.g. `redact`).
 pub fn decisions<'a>(body: &'a Value, action: &str) -> Vec<&'a Value> {
     body["decisions"]
@@ -592,6 +634,17 @@ pub fn provu_with_log_days(version: &str, days: u32) -> tempfile::TempDir {
     let text = text.replace("2027-02-23T11:00:00Z", &sluice::clock::rfc3339_secs(due));
     std::fs::write(&case, text).expect("writing the case");
     dir
+}
+
+/// The `bundle.toml` of a test bundle `name`, version `1`, declaring `plugins` (name, world,
+/// component), followed by `rest` (its kinds).
+pub fn manifest(name: &str, plugins: &[(&str, &str, &str)], rest: &str) -> String {
+    let mut text = format!("format = 1\nname = \"{name}\"\nversion = \"1\"\n");
+    for (plugin, world, component) in plugins {
+        text +=
+            &format!("\n[plugins.{plugin}]\nworld = \"{world}\"\ncomponent = \"{component}\"\n");
+    }
+    text + rest
 }
 
 /// Writes a bundle directory with `bundle.toml` and the named test guests.

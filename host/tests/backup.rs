@@ -3,7 +3,7 @@
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use redb::{ReadableDatabase as _, ReadableTable as _};
 use serde_json::{Value, json};
@@ -58,6 +58,41 @@ fn delete(port: u16, token: &str, id: &str) -> u16 {
 /// `sluice audit verify --data-dir DATA`.
 fn audit_verify(data: &Path) -> (bool, String, String) {
     sluice(&["audit", "verify", "--data-dir", s(data)])
+}
+
+/// `sluice backup --url URL --out OUT --key KEY`, with `SLUICE_TOKEN` set to `token` when
+/// given.
+fn backup_over_http(
+    url: &str,
+    out: &Path,
+    key: &Path,
+    token: Option<&str>,
+) -> (bool, String, String) {
+    let args = ["backup", "--url", url, "--out", s(out), "--key", s(key)];
+    let envs: Vec<(&str, &str)> = token.map(|t| ("SLUICE_TOKEN", t)).into_iter().collect();
+    sluice_with(&args, &envs)
+}
+
+/// `sluice backup --data-dir DATA --out OUT --key KEY`.
+fn backup_offline(data: &Path, out: &Path, key: &Path) -> (bool, String, String) {
+    sluice(&[
+        "backup",
+        "--data-dir",
+        s(data),
+        "--out",
+        s(out),
+        "--key",
+        s(key),
+    ])
+}
+
+/// A temporary directory for a test's files, the data directory `data` in it and the path
+/// of its backup key, `backup.key`.
+fn files() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let key = tmp.path().join("backup.key");
+    (tmp, data, key)
 }
 
 fn s(p: &Path) -> &str {
@@ -116,10 +151,8 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, data, key) = files();
     let root = tmp.path();
-    let data = root.join("data");
-    let key = root.join("backup.key");
     let other_key = root.join("other.key");
     let file = root.join("gateway.sluice-backup");
 
@@ -147,33 +180,24 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     let mut ids: Vec<String> = Vec::new();
     let ada = create(port, &service, &contact("subject-1", "Ada Lovelace"));
     ids.push(ada.clone());
-    ids.push(create(
-        port,
-        &service,
-        &json!({"kind": "call-recording", "subject": "subject-1", "fields": {
+    let others = [
+        json!({"kind": "call-recording", "subject": "subject-1", "fields": {
             "direction": "inbound", "party_number": "+44 1484 840048",
             "started_at": "2026-11-20T09:30:00Z", "recording_ref": "rec-0001",
             "notes": {"summary": {"text": "card 4111 1111 1111 1111"}}}}),
-    ));
-    ids.push(create(
-        port,
-        &service,
-        &json!({"kind": "delivery", "subject": "recipient-1", "fields": {
+        json!({"kind": "delivery", "subject": "recipient-1", "fields": {
             "name": "Grace Hopper", "company": "Hopper Labs",
             "address": {"line1": "1 Savile Street", "city": "Huddersfield",
                         "postcode": "HD3 4PG", "country": "GB"},
             "courier": "dpd", "order_ref": "ORD-2026-004242", "phone": "07700 900123",
             "ready_to_ship": false}}),
-    ));
-    ids.push(create(
-        port,
-        &service,
-        &json!({"kind": "marketing-subscription", "subject": "sub-1", "fields": {
+        json!({"kind": "marketing-subscription", "subject": "sub-1", "fields": {
             "email": "ada@example.co.uk", "joined_at": "2026-10-01T00:00:00Z",
             "basis": "opt-in",
             "consent_evidence": {"form": "newsletter", "ip": "203.0.113.7",
                                  "at": "2026-10-01T00:00:00Z"}}}),
-    ));
+    ];
+    ids.extend(others.iter().map(|record| create(port, &service, record)));
     let web_form = create(
         port,
         &service,
@@ -203,30 +227,13 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
 
     // Only an admin token may take a backup; a refused backup leaves no file behind.
     let refused = root.join("refused.sluice-backup");
-    let refused_args = [
-        "backup",
-        "--url",
-        &url,
-        "--out",
-        s(&refused),
-        "--key",
-        s(&key),
-    ];
-    let (ok, _, stderr) = sluice(&refused_args);
+    let (ok, _, stderr) = backup_over_http(&url, &refused, &key, None);
     assert!(!ok && stderr.contains("401"), "{stderr}");
-    let (ok, _, stderr) = sluice_with(&refused_args, &[("SLUICE_TOKEN", &service)]);
+    let (ok, _, stderr) = backup_over_http(&url, &refused, &key, Some(&service));
     assert!(!ok && stderr.contains("403"), "{stderr}");
     assert!(!refused.exists() && !root.join("refused.sluice-backup.tmp").exists());
     // The database of a running gateway is locked: --data-dir is refused.
-    let (ok, _, stderr) = sluice(&[
-        "backup",
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&refused),
-        "--key",
-        s(&key),
-    ]);
+    let (ok, _, stderr) = backup_offline(&data, &refused, &key);
     assert!(!ok, "{stderr}");
     assert!(
         stderr.contains("the database is in use: stop the gateway or use --url"),
@@ -277,10 +284,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     let clear = String::from_utf8_lossy(&bytes);
     assert!(!clear.contains("Ada Lovelace") && !clear.contains("Huddersfield"));
     // An existing file is not overwritten.
-    let (ok, _, stderr) = sluice_with(
-        &["backup", "--url", &url, "--out", s(&file), "--key", s(&key)],
-        &[("SLUICE_TOKEN", &admin)],
-    );
+    let (ok, _, stderr) = backup_over_http(&url, &file, &key, Some(&admin));
     assert!(!ok && stderr.contains("exists"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
 
@@ -333,29 +337,9 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     std::fs::remove_dir_all(&data).unwrap();
 
     // A wrong key, a changed byte, a cut file: refused, and the data directory untouched.
-    let restore_from = |from: &Path, key: &Path| restore(from, key, &data, false);
-    let (ok, _, stderr) = restore_from(&file, &other_key);
-    assert!(!ok, "{stderr}");
-    assert!(
-        stderr.contains("this backup was made with a different key"),
-        "{stderr}"
-    );
-    assert!(!data.exists());
     let bad = root.join("bad.sluice-backup");
     let mut flipped = bytes.clone();
     flipped[bytes.len() / 2] ^= 0x01;
-    std::fs::write(&bad, &flipped).unwrap();
-    let (ok, _, stderr) = restore_from(&bad, &key);
-    assert!(!ok, "{stderr}");
-    assert!(
-        stderr.contains("the backup is corrupted or was tampered with (chunk "),
-        "{stderr}"
-    );
-    assert!(!data.exists());
-    std::fs::write(&bad, &bytes[..bytes.len() - 100]).unwrap();
-    let (ok, _, stderr) = restore_from(&bad, &key);
-    assert!(!ok && stderr.contains("corrupted"), "{stderr}");
-    assert!(!data.exists());
     // Cut at the end of the first chunk (header 46 bytes, 1 MiB + 16-byte tag per chunk):
     // every chunk left verifies, but the one marked last is missing.
     let boundary = 46 + (1 << 20) + 16;
@@ -364,28 +348,45 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
         "the backup fits one chunk ({})",
         bytes.len()
     );
-    std::fs::write(&bad, &bytes[..boundary]).unwrap();
-    let (ok, _, stderr) = restore_from(&bad, &key);
-    assert!(!ok, "{stderr}");
-    assert!(
-        stderr.contains("the backup is truncated: it ends after chunk 1"),
-        "{stderr}"
-    );
-    assert!(!data.exists());
-    std::fs::write(&bad, &bytes[..46]).unwrap();
-    let (ok, _, stderr) = restore_from(&bad, &key);
-    assert!(!ok && stderr.contains("truncated"), "{stderr}");
-    std::fs::write(&bad, b"not a backup at all").unwrap();
-    let (ok, _, stderr) = restore_from(&bad, &key);
-    assert!(!ok && stderr.contains("not a Sluice backup"), "{stderr}");
     let not_a_key = root.join("not-a-key");
     std::fs::write(&not_a_key, "hunter2\n").unwrap();
-    let (ok, _, stderr) = restore_from(&file, &not_a_key);
-    assert!(!ok && stderr.contains("64 hex digits"), "{stderr}");
-    assert!(!data.exists());
+    // The contents of the file restored (the backup itself without), the key, the refusal.
+    let refusals: [(Option<&[u8]>, &Path, &str); 7] = [
+        (
+            None,
+            &other_key,
+            "this backup was made with a different key",
+        ),
+        (
+            Some(&flipped),
+            &key,
+            "the backup is corrupted or was tampered with (chunk ",
+        ),
+        (Some(&bytes[..bytes.len() - 100]), &key, "corrupted"),
+        (
+            Some(&bytes[..boundary]),
+            &key,
+            "the backup is truncated: it ends after chunk 1",
+        ),
+        (Some(&bytes[..46]), &key, "truncated"),
+        (Some(b"not a backup at all"), &key, "not a Sluice backup"),
+        (None, &not_a_key, "64 hex digits"),
+    ];
+    for (contents, key, refusal) in refusals {
+        let from = match contents {
+            Some(contents) => {
+                std::fs::write(&bad, contents).unwrap();
+                &bad
+            }
+            None => &file,
+        };
+        let (ok, _, stderr) = restore(from, key, &data, false);
+        assert!(!ok && stderr.contains(refusal), "{refusal}: {stderr}");
+        assert!(!data.exists(), "{refusal}");
+    }
 
     // Restore.
-    let (ok, stdout, stderr) = restore_from(&file, &key);
+    let (ok, stdout, stderr) = restore(&file, &key, &data, false);
     assert!(ok, "{stdout}\n{stderr}");
     let restored_entries: u64 = stdout
         .lines()
@@ -459,15 +460,7 @@ fn backup_wipe_restore_brings_back_every_record_and_the_audit_chain() {
     // A stopped gateway's data directory: backed up directly, restored elsewhere, every
     // table identical.
     let offline = root.join("offline.sluice-backup");
-    let (ok, stdout, stderr) = sluice(&[
-        "backup",
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&offline),
-        "--key",
-        s(&key),
-    ]);
+    let (ok, stdout, stderr) = backup_offline(&data, &offline, &key);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!("{} audit entries", reopened.len())),
@@ -498,11 +491,8 @@ fn in_secs(secs: i64) -> String {
 
 #[test]
 fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    let data = root.join("data");
-    let key = root.join("backup.key");
-    let file = root.join("before.sluice-backup");
+    let (tmp, data, key) = files();
+    let file = tmp.path().join("before.sluice-backup");
     assert!(sluice(&["backup-key", "--out", s(&key)]).0);
     let service = create_token(&data, &["--role", "service"]);
     let compliance = create_token(&data, &["--role", "compliance"]);
@@ -533,10 +523,7 @@ fn a_restore_over_the_gateway_redoes_the_deletions_made_after_the_backup() {
             "password": "Pw-restore-0909", "sip_server": "sip.example.net",
             "provisioned_at": in_secs(4 - 15 * 86_400), "provisioning_host": "vendor"}}),
     );
-    let (ok, stdout, stderr) = sluice_with(
-        &["backup", "--url", &url, "--out", s(&file), "--key", s(&key)],
-        &[("SLUICE_TOKEN", &admin)],
-    );
+    let (ok, stdout, stderr) = backup_over_http(&url, &file, &key, Some(&admin));
     assert!(ok, "{stdout}\n{stderr}");
 
     // After the backup: a deletion, an erasure and a retention deletion.

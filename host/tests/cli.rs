@@ -12,6 +12,33 @@ fn sluice(args: &[&str]) -> (bool, String, String) {
     SLUICE.run(args)
 }
 
+/// A data directory (`data` in a temporary directory, which holds the test's other files
+/// too) that no gateway has opened yet.
+#[cfg(unix)]
+struct DataDir {
+    tmp: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+#[cfg(unix)]
+impl DataDir {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("data");
+        Self { tmp, path }
+    }
+
+    /// The directory as an argument.
+    fn arg(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+
+    /// `sluice token COMMAND --data-dir DATA ARGS...`.
+    fn token(&self, command: &str, args: &[&str]) -> (bool, String, String) {
+        sluice(&[&["token", command, "--data-dir", self.arg()][..], args].concat())
+    }
+}
+
 #[test]
 fn policy_test_runs_the_bundle_cases_offline() {
     let (ok, stdout, stderr) = sluice(&["policy", "test", "policies/provu"]);
@@ -254,20 +281,10 @@ fn audit_verify_checks_the_hash_chain_and_names_the_entry_that_was_changed() {
 #[cfg(unix)]
 #[test]
 fn tokens_are_issued_offline_revoked_online_and_never_logged() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let data_dir = data.to_str().unwrap();
+    let data = DataDir::new();
+    let data_dir = data.arg();
     // Issued on a data directory no gateway has opened yet; the token is the last line.
-    let (ok, stdout, stderr) = sluice(&[
-        "token",
-        "create",
-        "--data-dir",
-        data_dir,
-        "--role",
-        "service",
-        "--tenant",
-        "acme",
-    ]);
+    let (ok, stdout, stderr) = data.token("create", &["--role", "service", "--tenant", "acme"]);
     assert!(ok, "{stderr}");
     let service = stdout.lines().last().unwrap().trim().to_string();
     assert!(
@@ -275,18 +292,11 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
         "{stdout}"
     );
     assert!(stdout.contains("for tenant acme"), "{stdout}");
-    let admin = SLUICE.create_token(&data, &["--role", "admin"]);
-    let (ok, _, stderr) = sluice(&[
-        "token",
-        "create",
-        "--data-dir",
-        data_dir,
-        "--role",
-        "vendor",
-    ]);
+    let admin = SLUICE.create_token(&data.path, &["--role", "admin"]);
+    let (ok, _, stderr) = data.token("create", &["--role", "vendor"]);
     assert!(!ok && stderr.contains("needs a vendor"), "{stderr}");
     // Only the hash is stored: the token is nowhere in the database file.
-    let db_bytes = std::fs::read(data.join("sluice.redb")).unwrap();
+    let db_bytes = std::fs::read(data.path.join("sluice.redb")).unwrap();
     let secret = &service["sluice_".len()..];
     assert!(
         !db_bytes
@@ -294,18 +304,18 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
             .any(|w| w == secret.as_bytes()),
         "the token itself is stored"
     );
-    let (ok, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    let (ok, listed, _) = data.token("list", &[]);
     assert!(ok && listed.contains("service\tacme\tvalid"), "{listed}");
     assert!(!listed.contains(secret), "{listed}");
 
     let port = free_port();
-    let log = tmp.path().join("gateway.log");
+    let log = data.tmp.path().join("gateway.log");
     let gateway = SLUICE.serve_to(
         port,
         &["--data-dir", data_dir, "--policies", PROVU],
         &[("RUST_LOG", "debug")],
         std::fs::File::create(&log).unwrap().into(),
-        std::fs::File::create(tmp.path().join("stderr.log"))
+        std::fs::File::create(data.tmp.path().join("stderr.log"))
             .unwrap()
             .into(),
     );
@@ -342,7 +352,7 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
     stop(gateway);
 
     // Revoked offline: refused after the restart.
-    let (ok, stdout, stderr) = sluice(&["token", "revoke", "--data-dir", data_dir, &service]);
+    let (ok, stdout, stderr) = data.token("revoke", &[&service]);
     assert!(
         ok && stdout.contains("revoked service token tok_"),
         "{stdout}{stderr}"
@@ -352,7 +362,7 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
     stop(gateway);
 
     let logged = std::fs::read_to_string(&log).unwrap()
-        + &std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap();
+        + &std::fs::read_to_string(data.tmp.path().join("stderr.log")).unwrap();
     assert!(logged.contains("token issued"), "the issue is logged by id");
     for token in [&service, &admin, &second] {
         assert!(
@@ -369,21 +379,9 @@ fn tokens_are_issued_offline_revoked_online_and_never_logged() {
 #[cfg(unix)]
 #[test]
 fn vendor_tokens_are_issued_offline_only_for_vendors_of_the_active_register() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let data_dir = data.to_str().unwrap();
-    let vendor = |args: &[&str]| {
-        let mut all = vec![
-            "token",
-            "create",
-            "--data-dir",
-            data_dir,
-            "--role",
-            "vendor",
-        ];
-        all.extend_from_slice(args);
-        sluice(&all)
-    };
+    let data = DataDir::new();
+    let tmp = &data.tmp;
+    let vendor = |args: &[&str]| data.token("create", &[&["--role", "vendor"][..], args].concat());
     // No gateway has opened the database: the bundle it will start on (`--policies`,
     // policies/provu by default) decides.
     let (ok, stdout, stderr) = vendor(&["--vendor", "acme"]);
@@ -416,13 +414,13 @@ fn vendor_tokens_are_issued_offline_only_for_vendors_of_the_active_register() {
         !ok && stderr.contains("no bundle is active in the database yet"),
         "{stderr}"
     );
-    let (_, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    let (_, listed, _) = data.token("list", &[]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
 
     // Once a gateway has started on it, the registers of the bundles active in the database
     // decide, whatever `--policies` says.
     let port = free_port();
-    let gateway = SLUICE.serve(port, &["--data-dir", data_dir, "--policies", PROVU], &[]);
+    let gateway = SLUICE.serve(port, &["--data-dir", data.arg(), "--policies", PROVU], &[]);
     stop(gateway);
     let (ok, _, stderr) = vendor(&["--vendor", "acme", "--policies", with_acme]);
     assert!(
@@ -431,6 +429,6 @@ fn vendor_tokens_are_issued_offline_only_for_vendors_of_the_active_register() {
     );
     let (ok, stdout, stderr) = vendor(&["--vendor", "dpd", "--policies", missing]);
     assert!(ok && stdout.contains("for vendor dpd"), "{stdout}{stderr}");
-    let (_, listed, _) = sluice(&["token", "list", "--data-dir", data_dir]);
+    let (_, listed, _) = data.token("list", &[]);
     assert_eq!(listed.lines().count(), 3, "{listed}");
 }

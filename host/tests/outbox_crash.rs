@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice_test_support::bundle::{edit_manifest, provu_copy, push_delivery_table, with_delivery};
 use sluice_test_support::cli::{Sluice, free_port};
-use sluice_test_support::http::wait_until;
+use sluice_test_support::http::{items, wait_until};
 use sluice_test_support::vendor::VendorServer;
 
 const SLUICE: Sluice = Sluice::new(env!("CARGO_BIN_EXE_sluice"));
@@ -87,9 +87,7 @@ async fn a_killed_gateway_delivers_everything_after_a_restart_with_stable_keys()
         .json()
         .await
         .unwrap();
-    let keys: BTreeSet<String> = outbox["deliveries"]
-        .as_array()
-        .unwrap()
+    let keys: BTreeSet<String> = items(&outbox["deliveries"])
         .iter()
         .map(|d| d["id"].as_str().unwrap().to_string())
         .collect();

@@ -3,18 +3,19 @@
 use serde_json::json;
 use sluice_tests::TestEnv;
 
-const BUNDLE: &str = r#"
-format = 1
-name = "admission"
-version = "1"
+/// A bundle whose admission plugin refuses what the kinds' configurations name.
+fn bundle() -> String {
+    sluice_tests::manifest(
+        "admission",
+        &[
+            ("refuse", "admission", "plugins/guest-refuse.wasm"),
+            ("card-redaction", "redaction", "builtin:card-redaction"),
+        ],
+        BUNDLE_KINDS,
+    )
+}
 
-[plugins.refuse]
-world = "admission"
-component = "plugins/guest-refuse.wasm"
-[plugins.card-redaction]
-world = "redaction"
-component = "builtin:card-redaction"
-
+const BUNDLE_KINDS: &str = r#"
 [kinds.note]
 clause = "2.1.1"
 fields = { title = { type = "string", required = true } }
@@ -24,9 +25,56 @@ chain = [{ plugin = "refuse", config = { clause = "2.4" } }, { plugin = "card-re
 chain = [{ plugin = "refuse", config = { clause = "6", erase = true } }]
 "#;
 
+/// Field names of special-category data (2.4), plain and disguised.
+const SPECIAL_CATEGORY_NAMES: &[&str] = &[
+    "hiv_status",
+    "cancer",
+    "diabetes",
+    "therapy",
+    "disabled_person",
+    "maternity",
+    "muslim",
+    "church",
+    "transgender",
+    "lgbt",
+    "face_id",
+    "r\u{435}ligion", // Cyrillic е
+    "h\u{435}alth",   // Cyrillic е
+    "rel\u{3b9}gion", // Greek ι
+    "ｈｅａｌｔｈ",   // full-width
+    "hea\u{ad}lth",   // soft hyphen
+    "heal\u{200b}th", // zero-width space
+    "rel1gion",       // a digit for a letter
+    "sexualOrientation",
+    "TRADE-UNION",
+    "Gesundheit",
+    "religión",
+];
+
+/// Business field names that merely look like special-category ones.
+const BUSINESS_NAMES: &[&str] = &[
+    "name",
+    "organisation",
+    "job_title",
+    "phone",
+    "notes",
+    "address",
+    "health_check_url",
+    "healthcheck",
+    "race_condition",
+    "union_id",
+    "is_disabled",
+    "disabled",
+    "hospital_supplier",
+    "blind_transfer",
+    "status",
+    "party_number",
+    "trace_id",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_record_stores_nothing_and_the_rejection_is_audited() {
-    let env = TestEnv::with_bundle(BUNDLE, &["guest-refuse"], |_| {})
+    let env = TestEnv::with_bundle(&bundle(), &["guest-refuse"], |_| {})
         .await
         .unwrap();
     let (status, body) = env
@@ -56,7 +104,7 @@ async fn a_rejected_record_stores_nothing_and_the_rejection_is_audited() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_update_rejected_with_erase_deletes_the_stored_record() {
-    let env = TestEnv::with_bundle(BUNDLE, &["guest-refuse"], |_| {})
+    let env = TestEnv::with_bundle(&bundle(), &["guest-refuse"], |_| {})
         .await
         .unwrap();
     let created = env
@@ -81,31 +129,7 @@ async fn an_update_rejected_with_erase_deletes_the_stored_record() {
 #[tokio::test(flavor = "multi_thread")]
 async fn special_categories_are_refused_by_meaning_and_disguise_and_business_fields_pass() {
     let env = TestEnv::provu().await;
-    let refused = [
-        "hiv_status",
-        "cancer",
-        "diabetes",
-        "therapy",
-        "disabled_person",
-        "maternity",
-        "muslim",
-        "church",
-        "transgender",
-        "lgbt",
-        "face_id",
-        "r\u{435}ligion", // Cyrillic е
-        "h\u{435}alth",   // Cyrillic е
-        "rel\u{3b9}gion", // Greek ι
-        "ｈｅａｌｔｈ",   // full-width
-        "hea\u{ad}lth",   // soft hyphen
-        "heal\u{200b}th", // zero-width space
-        "rel1gion",       // a digit for a letter
-        "sexualOrientation",
-        "TRADE-UNION",
-        "Gesundheit",
-        "religión",
-    ];
-    for name in refused {
+    for &name in SPECIAL_CATEGORY_NAMES {
         let record = json!({"kind": "web-form", "subject": "v-9", "fields": {
             "form": "contact", "purpose": "contact-request",
             "fields": {"name": "A", name: "x"}}});
@@ -113,25 +137,7 @@ async fn special_categories_are_refused_by_meaning_and_disguise_and_business_fie
         assert_eq!(status, 422, "{name:?} was admitted: {body}");
         assert_eq!(body["clause"], "2.4", "{name:?}: {body}");
     }
-    for name in [
-        "name",
-        "organisation",
-        "job_title",
-        "phone",
-        "notes",
-        "address",
-        "health_check_url",
-        "healthcheck",
-        "race_condition",
-        "union_id",
-        "is_disabled",
-        "disabled",
-        "hospital_supplier",
-        "blind_transfer",
-        "status",
-        "party_number",
-        "trace_id",
-    ] {
+    for &name in BUSINESS_NAMES {
         let record = json!({"kind": "web-form", "subject": "v-8", "fields": {
             "form": "contact", "purpose": "contact-request",
             "fields": {name: "x"}}});

@@ -3,33 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sluice::auth::Role;
-use sluice_tests::TestEnv;
-
-/// One route: method, path, body, and the roles that may call it.
-struct Route {
-    method: Method,
-    path: &'static str,
-    body: Option<Value>,
-    roles: &'static [Role],
-}
-
-fn route(method: Method, path: &'static str, roles: &'static [Role]) -> Route {
-    Route {
-        method,
-        path,
-        body: None,
-        roles,
-    }
-}
-
-fn with(method: Method, path: &'static str, body: Value, roles: &'static [Role]) -> Route {
-    Route {
-        method,
-        path,
-        body: Some(body),
-        roles,
-    }
-}
+use sluice_tests::{TestEnv, items};
 
 const SERVICE: &[Role] = &[Role::Service];
 const RIGHTS: &[Role] = &[Role::Service, Role::Compliance];
@@ -38,81 +12,83 @@ const ADMIN: &[Role] = &[Role::Admin];
 const VENDOR: &[Role] = &[Role::Vendor];
 const ANY: &[Role] = &[Role::Service, Role::Compliance, Role::Vendor, Role::Admin];
 
-/// Every route of the gateway but `/healthz`. Ids name nothing that exists, so that the
-/// calls that get through change nothing.
-fn routes() -> Vec<Route> {
-    use Method as M;
-    let record = crate::contact("auth-subject");
-    vec![
-        with(M::POST, "/v1/records", record.clone(), SERVICE),
-        route(M::POST, "/v1/records:batch", SERVICE),
-        route(M::GET, "/v1/records?kind=contact&email=x@y", SERVICE),
-        route(M::GET, "/v1/records/missing", SERVICE),
-        with(
-            M::PATCH,
-            "/v1/records/missing",
-            json!({"fields": {}}),
-            SERVICE,
-        ),
-        route(M::DELETE, "/v1/records/missing", SERVICE),
-        route(M::GET, "/v1/records/missing/recipients", SERVICE),
-        route(M::GET, "/v1/subjects/nobody/records", SERVICE),
-        route(
-            M::GET,
-            "/v1/subjects/nobody/permissions?purpose=email-marketing",
-            SERVICE,
-        ),
-        route(M::GET, "/v1/subjects/nobody/export", RIGHTS),
-        route(M::POST, "/v1/subjects/nobody/restriction", RIGHTS),
-        route(M::DELETE, "/v1/subjects/nobody/restriction", RIGHTS),
-        with(
-            M::POST,
-            "/v1/subjects/nobody/objections",
-            json!({"purpose": "email-marketing"}),
-            RIGHTS,
-        ),
-        route(M::POST, "/v1/subjects/nobody/erasure", RIGHTS),
-        route(M::GET, "/v1/vendor/feed", VENDOR),
-        with(M::POST, "/v1/vendor/feed/ack", json!({"cursor": 0}), VENDOR),
-        route(M::GET, "/v1/policy/changes", ANY),
-        route(M::GET, "/metrics", ADMIN),
-        with(
-            M::POST,
-            "/v1/admin/tokens",
-            json!({"role": "vendor", "vendor": "dpd"}),
-            ADMIN,
-        ),
-        route(M::GET, "/v1/admin/tokens", ADMIN),
-        route(M::DELETE, "/v1/admin/tokens/tok_000000000000", ADMIN),
-        route(M::GET, "/v1/admin/outbox", ADMIN),
-        route(M::GET, "/v1/admin/outbox/missing", ADMIN),
-        route(M::POST, "/v1/admin/outbox/missing/redrive", ADMIN),
-        route(M::GET, "/v1/admin/backup", ADMIN),
-        route(M::POST, "/v1/admin/reload", ADMIN),
-        route(
-            M::POST,
-            "/v1/admin/plugins?name=x&world=admission",
-            COMPLIANCE,
-        ),
-        route(M::GET, "/v1/admin/plugins", COMPLIANCE),
-        with(M::POST, "/v1/admin/bundles", json!({}), COMPLIANCE),
-        route(M::GET, "/v1/admin/bundles", COMPLIANCE),
-        route(M::GET, "/v1/admin/bundles/none@0", COMPLIANCE),
-        route(M::POST, "/v1/admin/bundles/none@0/activate", COMPLIANCE),
-        route(M::GET, "/v1/admin/bundles/none@0/impact", COMPLIANCE),
-        route(M::POST, "/v1/admin/rollback", COMPLIANCE),
-        route(M::GET, "/v1/admin/active", COMPLIANCE),
-        route(M::GET, "/v1/admin/activations", COMPLIANCE),
-        route(M::GET, "/v1/admin/retention", COMPLIANCE),
-        with(
-            M::POST,
-            "/v1/admin/shadow",
-            json!({"bundle": "none@0"}),
-            COMPLIANCE,
-        ),
-        route(M::GET, "/v1/admin/shadow", COMPLIANCE),
-        route(M::DELETE, "/v1/admin/shadow", COMPLIANCE),
-    ]
+/// Every route of the gateway but `/healthz` (`METHOD path`), after the roles that may call
+/// it. Ids name nothing that exists, so that the calls that get through change nothing.
+const ROUTES: &[(&[Role], &[&str])] = &[
+    (
+        SERVICE,
+        &[
+            "POST /v1/records",
+            "POST /v1/records:batch",
+            "GET /v1/records?kind=contact&email=x@y",
+            "GET /v1/records/missing",
+            "PATCH /v1/records/missing",
+            "DELETE /v1/records/missing",
+            "GET /v1/records/missing/recipients",
+            "GET /v1/subjects/nobody/records",
+            "GET /v1/subjects/nobody/permissions?purpose=email-marketing",
+        ],
+    ),
+    (
+        RIGHTS,
+        &[
+            "GET /v1/subjects/nobody/export",
+            "POST /v1/subjects/nobody/restriction",
+            "DELETE /v1/subjects/nobody/restriction",
+            "POST /v1/subjects/nobody/objections",
+            "POST /v1/subjects/nobody/erasure",
+        ],
+    ),
+    (VENDOR, &["GET /v1/vendor/feed", "POST /v1/vendor/feed/ack"]),
+    (ANY, &["GET /v1/policy/changes"]),
+    (
+        ADMIN,
+        &[
+            "GET /metrics",
+            "POST /v1/admin/tokens",
+            "GET /v1/admin/tokens",
+            "DELETE /v1/admin/tokens/tok_000000000000",
+            "GET /v1/admin/outbox",
+            "GET /v1/admin/outbox/missing",
+            "POST /v1/admin/outbox/missing/redrive",
+            "GET /v1/admin/backup",
+            "POST /v1/admin/reload",
+        ],
+    ),
+    (
+        COMPLIANCE,
+        &[
+            "POST /v1/admin/plugins?name=x&world=admission",
+            "GET /v1/admin/plugins",
+            "POST /v1/admin/bundles",
+            "GET /v1/admin/bundles",
+            "GET /v1/admin/bundles/none@0",
+            "POST /v1/admin/bundles/none@0/activate",
+            "GET /v1/admin/bundles/none@0/impact",
+            "POST /v1/admin/rollback",
+            "GET /v1/admin/active",
+            "GET /v1/admin/activations",
+            "GET /v1/admin/retention",
+            "POST /v1/admin/shadow",
+            "GET /v1/admin/shadow",
+            "DELETE /v1/admin/shadow",
+        ],
+    ),
+];
+
+/// The JSON body of a request to `route` (`METHOD path`), if it has one.
+fn body_of(route: &str) -> Option<Value> {
+    let body = match route {
+        "POST /v1/records" => crate::contact("auth-subject"),
+        "PATCH /v1/records/missing" => json!({"fields": {}}),
+        "POST /v1/subjects/nobody/objections" => json!({"purpose": "email-marketing"}),
+        "POST /v1/vendor/feed/ack" => json!({"cursor": 0}),
+        "POST /v1/admin/tokens" => json!({"role": "vendor", "vendor": "dpd"}),
+        "POST /v1/admin/bundles" => json!({}),
+        "POST /v1/admin/shadow" => json!({"bundle": "none@0"}),
+        _ => return None,
+    };
+    Some(body)
 }
 
 fn token_of(env: &TestEnv, role: Role) -> String {
@@ -130,41 +106,45 @@ async fn every_route_refuses_a_missing_bad_or_wrong_token_and_admits_its_roles()
     let id = sluice::auth::id_of(&revoked);
     let (status, _) = env.delete(&format!("/v1/admin/tokens/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    for r in routes() {
-        let what = format!("{} {}", r.method, r.path);
-        let b = r.body.as_ref();
-        // No token, a forged one, a revoked one: 401 with a JSON error.
-        for token in [
-            None,
-            Some("sluice_forged"),
-            Some("not-a-token"),
-            Some(revoked.as_str()),
-        ] {
-            let (status, body) = env.call_as(token, r.method.clone(), r.path, b).await;
-            assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{what} with {token:?}: {body}"
-            );
-            assert!(
-                body["error"].as_str().unwrap().contains("token"),
-                "{what}: {body}"
-            );
-        }
-        for role in all {
-            let token = token_of(&env, role);
-            let (status, body) = env.call_as(Some(&token), r.method.clone(), r.path, b).await;
-            if r.roles.contains(&role) {
-                assert!(
-                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
-                    "{what} as {role}: {status} {body}"
+    for (roles, routes) in ROUTES {
+        for &what in *routes {
+            let (method, path) = what.split_once(' ').expect("METHOD path");
+            let method = Method::from_bytes(method.as_bytes()).expect("a method");
+            let sent = body_of(what);
+            let b = sent.as_ref();
+            // No token, a forged one, a revoked one: 401 with a JSON error.
+            for token in [
+                None,
+                Some("sluice_forged"),
+                Some("not-a-token"),
+                Some(revoked.as_str()),
+            ] {
+                let (status, body) = env.call_as(token, method.clone(), path, b).await;
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{what} with {token:?}: {body}"
                 );
-            } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{what} as {role}: {body}");
                 assert!(
-                    body["error"].as_str().unwrap().contains("needs a"),
-                    "{what} as {role}: {body}"
+                    body["error"].as_str().unwrap().contains("token"),
+                    "{what}: {body}"
                 );
+            }
+            for role in all {
+                let token = token_of(&env, role);
+                let (status, body) = env.call_as(Some(&token), method.clone(), path, b).await;
+                if roles.contains(&role) {
+                    assert!(
+                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                        "{what} as {role}: {status} {body}"
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what} as {role}: {body}");
+                    assert!(
+                        body["error"].as_str().unwrap().contains("needs a"),
+                        "{what} as {role}: {body}"
+                    );
+                }
             }
         }
     }
@@ -173,12 +153,7 @@ async fn every_route_refuses_a_missing_bad_or_wrong_token_and_admits_its_roles()
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["status"], "ok");
     // The 401 says how to authenticate.
-    let resp = env
-        .client
-        .get(format!("{}/v1/records/missing", env.base))
-        .send()
-        .await
-        .unwrap();
+    let resp = env.get_without_token("/v1/records/missing").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(
         resp.headers()["www-authenticate"]
@@ -255,15 +230,16 @@ async fn a_service_sees_only_its_own_tenants_records() {
     env.stop().await;
 }
 
+/// `POST /v1/admin/tokens` of a token for `vendor`.
+async fn vendor_token(env: &TestEnv, vendor: &str) -> (StatusCode, Value) {
+    let request = json!({"role": "vendor", "vendor": vendor});
+    env.post("/v1/admin/tokens", &request).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn vendor_tokens_are_issued_only_for_vendors_of_the_register() {
     let env = TestEnv::provu().await;
-    let (status, body) = env
-        .post(
-            "/v1/admin/tokens",
-            &json!({"role": "vendor", "vendor": "acme"}),
-        )
-        .await;
+    let (status, body) = vendor_token(&env, "acme").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["clause"], "3.2", "{body}");
     assert!(
@@ -275,20 +251,9 @@ async fn vendor_tokens_are_issued_only_for_vendors_of_the_register() {
     );
     assert!(body.get("token").is_none(), "{body}");
     let (_, list) = env.get("/v1/admin/tokens").await;
-    assert!(
-        list["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["vendor"] != "acme"),
-        "{list}"
-    );
-    let (status, body) = env
-        .post(
-            "/v1/admin/tokens",
-            &json!({"role": "vendor", "vendor": "yealink"}),
-        )
-        .await;
+    let tokens = items(&list["tokens"]);
+    assert!(tokens.iter().all(|t| t["vendor"] != "acme"), "{list}");
+    let (status, body) = vendor_token(&env, "yealink").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["record"]["vendor"], "yealink");
 }

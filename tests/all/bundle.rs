@@ -2,24 +2,21 @@
 
 use sluice::gateway::{self, Options};
 
-const BROKEN: &str = r#"
-format = 1
-name = "broken"
-version = "1"
+/// A bundle with a problem in every plugin and kind.
+fn broken() -> String {
+    sluice_tests::manifest(
+        "broken",
+        &[
+            ("retention", "retention", "builtin:retention"),
+            ("trap-as-admission", "admission", "plugins/guest-trap.wasm"),
+            ("ghost", "redaction", "builtin:no-such-plugin"),
+            ("escape", "redaction", "../../etc/passwd"),
+        ],
+        BROKEN_KINDS,
+    )
+}
 
-[plugins.retention]
-world = "retention"
-component = "builtin:retention"
-[plugins.trap-as-admission]
-world = "admission"
-component = "plugins/guest-trap.wasm"
-[plugins.ghost]
-world = "redaction"
-component = "builtin:no-such-plugin"
-[plugins.escape]
-world = "redaction"
-component = "../../etc/passwd"
-
+const BROKEN_KINDS: &str = r#"
 [kinds.a]
 fields = { n = { type = "integer", one_of = ["1"] } }
 chain = [
@@ -41,7 +38,7 @@ async fn start_with(bundle: &str, guests: &[&str]) -> anyhow::Result<gateway::Ru
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invalid_bundle_is_refused_at_start_with_every_problem_listed() {
-    let err = start_with(BROKEN, &["guest-trap"])
+    let err = start_with(&broken(), &["guest-trap"])
         .await
         .expect_err("the bundle is refused");
     let text = format!("{err:#}");

@@ -246,11 +246,14 @@ fn assert_408(out: &Outcome, at: Duration, body_ms: u64) {
 }
 
 /// On a gateway waiting `body_ms` for a body, a `POST /v1/records` with the header lines
-/// `extra` whose body is sent as `pieces` every `every`: asserts its 408.
-async fn assert_body_timeout(body_ms: u64, extra: &str, pieces: &[&[u8]], every: Duration) {
+/// `extra` whose body is sent as `piece`, `times` times, one every `every_ms`: asserts its
+/// 408.
+async fn assert_body_timeout(body_ms: u64, extra: &str, piece: &[u8], times: usize, every_ms: u64) {
     let env = gateway(64, 5_000, body_ms, 5_000).await;
     let head = post_head(&env, extra);
-    let (out, at) = send_slowly(addr(&env), &head, pieces, every).await;
+    let pieces = vec![piece; times];
+    let every = Duration::from_millis(every_ms);
+    let (out, at) = send_slowly(addr(&env), &head, &pieces, every).await;
     assert_408(&out, at, body_ms);
 }
 
@@ -258,9 +261,8 @@ async fn assert_body_timeout(body_ms: u64, extra: &str, pieces: &[&[u8]], every:
 async fn a_trickling_body_is_cut_after_the_body_timeout_in_total() {
     // Ten bytes every 50 ms: each piece arrives well within any per-read timeout, the whole
     // never within the total.
-    let pieces = vec![&b"{\"kind\": \"c"[..]; 60];
-    let every = Duration::from_millis(50);
-    assert_body_timeout(600, "Content-Length: 4000\r\n", &pieces, every).await;
+    let piece = b"{\"kind\": \"c";
+    assert_body_timeout(600, "Content-Length: 4000\r\n", piece, 60, 50).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -293,17 +295,21 @@ async fn a_batch_sent_at_once_is_not_cut_for_the_time_the_gateway_takes_to_proce
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_shorter_than_its_content_length_is_answered_408() {
-    let pieces: [&[u8]; 1] = [b"{\"kind\": \"contact\""];
-    let every = Duration::from_millis(10);
-    assert_body_timeout(500, "Content-Length: 100\r\n", &pieces, every).await;
+    let piece = b"{\"kind\": \"contact\"";
+    assert_body_timeout(500, "Content-Length: 100\r\n", piece, 1, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chunked_body_that_never_ends_is_answered_408() {
     // A chunk every 100 ms, never the last one.
-    let pieces = vec![&b"1\r\n \r\n"[..]; 30];
-    let every = Duration::from_millis(100);
-    assert_body_timeout(500, "Transfer-Encoding: chunked\r\n", &pieces, every).await;
+    assert_body_timeout(
+        500,
+        "Transfer-Encoding: chunked\r\n",
+        b"1\r\n \r\n",
+        30,
+        100,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice_tests::{TestEnv, decisions};
+use sluice_tests::{TestEnv, decisions, items};
 
 const DAY_SECS: i64 = 86_400;
 
@@ -63,6 +63,11 @@ fn delivery_to<'a>(deliveries: &'a Value, endpoint: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no delivery to {endpoint}: {deliveries}"))
 }
 
+/// Writes the device of [`device`], asserting `201`; its id.
+async fn provision(env: &TestEnv, password: &str, provisioned_at: &str) -> String {
+    env.create_id(&device(password, provisioned_at)).await
+}
+
 fn device(password: &str, provisioned_at: &str) -> Value {
     json!({"kind": "device-provisioning", "subject": "end-user-9", "fields": {
         "mac": "00:15:65:12:34:56", "vendor": "yealink", "username": "2002", "password": password,
@@ -75,8 +80,7 @@ fn device(password: &str, provisioned_at: &str) -> Value {
 async fn a_password_deleted_after_15_days_leaves_no_copy_anywhere() {
     let env = TestEnv::provu().await;
     let password = "Pw-unique-7731-zq";
-    let created = env.create(&device(password, "2026-11-20T00:00:00Z")).await;
-    let id = created["id"].as_str().unwrap();
+    let id = &provision(&env, password, "2026-11-20T00:00:00Z").await;
     // Before the deadline, the vendor's provisioning delivery carries the password (also
     // under another name, inside `sip_settings`).
     assert_everywhere(&env, id, "yealink", password).await;
@@ -117,8 +121,7 @@ async fn a_password_deleted_after_15_days_leaves_no_copy_anywhere() {
 async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
     let env = TestEnv::provu().await;
     let password = "Pw-delivered-4410";
-    let created = env.create(&device(password, "2026-11-24T00:00:00Z")).await;
-    let id = created["id"].as_str().unwrap();
+    let id = &provision(&env, password, "2026-11-24T00:00:00Z").await;
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
     assert!(feed.to_string().contains(password));
     let cursor = feed["next"].as_u64().unwrap();
@@ -127,18 +130,13 @@ async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
     let (_, outbox) = env.get("/v1/admin/outbox?limit=1000").await;
     assert!(!outbox.to_string().contains(password), "{outbox}");
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink&after=0").await;
-    for d in feed["deliveries"].as_array().unwrap() {
+    for d in items(&feed["deliveries"]) {
         assert_eq!(d["payload"], Value::Null, "{d}");
         assert!(d["payload_digest"].as_str().unwrap().starts_with("sha256:"));
     }
     let provisioning = delivery_to(&feed["deliveries"], "provisioning");
-    assert!(
-        provisioning["paths"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("/password")),
-        "{provisioning}"
-    );
+    let paths = items(&provisioning["paths"]);
+    assert!(paths.contains(&json!("/password")), "{provisioning}");
     // The record of recipients still names the paths received.
     let (_, recipients) = env.get(&format!("/v1/records/{id}/recipients")).await;
     assert!(recipients.to_string().contains("/password"), "{recipients}");
@@ -148,14 +146,14 @@ async fn a_delivered_payload_is_kept_as_its_digest_and_paths_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_courier_keeps_no_phone_or_email_past_90_days_after_shipping() {
     let env = TestEnv::provu().await;
-    let record = json!({"kind": "delivery", "subject": "recipient-7", "fields": {
-        "name": "Grace Hopper", "company": "Hopper Labs",
-        "address": {"line1": "1 Savile Street", "city": "Huddersfield", "postcode": "HD3 4PG", "country": "GB"},
-        "courier": "dpd", "order_ref": "ORD-2026-007777",
-        "phone": "07700 900777", "email": "grace.unique@example.co.uk",
-        "shipped_at": "2026-11-24T10:00:00Z", "ready_to_ship": true}});
-    let created = env.create(&record).await;
-    let id = created["id"].as_str().unwrap();
+    let id = &env
+        .create_id(&json!({"kind": "delivery", "subject": "recipient-7", "fields": {
+            "name": "Grace Hopper", "company": "Hopper Labs",
+            "address": {"line1": "1 Savile Street", "city": "Huddersfield", "postcode": "HD3 4PG", "country": "GB"},
+            "courier": "dpd", "order_ref": "ORD-2026-007777",
+            "phone": "07700 900777", "email": "grace.unique@example.co.uk",
+            "shipped_at": "2026-11-24T10:00:00Z", "ready_to_ship": true}}))
+        .await;
     assert_everywhere(&env, id, "dpd", "grace.unique@example.co.uk").await;
     assert_everywhere(&env, id, "dpd", "07700 900777").await;
     env.clock.advance_secs(91 * DAY_SECS);
@@ -239,17 +237,19 @@ async fn vendors_receive_the_stored_shape_of_every_field_type() {
     env.stop().await;
 }
 
+/// Subject keys that are, or hold, a card number.
+const CARD_SUBJECTS: [&str; 4] = [
+    "4111111111111111",
+    "4111 1111 1111 1111",
+    "cust-4111-1111-1111-1111",
+    "5555555555554444",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_card_number_is_never_a_subject_key() {
     let env = TestEnv::provu().await;
-    for subject in [
-        "4111111111111111",
-        "4111 1111 1111 1111",
-        "cust-4111-1111-1111-1111",
-        "5555555555554444",
-    ] {
-        let mut record = super::contact("x");
-        record["subject"] = json!(subject);
+    for subject in CARD_SUBJECTS {
+        let record = super::contact(subject);
         let (status, body) = env.post("/v1/records", &record).await;
         assert_eq!(
             status,
@@ -312,54 +312,35 @@ async fn a_rectification_cannot_bring_a_password_back_past_its_deadline() {
     let env = TestEnv::provu().await;
     // Provisioned 30 days ago: the password is gone at the write; re-adding one while clearing
     // or moving the date it runs from does not keep it.
-    let body = env
-        .create(&device("Pw-first-1111-aa", "2026-10-26T00:00:00Z"))
-        .await;
-    let id = body["id"].as_str().unwrap().to_string();
+    let id = provision(&env, "Pw-first-1111-aa", "2026-10-26T00:00:00Z").await;
     for (i, anchor) in [json!(null), json!("2099-01-01T00:00:00Z")]
         .iter()
         .enumerate()
     {
         let password = format!("Pw-readded-{i}-zz");
-        let (status, patched) = env
-            .patch(
-                &format!("/v1/records/{id}"),
-                &json!({"fields": {"provisioned_at": anchor, "password": password}}),
-            )
-            .await;
+        let fields = json!({"provisioned_at": anchor, "password": password});
+        let (status, patched) = env.rectify(&id, fields).await;
         assert_eq!(status, StatusCode::OK, "{patched}");
         assert!(patched["fields"].get("password").is_none(), "{patched}");
+        let deleted = decisions(&patched, "delete");
         assert!(
-            patched["decisions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|d| d["action"] == "delete" && d["path"] == "/password"),
+            deleted.iter().any(|d| d["path"] == "/password"),
             "{patched}"
         );
         assert_nowhere(&env, &id, "yealink", &password).await;
     }
     // Provisioned 10 days ago (due in 5): moving the date, then writing a new password, keeps
     // the first deadline for the new one too.
-    let body = env
-        .create(&device("Pw-second-2222-bb", "2026-11-15T00:00:00Z"))
-        .await;
-    let id = body["id"].as_str().unwrap().to_string();
+    let id = provision(&env, "Pw-second-2222-bb", "2026-11-15T00:00:00Z").await;
     let (_, moved) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"provisioned_at": "2099-01-01T00:00:00Z"}}),
-        )
+        .rectify(&id, json!({"provisioned_at": "2099-01-01T00:00:00Z"}))
         .await;
     assert_eq!(
         moved["expiries"][0]["due"], "2026-11-30T00:00:00Z",
         "{moved}"
     );
     let (_, renewed) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"password": "Pw-third-3333-cc"}}),
-        )
+        .rectify(&id, json!({"password": "Pw-third-3333-cc"}))
         .await;
     assert_eq!(renewed["expiries"][0]["path"], "/password", "{renewed}");
     assert_eq!(

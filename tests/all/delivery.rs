@@ -20,6 +20,11 @@ fn device(vendor: &str, mac: &str, host: &str) -> Value {
         "provisioning_host": host}})
 }
 
+/// Writes a Yealink device provisioned by `host` (`own` or `vendor`), asserting `201`; its id.
+async fn yealink(env: &TestEnv, mac: &str, host: &str) -> String {
+    env.create_id(&device("yealink", mac, host)).await
+}
+
 /// A vendor server that is down, a gateway pushing to it (see [`gateway`], options `tune`d),
 /// and a Snom device provisioned on ProVu's own server written on it: one delivery queued.
 async fn snom_record_for_a_vendor_down(
@@ -376,14 +381,9 @@ async fn a_transfer_outside_the_eea_without_safeguards_is_refused_and_audited() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_disclosure_to_a_subprocessor_is_on_the_record_of_recipients() {
     let env = TestEnv::provu().await;
-    let record = env
-        .create(&device("yealink", "00-15-65-AA-BB-CC", "own"))
-        .await;
-    let id = record["id"].as_str().unwrap();
+    let id = &yealink(&env, "00-15-65-AA-BB-CC", "own").await;
     let (status, _) = env
-        .get(&format!(
-            "/v1/records/{id}?audience=subprocessor:yealink&purpose=redirection"
-        ))
+        .read_for(id, "subprocessor:yealink", "redirection")
         .await;
     assert_eq!(status, StatusCode::OK);
     // The calling service's own reads are not disclosures to a recipient.
@@ -520,10 +520,7 @@ async fn delivered_to(env: &TestEnv, id: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vendor_acknowledges_only_what_its_feed_served_and_never_goes_back() {
     let mut env = TestEnv::provu().await;
-    let record = env
-        .create(&device("yealink", "00-15-65-AA-BB-CC", "vendor"))
-        .await;
-    let id = record["id"].as_str().unwrap().to_string();
+    let id = yealink(&env, "00-15-65-AA-BB-CC", "vendor").await;
 
     // Nothing served yet: acknowledging anything beyond 0 is refused and changes nothing.
     let (status, body) = ack(&env, "yealink", u64::MAX).await;
@@ -611,12 +608,8 @@ async fn a_vendor_acknowledges_only_what_its_feed_served_and_never_goes_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_feed_page_of_cancelled_deliveries_still_moves_the_vendor_on() {
     let env = TestEnv::provu().await;
-    let erased = env
-        .create(&device("yealink", "00-15-65-AA-BB-01", "vendor"))
-        .await;
-    let (status, _) = env
-        .delete(&format!("/v1/records/{}", erased["id"].as_str().unwrap()))
-        .await;
+    let erased = yealink(&env, "00-15-65-AA-BB-01", "vendor").await;
+    let (status, _) = env.delete(&format!("/v1/records/{erased}")).await;
     assert!(status.is_success());
     assert_eq!(
         outbox(&env, "vendor=yealink&state=cancelled").await.len(),

@@ -40,8 +40,18 @@ async fn send(
     (status, headers, resp.text().await.unwrap())
 }
 
+/// `POST /v1/records` of the contact of `subject`, as JSON (see [`send`]).
+async fn send_contact(
+    env: &TestEnv,
+    subject: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let body = serde_json::to_vec(&contact(subject)).unwrap();
+    send(env, "/v1/records", &[JSON], body).await
+}
+
 const JSON: (&str, &str) = ("content-type", "application/json");
 const NDJSON: (&str, &str) = ("content-type", "application/x-ndjson");
+const GZIP: (&str, &str) = ("content-encoding", "gzip");
 
 fn with_fields(subject: &str, fields: Value) -> Value {
     json!({"kind": "contact", "subject": subject, "fields": fields})
@@ -226,41 +236,29 @@ async fn content_types_charsets_and_encodings_are_strict() {
     let env = TestEnv::provu().await;
     let record = serde_json::to_vec(&contact("ct")).unwrap();
     let line = [record.clone(), b"\n".to_vec()].concat();
-    for (path, headers, body) in [
-        ("/v1/records", vec![], record.clone()),
+    let refused: [(&str, &[(&str, &str)]); 8] = [
+        ("/v1/records", &[]),
+        ("/v1/records", &[("content-type", "text/plain")]),
         (
             "/v1/records",
-            vec![("content-type", "text/plain")],
-            record.clone(),
+            &[("content-type", "application/json; charset=utf-16")],
         ),
-        (
-            "/v1/records",
-            vec![("content-type", "application/json; charset=utf-16")],
-            record.clone(),
-        ),
-        ("/v1/records:batch", vec![], line.clone()),
+        ("/v1/records:batch", &[]),
+        ("/v1/records:batch", &[("content-type", "application/json")]),
         (
             "/v1/records:batch",
-            vec![("content-type", "application/json")],
-            line.clone(),
+            &[("content-type", "application/x-ndjson; charset=utf-16")],
         ),
-        (
-            "/v1/records:batch",
-            vec![("content-type", "application/x-ndjson; charset=utf-16")],
-            line.clone(),
-        ),
-        (
-            "/v1/records",
-            vec![JSON, ("content-encoding", "br")],
-            record.clone(),
-        ),
-        (
-            "/v1/records",
-            vec![JSON, ("content-encoding", "gzip, gzip")],
-            record.clone(),
-        ),
-    ] {
-        let (status, _, text) = send(&env, path, &headers, body).await;
+        ("/v1/records", &[JSON, ("content-encoding", "br")]),
+        ("/v1/records", &[JSON, ("content-encoding", "gzip, gzip")]),
+    ];
+    for (path, headers) in refused {
+        let body = if path == "/v1/records:batch" {
+            &line
+        } else {
+            &record
+        };
+        let (status, _, text) = send(&env, path, headers, body.clone()).await;
         assert_eq!(status, 415, "{path} {headers:?}: {text}");
         assert!(json_of(&text)["error"].is_string());
     }
@@ -272,21 +270,10 @@ async fn content_types_charsets_and_encodings_are_strict() {
         e.write_all(b).unwrap();
         e.finish().unwrap()
     };
-    let (status, _, text) = send(
-        &env,
-        "/v1/records",
-        &[JSON, ("content-encoding", "gzip")],
-        gz(&record),
-    )
-    .await;
+    let gzipped_json = [JSON, GZIP];
+    let (status, _, text) = send(&env, "/v1/records", &gzipped_json, gz(&record)).await;
     assert_eq!(status, 201, "{text}");
-    let (status, _, text) = send(
-        &env,
-        "/v1/records:batch",
-        &[NDJSON, ("content-encoding", "gzip")],
-        gz(&line),
-    )
-    .await;
+    let (status, _, text) = send(&env, "/v1/records:batch", &[NDJSON, GZIP], gz(&line)).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(ndjson_lines(&text)[0]["status"], 201, "{text}");
     assert_eq!(env.stored_records(), 2);
@@ -295,22 +282,11 @@ async fn content_types_charsets_and_encodings_are_strict() {
     let bomb = with_fields("bomb", json!({ "name": " ".repeat(2 << 20) }));
     let bomb = gz(&serde_json::to_vec(&bomb).unwrap());
     assert!(bomb.len() < 16 << 10);
-    let (status, _, text) = send(
-        &env,
-        "/v1/records",
-        &[JSON, ("content-encoding", "gzip")],
-        bomb,
-    )
-    .await;
+    let (status, _, text) = send(&env, "/v1/records", &gzipped_json, bomb).await;
     assert_eq!(status, 413, "{text}");
     // Corrupt gzip: a 400, not a 5xx.
-    let (status, _, text) = send(
-        &env,
-        "/v1/records",
-        &[JSON, ("content-encoding", "gzip")],
-        b"not gzip".to_vec(),
-    )
-    .await;
+    let corrupt = b"not gzip".to_vec();
+    let (status, _, text) = send(&env, "/v1/records", &gzipped_json, corrupt).await;
     assert_eq!(status, 400, "{text}");
     assert_eq!(env.stored_records(), 2);
 }
@@ -374,13 +350,7 @@ async fn saturated_pipelines_shed_load_with_retry_after_and_store_nothing_of_wha
     let mut shed = Vec::new();
     for i in 0..400 {
         let subject = format!("single-{i}");
-        let (status, headers, text) = send(
-            &env,
-            "/v1/records",
-            &[JSON],
-            serde_json::to_vec(&contact(&subject)).unwrap(),
-        )
-        .await;
+        let (status, headers, text) = send_contact(&env, &subject).await;
         match status.as_u16() {
             201 => {}
             503 => {
@@ -469,13 +439,7 @@ async fn the_body_budget_bounds_bodies_in_flight_across_connections() {
     // The slow body's share is held once its headers are read.
     let mut shed = false;
     for _ in 0..50 {
-        let (status, headers, text) = send(
-            &env,
-            "/v1/records",
-            &[JSON],
-            serde_json::to_vec(&contact("waits")).unwrap(),
-        )
-        .await;
+        let (status, headers, text) = send_contact(&env, "waits").await;
         if status == 503 {
             assert_eq!(headers["retry-after"], "1");
             assert!(
@@ -496,7 +460,7 @@ async fn the_body_budget_bounds_bodies_in_flight_across_connections() {
     let (status, _, _) = {
         let resp = env
             .client
-            .post(format!("{}/v1/records", env.base))
+            .post(env.url("/v1/records"))
             .header("content-type", "application/json")
             .body(serde_json::to_vec(&contact("anon")).unwrap())
             .send()
@@ -509,13 +473,7 @@ async fn the_body_budget_bounds_bodies_in_flight_across_connections() {
     // Once the slow client is gone, its share is given back.
     let mut stored = false;
     for _ in 0..100 {
-        let (status, _, _) = send(
-            &env,
-            "/v1/records",
-            &[JSON],
-            serde_json::to_vec(&contact("after")).unwrap(),
-        )
-        .await;
+        let (status, _, _) = send_contact(&env, "after").await;
         if status == 201 {
             stored = true;
             break;
@@ -524,11 +482,6 @@ async fn the_body_budget_bounds_bodies_in_flight_across_connections() {
     }
     assert!(stored, "the budget was not given back");
     // /healthz needs no share.
-    let resp = env
-        .client
-        .get(format!("{}/healthz", env.base))
-        .send()
-        .await
-        .unwrap();
+    let resp = env.get_without_token("/healthz").await;
     assert_eq!(resp.status(), 200);
 }

@@ -2,7 +2,7 @@
 //! running gateway, forwarding, searching and marketing permissions.
 
 use serde_json::{Value, json};
-use sluice_tests::{START_MS, TestEnv, decisions};
+use sluice_tests::{START_MS, TestEnv, decisions, items, string_pairs};
 
 use crate::contact;
 
@@ -73,7 +73,7 @@ async fn every_retention_rule_deletes_what_is_overdue_and_keeps_the_rest() {
         .get("/v1/records?kind=delivery&order_ref=ORD-2026-004242")
         .await;
     assert_eq!(
-        found["records"].as_array().unwrap().len(),
+        items(&found["records"]).len(),
         1,
         "still searchable: {found}"
     );
@@ -112,11 +112,7 @@ async fn every_retention_rule_deletes_what_is_overdue_and_keeps_the_rest() {
 }
 
 async fn read_as(env: &TestEnv, id: &str, audience: &str, purpose: &str) -> (u16, Value) {
-    let (s, b) = env
-        .get(&format!(
-            "/v1/records/{id}?audience={audience}&purpose={purpose}"
-        ))
-        .await;
+    let (s, b) = env.read_for(id, audience, purpose).await;
     (s.as_u16(), b)
 }
 
@@ -247,7 +243,7 @@ async fn a_device_write_shows_exactly_what_its_vendor_will_receive() {
                 "clause": "2.2.2", "reason": own["deliveries"][0]["reason"]}])
     );
     let vendor = env.create(&device("vendor")).await;
-    let deliveries = vendor["deliveries"].as_array().unwrap();
+    let deliveries = items(&vendor["deliveries"]);
     assert_eq!(deliveries.len(), 2);
     assert_eq!(deliveries[1]["endpoint"], "provisioning");
     assert_eq!(
@@ -280,12 +276,7 @@ async fn special_category_data_and_children_are_refused() {
 
     // A rectification that reveals a child deletes the stored record.
     let id = env.create_id(&contact("s-3")).await;
-    let (s, b) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"age": 12}}),
-        )
-        .await;
+    let (s, b) = env.rectify(&id, json!({"age": 12})).await;
     assert_eq!(
         (s.as_u16(), b["clause"].as_str(), b["erased"].as_bool()),
         (422, Some("6"), Some(true)),
@@ -303,10 +294,7 @@ async fn card_fields_are_removed_at_any_depth() {
         json!({"cardNumber": "4111 1111 1111 1111", "CVV": "123", "reference": "INV-1"});
     let body = env.create(&c).await;
     assert_eq!(body["fields"]["billing"], json!({"reference": "INV-1"}));
-    let removed: Vec<(&str, &str)> = decisions(&body, "remove")
-        .iter()
-        .map(|d| (d["path"].as_str().unwrap(), d["clause"].as_str().unwrap()))
-        .collect();
+    let removed = string_pairs(decisions(&body, "remove"), "path", "clause");
     assert_eq!(
         removed,
         [("/billing/CVV", "2.1.2"), ("/billing/cardNumber", "2.1.2")]
@@ -353,11 +341,8 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         .as_str()
         .unwrap()
         .to_string();
-    env.patch(
-        &format!("/v1/records/{id}"),
-        &json!({"fields": {"opted_out_at": "2026-11-20T00:00:00Z"}}),
-    )
-    .await;
+    env.rectify(&id, json!({"opted_out_at": "2026-11-20T00:00:00Z"}))
+        .await;
     expect("sub-1", "email-marketing", false, "2.1.4").await;
 
     // A contact may be called (legitimate interest) until they opt out.
@@ -369,11 +354,8 @@ async fn marketing_permissions_follow_consent_and_opt_outs() {
         Some(false),
         "no subscription, no email: {p}"
     );
-    env.patch(
-        &format!("/v1/records/{cid}"),
-        &json!({"fields": {"telephone_opt_out_at": "2026-11-21T00:00:00Z"}}),
-    )
-    .await;
+    let opted_out = json!({"telephone_opt_out_at": "2026-11-21T00:00:00Z"});
+    env.rectify(&cid, opted_out).await;
     expect("cust-9", "telephone-marketing", false, "2.1.5").await;
 
     // Nobody known: no basis.

@@ -35,14 +35,7 @@ async fn phone_numbers_order_numbers_and_failing_digit_runs_are_left_alone() {
         "Call +44 1484 840048 or 07700 900123, order 2024000123456789, ref 4111 1111 1111 1112";
     let body = env.create(&call_recording("cust-2", text)).await;
     assert_eq!(body["fields"]["notes"]["summary"]["text"], text);
-    assert!(
-        body["decisions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["action"] != "redact"),
-        "{body}"
-    );
+    assert!(decisions(&body, "redact").is_empty(), "{body}");
     env.stop().await;
 }
 
@@ -187,29 +180,32 @@ async fn card_numbers_in_every_notation_shape_and_place_are_never_stored() {
     env.stop().await;
 }
 
+/// Phone numbers, IBANs, dates, ids and a digit run failing the Luhn check: not card
+/// numbers, whatever their length.
+const NOT_CARDS: &[&str] = &[
+    "+44 1484 840048",
+    "+44 (0)1484 840048",
+    "0044 1484 840048",
+    "01484 840048",
+    "(555) 123-4567",
+    "+1 555 123 4567",
+    "+49 30 12345678",
+    "+33 1 23 45 67 89",
+    "GB29 NWBK 6016 1331 9268 19",
+    "DE89 3704 0044 0532 0130 00",
+    "ORD-2024-000123",
+    "2026-11-25T09:30:00Z",
+    "20261125093000",
+    "0190d2a4-7c1e-7b3a-9f3e-2c4b5d6e7f80",
+    "192.168.100.200",
+    "1,234,567.89",
+    "4111 1111 1111 1112",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn phone_numbers_ibans_dates_and_ids_survive_the_card_scan() {
     let env = TestEnv::provu().await;
-    let keep = [
-        "+44 1484 840048",
-        "+44 (0)1484 840048",
-        "0044 1484 840048",
-        "01484 840048",
-        "(555) 123-4567",
-        "+1 555 123 4567",
-        "+49 30 12345678",
-        "+33 1 23 45 67 89",
-        "GB29 NWBK 6016 1331 9268 19",
-        "DE89 3704 0044 0532 0130 00",
-        "ORD-2024-000123",
-        "2026-11-25T09:30:00Z",
-        "20261125093000",
-        "0190d2a4-7c1e-7b3a-9f3e-2c4b5d6e7f80",
-        "192.168.100.200",
-        "1,234,567.89",
-        "4111 1111 1111 1112",
-    ];
-    for text in keep {
+    for &text in NOT_CARDS {
         let body = env.create(&call_recording("cust-8", text)).await;
         assert_eq!(body["fields"]["notes"]["summary"]["text"], text, "{text}");
     }

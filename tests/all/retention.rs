@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::{START_MS, TestEnv, strings};
+use sluice_tests::{START_MS, TestEnv, items, string_pairs, strings};
 
 use crate::contact;
 
@@ -93,38 +93,22 @@ async fn a_whole_record_is_deleted_when_its_period_ends_and_not_before() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rectification_shortens_retention_and_never_extends_or_cancels_it() {
     let env = TestEnv::provu().await;
-    let body = env.create(&contact("c-r")).await;
-    let id = body["id"].as_str().unwrap().to_string();
-    let (_, patched) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"left_organisation_at": "2026-11-01T00:00:00Z"}}),
-        )
-        .await;
-    assert_eq!(patched["expiries"][0]["due"], "2027-01-30T00:00:00Z");
-    // An earlier date shortens it.
-    let (_, patched) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"left_organisation_at": "2026-10-01T00:00:00Z"}}),
-        )
-        .await;
-    assert_eq!(patched["expiries"][0]["due"], "2026-12-30T00:00:00Z");
+    let id = env.create_id(&contact("c-r")).await;
+    // A first date sets the deadline; an earlier one shortens it.
+    for (left, due) in [
+        ("2026-11-01T00:00:00Z", "2027-01-30T00:00:00Z"),
+        ("2026-10-01T00:00:00Z", "2026-12-30T00:00:00Z"),
+    ] {
+        let fields = json!({"left_organisation_at": left});
+        let (_, patched) = env.rectify(&id, fields).await;
+        assert_eq!(patched["expiries"][0]["due"], due, "left {left}");
+    }
     // A later date, or none, keeps the phone and email to their deadline all the same.
     for later in [json!("2026-12-20T00:00:00Z"), json!(null)] {
-        let (status, patched) = env
-            .patch(
-                &format!("/v1/records/{id}"),
-                &json!({"fields": {"left_organisation_at": later}}),
-            )
-            .await;
+        let fields = json!({"left_organisation_at": later});
+        let (status, patched) = env.rectify(&id, fields).await;
         assert_eq!(status, 200, "{patched}");
-        let dues: Vec<(&str, &str)> = patched["expiries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| (e["path"].as_str().unwrap(), e["due"].as_str().unwrap()))
-            .collect();
+        let dues = string_pairs(items(&patched["expiries"]), "path", "due");
         assert_eq!(
             dues,
             [

@@ -2,26 +2,18 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use sluice_tests::TestEnv;
+use sluice_tests::{TestEnv, items, string_pairs};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_holds_exactly_the_subjects_records_decisions_and_recipients() {
     let env = TestEnv::provu().await;
-    let device = env
-        .create(
-            &json!({"kind": "device-provisioning", "subject": "end-user-1", "fields": {
-            "mac": "00-15-65-AA-BB-CC", "vendor": "yealink", "username": "1001",
-            "password": "s3cret-Pass", "sip_server": "sip.example.net",
-            "provisioned_at": "2026-11-20T00:00:00Z", "provisioning_host": "own"}}),
-        )
+    let id = env
+        .create_id(&device("end-user-1", "00-15-65-AA-BB-CC"))
         .await;
     env.create(&crate::contact("someone-else")).await;
-    let id = device["id"].as_str().unwrap();
     // Yealink's redirection server reads the record, and pulls and acknowledges its feed.
     let (status, _) = env
-        .get(&format!(
-            "/v1/records/{id}?audience=subprocessor:yealink&purpose=redirection"
-        ))
+        .read_for(&id, "subprocessor:yealink", "redirection")
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, feed) = env.get("/v1/vendor/feed?vendor=yealink").await;
@@ -36,24 +28,17 @@ async fn an_export_holds_exactly_the_subjects_records_decisions_and_recipients()
     assert_eq!(export["status"], "completed");
     assert_eq!(export["clause"], "9");
     assert!(export["request"].as_str().unwrap().len() >= 32);
-    let records = export["records"].as_array().unwrap();
+    let records = items(&export["records"]);
     assert_eq!(records.len(), 1, "only the subject's own records");
     let r = &records[0];
     assert_eq!(r["id"], id);
     assert_eq!(r["fields"]["mac"], "00:15:65:aa:bb:cc");
     assert!(
-        r["decisions"]
-            .as_array()
-            .unwrap()
+        items(&r["decisions"])
             .iter()
             .any(|d| d["clause"] == "2.2.2" && d["action"] == "normalise")
     );
-    let who: Vec<(&str, &str)> = r["recipients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| (x["who"].as_str().unwrap(), x["via"].as_str().unwrap()))
-        .collect();
+    let who = string_pairs(items(&r["recipients"]), "who", "via");
     assert_eq!(
         who,
         [
@@ -107,9 +92,7 @@ async fn a_restriction_keeps_the_data_but_blocks_reads_disclosures_and_forwards(
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(refused["clause"], "9");
     let (status, _) = env
-        .get(&format!(
-            "/v1/records/{id}?audience=subprocessor:yealink&purpose=redirection"
-        ))
+        .read_for(id, "subprocessor:yealink", "redirection")
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Kept, and readable for a legal claim.
@@ -151,12 +134,7 @@ async fn an_objection_blocks_its_purpose_and_nothing_else() {
     let id = contact["id"].as_str().unwrap();
     assert_eq!(permission(&env).await, true);
 
-    let (status, body) = env
-        .post(
-            "/v1/subjects/contact-1/objections",
-            &json!({"purpose": "telephone-marketing"}),
-        )
-        .await;
+    let (status, body) = object(&env, "telephone-marketing").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["clause"], "2.1.5");
     assert_eq!(permission(&env).await, false);
@@ -167,13 +145,14 @@ async fn an_objection_blocks_its_purpose_and_nothing_else() {
     assert_eq!(refused["clause"], "2.1.5");
     let (status, _) = env.get(&format!("/v1/records/{id}?purpose=support")).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = env
-        .post(
-            "/v1/subjects/contact-1/objections",
-            &json!({"purpose": "astrology"}),
-        )
-        .await;
+    let (status, body) = object(&env, "astrology").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+/// `POST /v1/subjects/contact-1/objections` to `purpose`.
+async fn object(env: &TestEnv, purpose: &str) -> (StatusCode, serde_json::Value) {
+    let body = json!({ "purpose": purpose });
+    env.post("/v1/subjects/contact-1/objections", &body).await
 }
 
 async fn permission(env: &TestEnv) -> serde_json::Value {
@@ -224,15 +203,13 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
     assert_eq!(answer["status"], "completed");
     assert!(answer["completed_at"].is_string());
     let report = |rid: &str| {
-        answer["records"]
-            .as_array()
-            .unwrap()
+        items(&answer["records"])
             .iter()
             .find(|r| r["id"] == rid)
             .cloned()
             .unwrap_or_else(|| panic!("{rid} is not in {answer}"))
     };
-    assert_eq!(answer["records"].as_array().unwrap().len(), 5);
+    assert_eq!(items(&answer["records"]).len(), 5);
     // Both orders' courier deliveries and the device's redirection delivery were queued.
     assert_eq!(answer["deliveries_cancelled"], 3);
     for gone in [&prospect, &unshipped, &device] {
@@ -245,12 +222,7 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
     // The customer's contact keeps its name for the sales contract (2.1.1).
     let r = report(&id(&customer));
     assert_eq!(r["deleted"], false);
-    let kept: Vec<(&str, &str)> = r["kept"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (k["path"].as_str().unwrap(), k["clause"].as_str().unwrap()))
-        .collect();
+    let kept = string_pairs(items(&r["kept"]), "path", "clause");
     assert_eq!(
         kept,
         [
@@ -269,13 +241,7 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
     // The shipped order keeps its address as proof of shipping (2.2.1); phone and email go.
     let r = report(&id(&shipped));
     assert_eq!(r["deleted"], false);
-    assert!(
-        r["kept"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|k| k["clause"] == "2.2.1")
-    );
+    assert!(items(&r["kept"]).iter().all(|k| k["clause"] == "2.2.1"));
     assert_eq!(r["erased"], json!(["/email", "/phone", "/ready_to_ship"]));
     let (_, order) = env.get(&format!("/v1/records/{}", id(&shipped))).await;
     assert_eq!(order["fields"]["address"]["postcode"], "HD1 1AA");
@@ -294,11 +260,8 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
     let (_, by_email) = env
         .get("/v1/records?kind=contact&email=ada@example.co.uk")
         .await;
-    assert_eq!(
-        by_email["records"].as_array().unwrap().len(),
-        1,
-        "only the bystander's contact: {by_email}"
-    );
+    let found = items(&by_email["records"]);
+    assert_eq!(found.len(), 1, "only the bystander's contact: {by_email}");
     // The queued courier delivery is cancelled and keeps no copy of the data.
     let (_, outbox) = env
         .get(&format!("/v1/admin/outbox?record={}", id(&unshipped)))
@@ -343,20 +306,15 @@ async fn erasure_deletes_what_the_policy_does_not_require_and_keeps_what_it_does
     }
     // What remains is what the export shows.
     let (_, export) = env.get(&format!("/v1/subjects/{subject}/export")).await;
-    assert_eq!(export["records"].as_array().unwrap().len(), 2);
+    assert_eq!(items(&export["records"]).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rectification_is_an_audited_request() {
     let env = TestEnv::provu().await;
-    let created = env.create(&crate::contact("rectify-me")).await;
-    let id = created["id"].as_str().unwrap();
-    let (status, body) = env
-        .patch(
-            &format!("/v1/records/{id}"),
-            &json!({"fields": {"email": "ada@engines.example"}}),
-        )
-        .await;
+    let id = env.create_id(&crate::contact("rectify-me")).await;
+    let fields = json!({"email": "ada@engines.example"});
+    let (status, body) = env.rectify(&id, fields).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["fields"]["email"], "ada@engines.example");
     assert_eq!(body["request"]["right"], "rectification");

@@ -6,31 +6,23 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sluice_tests::TestEnv;
 
-const BUNDLE: &str = r#"
-format = 1
-name = "sandbox"
-version = "1"
+/// A bundle of a misbehaving test guest per kind, beside the card-redaction plugin.
+fn bundle() -> String {
+    sluice_tests::manifest(
+        "sandbox",
+        &[
+            ("card-redaction", "redaction", "builtin:card-redaction"),
+            ("trap", "redaction", "plugins/guest-trap.wasm"),
+            ("spin", "redaction", "plugins/guest-spin.wasm"),
+            ("hog", "redaction", "plugins/guest-hog.wasm"),
+            ("snoop", "redaction", "plugins/guest-snoop.wasm"),
+            ("remember", "redaction", "plugins/guest-remember.wasm"),
+        ],
+        BUNDLE_KINDS,
+    )
+}
 
-[plugins.card-redaction]
-world = "redaction"
-component = "builtin:card-redaction"
-[plugins.trap]
-world = "redaction"
-component = "plugins/guest-trap.wasm"
-[plugins.spin]
-world = "redaction"
-component = "plugins/guest-spin.wasm"
-[plugins.hog]
-world = "redaction"
-component = "plugins/guest-hog.wasm"
-[plugins.snoop]
-world = "redaction"
-component = "plugins/guest-snoop.wasm"
-
-[plugins.remember]
-world = "redaction"
-component = "plugins/guest-remember.wasm"
-
+const BUNDLE_KINDS: &str = r#"
 [kinds.ok]
 chain = [{ plugin = "card-redaction" }]
 [kinds.remember]
@@ -58,7 +50,7 @@ const GUESTS: &[&str] = &[
 ];
 
 async fn sandbox() -> TestEnv {
-    TestEnv::with_bundle(BUNDLE, GUESTS, |o| {
+    TestEnv::with_bundle(&bundle(), GUESTS, |o| {
         o.limits.deadline = Duration::from_millis(100);
         o.limits.memory = 16 << 20;
     })

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sluice::auth::Role;
 use sluice::bundle::signing::TrustedKeys;
-use sluice_tests::{SigningKey, TestEnv, copy_provu, provu_with_log_days};
+use sluice_test_support::http::poll;
+use sluice_tests::{SigningKey, TestEnv, copy_provu, items, provu_with_log_days};
 
 use crate::publishing::{DAY, V1, gateway_trusting, log_entry, period_days, publisher};
 
@@ -53,8 +54,28 @@ async fn write(env: &TestEnv, token: &str, record: &Value) -> Value {
     body
 }
 
+/// Writes a provisioning-request log entry of `ago` seconds ago for `path` with `tenant`'s
+/// service token, asserting 201.
+async fn write_log(env: &TestEnv, tenant: &Tenant, ago: i64, path: &str) -> Value {
+    write(env, &tenant.service, &log_entry(env, ago, path)).await
+}
+
+/// Reads the record `id` with `token`, asserting 200.
+async fn read(env: &TestEnv, token: &str, id: &str) -> Value {
+    get(env, token, &format!("/v1/records/{id}")).await
+}
+
 fn id(record: &Value) -> String {
     record["id"].as_str().unwrap().to_string()
+}
+
+/// A publisher's key, a gateway on ProVu trusting it, and the tenants `acme` and `beta`.
+async fn two_tenants() -> (SigningKey, TestEnv, Tenant, Tenant) {
+    let key = publisher();
+    let env = gateway_trusting(&key).await;
+    let acme = Tenant::new(&env, "acme");
+    let beta = Tenant::new(&env, "beta");
+    (key, env, acme, beta)
 }
 
 /// Publishes the 30-day variant of ProVu (`provu@2026.12.0`) with `tenant`'s token.
@@ -74,20 +95,27 @@ async fn activate(env: &TestEnv, tenant: &Tenant, id: &str) -> Value {
 }
 
 async fn rollback(env: &TestEnv, tenant: &Tenant, body: Option<&Value>) -> (StatusCode, Value) {
-    call(
-        env,
-        &tenant.compliance,
-        Method::POST,
-        "/v1/admin/rollback",
-        body,
-    )
-    .await
+    let path = "/v1/admin/rollback";
+    call(env, &tenant.compliance, Method::POST, path, body).await
+}
+
+/// `METHOD /v1/admin/shadow` with `tenant`'s compliance token.
+async fn shadow(
+    env: &TestEnv,
+    tenant: &Tenant,
+    method: Method,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    call(env, &tenant.compliance, method, "/v1/admin/shadow", body).await
+}
+
+/// `POST /v1/admin/reload` with `token`.
+async fn reload(env: &TestEnv, token: &str) -> (StatusCode, Value) {
+    call(env, token, Method::POST, "/v1/admin/reload", None).await
 }
 
 fn actions(activations: &Value) -> Vec<String> {
-    activations["activations"]
-        .as_array()
-        .unwrap()
+    items(&activations["activations"])
         .iter()
         .map(|a| a["action"].as_str().unwrap().to_string())
         .collect()
@@ -105,10 +133,7 @@ fn audited_bundle(env: &TestEnv, event: &str, record: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenants_activation_and_rollback_change_its_own_policy_only() {
-    let key = publisher();
-    let mut env = gateway_trusting(&key).await;
-    let acme = Tenant::new(&env, "acme");
-    let beta = Tenant::new(&env, "beta");
+    let (key, mut env, acme, beta) = two_tenants().await;
     publish_v2(&env, &beta, &key).await;
     let report = activate(&env, &beta, V2).await;
     assert_eq!(report["active"], V2);
@@ -124,34 +149,22 @@ async fn a_tenants_activation_and_rollback_change_its_own_policy_only() {
     assert_eq!(d["bundle"], V1);
     // So do rectifications.
     let patch = json!({"fields": {"path": "/a2.cfg"}});
-    let (status, a2) = call(
-        &env,
-        &acme.service,
-        Method::PATCH,
-        &format!("/v1/records/{}", id(&a)),
-        Some(&patch),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{a2}");
-    assert_eq!((a2["bundle"].as_str(), period_days(&a2)), (Some(V1), 90));
-    let (status, b2) = call(
-        &env,
-        &beta.service,
-        Method::PATCH,
-        &format!("/v1/records/{}", id(&b)),
-        Some(&patch),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{b2}");
-    assert_eq!((b2["bundle"].as_str(), period_days(&b2)), (Some(V2), 30));
+    for (tenant, record, bundle, days) in [(&acme, &a, V1, 90), (&beta, &b, V2, 30)] {
+        let path = format!("/v1/records/{}", id(record));
+        let (status, patched) =
+            call(&env, &tenant.service, Method::PATCH, &path, Some(&patch)).await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        let got = (patched["bundle"].as_str(), period_days(&patched));
+        assert_eq!(got, (Some(bundle), days));
+    }
     // And reads: the disclosure is decided, and audited, under the reader's tenant's bundle.
-    let read = get(&env, &acme.service, &format!("/v1/records/{}", id(&a))).await;
-    assert_eq!(read["bundle"], V1);
+    let read_a = read(&env, &acme.service, &id(&a)).await;
+    assert_eq!(read_a["bundle"], V1);
     assert_eq!(audited_bundle(&env, "record.disclosed", &id(&a)), V1);
-    get(&env, &beta.service, &format!("/v1/records/{}", id(&b))).await;
+    read(&env, &beta.service, &id(&b)).await;
     assert_eq!(audited_bundle(&env, "record.disclosed", &id(&b)), V2);
     let listed = get(&env, &acme.service, "/v1/subjects/203.0.113.9/records").await;
-    assert_eq!(listed["records"].as_array().unwrap().len(), 1);
+    assert_eq!(items(&listed["records"]).len(), 1);
     assert_eq!(audited_bundle(&env, "record.disclosed", &id(&a)), V1);
 
     // Each tenant sees its own active bundle and history; the gateway default is unchanged.
@@ -234,19 +247,11 @@ async fn a_tenants_activation_and_rollback_change_its_own_policy_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_impact_report_examines_the_callers_records_only() {
-    let key = publisher();
-    let env = gateway_trusting(&key).await;
-    let acme = Tenant::new(&env, "acme");
-    let beta = Tenant::new(&env, "beta");
+    let (key, env, acme, beta) = two_tenants().await;
     let mut ours = BTreeSet::new();
     let mut old = String::new();
     for (i, ago) in [60, 10, 0].into_iter().enumerate() {
-        let r = write(
-            &env,
-            &beta.service,
-            &log_entry(&env, ago * DAY, &format!("/b{i}.cfg")),
-        )
-        .await;
+        let r = write_log(&env, &beta, ago * DAY, &format!("/b{i}.cfg")).await;
         if ago == 60 {
             old = id(&r);
         }
@@ -254,12 +259,7 @@ async fn an_impact_report_examines_the_callers_records_only() {
     }
     let mut theirs = BTreeSet::new();
     for i in 0..5 {
-        let r = write(
-            &env,
-            &acme.service,
-            &log_entry(&env, 60 * DAY, &format!("/a{i}.cfg")),
-        )
-        .await;
+        let r = write_log(&env, &acme, 60 * DAY, &format!("/a{i}.cfg")).await;
         theirs.insert(id(&r));
     }
     publish_v2(&env, &beta, &key).await;
@@ -268,7 +268,7 @@ async fn an_impact_report_examines_the_callers_records_only() {
     let impact = get(&env, &beta.compliance, &impact_path).await;
     assert_eq!(impact["examined"], 3, "{impact}");
     assert_eq!(impact["next"], Value::Null);
-    let deletions = impact["would_delete"].as_array().unwrap();
+    let deletions = items(&impact["would_delete"]);
     assert_eq!(deletions.len(), 1, "{impact}");
     assert_eq!(deletions[0]["record"], old.as_str());
     let named = |impact: &Value| -> BTreeSet<String> {
@@ -279,11 +279,11 @@ async fn an_impact_report_examines_the_callers_records_only() {
             "would_reject",
             "would_stop_disclosing",
         ] {
-            for item in impact[list].as_array().unwrap() {
+            for item in items(&impact[list]) {
                 out.insert(item["record"].as_str().unwrap().to_string());
             }
         }
-        for f in impact["failed"].as_array().unwrap() {
+        for f in items(&impact["failed"]) {
             out.insert(f.as_str().unwrap().to_string());
         }
         out
@@ -335,12 +335,7 @@ async fn an_impact_report_examines_the_callers_records_only() {
 
     // Whatever acme stores, beta's report is the same.
     for i in 0..10 {
-        write(
-            &env,
-            &acme.service,
-            &log_entry(&env, 60 * DAY, &format!("/more{i}.cfg")),
-        )
-        .await;
+        write_log(&env, &acme, 60 * DAY, &format!("/more{i}.cfg")).await;
     }
     assert_eq!(get(&env, &beta.compliance, &impact_path).await, impact);
     // Acme's own report covers acme's records, none of beta's.
@@ -351,25 +346,15 @@ async fn an_impact_report_examines_the_callers_records_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shadow_run_observes_its_own_tenants_writes_and_no_other_tenant_sees_it() {
-    let key = publisher();
-    let env = gateway_trusting(&key).await;
-    let acme = Tenant::new(&env, "acme");
-    let beta = Tenant::new(&env, "beta");
+    let (key, env, acme, beta) = two_tenants().await;
     publish_v2(&env, &beta, &key).await;
-    let shadow = json!({"bundle": V2});
-    let (status, body) = call(
-        &env,
-        &beta.compliance,
-        Method::POST,
-        "/v1/admin/shadow",
-        Some(&shadow),
-    )
-    .await;
+    let run = json!({"bundle": V2});
+    let (status, body) = shadow(&env, &beta, Method::POST, Some(&run)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // Acme learns nothing of it.
     for method in [Method::GET, Method::DELETE] {
-        let (status, body) = call(&env, &acme.compliance, method, "/v1/admin/shadow", None).await;
+        let (status, body) = shadow(&env, &acme, method, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     }
     let list = get(&env, &acme.compliance, "/v1/admin/bundles").await;
@@ -379,91 +364,52 @@ async fn a_shadow_run_observes_its_own_tenants_writes_and_no_other_tenant_sees_i
 
     // Acme's writes are not shadowed; beta's are.
     for i in 0..3 {
-        write(
-            &env,
-            &acme.service,
-            &log_entry(&env, 0, &format!("/a{i}.cfg")),
-        )
-        .await;
+        write_log(&env, &acme, 0, &format!("/a{i}.cfg")).await;
     }
     let mut differing = BTreeSet::new();
     for i in 0..2 {
-        let r = write(
-            &env,
-            &beta.service,
-            &log_entry(&env, 0, &format!("/b{i}.cfg")),
-        )
-        .await;
+        let r = write_log(&env, &beta, 0, &format!("/b{i}.cfg")).await;
         differing.insert(id(&r));
     }
     write(&env, &beta.service, &crate::contact("c-1")).await;
-    let mut report = Value::Null;
-    for _ in 0..500 {
-        report = get(&env, &beta.compliance, "/v1/admin/shadow").await;
-        if report["observed"].as_u64().unwrap() + report["skipped"].as_u64().unwrap() >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    // Polls `tenant`'s shadow run (up to 5 s) until it has observed or skipped `writes`
+    // writes: its report.
+    let seen = async |tenant: &Tenant, writes: u64| {
+        let report = poll(500, async || {
+            let r = get(&env, &tenant.compliance, "/v1/admin/shadow").await;
+            let count = r["observed"].as_u64().unwrap() + r["skipped"].as_u64().unwrap();
+            (count >= writes).then_some(r)
+        })
+        .await;
+        report.unwrap_or_else(|| panic!("the shadow run did not see {writes} writes"))
+    };
+    let report = seen(&beta, 3).await;
     assert_eq!(report["observed"], 3, "{report}");
     assert_eq!(report["differing"], 2, "{report}");
-    let ids: BTreeSet<String> = report["differences"]
-        .as_array()
-        .unwrap()
+    let ids: BTreeSet<String> = items(&report["differences"])
         .iter()
         .map(|d| d["record"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids, differing);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(
-        get(&env, &beta.compliance, "/v1/admin/shadow").await["observed"],
-        3
-    );
+    let observed_by_beta = async || {
+        let report = get(&env, &beta.compliance, "/v1/admin/shadow").await;
+        report["observed"].clone()
+    };
+    assert_eq!(observed_by_beta().await, 3);
 
     // Acme may run its own, beside beta's.
-    let (status, body) = call(
-        &env,
-        &acme.compliance,
-        Method::POST,
-        "/v1/admin/shadow",
-        Some(&shadow),
-    )
-    .await;
+    let (status, body) = shadow(&env, &acme, Method::POST, Some(&run)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    write(&env, &acme.service, &log_entry(&env, 0, "/a9.cfg")).await;
-    let mut observed = Value::Null;
-    for _ in 0..500 {
-        let r = get(&env, &acme.compliance, "/v1/admin/shadow").await;
-        observed = json!([r["observed"], r["skipped"]]);
-        if observed != json!([0, 0]) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(observed, json!([1, 0]));
-    assert_eq!(
-        get(&env, &beta.compliance, "/v1/admin/shadow").await["observed"],
-        3
-    );
+    write_log(&env, &acme, 0, "/a9.cfg").await;
+    let r = seen(&acme, 1).await;
+    assert_eq!(json!([r["observed"], r["skipped"]]), json!([1, 0]));
+    assert_eq!(observed_by_beta().await, 3);
     // Stopping beta's leaves acme's running.
-    let (status, last) = call(
-        &env,
-        &beta.compliance,
-        Method::DELETE,
-        "/v1/admin/shadow",
-        None,
-    )
-    .await;
+    let (status, last) = shadow(&env, &beta, Method::DELETE, None).await;
     assert_eq!(status, StatusCode::OK, "{last}");
     assert_eq!(last["observed"], 3);
-    let (status, _) = call(
-        &env,
-        &beta.compliance,
-        Method::GET,
-        "/v1/admin/shadow",
-        None,
-    )
-    .await;
+    let (status, _) = shadow(&env, &beta, Method::GET, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     get(&env, &acme.compliance, "/v1/admin/shadow").await;
     let started: Vec<Value> = env
@@ -484,19 +430,11 @@ async fn a_shadow_run_observes_its_own_tenants_writes_and_no_other_tenant_sees_i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenants_activation_recomputes_the_retention_of_its_own_records_only() {
-    let key = publisher();
-    let env = gateway_trusting(&key).await;
-    let acme = Tenant::new(&env, "acme");
-    let beta = Tenant::new(&env, "beta");
+    let (key, env, acme, beta) = two_tenants().await;
     let mut records = Vec::new();
     for t in [&acme, &beta] {
         for ago in [60, 10] {
-            let r = write(
-                &env,
-                &t.service,
-                &log_entry(&env, ago * DAY, &format!("/{ago}.cfg")),
-            )
-            .await;
+            let r = write_log(&env, t, ago * DAY, &format!("/{ago}.cfg")).await;
             records.push(id(&r));
         }
     }
@@ -512,15 +450,15 @@ async fn a_tenants_activation_recomputes_the_retention_of_its_own_records_only()
     let acme_view = get(&env, &acme.compliance, "/v1/admin/retention").await;
     assert_eq!(acme_view["recompute"], Value::Null, "{acme_view}");
     assert_eq!(progress["tenant"], "beta");
-    for r in acme_records {
-        let read = get(&env, &acme.service, &format!("/v1/records/{r}")).await;
-        assert_eq!(period_days(&read), 90);
-        assert_eq!(read["retention_bundle"], Value::Null);
-    }
-    for r in beta_records {
-        let read = get(&env, &beta.service, &format!("/v1/records/{r}")).await;
-        assert_eq!(period_days(&read), 30);
-        assert_eq!(read["retention_bundle"], V2);
+    for (tenant, ids, days, bundle) in [
+        (&acme, acme_records, 90, Value::Null),
+        (&beta, beta_records, 30, json!(V2)),
+    ] {
+        for r in ids {
+            let got = read(&env, &tenant.service, r).await;
+            assert_eq!(period_days(&got), days, "{got}");
+            assert_eq!(got["retention_bundle"], bundle, "{got}");
+        }
     }
     let rescheduled: Vec<String> = env
         .audit()
@@ -531,29 +469,15 @@ async fn a_tenants_activation_recomputes_the_retention_of_its_own_records_only()
     assert_eq!(rescheduled, ["beta", "beta"]);
     // Beta's 60-day-old entry is overdue under 30 days; acme's is not under 90.
     assert_eq!(env.sweep().await, 1);
-    let (status, _) = call(
-        &env,
-        &beta.service,
-        Method::GET,
-        &format!("/v1/records/{}", beta_records[0]),
-        None,
-    )
-    .await;
+    let path = format!("/v1/records/{}", beta_records[0]);
+    let (status, _) = call(&env, &beta.service, Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    get(
-        &env,
-        &acme.service,
-        &format!("/v1/records/{}", acme_records[0]),
-    )
-    .await;
+    read(&env, &acme.service, &acme_records[0]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_change_notice_reaches_its_own_tenant_only() {
-    let key = publisher();
-    let env = gateway_trusting(&key).await;
-    let acme = Tenant::new(&env, "acme");
-    let beta = Tenant::new(&env, "beta");
+    let (key, env, acme, beta) = two_tenants().await;
     let material = copy_provu(
         "2027.1.0",
         &[(
@@ -577,7 +501,7 @@ async fn a_policy_change_notice_reaches_its_own_tenant_only() {
         assert_eq!(none, json!({"clause": "8", "changes": []}));
     }
     let changes = get(&env, &beta.service, "/v1/policy/changes").await;
-    let list = changes["changes"].as_array().unwrap();
+    let list = items(&changes["changes"]);
     assert_eq!(list.len(), 1, "{changes}");
     assert_eq!(list[0]["version"], "2027.1.0");
     assert_eq!(list[0]["tenant"], "beta");
@@ -613,11 +537,11 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
         &beta.compliance,
         &env.token(Role::Compliance, None),
     ] {
-        let (status, body) = call(&env, token, Method::POST, "/v1/admin/reload", None).await;
+        let (status, body) = reload(&env, token).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     }
     let admin = env.token(Role::Admin, None);
-    let (status, report) = call(&env, &admin, Method::POST, "/v1/admin/reload", None).await;
+    let (status, report) = reload(&env, &admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["changed"], false);
 
@@ -627,7 +551,7 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
     for file in ["bundle.toml", case] {
         std::fs::copy(next.path().join(file), env.policy_dir().join(file)).unwrap();
     }
-    let (status, report) = call(&env, &admin, Method::POST, "/v1/admin/reload", None).await;
+    let (status, report) = reload(&env, &admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["active"], "provu@2026.11.1");
     assert_eq!(report["previous"], V1);
@@ -640,11 +564,11 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
     assert_eq!(progress["examined"], 1, "{progress}");
     assert_eq!(progress["rescheduled"], 1, "{progress}");
     assert_eq!(progress["after"], "", "no cursor of the default's walk");
-    let read = get(&env, &acme.service, &format!("/v1/records/{}", id(&a))).await;
-    assert_eq!(period_days(&read), 60);
-    let read = get(&env, &beta.service, &format!("/v1/records/{}", id(&b))).await;
-    assert_eq!(period_days(&read), 30);
-    assert_eq!(read["retention_bundle"], V2);
+    let read_a = read(&env, &acme.service, &id(&a)).await;
+    assert_eq!(period_days(&read_a), 60);
+    let read_b = read(&env, &beta.service, &id(&b)).await;
+    assert_eq!(period_days(&read_b), 30);
+    assert_eq!(read_b["retention_bundle"], V2);
     let acme_active = get(&env, &acme.compliance, "/v1/admin/active").await;
     assert_eq!(acme_active["bundle"], "provu@2026.11.1");
     assert_eq!(acme_active["activation"]["action"], "reload");
@@ -671,8 +595,8 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
         .await;
     assert_eq!(progress["tenant"], "beta");
     assert_eq!(progress["examined"], 2, "{progress}");
-    let read = get(&env, &beta.service, &format!("/v1/records/{}", id(&b))).await;
-    assert_eq!(period_days(&read), 60);
+    let read_b = read(&env, &beta.service, &id(&b)).await;
+    assert_eq!(period_days(&read_b), 60);
     let r = write(&env, &beta.service, &log_entry(&env, 0, "/b3.cfg")).await;
     assert_eq!(r["bundle"], "provu@2026.11.1");
     let text = std::fs::read_to_string(env.policy_dir().join("bundle.toml")).unwrap();
@@ -681,7 +605,7 @@ async fn reloading_is_an_operators_change_of_the_default_for_tenants_without_the
         text.replace("version = \"2026.11.1\"", "version = \"2026.11.2\""),
     )
     .unwrap();
-    let (status, report) = call(&env, &admin, Method::POST, "/v1/admin/reload", None).await;
+    let (status, report) = reload(&env, &admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     for t in [&acme, &beta] {
         let r = write(&env, &t.service, &log_entry(&env, 0, "/c.cfg")).await;

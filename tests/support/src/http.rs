@@ -43,6 +43,13 @@ pub fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:.300}"))
 }
 
+/// The elements of the JSON array `value`; panics with the value if it is not an array.
+pub fn items(value: &Value) -> &[Value] {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+}
+
 /// The lines of an NDJSON answer, each parsed as JSON (panics on one that is not).
 pub fn ndjson_lines(text: &str) -> Vec<Value> {
     text.lines().map(json_of).collect()
