@@ -281,23 +281,19 @@ impl Actual {
                 }
             }
         }
-        if let Some(want) = &expected.expiries
-            && *want != self.expiries
-        {
-            failures.push(format!(
-                "expiries: expected {}, got {}",
-                Value::Array(want.clone()),
-                Value::Array(self.expiries.clone())
-            ));
-        }
-        if let Some(want) = &expected.deliveries
-            && *want != self.deliveries
-        {
-            failures.push(format!(
-                "deliveries: expected {}, got {}",
-                Value::Array(want.clone()),
-                Value::Array(self.deliveries.clone())
-            ));
+        for (name, want, got) in [
+            ("expiries", &expected.expiries, &self.expiries),
+            ("deliveries", &expected.deliveries, &self.deliveries),
+        ] {
+            if let Some(want) = want
+                && want != got
+            {
+                failures.push(format!(
+                    "{name}: expected {}, got {}",
+                    Value::Array(want.clone()),
+                    Value::Array(got.clone())
+                ));
+            }
         }
         failures
     }

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::auth::Actor;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, blocking};
+use super::extract::{ApiJson, ApiQuery, with_state};
 use crate::bundle::package::Package;
 use crate::registry::BundleEntry;
 use crate::runtime::World;
@@ -55,7 +55,7 @@ pub struct PluginQuery {
         (status = 201, description = "Stored.", body = super::openapi::shapes::Report),
         (status = 200, description = "Already stored.", body = super::openapi::shapes::Report),
         (status = 400, description = "An empty body or a bad query.", body = super::error::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        super::openapi::responses::InvalidBundle,
         (status = 409, description = "The name is taken by another component.", body = super::error::ErrorBody),
     ),
 )]
@@ -72,12 +72,7 @@ pub async fn upload_plugin(
     }
     let (info, created) =
         control::upload_plugin(&state, &q.name, &q.version, q.world, body.to_vec(), &actor).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(info)).into_response())
+    Ok((created_or_ok(created), Json(info)).into_response())
 }
 
 /// `GET /v1/admin/plugins`
@@ -87,8 +82,7 @@ pub async fn upload_plugin(
     responses((status = 200, description = "Every uploaded plugin.", body = super::openapi::shapes::Plugins)),
 )]
 pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let st = state.clone();
-    let plugins = blocking(move || st.registry.plugins()).await?;
+    let plugins = with_state(&state, |st| st.registry.plugins()).await?;
     Ok(Json(json!({ "plugins": plugins })).into_response())
 }
 
@@ -112,9 +106,9 @@ pub struct BundleQuery {
     responses(
         (status = 201, description = "Stored (and activated with `activate=true`).", body = super::openapi::shapes::BundleSummary),
         (status = 200, description = "Already stored.", body = super::openapi::shapes::BundleSummary),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        super::openapi::responses::InvalidBundle,
         (status = 409, description = "Another bundle has that id.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::ShuttingDown,
     ),
 )]
 pub async fn upload_bundle(
@@ -132,12 +126,16 @@ pub async fn upload_bundle(
         body["activation"] = serde_json::to_value(report).unwrap_or_default();
         body["state"] = json!("active");
     }
-    let status = if created {
+    Ok((created_or_ok(created), Json(body)).into_response())
+}
+
+/// 201 for an upload that stored something new, 200 for one already stored.
+fn created_or_ok(created: bool) -> StatusCode {
+    if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
-    };
-    Ok((status, Json(body)).into_response())
+    }
 }
 
 /// A bundle as listed: everything but the package's contents, plus its state for `tenant`.
@@ -180,9 +178,8 @@ pub async fn list_bundles(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let st = state.clone();
     let tenant = caller.tenant().to_string();
-    let (bundles, activations) = blocking(move || {
+    let (bundles, activations) = with_state(&state, move |st| {
         let view = crate::registry::View::Tenant(&tenant);
         Ok((st.registry.bundles()?, st.registry.activations_for(view)?))
     })
@@ -200,9 +197,8 @@ pub async fn list_bundles(
 }
 
 pub(super) async fn entry(state: &Arc<AppState>, id: String) -> Result<BundleEntry, ApiError> {
-    let st = state.clone();
     let wanted = id.clone();
-    blocking(move || st.registry.bundle(&wanted))
+    with_state(state, move |st| st.registry.bundle(&wanted))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no bundle {id} in the registry")))
 }
@@ -233,9 +229,9 @@ pub async fn show_bundle(
     params(("id" = String, Path, description = "The bundle id, `name@version`.")),
     responses(
         (status = 200, description = "Activated.", body = super::openapi::shapes::Report),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
+        super::openapi::responses::InvalidBundle,
         (status = 409, description = "The bundle cannot be activated now.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::ShuttingDown,
     ),
 )]
 pub async fn activate(
@@ -273,8 +269,8 @@ pub struct RollbackBody {
         (status = 200, description = "Rolled back.", body = super::openapi::shapes::Report),
         (status = 404, description = "No such bundle, or nothing to roll back to.", body = super::error::ErrorBody),
         (status = 409, description = "Nothing to roll back to.", body = super::error::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::InvalidBundle,
+        super::openapi::responses::ShuttingDown,
     ),
 )]
 pub async fn rollback(
@@ -302,8 +298,8 @@ pub async fn rollback(
         (status = 200, description = "Reloaded.", body = super::openapi::shapes::Report),
         (status = 404, description = "The gateway has no policy directory.", body = super::error::ErrorBody),
         (status = 409, description = "The directory's bundle cannot be activated.", body = super::error::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::InvalidBundle,
+        super::openapi::responses::ShuttingDown,
     ),
 )]
 pub async fn reload(
@@ -330,8 +326,7 @@ pub async fn active(
     let policy = policies.get(&tenant).clone();
     let own = policies.has_own(&tenant);
     drop(policies);
-    let st = state.clone();
-    let (activation, progress) = blocking(move || {
+    let (activation, progress) = with_state(&state, move |st| {
         let view = crate::registry::View::Tenant(&tenant);
         let activation = st
             .registry
@@ -341,7 +336,7 @@ pub async fn active(
             // With a bundle of its own, the tenant's last activation; otherwise the later
             // of the default's last and the tenant's going back to the default.
             .find(|a| !own || a.tenant.is_some());
-        Ok((activation, crate::service::recompute::view(&st, &tenant)?))
+        Ok((activation, crate::service::recompute::view(st, &tenant)?))
     })
     .await?;
     Ok(Json(json!({
@@ -368,9 +363,8 @@ pub async fn activations(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let st = state.clone();
     let tenant = caller.tenant().to_string();
-    let list = blocking(move || {
+    let list = with_state(&state, move |st| {
         st.registry
             .activations_for(crate::registry::View::Tenant(&tenant))
     })
@@ -389,30 +383,29 @@ pub async fn retention(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let st = state.clone();
     let tenant = caller.tenant().to_string();
-    let progress = blocking(move || crate::service::recompute::view(&st, &tenant)).await?;
+    let progress = with_state(&state, move |st| {
+        crate::service::recompute::view(st, &tenant)
+    })
+    .await?;
     Ok(Json(json!({ "recompute": progress })).into_response())
 }
 
-pub(super) async fn audit(state: &Arc<AppState>, entry: AuditEntry) -> Result<(), ApiError> {
-    let st = state.clone();
-    blocking(move || st.registry.audit(entry)).await
-}
-
-/// An administrative audit entry about `tenant`'s policy, naming the tenant.
-pub(super) fn tenant_entry(
+/// Audits an administrative change of `caller`'s tenant's policy, naming the tenant.
+pub(super) async fn audit_tenant(
+    state: &Arc<AppState>,
+    caller: &Caller,
     event: &str,
     at: i64,
-    caller: &Caller,
     bundle: &str,
     mut detail: Value,
-) -> AuditEntry {
+) -> Result<(), ApiError> {
     detail["tenant"] = json!(caller.tenant());
-    AuditEntry {
+    let entry = AuditEntry {
         tenant: caller.tenant().to_string(),
         ..AuditEntry::admin(event, at, &caller.actor(), Some(bundle), detail)
-    }
+    };
+    with_state(state, move |st| st.registry.audit(entry)).await
 }
 
 /// `GET /v1/policy/changes[?after=N]`: the policy change notices (clause 8) the caller may
@@ -434,7 +427,6 @@ pub async fn changes(
             .parse()
             .map_err(|_| ApiError::bad_request("`after` must be a notice number"))?,
     };
-    let st = state.clone();
-    let notices = blocking(move || st.registry.notices(after, caller.view())).await?;
+    let notices = with_state(&state, move |st| st.registry.notices(after, caller.view())).await?;
     Ok(Json(json!({ "clause": crate::clause::CHANGES, "changes": notices })).into_response())
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, blocking};
+use super::extract::{ApiJson, with_state};
 use crate::auth::{DEFAULT_TENANT, Role, TokenRecord, TokenSpec};
 use crate::state::AppState;
 
@@ -107,6 +107,15 @@ impl Caller {
         self.0.actor()
     }
 
+    /// The caller as the requester of a data subject's request, `actor` being
+    /// [`Self::actor`].
+    pub(crate) fn requester<'a>(&'a self, actor: &'a str) -> crate::service::rights::Requester<'a> {
+        crate::service::rights::Requester {
+            tenant: self.tenant(),
+            actor,
+        }
+    }
+
     /// Whose policy activations and change notices the caller sees: a service's or
     /// compliance token's, its tenant's (and the default's); an operator's, everything; a
     /// vendor's, the default's only (a vendor serves every tenant, and learns none of their
@@ -154,7 +163,7 @@ fn view(record: &TokenRecord) -> serde_json::Value {
     responses(
         (status = 201, description = "Issued: the token (shown here only) and its record.", body = super::openapi::shapes::Issued),
         (status = 422, description = "The role and its bindings do not fit together, or a vendor token names no vendor of an active register (clause 3.2).", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn issue(
@@ -175,8 +184,7 @@ pub async fn issue(
             error
         })?;
     let now = state.clock.now_ms();
-    let st = state.clone();
-    let issued = blocking(move || st.tokens.issue(spec, now, &actor)).await?;
+    let issued = with_state(&state, move |st| st.tokens.issue(spec, now, &actor)).await?;
     tracing::info!(token = %issued.record.id, role = %issued.record.role, "token issued");
     Ok((
         StatusCode::CREATED,
@@ -192,8 +200,7 @@ pub async fn issue(
     responses((status = 200, description = "Every token issued.", body = super::openapi::shapes::Tokens)),
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let st = state.clone();
-    let tokens = blocking(move || st.tokens.list()).await?;
+    let tokens = with_state(&state, |st| st.tokens.list()).await?;
     let tokens: Vec<serde_json::Value> = tokens.iter().map(view).collect();
     Ok(Json(json!({ "tokens": tokens })).into_response())
 }
@@ -211,9 +218,8 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now_ms();
-    let st = state.clone();
     let key = id.clone();
-    match blocking(move || st.tokens.revoke(&key, now, &actor)).await? {
+    match with_state(&state, move |st| st.tokens.revoke(&key, now, &actor)).await? {
         Some(record) => {
             tracing::info!(token = %record.id, "token revoked");
             Ok(Json(json!({ "revoked": view(&record) })).into_response())

@@ -32,7 +32,7 @@ const CHUNK: usize = 64 << 10;
     responses(
         (status = 200, description = "The snapshot (plaintext; `sluice backup --url` encrypts it).",
             content_type = "application/octet-stream", body = super::openapi::shapes::Binary),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn backup(

@@ -47,7 +47,7 @@ struct BatchLine {
         (status = 200, description = "One line per record line, in order: its number, its status and the body it would have had on its own (a write or an `ErrorBody`).",
             content_type = "application/x-ndjson", body = Vec<super::openapi::shapes::BatchLine>),
         (status = 400, description = "The body is not UTF-8 or holds no record.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn batch(

@@ -1,6 +1,7 @@
 //! Trying a candidate bundle before activating it: shadow runs over a tenant's live writes,
 //! and impact reports over its stored records.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -12,12 +13,12 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, blocking};
+use super::extract::{ApiJson, ApiQuery, with_state};
 use crate::service::executor::Admission;
 use crate::service::shadow::Shadow;
 use crate::state::AppState;
 
-use super::admin::{audit, entry, tenant_entry};
+use super::admin::{audit_tenant, entry};
 
 /// `POST /v1/admin/shadow` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -32,8 +33,7 @@ async fn load_candidate(
     id: String,
 ) -> Result<Arc<crate::bundle::Policy>, ApiError> {
     let entry = entry(state, id).await?;
-    let st = state.clone();
-    let policy = blocking(move || {
+    let policy = with_state(state, move |st| {
         let components = st.registry.components(&entry.package)?;
         Ok(crate::bundle::load(
             entry.package,
@@ -46,6 +46,23 @@ async fn load_candidate(
     Ok(Arc::new(policy))
 }
 
+/// The tenants' shadow runs.
+type Shadows = HashMap<String, Arc<Shadow>>;
+
+/// Changes the tenants' shadow runs; returns them as they were.
+fn change_shadows(state: &AppState, mut change: impl FnMut(&mut Shadows)) -> Arc<Shadows> {
+    state.shadows.rcu(|runs| {
+        let mut runs = Shadows::clone(runs);
+        change(&mut runs);
+        runs
+    })
+}
+
+/// The 404 of the shadow routes when the tenant has no shadow run.
+fn no_shadow() -> ApiError {
+    ApiError::not_found("no shadow run is in progress")
+}
+
 /// `POST /v1/admin/shadow`: starts a shadow run of a candidate bundle over the caller's
 /// tenant's writes (replacing the tenant's run, if any).
 #[utoipa::path(
@@ -56,8 +73,8 @@ async fn load_candidate(
         (status = 201, description = "The shadow run started.", body = super::openapi::shapes::Report),
         (status = 404, description = "No such bundle.", body = super::error::ErrorBody),
         (status = 409, description = "The bundle is the active one.", body = super::error::ErrorBody),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::InvalidBundle,
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn start_shadow(
@@ -74,24 +91,20 @@ pub async fn start_shadow(
         ));
     }
     let now = state.clock.now_ms();
-    audit(
+    audit_tenant(
         &state,
-        tenant_entry(
-            "policy.shadow-started",
-            now,
-            &caller,
-            &candidate.id,
-            json!({"digest": candidate.digest, "active": active.id}),
-        ),
+        &caller,
+        "policy.shadow-started",
+        now,
+        &candidate.id,
+        json!({"digest": candidate.digest, "active": active.id}),
     )
     .await?;
     let shadow = Arc::new(Shadow::new(candidate, &caller.actor(), now));
     let report = shadow.report();
     let tenant = caller.tenant();
-    state.shadows.rcu(|runs| {
-        let mut runs = std::collections::HashMap::clone(runs);
+    change_shadows(&state, |runs| {
         runs.insert(tenant.to_string(), shadow.clone());
-        runs
     });
     Ok((StatusCode::CREATED, Json(report)).into_response())
 }
@@ -111,7 +124,7 @@ pub async fn shadow_report(
 ) -> Result<Response, ApiError> {
     match state.shadows.load().get(caller.tenant()) {
         Some(s) => Ok(Json(s.report()).into_response()),
-        None => Err(ApiError::not_found("no shadow run is in progress")),
+        None => Err(no_shadow()),
     }
 }
 
@@ -123,7 +136,7 @@ pub async fn shadow_report(
     responses(
         (status = 200, description = "The final report.", body = super::openapi::shapes::Report),
         (status = 404, description = "No shadow run is in progress.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn stop_shadow(
@@ -131,26 +144,22 @@ pub async fn stop_shadow(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     let tenant = caller.tenant();
-    let before = state.shadows.rcu(|runs| {
-        let mut runs = std::collections::HashMap::clone(runs);
+    let before = change_shadows(&state, |runs| {
         runs.remove(tenant);
-        runs
     });
     let Some(shadow) = before.get(tenant).cloned() else {
-        return Err(ApiError::not_found("no shadow run is in progress"));
+        return Err(no_shadow());
     };
     let now = state.clock.now_ms();
     let report = shadow.stop(now);
-    audit(
+    audit_tenant(
         &state,
-        tenant_entry(
-            "policy.shadow-stopped",
-            now,
-            &caller,
-            &report.candidate,
-            json!({"observed": report.observed, "differing": report.differing,
-                   "skipped": report.skipped}),
-        ),
+        &caller,
+        "policy.shadow-stopped",
+        now,
+        &report.candidate,
+        json!({"observed": report.observed, "differing": report.differing,
+               "skipped": report.skipped}),
     )
     .await?;
     Ok(Json(report).into_response())
@@ -177,8 +186,8 @@ pub struct ImpactQuery {
     params(("id" = String, Path, description = "The bundle id, `name@version`."), ImpactQuery),
     responses(
         (status = 200, description = "The impact report.", body = super::openapi::shapes::Report),
-        (status = 422, description = "The bundle or a plugin is not valid, a policy test case fails, or the signature is not trusted.", body = super::error::ErrorBody),
-        (status = 503, description = "The gateway is shutting down or saturated (retry after `Retry-After` seconds).", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::InvalidBundle,
+        super::openapi::responses::ShuttingDown,
     ),
 )]
 pub async fn impact(
@@ -208,15 +217,13 @@ pub async fn impact(
         })
         .await?
         .map_err(|e| ApiError::internal(&e))?;
-    audit(
+    audit_tenant(
         &state,
-        tenant_entry(
-            "policy.impact-reported",
-            state.clock.now_ms(),
-            &caller,
-            &candidate.id,
-            json!({"examined": report.examined}),
-        ),
+        &caller,
+        "policy.impact-reported",
+        state.clock.now_ms(),
+        &candidate.id,
+        json!({"examined": report.examined}),
     )
     .await?;
     Ok(Json(report).into_response())

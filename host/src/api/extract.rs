@@ -2,12 +2,15 @@
 //! whose rejections are JSON [`ApiError`]s, and running a blocking store or registry call
 //! off the async workers.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use crate::state::AppState;
 
 /// JSON body extractor whose rejections are [`ApiError`]s (JSON bodies, named problems):
 /// `application/json` in UTF-8 (415 otherwise), a JSON object (every request body of the API
@@ -84,8 +87,25 @@ where
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
+    blocking_task("blocking", f).await
+}
+
+/// [`blocking`] on a clone of the shared state.
+pub(super) async fn with_state<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Arc<AppState>) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let st = state.clone();
+    blocking(move || f(&st)).await
+}
+
+/// [`blocking`], naming the task (`task`) in the log when it fails to run to its end.
+pub(super) async fn blocking_task<T: Send + 'static>(
+    task: &str,
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("{task} task failed: {e}")))?
         .map_err(|e| ApiError::internal(&e))
 }

@@ -14,7 +14,8 @@ use super::auth::Actor;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::ApiJson;
-use super::extract::{ApiQuery, blocking};
+use super::extract::{ApiQuery, with_state};
+use super::views::recipient_view;
 use crate::outbox::{Entry, State as DeliveryState};
 use crate::state::AppState;
 use crate::store::{Op, OpResult, OutboxFilter, OutboxOp};
@@ -45,6 +46,11 @@ pub struct ListQuery {
     limit: Option<usize>,
 }
 
+/// The size of a page: `limit`, at most (and by default) [`MAX_PAGE`].
+fn page_size(limit: Option<usize>) -> usize {
+    limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE)
+}
+
 fn page(entries: &[Entry], limit: usize) -> Option<u64> {
     (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq))
@@ -62,14 +68,13 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let limit = page_size(q.limit);
     let filter = OutboxFilter {
         state: q.state,
         vendor: q.vendor,
         record: q.record,
     };
-    let st = state.clone();
-    let (entries, (pending, oldest)) = blocking(move || {
+    let (entries, (pending, oldest)) = with_state(&state, move |st| {
         Ok((
             st.store.deliveries(&filter, q.after, limit)?,
             st.store.outbox_depth()?,
@@ -87,9 +92,8 @@ pub async fn list(
 }
 
 async fn delivery(state: &Arc<AppState>, id: String) -> Result<Entry, ApiError> {
-    let st = state.clone();
     let wanted = id.clone();
-    blocking(move || st.store.delivery(&wanted))
+    with_state(state, move |st| st.store.delivery(&wanted))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no delivery {id}")))
 }
@@ -116,7 +120,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The delivery, pending again.", body = crate::outbox::Entry),
         (status = 409, description = "The delivery is not dead.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn redrive(
@@ -229,10 +233,9 @@ pub async fn feed(
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
     let own = own_vendor(&state, &caller, q.vendor.as_deref())?;
-    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let st = state.clone();
+    let limit = page_size(q.limit);
     let vendor = own.clone();
-    let (entries, end, marks) = blocking(move || {
+    let (entries, end, marks) = with_state(&state, move |st| {
         let marks = st.store.feed_marks(&vendor)?;
         let filter = OutboxFilter {
             vendor: Some(vendor),
@@ -331,7 +334,7 @@ pub struct Ack {
         (status = 200, description = "Acknowledged.", body = super::openapi::shapes::Acked),
         (status = 400, description = "Malformed JSON, or a cursor behind the acknowledged one or beyond the highest one the feed served; nothing changes.", body = super::error::ErrorBody),
         (status = 404, description = "The vendor is in no active bundle's register (clause 3.2).", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn ack(
@@ -388,21 +391,15 @@ pub async fn recipients(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let st = state.clone();
     let wanted = id.clone();
-    let (record, list) =
-        blocking(move || Ok((st.store.get(&wanted)?, st.store.recipients(&wanted)?))).await?;
+    let (record, list) = with_state(&state, move |st| {
+        Ok((st.store.get(&wanted)?, st.store.recipients(&wanted)?))
+    })
+    .await?;
     match record {
         Some(r) if r.tenant == caller.tenant() => {}
         _ => return Err(ApiError::not_found("no such record")),
     }
-    let list: Vec<Value> = list
-        .into_iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(&r).unwrap_or_default();
-            v["at"] = json!(crate::clock::rfc3339_ms(r.at));
-            v
-        })
-        .collect();
+    let list: Vec<Value> = list.iter().map(recipient_view).collect();
     Ok(Json(json!({ "record": id, "recipients": list })).into_response())
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, blocking_task};
 use super::views::permitted_views;
 use super::views::{WriteResponse, read_view};
 use crate::bundle::Policy;
@@ -82,7 +82,7 @@ pub(super) fn new_input(
         (status = 201, description = "Stored: the record as stored, with every decision.", body = WriteResponse),
         (status = 400, description = "Malformed JSON, or an empty or too long subject.", body = super::error::ErrorBody),
         (status = 422, description = "Refused by the policy (naming the clause), or not a record of its kind.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn create(
@@ -141,7 +141,7 @@ pub(super) fn read_request(policy: &Policy, q: ReadQuery) -> Result<ReadRequest,
         (status = 200, description = "The record as the audience may see it.", body = super::openapi::ReadResult),
         (status = 400, description = "An unknown purpose or a malformed audience.", body = super::error::ErrorBody),
         (status = 403, description = "The policy refuses the read (naming the clause), or the token's role may not call this route.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn read(
@@ -182,7 +182,7 @@ pub async fn read(
         (status = 200, description = "The matching records the caller may see. Name exactly one searchable field of the kind as a further query parameter, e.g. `mac=00:15:65:aa:bb:cc`.", body = super::openapi::shapes::Search),
         (status = 400, description = "No kind, not exactly one searchable field, or a bad value.", body = super::error::ErrorBody),
         (status = 422, description = "An unknown kind.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn search(
@@ -232,10 +232,10 @@ pub async fn search(
         let st = state.clone();
         let kind_name = kind_name.clone();
         let tenant = caller.tenant().to_string();
-        tokio::task::spawn_blocking(move || st.store.search(&tenant, &kind_name, &path, &value))
-            .await
-            .map_err(|e| ApiError::internal(&anyhow::anyhow!("read task failed: {e}")))?
-            .map_err(|e| ApiError::internal(&e))?
+        blocking_task("read", move || {
+            st.store.search(&tenant, &kind_name, &path, &value)
+        })
+        .await?
     };
     let views = permitted_views(disclose_all(&state, policy, records, request).await?, true);
     Ok(Json(serde_json::json!({ "kind": kind_name, "records": views })).into_response())
@@ -252,7 +252,7 @@ pub async fn search(
         (status = 200, description = "Rectified: the record as stored, and the request.", body = super::openapi::shapes::Rectified),
         (status = 409, description = "The record kept changing; retry.", body = super::error::ErrorBody),
         (status = 422, description = "Refused by the policy (naming the clause; `erased` when the record was deleted), or the result is not a record of its kind.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn update(
@@ -278,7 +278,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The record id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn delete(
@@ -300,7 +300,7 @@ pub async fn delete(
         (status = 200, description = "The subject's records the audience may see.", body = super::openapi::shapes::SubjectRecords),
         (status = 400, description = "A bad subject, purpose or audience.", body = super::error::ErrorBody),
         (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
-        (status = 503, description = "A plugin failed, storage is unavailable, or the gateway is saturated (retry after `Retry-After` seconds); nothing was stored or sent.", body = super::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        super::openapi::responses::Saturated,
     ),
 )]
 pub async fn by_subject(

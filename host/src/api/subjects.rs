@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::blocking_task;
 use super::records::{ReadQuery, read_request};
+use super::views::recipient_view;
 use crate::clause;
 use crate::pipeline::Disclosure;
 use crate::record::Decision;
@@ -138,8 +140,8 @@ pub async fn permissions(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "Every record about the subject, with its decisions, expiries and recipients.", body = super::openapi::shapes::Export),
-        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::BadSubject,
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn export(
@@ -151,14 +153,12 @@ pub async fn export(
     let records = subject_records(&state, caller.tenant(), &subject).await?;
     let st = state.clone();
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let recipients = tokio::task::spawn_blocking(move || {
+    let recipients = blocking_task("export", move || {
         ids.iter()
             .map(|id| st.store.recipients(id))
             .collect::<anyhow::Result<Vec<_>>>()
     })
-    .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("export task failed: {e}")))?
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     let request = uuid::Uuid::now_v7().to_string();
     let now = state.clock.now_ms();
     let items: Vec<serde_json::Value> = records
@@ -171,14 +171,7 @@ pub async fn export(
                 o.remove("disclosure");
                 o.insert(
                     "recipients".into(),
-                    recipients
-                        .into_iter()
-                        .map(|x| {
-                            let mut j = serde_json::to_value(&x).unwrap_or_default();
-                            j["at"] = serde_json::json!(crate::clock::rfc3339_ms(x.at));
-                            j
-                        })
-                        .collect(),
+                    recipients.iter().map(recipient_view).collect(),
                 );
             }
             v
@@ -228,8 +221,8 @@ pub struct Objection {
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "Processing of the subject's data is restricted.", body = super::openapi::shapes::StandingRequest),
-        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::BadSubject,
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn restrict(
@@ -256,8 +249,8 @@ pub async fn restrict(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "The restriction is lifted.", body = super::openapi::shapes::StandingRequest),
-        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::BadSubject,
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn lift_restriction(
@@ -288,7 +281,7 @@ pub async fn lift_restriction(
         (status = 200, description = "The objection is recorded.", body = super::openapi::shapes::StandingRequest),
         (status = 400, description = "A bad subject, or not a purpose of the bundle.", body = super::error::ErrorBody),
         (status = 422, description = "The subject holds a card number, or the body is of the wrong shape.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn object(
@@ -337,9 +330,9 @@ pub async fn object(
     params(("subject" = String, Path, description = "The data subject's key.")),
     responses(
         (status = 200, description = "What was erased and what was kept, under which clause.", body = super::openapi::shapes::Erasure),
-        (status = 400, description = "An empty or too long subject.", body = super::error::ErrorBody), (status = 422, description = "The subject holds a card number.", body = super::error::ErrorBody),
+        super::openapi::responses::BadSubject,
         (status = 409, description = "The subject's records kept changing; retry.", body = super::error::ErrorBody),
-        (status = 503, description = "Storage is unavailable.", body = super::error::ErrorBody),
+        super::openapi::responses::StorageUnavailable,
     ),
 )]
 pub async fn erase(
@@ -348,11 +341,7 @@ pub async fn erase(
     Path(subject): Path<String>,
 ) -> Result<Response, ApiError> {
     let actor = caller.actor();
-    let by = rights::Requester {
-        tenant: caller.tenant(),
-        actor: &actor,
-    };
-    let body = rights::erase(&state, by, &subject).await?;
+    let body = rights::erase(&state, caller.requester(&actor), &subject).await?;
     Ok(Json(body).into_response())
 }
 
@@ -367,10 +356,7 @@ async fn rights_exercise(
     extra: serde_json::Value,
 ) -> Result<Response, ApiError> {
     let actor = caller.actor();
-    let by = rights::Requester {
-        tenant: caller.tenant(),
-        actor: &actor,
-    };
+    let by = caller.requester(&actor);
     let body = rights::exercise(state, by, subject, right, clause, change, extra).await?;
     Ok(Json(body).into_response())
 }

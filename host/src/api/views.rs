@@ -175,3 +175,10 @@ pub(super) fn permitted_views(
         })
         .collect()
 }
+
+/// Someone who received a record's data, as the API shows it (`at` as RFC 3339).
+pub(super) fn recipient_view(recipient: &crate::outbox::Recipient) -> Value {
+    let mut v = serde_json::to_value(recipient).unwrap_or_default();
+    v["at"] = serde_json::json!(rfc3339_ms(recipient.at));
+    v
+}

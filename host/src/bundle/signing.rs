@@ -180,20 +180,29 @@ mod tests {
         }
     }
 
+    /// [`package`] signed with `key`.
+    fn signed(key: &SigningKey) -> Package {
+        let mut p = package();
+        p.signature = Some(sign(&p, key));
+        p
+    }
+
+    /// Trusts `key`'s signatures only, and no unsigned package.
+    fn trusting(key: &SigningKey) -> TrustedKeys {
+        TrustedKeys::new(vec![key.verifying_key()], false)
+    }
+
     #[test]
     fn a_signed_package_verifies_with_its_key_only() {
         let key = generate().unwrap();
         let other = generate().unwrap();
-        let mut p = package();
-        p.signature = Some(sign(&p, &key));
-        let trusted = TrustedKeys::new(vec![key.verifying_key()], false);
+        let p = signed(&key);
         assert_eq!(
-            trusted.verify(&p).unwrap(),
+            trusting(&key).verify(&p).unwrap(),
             Some(key_id(&key.verifying_key()))
         );
-        let strangers = TrustedKeys::new(vec![other.verifying_key()], false);
         assert!(matches!(
-            strangers.verify(&p),
+            trusting(&other).verify(&p),
             Err(SignatureError::UnknownKey(_))
         ));
     }
@@ -201,12 +210,10 @@ mod tests {
     #[test]
     fn a_changed_package_no_longer_verifies() {
         let key = generate().unwrap();
-        let mut p = package();
-        p.signature = Some(sign(&p, &key));
+        let mut p = signed(&key);
         p.plugins.insert("a".into(), "sha256:01".into());
-        let trusted = TrustedKeys::new(vec![key.verifying_key()], false);
         assert!(matches!(
-            trusted.verify(&p),
+            trusting(&key).verify(&p),
             Err(SignatureError::BadSignature(_))
         ));
     }

@@ -6,40 +6,24 @@ pub mod admission {
     wasmtime::component::bindgen!({ world: "admission", path: "../wit" });
 }
 
-/// Bindings of the `redaction` world.
-pub mod redaction {
-    wasmtime::component::bindgen!({
-        world: "redaction",
-        path: "../wit",
-        with: { "sluice:policy/types": super::admission::sluice::policy::types },
-    });
+/// The module `$module` of bindings of the world `$world`, sharing the `types` of
+/// `admission`.
+macro_rules! world {
+    ($module:ident, $world:tt) => {
+        #[doc = concat!("Bindings of the `", $world, "` world.")]
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                world: $world,
+                path: "../wit",
+                with: { "sluice:policy/types": super::admission::sluice::policy::types },
+            });
+        }
+    };
 }
 
-/// Bindings of the `retention` world.
-pub mod retention {
-    wasmtime::component::bindgen!({
-        world: "retention",
-        path: "../wit",
-        with: { "sluice:policy/types": super::admission::sluice::policy::types },
-    });
-}
-
-/// Bindings of the `disclosure` world.
-pub mod disclosure {
-    wasmtime::component::bindgen!({
-        world: "disclosure",
-        path: "../wit",
-        with: { "sluice:policy/types": super::admission::sluice::policy::types },
-    });
-}
-
-/// Bindings of the `forwarder` world.
-pub mod forwarder {
-    wasmtime::component::bindgen!({
-        world: "forwarder",
-        path: "../wit",
-        with: { "sluice:policy/types": super::admission::sluice::policy::types },
-    });
-}
+world!(redaction, "redaction");
+world!(retention, "retention");
+world!(disclosure, "disclosure");
+world!(forwarder, "forwarder");
 
 pub use admission::sluice::policy::types;

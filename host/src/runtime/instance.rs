@@ -199,6 +199,16 @@ impl Instance<'_> {
         }
     }
 
+    /// [`Self::call`] of a function whose own error (the plugin's `Err(message)`) is a
+    /// failure too.
+    fn call_or_fail<R>(
+        &mut self,
+        f: impl FnOnce(&Bound, &mut Store<HostState>) -> Option<wasmtime::Result<Result<R, String>>>,
+    ) -> Result<R, PluginFailure> {
+        let r = self.call(f)?;
+        r.map_err(|e| self.failure(FailureKind::Error(e)))
+    }
+
     /// The fuel the last call on this instance burnt (successful or not), when its runtime
     /// is [metered](Runtime::metered); `None` otherwise or before any call.
     pub fn fuel_used(&self) -> Option<u64> {
@@ -236,11 +246,10 @@ impl Instance<'_> {
         ctx: &Context,
         record: &RecordData,
     ) -> Result<Vec<Edit>, PluginFailure> {
-        let r = self.call(|b, s| match b {
+        self.call_or_fail(|b, s| match b {
             Bound::Redaction(x) => Some(x.sluice_policy_redact().call_redact(s, ctx, record)),
             _ => None,
-        })?;
-        r.map_err(|e| self.failure(FailureKind::Error(e)))
+        })
     }
 
     /// Retention: the deletions to schedule.
@@ -249,11 +258,10 @@ impl Instance<'_> {
         ctx: &Context,
         record: &RecordData,
     ) -> Result<Vec<Expiry>, PluginFailure> {
-        let r = self.call(|b, s| match b {
+        self.call_or_fail(|b, s| match b {
             Bound::Retention(x) => Some(x.sluice_policy_retain().call_schedule(s, ctx, record)),
             _ => None,
-        })?;
-        r.map_err(|e| self.failure(FailureKind::Error(e)))
+        })
     }
 
     /// Disclosure: the projection the audience may see, or a refusal.
@@ -278,10 +286,9 @@ impl Instance<'_> {
         ctx: &Context,
         record: &RecordData,
     ) -> Result<Vec<Delivery>, PluginFailure> {
-        let r = self.call(|b, s| match b {
+        self.call_or_fail(|b, s| match b {
             Bound::Forwarder(x) => Some(x.sluice_policy_forward().call_forward(s, ctx, record)),
             _ => None,
-        })?;
-        r.map_err(|e| self.failure(FailureKind::Error(e)))
+        })
     }
 }

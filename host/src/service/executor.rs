@@ -205,14 +205,7 @@ impl<'a> Lane<'a> {
         input: &WriteInput,
         now: i64,
     ) -> Result<Outcome, PipelineError> {
-        let out = pipeline::write(
-            policy,
-            input,
-            now,
-            &mut self.instances,
-            self.worker.metrics(),
-        );
-        self.settle(out)
+        self.run(|instances, metrics| pipeline::write(policy, input, now, instances, metrics))
     }
 
     /// Runs `policy`'s read chain over `record` (see [`pipeline::read`]).
@@ -223,15 +216,9 @@ impl<'a> Lane<'a> {
         request: &ReadRequest,
         now: i64,
     ) -> Result<Disclosure, PipelineError> {
-        let out = pipeline::read(
-            policy,
-            record,
-            request,
-            now,
-            &mut self.instances,
-            self.worker.metrics(),
-        );
-        self.settle(out)
+        self.run(|instances, metrics| {
+            pipeline::read(policy, record, request, now, instances, metrics)
+        })
     }
 
     /// `policy`'s retention schedule of `record` (see [`pipeline::schedule`]).
@@ -241,14 +228,7 @@ impl<'a> Lane<'a> {
         record: &StoredRecord,
         now: i64,
     ) -> Result<Vec<Expiry>, PipelineError> {
-        let out = pipeline::schedule(
-            policy,
-            record,
-            now,
-            &mut self.instances,
-            self.worker.metrics(),
-        );
-        self.settle(out)
+        self.run(|instances, metrics| pipeline::schedule(policy, record, now, instances, metrics))
     }
 
     /// The gateway's metrics.
@@ -256,7 +236,14 @@ impl<'a> Lane<'a> {
         self.worker.metrics()
     }
 
-    fn settle<T>(&mut self, out: Result<T, PipelineError>) -> Result<T, PipelineError> {
+    /// Runs a chain on the lane's instances. A failure replaces them, and a plugin failure
+    /// on a live lane counts in the gateway's metrics.
+    fn run<T>(
+        &mut self,
+        chain: impl FnOnce(&mut Instances<'a>, &Metrics) -> Result<T, PipelineError>,
+    ) -> Result<T, PipelineError> {
+        let worker = self.worker;
+        let out = chain(&mut self.instances, worker.metrics());
         if let Err(e) = &out {
             if let (true, PipelineError::Plugin(f)) = (self.counts_failures, e) {
                 self.worker

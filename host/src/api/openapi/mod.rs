@@ -223,6 +223,13 @@ fn object() -> Schema {
         .into()
 }
 
+/// Error responses several operations share.
+#[allow(
+    dead_code,
+    reason = "the responses only describe answers; they are never built"
+)]
+pub mod responses;
+
 /// The response shapes of handlers that answer with a JSON object built in place.
 #[allow(
     dead_code,
